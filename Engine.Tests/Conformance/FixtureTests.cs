@@ -1,0 +1,68 @@
+// Runs every committed PyTorch fixture (Engine.Tests/Fixtures/*.json) through the conformance runner, per device.
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Engine.Conformance;
+using Engine.Tests.Infrastructure;
+using NUnit.Framework;
+
+namespace Engine.Tests.Conformance;
+
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.All))]
+public sealed class FixtureTests(DeviceConfig config)
+{
+    private static readonly Dictionary<string, IReadOnlyList<ConformanceCase>> Files = new();
+
+    internal static string FixtureDir => Path.Combine(AppContext.BaseDirectory, "Fixtures");
+
+    public static IEnumerable<TestCaseData> Cases()
+    {
+        foreach (var file in Directory.EnumerateFiles(FixtureDir, "*.json").Order(StringComparer.Ordinal))
+        {
+            var cases = Load(file);
+            for (int i = 0; i < cases.Count; i++)
+            {
+                yield return new TestCaseData(Path.GetFileName(file), i)
+                    .SetName($"{Path.GetFileNameWithoutExtension(file)}[{i:D3}] {cases[i].Op} {cases[i].Label}");
+            }
+        }
+    }
+
+    private static IReadOnlyList<ConformanceCase> Load(string file)
+    {
+        lock (Files)
+        {
+            if (!Files.TryGetValue(file, out var cases))
+            {
+                cases = ConformanceRunner.Load(file);
+                Files[file] = cases;
+            }
+
+            return cases;
+        }
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void Matches_pytorch(string file, int index)
+    {
+        // Cases are parsed afresh so that params read-tracking starts clean for every run.
+        var c = ConformanceRunner.Load(Path.Combine(FixtureDir, file))[index];
+        var r = ConformanceRunner.RunCase(TestDevices.Get(config), c);
+        Assert.That(r.Passed, Is.True, r.ToString());
+    }
+
+    [Test]
+    public void Every_committed_fixture_file_parses_and_names_known_ops()
+    {
+        var files = Directory.EnumerateFiles(FixtureDir, "*.json").ToList();
+        Assert.That(files, Is.Not.Empty);
+        foreach (var f in files)
+        {
+            foreach (var c in Load(f))
+            {
+                Assert.That(ConformanceRunner.KnownOps, Does.Contain(c.Op), $"{Path.GetFileName(f)}: {c.Label}");
+            }
+        }
+    }
+}

@@ -1,0 +1,227 @@
+// The device abstraction: picks an ILGPU accelerator by kind or index and owns its stream, allocator and kernels.
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using Engine.Memory;
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Engine;
+
+/// <summary>
+/// A compute device: one ILGPU accelerator with its default stream, caching allocator and kernel cache.
+/// Create one with <see cref="Create(DeviceKind, DeviceOptions?)"/>; dispose it to free its memory.
+/// </summary>
+public sealed class Device : IDisposable
+{
+    private static readonly Lazy<Context> SharedContext = new(CreateContext);
+    private readonly ILogger logger;
+    private bool disposed;
+
+    private Device(Accelerator accelerator, DeviceInfo info, ComputePath path, ILogger logger)
+    {
+        Accelerator = accelerator;
+        Info = info;
+        Path = path;
+        this.logger = logger;
+        Stream = accelerator.DefaultStream;
+        Allocator = new CachingAllocator(accelerator);
+        Kernels = new KernelCache(accelerator, logger);
+        IsHostMemory = accelerator is CPUAccelerator;
+    }
+
+    /// <summary>The ILGPU context shared by every device of the process.</summary>
+    public static Context Context => SharedContext.Value;
+
+    /// <summary>Description of the device (name, memory, warp size, multiprocessors).</summary>
+    public DeviceInfo Info { get; }
+
+    /// <summary>The device kind.</summary>
+    public DeviceKind Kind => Info.Kind;
+
+    /// <summary>The device's name.</summary>
+    public string Name => Info.Name;
+
+    /// <summary>The ILGPU accelerator.</summary>
+    public Accelerator Accelerator { get; }
+
+    /// <summary>The stream that ops launch on.</summary>
+    public AcceleratorStream Stream { get; }
+
+    /// <summary>The device's caching allocator.</summary>
+    public CachingAllocator Allocator { get; }
+
+    /// <summary>Launchers of the kernels loaded on this device.</summary>
+    public KernelCache Kernels { get; }
+
+    /// <summary>Which implementations the dispatch picks: kernels, or managed host code on the CPU.</summary>
+    public ComputePath Path { get; }
+
+    /// <summary>Whether buffers live in host memory (the CPU accelerator), so host code can read them directly.</summary>
+    public bool IsHostMemory { get; }
+
+    /// <summary>The device's logger.</summary>
+    public ILogger Logger => logger;
+
+    /// <summary>Every accelerator ILGPU reports, with whether the engine can use it.</summary>
+    public static IReadOnlyList<DeviceInfo> ListDevices()
+    {
+        var list = new List<DeviceInfo>();
+        int i = 0;
+        foreach (var d in Context.Devices)
+        {
+            list.Add(Describe(i++, d));
+        }
+
+        return list;
+    }
+
+    /// <summary>
+    /// Creates a device of <paramref name="kind"/>. <see cref="DeviceKind.Auto"/> picks CUDA, then OpenCL, then the
+    /// CPU. The environment variable <c>ENGINE_DEVICE</c> (auto, cuda, opencl, cpu or an index) overrides the kind
+    /// unless <see cref="DeviceOptions.HonorEnvironment"/> is false.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No usable device of that kind is present; the message lists what is.</exception>
+    public static Device Create(DeviceKind kind = DeviceKind.Auto, DeviceOptions? options = null)
+    {
+        options ??= new DeviceOptions();
+        if (options.HonorEnvironment)
+        {
+            string? env = Environment.GetEnvironmentVariable(DeviceOptions.DeviceEnvironmentVariable);
+            if (!string.IsNullOrWhiteSpace(env))
+            {
+                if (int.TryParse(env, NumberStyles.Integer, CultureInfo.InvariantCulture, out int index))
+                {
+                    return Create(index, options);
+                }
+
+                kind = ParseKind(env);
+            }
+        }
+
+        var devices = ListDevices();
+        DeviceInfo? pick = kind switch
+        {
+            DeviceKind.Auto => devices.FirstOrDefault(d => d.IsUsable && d.Kind == DeviceKind.Cuda)
+                ?? devices.FirstOrDefault(d => d.IsUsable && d.Kind == DeviceKind.OpenCL)
+                ?? devices.FirstOrDefault(d => d.IsUsable && d.Kind == DeviceKind.Cpu),
+            _ => devices.FirstOrDefault(d => d.IsUsable && d.Kind == kind),
+        };
+        if (pick is null)
+        {
+            throw new InvalidOperationException(
+                $"No usable {kind} device is present. Present: {string.Join("; ", devices.Select(d => d.ToString()))}.");
+        }
+
+        return Open(pick, options);
+    }
+
+    /// <summary>Creates the device at <paramref name="index"/> in <see cref="ListDevices"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">No device has that index.</exception>
+    /// <exception cref="InvalidOperationException">The device cannot be driven by the engine.</exception>
+    public static Device Create(int index, DeviceOptions? options = null)
+    {
+        var devices = ListDevices();
+        if (index < 0 || index >= devices.Count)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(index), index, $"No device has index {index}. Present: {string.Join("; ", devices.Select(d => d.ToString()))}.");
+        }
+
+        var info = devices[index];
+        if (!info.IsUsable)
+        {
+            throw new InvalidOperationException($"Device {info} cannot be used: {info.UnusableReason}");
+        }
+
+        return Open(info, options ?? new DeviceOptions());
+    }
+
+    /// <summary>Parses a device kind name (auto, cuda, opencl, cpu; case-insensitive).</summary>
+    /// <exception cref="ArgumentException">The name is not a kind.</exception>
+    public static DeviceKind ParseKind(string name) => name.Trim().ToUpperInvariant() switch
+    {
+        "AUTO" => DeviceKind.Auto,
+        "CUDA" or "GPU" => DeviceKind.Cuda,
+        "OPENCL" or "CL" => DeviceKind.OpenCL,
+        "CPU" => DeviceKind.Cpu,
+        _ => throw new ArgumentException($"Unknown device kind '{name}'; expected auto, cuda, opencl, cpu or a device index.", nameof(name)),
+    };
+
+    /// <summary>Waits until all work queued on the device has finished.</summary>
+    public void Synchronize()
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        Accelerator.Synchronize();
+    }
+
+    /// <summary>Creates an additional stream (for overlapping copies with compute).</summary>
+    public AcceleratorStream CreateStream() => Accelerator.CreateStream();
+
+    /// <summary>Frees the device's memory and the accelerator.</summary>
+    public void Dispose()
+    {
+        if (disposed)
+        {
+            return;
+        }
+
+        disposed = true;
+        Accelerator.Synchronize();
+        Allocator.Dispose();
+        Accelerator.Dispose();
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => Info.ToString();
+
+    private static Device Open(DeviceInfo info, DeviceOptions options)
+    {
+        var logger = options.Logger ?? NullLogger.Instance;
+        var ilgpuDevice = Context.Devices[info.Index];
+        var accelerator = ilgpuDevice.CreateAccelerator(Context);
+        bool forceKernels = options.ForceKernelsOnCpu
+            ?? string.Equals(Environment.GetEnvironmentVariable(DeviceOptions.CpuPathEnvironmentVariable), "kernels", StringComparison.OrdinalIgnoreCase);
+        var path = info.Kind == DeviceKind.Cpu && !forceKernels ? ComputePath.Host : ComputePath.Kernels;
+        logger.LogInformation(
+            "Device {Index}: {Kind} '{Name}', {MemoryGiB:F1} GiB, warp {Warp}, {MPs} multiprocessors, path {Path}",
+            info.Index, info.Kind, info.Name, info.MemoryBytes / (1024.0 * 1024 * 1024), info.WarpSize, info.Multiprocessors, path);
+        return new Device(accelerator, info, path, logger);
+    }
+
+    private static DeviceInfo Describe(int index, ILGPU.Runtime.Device d)
+    {
+        var kind = d.AcceleratorType switch
+        {
+            AcceleratorType.Cuda => DeviceKind.Cuda,
+            AcceleratorType.OpenCL => DeviceKind.OpenCL,
+            _ => DeviceKind.Cpu,
+        };
+        bool usable = true;
+        string? reason = null;
+        if (d is CLDevice cl && !cl.Capabilities.GenericAddressSpace)
+        {
+            usable = false;
+            reason = "the OpenCL device lacks the OpenCL 2.0 generic address space that ILGPU's OpenCL backend needs";
+        }
+
+        long memory = d is CPUDevice ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes : d.MemorySize;
+        string name = d is CPUDevice ? $"CPU ({Environment.ProcessorCount} cores)" : d.Name;
+        return new DeviceInfo(index, kind, name, memory, d.WarpSize, d is CPUDevice ? Environment.ProcessorCount : d.NumMultiprocessors,
+            d.MaxNumThreadsPerGroup, usable, reason);
+    }
+
+    private static Context CreateContext()
+    {
+        // The CPU accelerator simulates a GPU: give it groups of up to 256 threads (warp 32) so the tiled
+        // kernels that GPUs run can be proven on it, with one simulated multiprocessor.
+        var cpu = new CPUDevice(numThreadsPerWarp: 32, numWarpsPerMultiprocessor: 8, numMultiprocessors: 1);
+        return Context.Create(b => b.Cuda().OpenCL().CPU(cpu).EnableAlgorithms().Optimize(OptimizationLevel.O1));
+    }
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# One entry point for building, testing, benchmarking, training and packing the engine (build.ps1 mirrors it).
+set -euo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+usage() {
+  cat <<'USAGE'
+usage: ./build.sh VERB [ARGS...]
+  build                 restore and build everything (Release)
+  test                  build and run every test; ends with "N passed, N failed"
+  train [ARGS...]       the main job: train a CNN on MNIST digits (./build.sh train --help)
+  conformance FILE...   run conformance case files (JSON) on the default device
+  bench [ARGS...]       BenchmarkDotNet suite (args go to BenchmarkDotNet, e.g. --filter '*Gemm*')
+  bench-peers [ARGS...] the engine and PyTorch on the same workloads, side by side, with ratios
+  pack                  NuGet packages of the engine into artifacts/packages
+USAGE
+}
+
+need_dotnet() {
+  if ! command -v dotnet >/dev/null 2>&1; then
+    echo "error: the .NET SDK (see global.json) is not on PATH; install it from https://dot.net" >&2
+    exit 2
+  fi
+}
+
+verb="${1:-}"
+[[ $# -gt 0 ]] && shift
+case "$verb" in
+  build)
+    need_dotnet
+    dotnet build Engine.sln -c Release "$@"
+    ;;
+  test)
+    need_dotnet
+    dotnet build Engine.sln -c Release
+    mkdir -p artifacts
+    log=artifacts/test-output.log
+    set +e
+    dotnet Engine.Tests/bin/Release/net10.0/Engine.Tests.dll --no-progress "$@" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    set -e
+    total=$(grep -Eo 'total: [0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+    failed=$(grep -Eo 'failed: [0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+    passed=$(grep -Eo 'succeeded: [0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+    skipped=$(grep -Eo 'skipped: [0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+    if [[ "$skipped" != 0 ]]; then
+      echo "error: $skipped tests were skipped; skipped checks count as failures here" >&2
+      failed=$((failed + skipped))
+    fi
+    if [[ "$total" == 0 ]]; then
+      echo "error: no test summary found (test host exit code $rc)" >&2
+      failed=$((failed + 1))
+    fi
+    echo "$passed passed, $failed failed"
+    [[ "$rc" == 0 && "$failed" == 0 ]]
+    ;;
+  train)
+    need_dotnet
+    dotnet run -c Release --project samples/MnistTrainer -- "$@"
+    ;;
+  conformance)
+    need_dotnet
+    [[ $# -ge 1 ]] || { echo "usage: ./build.sh conformance FILE.json [FILE.json ...]" >&2; exit 2; }
+    dotnet run -c Release --project tools/Conformance -- "$@"
+    ;;
+  bench)
+    need_dotnet
+    dotnet run -c Release --project Engine.Benchmarks -- "$@"
+    ;;
+  bench-peers)
+    need_dotnet
+    exec scripts/bench-peers.sh "$@"
+    ;;
+  pack)
+    need_dotnet
+    dotnet pack Engine.sln -c Release -o artifacts/packages "$@"
+    ;;
+  -h|--help|help|"")
+    usage
+    [[ -n "$verb" ]]
+    ;;
+  *)
+    echo "unknown verb '$verb'" >&2
+    usage >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,51 @@
+// Conformance runner CLI: one line per case (op, label, pass/FAIL, worst errors), then "N passed, N failed".
+using System;
+using System.IO;
+using Engine;
+using Engine.Conformance;
+using Microsoft.Extensions.Logging;
+
+if (args.Length == 0 || args[0] is "-h" or "--help")
+{
+    Console.WriteLine("usage: engine-conformance FILE.json [FILE.json ...]\n" +
+        "Runs every case on the default device (ENGINE_DEVICE=cpu|cuda|opencl|<index> overrides).");
+    return args.Length == 0 ? 2 : 0;
+}
+
+using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
+using var device = Device.Create(DeviceKind.Auto, new DeviceOptions { Logger = loggerFactory.CreateLogger("Engine") });
+int passed = 0, failed = 0;
+foreach (var file in args)
+{
+    if (!File.Exists(file))
+    {
+        Console.WriteLine($"{file}: no such file");
+        failed++;
+        continue;
+    }
+
+    Console.WriteLine($"# {file}");
+    try
+    {
+        ConformanceRunner.RunFile(device, file, r =>
+        {
+            Console.WriteLine(r);
+            if (r.Passed)
+            {
+                passed++;
+            }
+            else
+            {
+                failed++;
+            }
+        });
+    }
+    catch (Exception ex) when (ex is FormatException or System.Text.Json.JsonException)
+    {
+        Console.WriteLine($"{file}: not a conformance file: {ex.Message}");
+        failed++;
+    }
+}
+
+Console.WriteLine($"{passed} passed, {failed} failed");
+return failed == 0 ? 0 : 1;
