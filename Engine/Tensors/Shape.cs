@@ -2,11 +2,13 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Engine;
 
 /// <summary>An immutable list of dimension sizes, outermost first (row-major / C order).</summary>
+[CollectionBuilder(typeof(Shape), nameof(Create))]
 public sealed class Shape : IEquatable<Shape>, IReadOnlyList<int>
 {
     private readonly int[] dims;
@@ -118,6 +120,9 @@ public sealed class Shape : IEquatable<Shape>, IReadOnlyList<int>
 
     /// <summary>Creates a shape from dimensions.</summary>
     public static Shape FromArray(int[] dims) => new(dims);
+
+    /// <summary>Creates a shape from a collection expression: <c>Shape s = [64, 1, 28, 28];</c>.</summary>
+    public static Shape Create(ReadOnlySpan<int> dims) => new(dims.ToArray());
 
     /// <summary>The shape with dimension <paramref name="axis"/> replaced by <paramref name="size"/>.</summary>
     public Shape With(int axis, int size)

@@ -1,0 +1,394 @@
+// Liveness analysis and offset planning: every activation, gradient, workspace and saved tensor of a compiled
+// model gets an interval of steps and an offset in one arena; tensors whose intervals do not overlap share memory.
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Engine.Nn;
+
+/// <summary>What a planned buffer holds.</summary>
+public enum BufferKind
+{
+    /// <summary>A model input (written by the caller before forward).</summary>
+    Input = 0,
+
+    /// <summary>The loss target.</summary>
+    Target = 1,
+
+    /// <summary>An intermediate activation.</summary>
+    Activation = 2,
+
+    /// <summary>A model output or the loss.</summary>
+    Output = 3,
+
+    /// <summary>The gradient of an activation.</summary>
+    Gradient = 4,
+
+    /// <summary>A scratch gradient summed into a gradient after its node's backward.</summary>
+    PartialGradient = 5,
+
+    /// <summary>Scratch memory of one node's forward or backward.</summary>
+    Workspace = 6,
+
+    /// <summary>Written by a node's forward and read by its backward.</summary>
+    Saved = 7,
+}
+
+/// <summary>One buffer of a <see cref="MemoryPlan"/>: where it lives and during which steps.</summary>
+/// <param name="Label">What it is, e.g. <c>3 out</c>, <c>grad 3 out</c>, <c>2 ws0</c>.</param>
+/// <param name="Kind">What it holds.</param>
+/// <param name="Bytes">Size in bytes.</param>
+/// <param name="Offset">Byte offset in the arena.</param>
+/// <param name="FirstStep">First step it is live (-1: before forward, written by the caller).</param>
+/// <param name="LastStep">Last step it is live (<see cref="MemoryPlan.Steps"/>: until the caller reads it).</param>
+public sealed record PlannedBuffer(string Label, BufferKind Kind, long Bytes, long Offset, int FirstStep, int LastStep);
+
+/// <summary>
+/// The memory plan of a compiled model: one arena holding every activation, gradient, workspace and saved tensor
+/// at planned offsets. Steps are numbered 0..F-1 for the forward nodes and F..F+B-1 for the backward ones.
+/// </summary>
+public sealed class MemoryPlan
+{
+    internal MemoryPlan(IReadOnlyList<PlannedBuffer> buffers, IReadOnlyList<string> stepNames, int forwardSteps, long peakBytes)
+    {
+        Buffers = buffers;
+        StepNames = stepNames;
+        ForwardSteps = forwardSteps;
+        PeakBytes = peakBytes;
+    }
+
+    /// <summary>Size of the arena: the most memory the plan ever needs at once for activations, gradients and scratch.</summary>
+    public long PeakBytes { get; }
+
+    /// <summary>What the same buffers would take if none shared memory.</summary>
+    public long UnsharedBytes => Buffers.Sum(b => b.Bytes);
+
+    /// <summary>The largest total of buffers live in one step: no plan can use less than this.</summary>
+    public long LiveBytesLowerBound
+    {
+        get
+        {
+            long best = 0;
+            for (int s = -1; s <= Steps; s++)
+            {
+                best = Math.Max(best, Buffers.Where(b => b.FirstStep <= s && s <= b.LastStep).Sum(b => b.Bytes));
+            }
+
+            return best;
+        }
+    }
+
+    /// <summary>Every planned buffer.</summary>
+    public IReadOnlyList<PlannedBuffer> Buffers { get; }
+
+    /// <summary>Number of steps (forward nodes, then backward nodes).</summary>
+    public int Steps => StepNames.Count;
+
+    /// <summary>Number of forward steps.</summary>
+    public int ForwardSteps { get; }
+
+    /// <summary>What runs at each step, e.g. <c>fwd 0</c>, <c>bwd 0</c>.</summary>
+    public IReadOnlyList<string> StepNames { get; }
+
+    /// <summary>A table of the buffers with a bar per buffer showing the steps it is live.</summary>
+    public override string ToString()
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.Append(System.Globalization.CultureInfo.InvariantCulture,
+            $"arena {PeakBytes:N0} bytes (unshared {UnsharedBytes:N0}, lower bound {LiveBytesLowerBound:N0}); steps: {string.Join(" | ", StepNames)}\n");
+        int w = Buffers.Count == 0 ? 8 : Math.Max(8, Buffers.Max(b => b.Label.Length));
+        foreach (var b in Buffers.OrderBy(b => b.Offset).ThenBy(b => b.FirstStep))
+        {
+            var bar = new char[Steps + 2];
+            for (int s = -1; s <= Steps; s++)
+            {
+                bar[s + 1] = b.FirstStep <= s && s <= b.LastStep ? '#' : '.';
+            }
+
+            sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"{b.Label.PadRight(w)} {b.Kind,-15} {b.Offset,12:N0} {b.Bytes,12:N0}  {new string(bar)}\n");
+        }
+
+        return sb.ToString();
+    }
+}
+
+/// <summary>A planned buffer during planning; aliases point at the slot whose memory they use.</summary>
+internal sealed class Slot(string label, BufferKind kind, long elements, int start, int end)
+{
+    public const int Align = 64;
+
+    public string Label { get; } = label;
+
+    public BufferKind Kind { get; } = kind;
+
+    public long Elements { get; } = elements;
+
+    public int Start { get; private set; } = start;
+
+    public int End { get; private set; } = end;
+
+    public long Offset { get; set; } = -1;
+
+    public Slot? Parent { get; init; }
+
+    public Slot Root => Parent?.Root ?? this;
+
+    public long Padded => (Elements + Align - 1) / Align * Align;
+
+    public void Touch(int step)
+    {
+        var r = Root;
+        r.Start = Math.Min(r.Start, step);
+        r.End = Math.Max(r.End, step);
+    }
+}
+
+/// <summary>Where each tensor of a compiled model lives.</summary>
+internal sealed class MemoryLayout
+{
+    public required Slot?[] Values { get; init; }
+
+    public required Slot?[] Grads { get; init; }
+
+    public required Slot?[][] Workspaces { get; init; }
+
+    public required Slot?[][] Saved { get; init; }
+
+    /// <summary>Per node and input: the partial slot the layer writes instead of the gradient, or null.</summary>
+    public required Slot?[][] PartialInputGrads { get; init; }
+
+    /// <summary>Per node and input: whether the layer adds into the gradient (true) or overwrites it.</summary>
+    public required bool[][] AccumulateInput { get; init; }
+
+    /// <summary>Per node and parameter: partial slot, or null.</summary>
+    public required Slot?[][] PartialParamGrads { get; init; }
+
+    /// <summary>Per node and parameter: whether the layer adds into the parameter gradient.</summary>
+    public required bool[][] AccumulateParam { get; init; }
+
+    /// <summary>Per node: an alias node whose input gradient is its output gradient's memory (backward does nothing).</summary>
+    public required bool[] AliasedBackward { get; init; }
+
+    public required long ArenaElements { get; init; }
+
+    public required MemoryPlan Report { get; init; }
+}
+
+/// <summary>Computes a <see cref="MemoryLayout"/>.</summary>
+internal static class MemoryPlanner
+{
+    public static MemoryLayout Plan(GraphBuilder b, Schedule s, LayerPlan[] plans, GraphValue[] outputs, GraphValue? lossValue, GraphValue? target, CompileOptions o)
+    {
+        int end = s.End, nn = b.Nodes.Count;
+        var slots = new List<Slot>();
+        Slot New(string label, BufferKind kind, long elements, int start, int stop, Slot? parent = null)
+        {
+            var x = new Slot(label, kind, elements, start, stop) { Parent = parent };
+            slots.Add(x);
+            if (parent is not null)
+            {
+                x.Touch(start);
+                x.Touch(stop);
+            }
+
+            return x;
+        }
+
+        var outputSet = new HashSet<GraphValue>(outputs);
+        if (lossValue is not null)
+        {
+            outputSet.Add(lossValue);
+        }
+
+        // Activations, in forward order so that an alias finds its source's slot.
+        var values = new Slot?[b.Values.Count];
+        foreach (var v in b.Inputs)
+        {
+            values[v.Id] = New(v.Name, ReferenceEquals(v, target) ? BufferKind.Target : BufferKind.Input, v.Shape.Length, -1, end);
+        }
+
+        foreach (var n in s.Forward)
+        {
+            int f = s.FStep[n.Id];
+            for (int i = 0; i < n.Outputs.Length; i++)
+            {
+                var v = n.Outputs[i];
+                bool isOut = outputSet.Contains(v);
+                var kind = isOut ? BufferKind.Output : BufferKind.Activation;
+                values[v.Id] = plans[n.Id].AliasesInput
+                    ? New(v.Name, kind, v.Shape.Length, f, isOut ? end : f, values[n.Inputs[0].Id])
+                    : New(v.Name, kind, v.Shape.Length, f, isOut ? end : f);
+            }
+        }
+
+        foreach (var n in s.Forward)
+        {
+            int f = s.FStep[n.Id], bs = s.BStep[n.Id];
+            var p = plans[n.Id];
+            for (int i = 0; i < n.Inputs.Length; i++)
+            {
+                values[n.Inputs[i].Id]!.Touch(f);
+                if (bs >= 0 && p.KeptInputs.Contains(i))
+                {
+                    values[n.Inputs[i].Id]!.Touch(bs);
+                }
+            }
+
+            foreach (int i in p.KeptOutputs)
+            {
+                if (bs >= 0)
+                {
+                    values[n.Outputs[i].Id]!.Touch(bs);
+                }
+            }
+        }
+
+        // Gradients: a value's gradient lives from its first contribution to its producer's backward.
+        var grads = new Slot?[b.Values.Count];
+        var partialIn = new Slot?[nn][];
+        var accIn = new bool[nn][];
+        var aliased = new bool[nn];
+        foreach (var n in b.Nodes)
+        {
+            partialIn[n.Id] = new Slot?[n.Inputs.Length];
+            accIn[n.Id] = new bool[n.Inputs.Length];
+        }
+
+        foreach (var v in b.Values.Where(v => s.HasGrad[v.Id]).OrderByDescending(v => v.Producer is null ? -1 : s.FStep[v.Producer.Id]))
+        {
+            bool seeded = lossValue is null && outputSet.Contains(v);
+            bool persistent = seeded || v.Producer is null;
+            var contributors = v.Consumers
+                .Where(c => s.InputNeedsGrad[c.Node.Id][c.Input])
+                .OrderBy(c => s.BStep[c.Node.Id]).ThenBy(c => c.Input).ToList();
+            int first = contributors.Count > 0 ? s.BStep[contributors[0].Node.Id] : end;
+            int last = v.Producer is null ? end : s.BStep[v.Producer.Id];
+            var c0 = contributors.Count > 0 ? contributors[0].Node : null;
+            string label = "grad " + v.Name;
+            if (!seeded && c0 is not null && plans[c0.Id].AliasesInput && grads[c0.Outputs[0].Id] is { } outGrad)
+            {
+                grads[v.Id] = New(label, BufferKind.Gradient, v.Shape.Length, first, persistent ? end : last, outGrad);
+                aliased[c0.Id] = true;
+                if (persistent)
+                {
+                    grads[v.Id]!.Touch(-1);
+                }
+            }
+            else
+            {
+                grads[v.Id] = New(label, BufferKind.Gradient, v.Shape.Length, persistent ? -1 : first, persistent ? end : last);
+            }
+
+            for (int k = 0; k < contributors.Count; k++)
+            {
+                var (node, input) = contributors[k];
+                bool overwrite = k == 0 && !seeded;
+                bool repeated = node.Inputs.Take(input).Any(x => ReferenceEquals(x, v));
+                if (overwrite)
+                {
+                    accIn[node.Id][input] = false;
+                }
+                else if (node.Layer.AccumulatesGradients && !repeated)
+                {
+                    accIn[node.Id][input] = true;
+                }
+                else
+                {
+                    int bs = s.BStep[node.Id];
+                    partialIn[node.Id][input] = New($"partial {node.Name} in{input}", BufferKind.PartialGradient, v.Shape.Length, bs, bs);
+                }
+            }
+        }
+
+        // Parameter gradients: the first use in backward order overwrites, later uses of a shared layer add.
+        var partialP = new Slot?[nn][];
+        var accP = new bool[nn][];
+        var seen = new HashSet<Layer>(ReferenceEqualityComparer.Instance);
+        foreach (var n in b.Nodes)
+        {
+            partialP[n.Id] = new Slot?[n.Layer.ParameterSpecs.Count];
+            accP[n.Id] = new bool[n.Layer.ParameterSpecs.Count];
+        }
+
+        foreach (var n in s.Backward.Where(n => s.ParamsNeedGrad[n.Id]))
+        {
+            bool firstUse = seen.Add(n.Layer);
+            bool acc = o.AccumulateGradients || !firstUse;
+            for (int i = 0; i < n.Layer.ParameterSpecs.Count; i++)
+            {
+                if (!acc || n.Layer.AccumulatesGradients)
+                {
+                    accP[n.Id][i] = acc;
+                }
+                else
+                {
+                    int bs = s.BStep[n.Id];
+                    partialP[n.Id][i] = New($"partial {n.Name} {n.Layer.ParameterSpecs[i].Name}", BufferKind.PartialGradient,
+                        n.Layer.ParameterSpecs[i].Shape.Length, bs, bs);
+                }
+            }
+        }
+
+        // Workspaces and saved tensors.
+        var ws = new Slot?[nn][];
+        var saved = new Slot?[nn][];
+        foreach (var n in b.Nodes)
+        {
+            var p = plans[n.Id];
+            int f = s.FStep[n.Id], bs = s.BStep[n.Id];
+            ws[n.Id] = p.Workspaces.Select((w, i) => w.Phase == WorkspacePhase.Forward
+                ? New($"{n.Name} ws{i}", BufferKind.Workspace, w.Shape.Length, f, f)
+                : bs >= 0 ? New($"{n.Name} ws{i}", BufferKind.Workspace, w.Shape.Length, bs, bs) : null).ToArray();
+            saved[n.Id] = p.SavedShapes.Select((sh, i) => New($"{n.Name} saved{i}", BufferKind.Saved, sh.Length, f, bs >= 0 ? bs : f)).ToArray();
+        }
+
+        long arena = Place(slots.Where(x => x.Parent is null).ToList());
+        var stepNames = s.Forward.Select(n => "fwd " + n.Name).Concat(s.Backward.Select(n => "bwd " + n.Name)).ToList();
+        var report = new MemoryPlan(
+            slots.Where(x => x.Parent is null).Select(x => new PlannedBuffer(x.Label, x.Kind, x.Elements * 4, x.Offset * 4, x.Start, x.End)).ToList(),
+            stepNames, s.Forward.Length, arena * 4);
+        return new MemoryLayout
+        {
+            Values = values,
+            Grads = grads,
+            Workspaces = ws,
+            Saved = saved,
+            PartialInputGrads = partialIn,
+            AccumulateInput = accIn,
+            PartialParamGrads = partialP,
+            AccumulateParam = accP,
+            AliasedBackward = aliased,
+            ArenaElements = arena,
+            Report = report,
+        };
+    }
+
+    /// <summary>
+    /// Greedy offset assignment, largest first: each slot goes to the lowest aligned offset where it overlaps no
+    /// already placed slot that is live in a common step. Returns the arena size in elements.
+    /// </summary>
+    internal static long Place(List<Slot> roots)
+    {
+        var placed = new List<Slot>();
+        long size = 0;
+        foreach (var x in roots.OrderByDescending(r => r.Padded).ThenBy(r => r.Start))
+        {
+            long offset = 0;
+            foreach (var y in placed.Where(y => y.Start <= x.End && x.Start <= y.End).OrderBy(y => y.Offset))
+            {
+                if (offset + x.Padded <= y.Offset)
+                {
+                    break;
+                }
+
+                offset = Math.Max(offset, y.Offset + y.Padded);
+            }
+
+            x.Offset = offset;
+            placed.Add(x);
+            size = Math.Max(size, offset + x.Padded);
+        }
+
+        return size;
+    }
+}

@@ -1,0 +1,93 @@
+// The parameters and buffers of a root module on one device, created and initialized at its first compile.
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Engine.Nn;
+
+/// <summary>A root module's device state: its <see cref="ParameterSet"/>, <see cref="BufferSet"/> and where each module's entries are.</summary>
+internal sealed class ModelState : IDisposable
+{
+    private ModelState(ParameterSet? parameters, BufferSet buffers, string[] layout)
+    {
+        Parameters = parameters;
+        Buffers = buffers;
+        Layout = layout;
+    }
+
+    public ParameterSet? Parameters { get; }
+
+    public BufferSet Buffers { get; }
+
+    /// <summary>The state-dict names in order, to detect a module tree that changed since the first compile.</summary>
+    public string[] Layout { get; }
+
+    /// <summary>The state of <paramref name="root"/> on <paramref name="device"/>, created and initialized (seeded) when missing.</summary>
+    public static ModelState Ensure(Module root, Device device, IReadOnlyList<(string Path, Module Module)> walk, int seed)
+    {
+        var pspecs = new List<(string Name, ParamSpec Spec)>();
+        var bspecs = new List<(string Name, BufferSpec Spec)>();
+        foreach (var (path, m) in walk)
+        {
+            string prefix = path.Length == 0 ? string.Empty : path + ".";
+            pspecs.AddRange(m.ParameterSpecs.Select(p => (prefix + p.Name, p)));
+            bspecs.AddRange(m.BufferSpecs.Select(b => (prefix + b.Name, b)));
+        }
+
+        var layout = pspecs.Select(p => p.Name + Shape.Format(p.Spec.Shape.ToArray()))
+            .Concat(bspecs.Select(b => b.Name + Shape.Format(b.Spec.Shape.ToArray()))).ToArray();
+        var existing = root.StateOn(device);
+        if (existing is not null)
+        {
+            if (!existing.Layout.SequenceEqual(layout))
+            {
+                throw new InvalidOperationException(
+                    "The model's parameters changed since it was first compiled on this device; compile a new model instead.");
+            }
+
+            return existing;
+        }
+
+        ParameterSet? ps = pspecs.Count == 0 ? null : ParameterSet.Create(device, pspecs.Select(p => (p.Name, p.Spec.Shape, p.Spec.Role)));
+        var bs = BufferSet.Create(device, bspecs.Select(b => (b.Name, b.Spec.Shape, b.Spec.InitialValue)));
+        if (ps is not null)
+        {
+            var rng = new Random(seed);
+            foreach (var (name, spec) in pspecs)
+            {
+                Initialize(ps[name].Value, spec.Init, rng);
+            }
+        }
+
+        var state = new ModelState(ps, bs, layout);
+        root.SetState(device, state);
+        return state;
+    }
+
+    public void Dispose()
+    {
+        Parameters?.Dispose();
+        Buffers.Dispose();
+    }
+
+    private static void Initialize(Tensor t, ParamInit init, Random rng)
+    {
+        switch (init.Kind)
+        {
+            case ParamInitKind.Constant:
+                t.Fill((float)init.A);
+                break;
+            case ParamInitKind.Uniform:
+                var host = new float[t.Length];
+                for (int i = 0; i < host.Length; i++)
+                {
+                    host[i] = (float)(((rng.NextDouble() * 2) - 1) * init.A);
+                }
+
+                t.CopyFrom(host);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(init), init.Kind, "Unknown initializer.");
+        }
+    }
+}

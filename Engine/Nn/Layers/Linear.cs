@@ -1,0 +1,156 @@
+// Linear (dense) layer: y = x W^T + b over the last dimension, as torch.nn.Linear, on the GEMM op.
+using System;
+using System.Collections.Generic;
+using Engine.Ops;
+
+namespace Engine.Nn;
+
+/// <summary>
+/// <c>y = x W^T + b</c> on the last dimension of x (<c>torch.nn.Linear</c>): weight (out, in), bias (out).
+/// Parameters: in*out + out (S_in * S_out + S_out). Initialized like PyTorch: U(-1/sqrt(in), 1/sqrt(in)).
+/// </summary>
+public sealed class Linear : Layer
+{
+    /// <summary>Creates the layer.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A size is not positive.</exception>
+    public Linear(int inFeatures, int outFeatures, bool bias = true)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inFeatures);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outFeatures);
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+        HasBias = bias;
+        double bound = 1.0 / Math.Sqrt(inFeatures);
+        AddParameter("weight", new Shape(outFeatures, inFeatures), ParameterRole.Weight, ParamInit.Uniform(bound));
+        if (bias)
+        {
+            AddParameter("bias", new Shape(outFeatures), ParameterRole.Bias, ParamInit.Uniform(bound));
+        }
+    }
+
+    /// <summary>Input features.</summary>
+    public int InFeatures { get; }
+
+    /// <summary>Output features.</summary>
+    public int OutFeatures { get; }
+
+    /// <summary>Whether the layer adds a bias.</summary>
+    public bool HasBias { get; }
+
+    /// <inheritdoc />
+    public override bool AccumulatesGradients => true;
+
+    /// <inheritdoc />
+    public override string Describe() => $"Linear({InFeatures}, {OutFeatures}{(HasBias ? string.Empty : ", bias: false")})";
+
+    /// <inheritdoc />
+    public override Shape[] InferShapes(IReadOnlyList<Shape> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var x = inputs[0];
+        if (x.Rank < 2 || x[-1] != InFeatures)
+        {
+            throw new ArgumentException($"expected (batch, ..., {InFeatures}): in_features is {InFeatures}.");
+        }
+
+        return [x.With(-1, OutFeatures)];
+    }
+
+    /// <inheritdoc />
+    public override void Plan(LayerPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (plan.ParamsNeedGrad)
+        {
+            plan.KeepInput();
+        }
+
+        if (HasBias)
+        {
+            plan.Constant(new Shape(Rows(plan.InputShapes[0]), 1), 1f);
+        }
+    }
+
+    /// <inheritdoc />
+    public override void Prepare(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        int m = Rows(context.Input().Shape);
+        var s = new State
+        {
+            X = context.Input().Reshape(new Shape(m, InFeatures)),
+            Y = context.Output().Reshape(new Shape(m, OutFeatures)),
+        };
+        if (HasBias)
+        {
+            s.OnesCol = context.Constant(0);
+            s.OnesRow = s.OnesCol.Reshape(new Shape(1, m));
+            s.B = context.Param(1).Reshape(new Shape(1, OutFeatures));
+            s.DB = context.ParamGrad(1)?.Reshape(new Shape(1, OutFeatures));
+        }
+
+        if (context.OutputGrads[0] is { } g)
+        {
+            s.G = g.Reshape(new Shape(m, OutFeatures));
+        }
+
+        s.DX = context.InputGrad()?.Reshape(new Shape(m, InFeatures));
+        context.State = s;
+    }
+
+    /// <inheritdoc />
+    public override void Forward(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var s = (State)context.State!;
+        Gemm.Run(s.X, context.Param(0), s.Y, transB: true);
+        if (HasBias)
+        {
+            Gemm.Run(s.OnesCol!, s.B!, s.Y, alpha: 1f, beta: 1f);
+        }
+    }
+
+    /// <inheritdoc />
+    public override void Backward(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var s = (State)context.State!;
+        var g = s.G!;
+        if (context.ParamGrad(0) is { } dw)
+        {
+            Gemm.Run(g, s.X, dw, transA: true, beta: context.AccumulateParamGrad(0) ? 1f : 0f);
+        }
+
+        if (s.DB is not null)
+        {
+            Gemm.Run(s.OnesRow!, g, s.DB, beta: context.AccumulateParamGrad(1) ? 1f : 0f);
+        }
+
+        if (s.DX is not null)
+        {
+            Gemm.Run(g, context.Param(0), s.DX, beta: context.AccumulateInputGrad() ? 1f : 0f);
+        }
+    }
+
+    /// <inheritdoc />
+    public override long Flops(IReadOnlyList<Shape> inputs, IReadOnlyList<Shape> outputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        long m = Rows(inputs[0]);
+        return (2 * m * InFeatures * OutFeatures) + (HasBias ? m * OutFeatures : 0);
+    }
+
+    private int Rows(Shape x) => checked((int)(x.Length / InFeatures));
+
+    private sealed class State
+    {
+        public Tensor X = null!;
+        public Tensor Y = null!;
+        public Tensor? G;
+        public Tensor? DX;
+        public Tensor? B;
+        public Tensor? DB;
+        public Tensor? OnesCol;
+        public Tensor? OnesRow;
+    }
+}
