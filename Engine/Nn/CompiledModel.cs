@@ -48,6 +48,7 @@ public sealed partial class CompiledModel : IDisposable
         this.paths = paths;
         Options = options;
         Memory = mem.Report;
+        LossSpec = (graph.Nodes.FirstOrDefault(n => n.IsLoss)?.Layer as LossLayer)?.Spec;
         exec = new ExecutionState(device, (ulong)options.Seed) { Training = options.Training };
         arena = Tensor.Empty(device, new Shape(checked((int)Math.Max(1, mem.ArenaElements))));
         Tensor View(Slot slot, Shape shape) => arena.Slice(checked((int)slot.Root.Offset), checked((int)slot.Elements)).Reshape(shape);
@@ -149,6 +150,9 @@ public sealed partial class CompiledModel : IDisposable
 
     /// <summary>The loss (shape [1]), or null without a loss.</summary>
     public Tensor? Loss { get; }
+
+    /// <summary>The loss the model was compiled with, or null.</summary>
+    public ILossSpec? LossSpec { get; }
 
     /// <summary>The seed of random layers; <see cref="NodeContext.Step"/> advances with every forward.</summary>
     public ulong Seed

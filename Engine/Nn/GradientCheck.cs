@@ -67,8 +67,8 @@ public sealed record GradientCheckResult(IReadOnlyList<GradientCheckEntry> Entri
 /// </summary>
 public static class GradientCheck
 {
-    /// <summary>Runs the check on the model's current inputs and target.</summary>
-    /// <exception cref="InvalidOperationException">The model is an inference plan or has no parameters.</exception>
+    /// <summary>Runs the check on the model's current inputs and target (and on the inputs when compiled with <see cref="CompileOptions.InputGradients"/>).</summary>
+    /// <exception cref="InvalidOperationException">The model is an inference plan.</exception>
     public static GradientCheckResult Run(CompiledModel model, GradientCheckOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -78,82 +78,69 @@ public static class GradientCheck
             throw new InvalidOperationException("The gradient check needs a model compiled with Training = true.");
         }
 
-        var ps = model.Parameters;
-        float[]? savedBuffers = model.Buffers.Values?.ToArray();
-        long step = model.StepCount;
-        float[]? weights = null;
-        Tensor? seed = null;
-        if (model.Loss is null)
-        {
-            var rng = new Random(options.Seed);
-            weights = new float[model.Output.Length];
-            for (int i = 0; i < weights.Length; i++)
-            {
-                weights[i] = (float)((rng.NextDouble() * 2) - 1);
-            }
-
-            seed = Tensor.FromHost(model.Device, weights, model.Output.Shape);
-        }
-
+        var probe = new Probe(model, options);
         try
         {
             // Analytic gradients.
-            model.StepCount = step;
+            probe.Seed();
+            model.StepCount = probe.Step;
             model.Forward();
-            if (seed is null)
-            {
-                model.Backward();
-            }
-            else
-            {
-                model.Backward(seed);
-            }
-
-            var grads = ps.Grads.ToArray();
-            var values = ps.Values.ToArray();
+            model.Backward();
             var entries = new List<GradientCheckEntry>();
-            foreach (var p in ps.Where(p => p.RequiresGrad))
+            if (model.HasParameters)
             {
-                entries.Add(CheckParameter(model, p, values, grads, weights, savedBuffers, step, options));
+                var ps = model.Parameters;
+                var values = ps.Values.ToArray();
+                foreach (var p in ps.Where(p => p.RequiresGrad))
+                {
+                    entries.Add(Check(p.Name, ps.Values, values, p.Offset, p.Length, p.Grad.ToArray(), probe));
+                }
+
+                ps.Values.CopyFrom(values);
             }
 
-            ps.Values.CopyFrom(values);
+            for (int i = 0; i < model.Inputs.Count; i++)
+            {
+                if (model.InputGrad(i) is { } dx)
+                {
+                    var x = model.Inputs[i].ToArray();
+                    entries.Add(Check(model.Inputs.Count == 1 ? "input" : $"input{i}", model.Inputs[i], x, 0, x.Length, dx.ToArray(), probe));
+                    model.Inputs[i].CopyFrom(x);
+                }
+            }
+
             return new GradientCheckResult(entries);
         }
         finally
         {
-            seed?.Dispose();
-            if (savedBuffers is not null)
-            {
-                model.Buffers.Values!.CopyFrom(savedBuffers);
-            }
-
-            model.StepCount = step;
+            probe.Restore();
         }
     }
 
-    private static GradientCheckEntry CheckParameter(CompiledModel model, Parameter p, float[] values, float[] grads, float[]? weights,
-        float[]? buffers, long step, GradientCheckOptions o)
+    private static GradientCheckEntry Check(string name, Tensor target, float[] values, long offset, long length, float[] grads, Probe probe)
     {
-        int n = (int)p.Length;
+        var o = probe.Options;
+        int n = (int)length;
         int count = o.MaxElementsPerParameter <= 0 ? n : Math.Min(n, o.MaxElementsPerParameter);
         double worstAbs = 0, worstExcess = double.NegativeInfinity, wa = 0, wn = 0;
         long worstIndex = -1;
         bool passed = true;
         for (int k = 0; k < count; k++)
         {
-            long i = p.Offset + (count == n ? k : (long)k * n / count);
+            long i = offset + (count == n ? k : (long)k * n / count);
             float orig = values[i];
             values[i] = (float)(orig + o.Epsilon);
-            double up = Evaluate(model, values, weights, buffers, step);
+            target.CopyFrom(values);
+            double up = probe.Evaluate();
             values[i] = (float)(orig - o.Epsilon);
-            double down = Evaluate(model, values, weights, buffers, step);
+            target.CopyFrom(values);
+            double down = probe.Evaluate();
             values[i] = orig;
 
-            // The step actually taken in float32 may differ from 2 eps; use it.
+            // The step actually taken in float32 may differ from 2 eps; divide by it.
             double h = (double)(float)(orig + o.Epsilon) - (float)(orig - o.Epsilon);
             double numeric = (up - down) / h;
-            double analytic = grads[i];
+            double analytic = grads[i - offset];
             double err = Math.Abs(analytic - numeric);
             double excess = err - (o.Atol + (o.Rtol * Math.Abs(numeric)));
             if (double.IsNaN(err) || excess > 0)
@@ -165,37 +152,93 @@ public static class GradientCheck
             if (double.IsNaN(err) || excess > worstExcess)
             {
                 worstExcess = double.IsNaN(err) ? double.PositiveInfinity : excess;
-                worstIndex = i - p.Offset;
+                worstIndex = i - offset;
                 wa = analytic;
                 wn = numeric;
             }
         }
 
-        return new GradientCheckEntry(p.Name, count, worstAbs, worstIndex, wa, wn, passed);
+        target.CopyFrom(values);
+        return new GradientCheckEntry(name, count, worstAbs, worstIndex, wa, wn, passed);
     }
 
-    private static double Evaluate(CompiledModel model, float[] values, float[]? weights, float[]? buffers, long step)
+    /// <summary>Evaluates the scalar with running statistics and the random stream held fixed.</summary>
+    private sealed class Probe
     {
-        model.Parameters.Values.CopyFrom(values);
-        if (buffers is not null)
+        private readonly CompiledModel model;
+        private readonly float[]? buffers;
+        private readonly float[][] weights;
+
+        public Probe(CompiledModel model, GradientCheckOptions options)
         {
-            model.Buffers.Values!.CopyFrom(buffers);
+            this.model = model;
+            Options = options;
+            Step = model.StepCount;
+            buffers = model.Buffers.Values?.ToArray();
+            var rng = new Random(options.Seed);
+            weights = model.Loss is not null
+                ? []
+                : Enumerable.Range(0, model.Outputs.Count).Select(i => model.OutputGrad(i) is null
+                    ? Array.Empty<float>()
+                    : Enumerable.Range(0, (int)model.Outputs[i].Length).Select(_ => (float)((rng.NextDouble() * 2) - 1)).ToArray()).ToArray();
         }
 
-        model.StepCount = step;
-        model.Forward();
-        if (weights is null)
+        public GradientCheckOptions Options { get; }
+
+        public long Step { get; }
+
+        /// <summary>Without a loss, writes the output weights as the output gradients.</summary>
+        public void Seed()
         {
-            return model.ReadLoss();
+            for (int i = 0; i < weights.Length; i++)
+            {
+                if (weights[i].Length > 0)
+                {
+                    model.OutputGrad(i)!.CopyFrom(weights[i]);
+                }
+            }
         }
 
-        var y = model.Output.ToArray();
-        double sum = 0;
-        for (int i = 0; i < y.Length; i++)
+        public double Evaluate()
         {
-            sum += (double)weights[i] * y[i];
+            if (buffers is not null)
+            {
+                model.Buffers.Values!.CopyFrom(buffers);
+            }
+
+            model.StepCount = Step;
+            model.Forward();
+            if (model.Loss is not null)
+            {
+                return model.ReadLoss();
+            }
+
+            double sum = 0;
+            for (int k = 0; k < weights.Length; k++)
+            {
+                if (weights[k].Length == 0)
+                {
+                    continue;
+                }
+
+                var y = model.Outputs[k].ToArray();
+                for (int i = 0; i < y.Length; i++)
+                {
+                    sum += (double)weights[k][i] * y[i];
+                }
+            }
+
+            return sum;
         }
 
-        return sum;
+        public void Restore()
+        {
+            if (buffers is not null)
+            {
+                model.Buffers.Values!.CopyFrom(buffers);
+            }
+
+            model.StepCount = Step;
+        }
     }
 }
