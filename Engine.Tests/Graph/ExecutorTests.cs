@@ -238,3 +238,79 @@ public sealed class ExecutorTests(DeviceConfig config)
         public override void Forward(NodeContext context) => context.Output().CopyFrom(context.Input());
     }
 }
+
+/// <summary>Gradient accumulation with layers whose backward takes a single accumulate flag.</summary>
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.All))]
+public sealed class AccumulationTests(DeviceConfig config)
+{
+    private Device Dev => TestDevices.Get(config);
+
+    [Test]
+    public void A_uniform_layer_never_gets_mixed_flags_and_gradients_stay_right()
+    {
+        // The shared uniform layer's second use must add into its weight gradient while overwriting the
+        // gradient of its input (h2's first contribution): the executor routes the weight through a partial.
+        var shared = new UniformMatMul(4);
+        using var g = new GraphModule();
+        var x = g.Input();
+        var h1 = g.Apply(new Linear(3, 4), x);
+        var h2 = g.Apply(shared, h1);
+        var h3 = g.Apply(shared, h2);
+        g.Output(g.Add(h3, g.Apply(new Linear(4, 4), h2)));
+        using var net = g.Compile(Dev, [2, 3]);
+        Assert.That(net.Memory.Buffers.Where(b => b.Kind == BufferKind.PartialGradient).Select(b => b.Label),
+            Is.EquivalentTo(new[] { "partial 1#2 in0", "partial 1 weight" }), net.Memory.ToString());
+        GraphTestUtil.Randomize(net.Parameters, 21);
+        GraphTestUtil.RandomInputs(net, 22);
+        GraphTestUtil.AssertGradients(net);
+    }
+
+    /// <summary>y = x W^T with a square W, whose backward honors one accumulate flag for dx and dW together.</summary>
+    private sealed class UniformMatMul : Layer
+    {
+        private readonly int n;
+
+        public UniformMatMul(int n)
+        {
+            this.n = n;
+            AddParameter("weight", new Shape(n, n), ParameterRole.Weight, ParamInit.Uniform(0.5));
+        }
+
+        public override GradientAccumulation Accumulation => GradientAccumulation.All | GradientAccumulation.Uniform;
+
+        public override Shape[] InferShapes(IReadOnlyList<Shape> inputs) => [inputs[0]];
+
+        public override void Plan(LayerPlan plan) => plan.KeepInput();
+
+        public override void Forward(NodeContext c) => Engine.Ops.Gemm.Run(c.Input(), c.Param(0), c.Output(), transB: true);
+
+        public override void Backward(NodeContext c)
+        {
+            var flags = new List<bool>();
+            if (c.InputGrad() is not null)
+            {
+                flags.Add(c.AccumulateInputGrad());
+            }
+
+            if (c.ParamGrad(0) is not null)
+            {
+                flags.Add(c.AccumulateParamGrad(0));
+            }
+
+            if (flags.Distinct().Count() > 1)
+            {
+                throw new InvalidOperationException($"{c.Name}: mixed accumulate flags");
+            }
+
+            if (c.ParamGrad(0) is { } dw)
+            {
+                Engine.Ops.Gemm.Run(c.OutputGrad(), c.Input(), dw, transA: true, beta: c.AccumulateParamGrad(0) ? 1f : 0f);
+            }
+
+            if (c.InputGrad() is { } dx)
+            {
+                Engine.Ops.Gemm.Run(c.OutputGrad(), c.Param(0), dx, beta: c.AccumulateInputGrad() ? 1f : 0f);
+            }
+        }
+    }
+}

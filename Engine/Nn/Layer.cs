@@ -16,12 +16,12 @@ public abstract class Layer : Module
     public virtual bool HasBackward => true;
 
     /// <summary>
-    /// Whether <see cref="Backward"/> honors <see cref="NodeContext.AccumulateInputGrad"/> and
-    /// <see cref="NodeContext.AccumulateParamGrad"/> (adds into the gradient instead of overwriting it). When false,
-    /// the executor gives the layer scratch gradients to overwrite and adds them itself where several nodes
-    /// contribute.
+    /// Which gradients <see cref="Backward"/> can add into instead of overwriting (honoring
+    /// <see cref="NodeContext.AccumulateInputGrad"/> and <see cref="NodeContext.AccumulateParamGrad"/>). Where a
+    /// gradient must be added to and the layer cannot, the executor gives it a scratch gradient to overwrite and
+    /// adds that itself.
     /// </summary>
-    public virtual bool AccumulatesGradients => false;
+    public virtual GradientAccumulation Accumulation => GradientAccumulation.None;
 
     /// <summary>Number of inputs the layer takes (most take one).</summary>
     public virtual int InputCount => 1;
@@ -61,6 +61,29 @@ public abstract class Layer : Module
 
     /// <inheritdoc />
     protected internal override GraphValue[] Build(GraphBuilder builder, GraphValue[] inputs) => builder.AddNode(this, inputs);
+}
+
+/// <summary>Which gradients a layer's backward can add into (see <see cref="Layer.Accumulation"/>).</summary>
+[Flags]
+public enum GradientAccumulation
+{
+    /// <summary>It overwrites every gradient it writes.</summary>
+    None = 0,
+
+    /// <summary>It can add into input gradients.</summary>
+    Inputs = 1,
+
+    /// <summary>It can add into parameter gradients.</summary>
+    Parameters = 2,
+
+    /// <summary>
+    /// One flag governs every gradient of a call (as in ops with a single <c>accumulate</c> argument): the
+    /// executor then never mixes adding and overwriting in one backward of the layer.
+    /// </summary>
+    Uniform = 4,
+
+    /// <summary>Inputs and parameters, each with its own flag.</summary>
+    All = Inputs | Parameters,
 }
 
 /// <summary>When a workspace is needed.</summary>

@@ -88,7 +88,7 @@ public sealed class NodeContext
     /// <summary>Where to write the gradient for input <paramref name="index"/>, or null when no one needs it.</summary>
     public Tensor? InputGrad(int index = 0) => InputGrads[index];
 
-    /// <summary>Whether to add into <see cref="InputGrad"/> rather than overwrite it (only when <see cref="Layer.AccumulatesGradients"/>).</summary>
+    /// <summary>Whether to add into <see cref="InputGrad"/> rather than overwrite it (only where <see cref="Layer.Accumulation"/> allows).</summary>
     public bool AccumulateInputGrad(int index = 0) => InputGradAccumulate[index];
 
     /// <summary>The layer's parameter <paramref name="index"/> in declaration order (value and gradient views).</summary>

@@ -247,11 +247,15 @@ internal static class MemoryPlanner
         var grads = new Slot?[b.Values.Count];
         var partialIn = new Slot?[nn][];
         var accIn = new bool[nn][];
+        var wantIn = new bool[nn][];
+        var forceIn = new bool[nn][];
         var aliased = new bool[nn];
         foreach (var n in b.Nodes)
         {
             partialIn[n.Id] = new Slot?[n.Inputs.Length];
             accIn[n.Id] = new bool[n.Inputs.Length];
+            wantIn[n.Id] = new bool[n.Inputs.Length];
+            forceIn[n.Id] = new bool[n.Inputs.Length];
         }
 
         foreach (var v in b.Values.Where(v => s.HasGrad[v.Id]).OrderByDescending(v => v.Producer is null ? -1 : s.FStep[v.Producer.Id]))
@@ -282,51 +286,90 @@ internal static class MemoryPlanner
             for (int k = 0; k < contributors.Count; k++)
             {
                 var (node, input) = contributors[k];
-                bool overwrite = k == 0 && !seeded;
-                bool repeated = node.Inputs.Take(input).Any(x => ReferenceEquals(x, v));
-                if (overwrite)
-                {
-                    accIn[node.Id][input] = false;
-                }
-                else if (node.Layer.AccumulatesGradients && !repeated)
-                {
-                    accIn[node.Id][input] = true;
-                }
-                else
-                {
-                    int bs = s.BStep[node.Id];
-                    partialIn[node.Id][input] = New($"partial {node.Name} in{input}", BufferKind.PartialGradient, v.Shape.Length, bs, bs);
-                }
+                wantIn[node.Id][input] = k > 0 || seeded;
+                forceIn[node.Id][input] = node.Inputs.Take(input).Any(x => ReferenceEquals(x, v));
             }
         }
 
         // Parameter gradients: the first use in backward order overwrites, later uses of a shared layer add.
-        var partialP = new Slot?[nn][];
-        var accP = new bool[nn][];
+        var wantP = new bool[nn][];
         var seen = new HashSet<Layer>(ReferenceEqualityComparer.Instance);
         foreach (var n in b.Nodes)
         {
-            partialP[n.Id] = new Slot?[n.Layer.ParameterSpecs.Count];
-            accP[n.Id] = new bool[n.Layer.ParameterSpecs.Count];
+            wantP[n.Id] = new bool[n.Layer.ParameterSpecs.Count];
         }
 
         foreach (var n in s.Backward.Where(n => s.ParamsNeedGrad[n.Id]))
         {
-            bool firstUse = seen.Add(n.Layer);
-            bool acc = o.AccumulateGradients || !firstUse;
-            for (int i = 0; i < n.Layer.ParameterSpecs.Count; i++)
+            bool acc = o.AccumulateGradients || !seen.Add(n.Layer);
+            Array.Fill(wantP[n.Id], acc);
+        }
+
+        // Where a layer cannot add into a gradient it must add to, it writes a partial gradient that the executor adds.
+        var partialP = new Slot?[nn][];
+        var accP = new bool[nn][];
+        foreach (var n in s.Backward)
+        {
+            var cap = n.Layer.Accumulation;
+            int np = n.Layer.ParameterSpecs.Count, bs = s.BStep[n.Id];
+            var inDirect = Enumerable.Range(0, n.Inputs.Length).Select(i => s.InputNeedsGrad[n.Id][i] && !forceIn[n.Id][i]
+                && (!wantIn[n.Id][i] || cap.HasFlag(GradientAccumulation.Inputs))).ToArray();
+            var pDirect = Enumerable.Range(0, np).Select(i => s.ParamsNeedGrad[n.Id] && (!wantP[n.Id][i] || cap.HasFlag(GradientAccumulation.Parameters))).ToArray();
+            if (cap.HasFlag(GradientAccumulation.Uniform))
             {
-                if (!acc || n.Layer.AccumulatesGradients)
+                bool anyOverwrite = Enumerable.Range(0, n.Inputs.Length).Any(i => inDirect[i] && !wantIn[n.Id][i])
+                    || Enumerable.Range(0, np).Any(i => pDirect[i] && !wantP[n.Id][i]);
+                if (anyOverwrite)
                 {
-                    accP[n.Id][i] = acc;
+                    for (int i = 0; i < n.Inputs.Length; i++)
+                    {
+                        inDirect[i] &= !wantIn[n.Id][i];
+                    }
+
+                    for (int i = 0; i < np; i++)
+                    {
+                        pDirect[i] &= !wantP[n.Id][i];
+                    }
+                }
+            }
+
+            for (int i = 0; i < n.Inputs.Length; i++)
+            {
+                if (!s.InputNeedsGrad[n.Id][i])
+                {
+                    continue;
+                }
+
+                if (inDirect[i])
+                {
+                    accIn[n.Id][i] = wantIn[n.Id][i];
                 }
                 else
                 {
-                    int bs = s.BStep[n.Id];
+                    partialIn[n.Id][i] = New($"partial {n.Name} in{i}", BufferKind.PartialGradient, n.Inputs[i].Shape.Length, bs, bs);
+                }
+            }
+
+            partialP[n.Id] = new Slot?[np];
+            accP[n.Id] = new bool[np];
+            for (int i = 0; i < np && s.ParamsNeedGrad[n.Id]; i++)
+            {
+                if (pDirect[i])
+                {
+                    accP[n.Id][i] = wantP[n.Id][i];
+                }
+                else
+                {
                     partialP[n.Id][i] = New($"partial {n.Name} {n.Layer.ParameterSpecs[i].Name}", BufferKind.PartialGradient,
                         n.Layer.ParameterSpecs[i].Shape.Length, bs, bs);
                 }
             }
+        }
+
+        foreach (var n in b.Nodes.Where(n => partialP[n.Id] is null))
+        {
+            partialP[n.Id] = new Slot?[n.Layer.ParameterSpecs.Count];
+            accP[n.Id] = new bool[n.Layer.ParameterSpecs.Count];
         }
 
         // Workspaces and saved tensors.

@@ -38,7 +38,7 @@ public sealed class Linear : Layer
     public bool HasBias { get; }
 
     /// <inheritdoc />
-    public override bool AccumulatesGradients => true;
+    public override GradientAccumulation Accumulation => GradientAccumulation.All;
 
     /// <inheritdoc />
     public override string Describe() => $"Linear({InFeatures}, {OutFeatures}{(HasBias ? string.Empty : ", bias: false")})";

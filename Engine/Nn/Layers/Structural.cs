@@ -12,7 +12,7 @@ public sealed class Add : Layer
     public override int InputCount => 2;
 
     /// <inheritdoc />
-    public override bool AccumulatesGradients => true;
+    public override GradientAccumulation Accumulation => GradientAccumulation.Inputs;
 
     /// <inheritdoc />
     public override Shape[] InferShapes(IReadOnlyList<Shape> inputs)
@@ -78,6 +78,9 @@ public sealed class Flatten(int startDim = 1, int endDim = -1) : Layer
     }
 
     /// <inheritdoc />
+    public override GradientAccumulation Accumulation => GradientAccumulation.Inputs;
+
+    /// <inheritdoc />
     public override void Plan(LayerPlan plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
@@ -104,6 +107,9 @@ public sealed class Identity : Layer
         ArgumentNullException.ThrowIfNull(inputs);
         return [inputs[0]];
     }
+
+    /// <inheritdoc />
+    public override GradientAccumulation Accumulation => GradientAccumulation.Inputs;
 
     /// <inheritdoc />
     public override void Plan(LayerPlan plan)
