@@ -339,7 +339,7 @@ public sealed partial class CompiledModel : IDisposable
         string? path = paths.TryGetValue(n.Layer, out var p) ? p : null;
         string prefix = string.IsNullOrEmpty(path) ? string.Empty : path + ".";
         var specs = n.Layer.ParameterSpecs;
-        var ctx = new NodeContext(exec, n.Name, n.Layer, n.Inputs.Length, n.Outputs.Length, specs.Count, n.Layer.BufferSpecs.Count);
+        var ctx = new NodeContext(exec, n.Id, n.Name, n.Layer, n.Inputs.Length, n.Outputs.Length, specs.Count, n.Layer.BufferSpecs.Count);
         for (int i = 0; i < n.Inputs.Length; i++)
         {
             var v = n.Inputs[i];

@@ -11,9 +11,10 @@ public sealed class NodeContext
 {
     private readonly ExecutionState exec;
 
-    internal NodeContext(ExecutionState exec, string name, Layer layer, int inputs, int outputs, int parameters, int buffers)
+    internal NodeContext(ExecutionState exec, int index, string name, Layer layer, int inputs, int outputs, int parameters, int buffers)
     {
         this.exec = exec;
+        NodeIndex = index;
         Name = name;
         Layer = layer;
         Inputs = new Tensor[inputs];
@@ -35,6 +36,12 @@ public sealed class NodeContext
 
     /// <summary>The layer.</summary>
     public Layer Layer { get; }
+
+    /// <summary>The node's index in the graph (stable for a compiled model; random layers mix it into their stream).</summary>
+    public int NodeIndex { get; }
+
+    /// <summary>Number of workspaces the layer declared.</summary>
+    public int WorkspaceCount => Workspaces.Length;
 
     /// <summary>The device.</summary>
     public Device Device => exec.Device;
