@@ -68,6 +68,9 @@ public sealed class BufferSet : IReadOnlyList<NamedBuffer>, IDisposable
         return set;
     }
 
+    /// <summary>The buffers as (state-dict name, tensor) pairs, as checkpoint writers take them.</summary>
+    public IEnumerable<KeyValuePair<string, Tensor>> StateDict() => buffers.Select(b => new KeyValuePair<string, Tensor>(b.Name, b.Value));
+
     /// <inheritdoc />
     public IEnumerator<NamedBuffer> GetEnumerator() => buffers.GetEnumerator();
 
