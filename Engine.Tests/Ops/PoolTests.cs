@@ -169,5 +169,6 @@ public sealed class PoolTests(DeviceConfig config)
         using var x3 = Tensor.Zeros(Dev, new Shape(2, 4, 5));
         Assert.That(() => GlobalAvgPool2d.Forward(x3, y), Throws.ArgumentException.With.Message.Contain("4-D").And.Message.Contain("[2, 4, 5]"));
         Assert.That(() => GlobalAvgPool2d.Backward(yBad, x), Throws.ArgumentException.With.Property("ParamName").EqualTo("dy").And.Message.Contain("[1, 2]"));
+        Assert.That(() => MaxPool2d.Backward(y, y, x3, new Pool2dOptions(2)), Throws.ArgumentException.With.Property("ParamName").EqualTo("dx").And.Message.Contain("4-D"));
     }
 }

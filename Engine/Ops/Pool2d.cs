@@ -44,7 +44,7 @@ public static class MaxPool2d
     public static void Backward(Tensor dy, Tensor indices, Tensor dx, Pool2dOptions options, bool accumulate = false, string? variant = null)
     {
         ArgumentNullException.ThrowIfNull(dx);
-        var p = Describe(dx.Shape, options);
+        var p = Describe(dx.Shape, options, "dx");
         p.Beta = accumulate ? 1f : 0f;
         var o = PoolChecks.Output(dx.Shape, p);
         PoolChecks.Expect("max_pool2d", dy, o, "dy", dx.Device, $"dx {dx.Shape}, {options}");
@@ -52,12 +52,12 @@ public static class MaxPool2d
         BackwardRegistry.Select(dx.Device, variant)(dx.Device, p, dy.View, indices.View, dx.View);
     }
 
-    private static PoolParams Describe(Shape x, Pool2dOptions options)
+    private static PoolParams Describe(Shape x, Pool2dOptions options, string xName = "x")
     {
-        var p = PoolChecks.Describe("max_pool2d", x, options, allowPadding: true);
+        var p = PoolChecks.Describe("max_pool2d", x, options, allowPadding: true, xName);
         if ((long)p.Height * p.Width > PoolChecks.MaxIndexedPlane)
         {
-            throw new ArgumentException($"max_pool2d: planes of x {x} exceed 2^24 elements, beyond exact float32 indices.", "x");
+            throw new ArgumentException($"max_pool2d: planes of {xName} {x} exceed 2^24 elements, beyond exact float32 indices.", xName);
         }
 
         return p;
@@ -98,7 +98,7 @@ public static class AvgPool2d
     public static void Backward(Tensor dy, Tensor dx, Pool2dOptions options, bool accumulate = false, string? variant = null)
     {
         ArgumentNullException.ThrowIfNull(dx);
-        var p = PoolChecks.Describe("avg_pool2d", dx.Shape, options, true);
+        var p = PoolChecks.Describe("avg_pool2d", dx.Shape, options, true, "dx");
         p.Beta = accumulate ? 1f : 0f;
         PoolChecks.Expect("avg_pool2d", dy, PoolChecks.Output(dx.Shape, p), "dy", dx.Device, $"dx {dx.Shape}, {options}");
         BackwardRegistry.Select(dx.Device, variant)(dx.Device, p, dy.View, dx.View);
@@ -188,17 +188,17 @@ public static class GlobalAvgPool2d
     public static void Backward(Tensor dy, Tensor dx, bool accumulate = false, string? variant = null)
     {
         ArgumentNullException.ThrowIfNull(dx);
-        var p = Describe(dx.Shape);
+        var p = Describe(dx.Shape, "dx");
         p.Beta = accumulate ? 1f : 0f;
         PoolChecks.Expect("global_avg_pool2d", dy, new Shape(dx.Shape[0], dx.Shape[1]), "dy", dx.Device, $"dx {dx.Shape}");
         BackwardRegistry.Select(dx.Device, variant)(dx.Device, p, dy.View, dx.View);
     }
 
-    private static PoolParams Describe(Shape x)
+    private static PoolParams Describe(Shape x, string xName = "x")
     {
         if (x.Rank != 4 || x.Length > int.MaxValue)
         {
-            throw new ArgumentException($"global_avg_pool2d: x must be 4-D (N, C, H, W) with fewer than 2^31 elements but is {x}.", "x");
+            throw new ArgumentException($"global_avg_pool2d: {xName} must be 4-D (N, C, H, W) with fewer than 2^31 elements but is {x}.", xName);
         }
 
         return new PoolParams { Planes = x[0] * x[1], Height = x[2], Width = x[3], KernelH = x[2], KernelW = x[3], StrideH = 1, StrideW = 1, OutH = 1, OutW = 1 };

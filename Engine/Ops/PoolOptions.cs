@@ -51,13 +51,13 @@ internal static class PoolChecks
     /// <summary>Largest plane for which max pooling's float indices are exact.</summary>
     public const int MaxIndexedPlane = 1 << 24;
 
-    public static PoolParams Describe(string op, Shape x, Pool2dOptions o, bool allowPadding)
+    public static PoolParams Describe(string op, Shape x, Pool2dOptions o, bool allowPadding, string xName = "x")
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(o);
         if (x.Rank != 4)
         {
-            throw new ArgumentException($"{op}: x must be 4-D (N, C, H, W) but is {x}.", "x");
+            throw new ArgumentException($"{op}: {xName} must be 4-D (N, C, H, W) but is {x}.", xName);
         }
 
         var k = o.Kernel;
@@ -81,12 +81,12 @@ internal static class PoolChecks
         long ph = (long)x[2] + (2 * pad.H), pw = (long)x[3] + (2 * pad.W);
         if (k.H > ph || k.W > pw)
         {
-            throw new ArgumentException($"{op}: kernel {k} is larger than the padded input {ph}x{pw} (x {x}, padding {pad}).", "options");
+            throw new ArgumentException($"{op}: kernel {k} is larger than the padded input {ph}x{pw} ({xName} {x}, padding {pad}).", "options");
         }
 
         if (x.Length > int.MaxValue)
         {
-            throw new ArgumentException($"{op}: x {x} has more than 2^31 elements.", "x");
+            throw new ArgumentException($"{op}: {xName} {x} has more than 2^31 elements.", xName);
         }
 
         return new PoolParams
