@@ -162,17 +162,21 @@ internal static class ConvAlgorithm
         }
     }
 
-    /// <summary>Images per im2col pass: what the workspace holds (all when pointwise), kept below 2^31 column elements.</summary>
+    /// <summary>
+    /// Images per im2col pass: what the workspace holds (all when pointwise), kept below 2^31 column elements and
+    /// below 65536 (a GEMM batch is a CUDA grid's z dimension).
+    /// </summary>
     private static int ImagesPerPass(in ConvGeometry g, ArrayView<float> ws)
     {
+        const int MaxBatch = 65535;
         long per = g.ColumnElementsPerImage;
         if (per == 0)
         {
-            return g.Batch;
+            return Math.Min(g.Batch, MaxBatch);
         }
 
         long fit = Math.Min(ws.Length, int.MaxValue) / per;
-        return (int)Math.Clamp(fit, 1, g.Batch);
+        return (int)Math.Clamp(fit, 1, Math.Min(g.Batch, MaxBatch));
     }
 
     private static GemmParams Params(int m, int n, int k, int lda, int ldb, int ldc, bool transA, bool transB, float beta) => new()
