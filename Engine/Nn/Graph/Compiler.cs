@@ -23,6 +23,13 @@ public sealed record CompileOptions
 
     /// <summary>Which output the loss applies to.</summary>
     public int LossOutput { get; init; }
+
+    /// <summary>
+    /// Let buffers whose lifetimes do not overlap share memory (default). False gives every buffer its own memory:
+    /// a debugging aid, since a layer that reads a tensor it did not declare (<see cref="LayerPlan.KeepInput"/>)
+    /// computes differently with and without sharing.
+    /// </summary>
+    public bool ShareMemory { get; init; } = true;
 }
 
 /// <summary>The order of the nodes and what the backward pass computes.</summary>

@@ -385,7 +385,7 @@ internal static class MemoryPlanner
             saved[n.Id] = p.SavedShapes.Select((sh, i) => New($"{n.Name} saved{i}", BufferKind.Saved, sh.Length, f, bs >= 0 ? bs : f)).ToArray();
         }
 
-        long arena = Place(slots.Where(x => x.Parent is null).ToList());
+        long arena = Place(slots.Where(x => x.Parent is null).ToList(), o.ShareMemory);
         var stepNames = s.Forward.Select(n => "fwd " + n.Name).Concat(s.Backward.Select(n => "bwd " + n.Name)).ToList();
         var report = new MemoryPlan(
             slots.Where(x => x.Parent is null).Select(x => new PlannedBuffer(x.Label, x.Kind, x.Elements * 4, x.Offset * 4, x.Start, x.End)).ToList(),
@@ -410,14 +410,14 @@ internal static class MemoryPlanner
     /// Greedy offset assignment, largest first: each slot goes to the lowest aligned offset where it overlaps no
     /// already placed slot that is live in a common step. Returns the arena size in elements.
     /// </summary>
-    internal static long Place(List<Slot> roots)
+    internal static long Place(List<Slot> roots, bool share = true)
     {
         var placed = new List<Slot>();
         long size = 0;
         foreach (var x in roots.OrderByDescending(r => r.Padded).ThenBy(r => r.Start))
         {
             long offset = 0;
-            foreach (var y in placed.Where(y => y.Start <= x.End && x.Start <= y.End).OrderBy(y => y.Offset))
+            foreach (var y in placed.Where(y => !share || (y.Start <= x.End && x.Start <= y.End)).OrderBy(y => y.Offset))
             {
                 if (offset + x.Padded <= y.Offset)
                 {

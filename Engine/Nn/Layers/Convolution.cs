@@ -1,0 +1,308 @@
+// Convolution layers: Conv2d, ConvTranspose2d and depthwise-separable convolution, over the conv ops (im2col + GEMM).
+using System;
+using System.Collections.Generic;
+using Engine.Ops;
+
+namespace Engine.Nn;
+
+/// <summary>
+/// 2-D convolution (<c>torch.nn.Conv2d</c>), NCHW: weight (Cout, Cin / groups, kH, kW), bias (Cout). Parameters:
+/// K_w * K_h * D_in * D_out + D_out (with groups, D_in / groups per filter). The im2col workspace is planned by the
+/// memory planner. Initialized like PyTorch: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = Cin / groups * kH * kW.
+/// </summary>
+public sealed class Conv2d : Layer
+{
+    /// <summary>Largest im2col workspace per call (elements); larger batches run in several passes.</summary>
+    internal const long MaxWorkspaceElements = 1L << 24;
+
+    /// <summary>A square kernel with the same stride, padding and dilation on both axes.</summary>
+    public Conv2d(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, int dilation = 1, int groups = 1, bool bias = true)
+        : this(inChannels, outChannels, (kernel, kernel), new Conv2dOptions
+        {
+            Stride = (stride, stride), Padding = ConvPadding.Symmetric(padding, padding), Dilation = (dilation, dilation), Groups = groups,
+        }, bias)
+    {
+    }
+
+    /// <summary>Any kernel and <see cref="Conv2dOptions"/> (per-axis stride and dilation, per-side or "same" padding).</summary>
+    /// <exception cref="ArgumentException">Sizes are not positive or channels are not divisible by the groups.</exception>
+    public Conv2d(int inChannels, int outChannels, (int H, int W) kernel, Conv2dOptions? options, bool bias = true)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inChannels);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outChannels);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernel.H, nameof(kernel));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernel.W, nameof(kernel));
+        Options = options ?? Conv2dOptions.Default;
+        if (Options.Groups <= 0 || inChannels % Options.Groups != 0 || outChannels % Options.Groups != 0)
+        {
+            throw new ArgumentException($"Conv2d: in_channels {inChannels} and out_channels {outChannels} must be divisible by groups {Options.Groups}.", nameof(options));
+        }
+
+        InChannels = inChannels;
+        OutChannels = outChannels;
+        Kernel = kernel;
+        HasBias = bias;
+        double bound = 1.0 / Math.Sqrt((double)inChannels / Options.Groups * kernel.H * kernel.W);
+        AddParameter("weight", new Shape(outChannels, inChannels / Options.Groups, kernel.H, kernel.W), ParameterRole.Weight, ParamInit.Uniform(bound));
+        if (bias)
+        {
+            AddParameter("bias", new Shape(outChannels), ParameterRole.Bias, ParamInit.Uniform(bound));
+        }
+    }
+
+    /// <summary>Input channels.</summary>
+    public int InChannels { get; }
+
+    /// <summary>Output channels (filters).</summary>
+    public int OutChannels { get; }
+
+    /// <summary>Kernel rows and columns.</summary>
+    public (int H, int W) Kernel { get; }
+
+    /// <summary>Stride, padding, dilation, groups.</summary>
+    public Conv2dOptions Options { get; }
+
+    /// <summary>Whether the layer adds a bias.</summary>
+    public bool HasBias { get; }
+
+    /// <inheritdoc />
+    public override GradientAccumulation Accumulation => GradientAccumulation.All | GradientAccumulation.Uniform;
+
+    /// <inheritdoc />
+    public override string Describe() =>
+        $"Conv2d({InChannels}, {OutChannels}, {Kernel.H}x{Kernel.W}{ConvText.Options(Options.Stride, ConvText.Padding(Options.Padding), Options.Dilation, Options.Groups)}{(HasBias ? string.Empty : ", bias: false")})";
+
+    /// <inheritdoc />
+    public override Shape[] InferShapes(IReadOnlyList<Shape> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        return [Geometry(inputs[0]).OutputShape];
+    }
+
+    /// <inheritdoc />
+    public override void Plan(LayerPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ConvText.PlanWorkspaces(plan, Geometry(plan.InputShapes[0]));
+    }
+
+    /// <inheritdoc />
+    public override void Forward(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Ops.Conv2d.Forward(context.Input(), context.Param(0), HasBias ? context.Param(1) : null, context.Output(), Options, ConvText.Workspace(context, 0));
+    }
+
+    /// <inheritdoc />
+    public override void Backward(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var dw = context.ParamGrad(0);
+        var db = HasBias ? context.ParamGrad(1) : null;
+        var dx = context.InputGrad();
+        bool acc = dx is not null ? context.AccumulateInputGrad() : dw is not null ? context.AccumulateParamGrad(0) : db is not null && context.AccumulateParamGrad(1);
+        Ops.Conv2d.Backward(context.Input(), context.Param(0), context.OutputGrad(), dx, dw, db, Options, ConvText.Workspace(context, 1), acc);
+    }
+
+    /// <inheritdoc />
+    public override long Flops(IReadOnlyList<Shape> inputs, IReadOnlyList<Shape> outputs)
+    {
+        ArgumentNullException.ThrowIfNull(outputs);
+        long macsPerOutput = (long)InChannels / Options.Groups * Kernel.H * Kernel.W;
+        return (2 * macsPerOutput * outputs[0].Length) + (HasBias ? outputs[0].Length : 0);
+    }
+
+    private ConvGeometry Geometry(Shape x) => Ops.Conv2d.Describe(x, new Shape(OutChannels, InChannels / Options.Groups, Kernel.H, Kernel.W), Options);
+}
+
+/// <summary>
+/// Transposed 2-D convolution (<c>torch.nn.ConvTranspose2d</c>): weight (Cin, Cout / groups, kH, kW), bias (Cout).
+/// Initialized like PyTorch (fan_in computed from the weight's dimension 1: Cout / groups * kH * kW).
+/// </summary>
+public sealed class ConvTranspose2d : Layer
+{
+    /// <summary>A square kernel with the same settings on both axes.</summary>
+    public ConvTranspose2d(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, int outputPadding = 0, int dilation = 1, int groups = 1, bool bias = true)
+        : this(inChannels, outChannels, (kernel, kernel), new ConvTranspose2dOptions
+        {
+            Stride = (stride, stride), Padding = (padding, padding), OutputPadding = (outputPadding, outputPadding), Dilation = (dilation, dilation), Groups = groups,
+        }, bias)
+    {
+    }
+
+    /// <summary>Any kernel and <see cref="ConvTranspose2dOptions"/>.</summary>
+    /// <exception cref="ArgumentException">Sizes are not positive or channels are not divisible by the groups.</exception>
+    public ConvTranspose2d(int inChannels, int outChannels, (int H, int W) kernel, ConvTranspose2dOptions? options, bool bias = true)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inChannels);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outChannels);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernel.H, nameof(kernel));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernel.W, nameof(kernel));
+        Options = options ?? ConvTranspose2dOptions.Default;
+        if (Options.Groups <= 0 || inChannels % Options.Groups != 0 || outChannels % Options.Groups != 0)
+        {
+            throw new ArgumentException($"ConvTranspose2d: in_channels {inChannels} and out_channels {outChannels} must be divisible by groups {Options.Groups}.", nameof(options));
+        }
+
+        InChannels = inChannels;
+        OutChannels = outChannels;
+        Kernel = kernel;
+        HasBias = bias;
+        double bound = 1.0 / Math.Sqrt((double)outChannels / Options.Groups * kernel.H * kernel.W);
+        AddParameter("weight", new Shape(inChannels, outChannels / Options.Groups, kernel.H, kernel.W), ParameterRole.Weight, ParamInit.Uniform(bound));
+        if (bias)
+        {
+            AddParameter("bias", new Shape(outChannels), ParameterRole.Bias, ParamInit.Uniform(bound));
+        }
+    }
+
+    /// <summary>Input channels.</summary>
+    public int InChannels { get; }
+
+    /// <summary>Output channels.</summary>
+    public int OutChannels { get; }
+
+    /// <summary>Kernel rows and columns.</summary>
+    public (int H, int W) Kernel { get; }
+
+    /// <summary>Stride, padding, output padding, dilation, groups.</summary>
+    public ConvTranspose2dOptions Options { get; }
+
+    /// <summary>Whether the layer adds a bias.</summary>
+    public bool HasBias { get; }
+
+    /// <inheritdoc />
+    public override GradientAccumulation Accumulation => GradientAccumulation.All | GradientAccumulation.Uniform;
+
+    /// <inheritdoc />
+    public override string Describe() =>
+        $"ConvTranspose2d({InChannels}, {OutChannels}, {Kernel.H}x{Kernel.W}{ConvText.Options(Options.Stride, Options.Padding == (0, 0) ? null : $"{Options.Padding.H}x{Options.Padding.W}", Options.Dilation, Options.Groups)}{(Options.OutputPadding == (0, 0) ? string.Empty : $", output padding {Options.OutputPadding.H}x{Options.OutputPadding.W}")}{(HasBias ? string.Empty : ", bias: false")})";
+
+    /// <inheritdoc />
+    public override Shape[] InferShapes(IReadOnlyList<Shape> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        return [Geometry(inputs[0]).OutputShape];
+    }
+
+    /// <inheritdoc />
+    public override void Plan(LayerPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ConvText.PlanWorkspaces(plan, Geometry(plan.InputShapes[0]));
+    }
+
+    /// <inheritdoc />
+    public override void Forward(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Ops.ConvTranspose2d.Forward(context.Input(), context.Param(0), HasBias ? context.Param(1) : null, context.Output(), Options, ConvText.Workspace(context, 0));
+    }
+
+    /// <inheritdoc />
+    public override void Backward(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var dw = context.ParamGrad(0);
+        var db = HasBias ? context.ParamGrad(1) : null;
+        var dx = context.InputGrad();
+        bool acc = dx is not null ? context.AccumulateInputGrad() : dw is not null ? context.AccumulateParamGrad(0) : db is not null && context.AccumulateParamGrad(1);
+        Ops.ConvTranspose2d.Backward(context.Input(), context.Param(0), context.OutputGrad(), dx, dw, db, Options, ConvText.Workspace(context, 1), acc);
+    }
+
+    /// <inheritdoc />
+    public override long Flops(IReadOnlyList<Shape> inputs, IReadOnlyList<Shape> outputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(outputs);
+        long macsPerInput = (long)OutChannels / Options.Groups * Kernel.H * Kernel.W;
+        return (2 * macsPerInput * inputs[0].Length) + (HasBias ? outputs[0].Length : 0);
+    }
+
+    private ConvGeometry Geometry(Shape x) => Ops.ConvTranspose2d.Describe(x, new Shape(InChannels, OutChannels / Options.Groups, Kernel.H, Kernel.W), Options);
+}
+
+/// <summary>
+/// Depthwise-separable convolution: a depthwise K x K convolution (one filter per input channel, named
+/// <c>depthwise</c>) then a pointwise 1 x 1 convolution (<c>pointwise</c>). Without biases (the default) it has
+/// K_w * K_h * D_in + D_in * D_out parameters.
+/// </summary>
+public sealed class SeparableConv2d : Module
+{
+    /// <summary>Creates the block.</summary>
+    public SeparableConv2d(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, int dilation = 1, bool bias = false)
+    {
+        Depthwise = AddChild("depthwise", new Conv2d(inChannels, inChannels, kernel, stride, padding, dilation, groups: inChannels, bias: bias));
+        Pointwise = AddChild("pointwise", new Conv2d(inChannels, outChannels, 1, bias: bias));
+    }
+
+    /// <summary>The depthwise convolution.</summary>
+    public Conv2d Depthwise { get; }
+
+    /// <summary>The pointwise convolution.</summary>
+    public Conv2d Pointwise { get; }
+
+    /// <inheritdoc />
+    public override string Describe() => $"SeparableConv2d({Depthwise.InChannels}, {Pointwise.OutChannels}, {Depthwise.Kernel.H}x{Depthwise.Kernel.W})";
+
+    /// <inheritdoc />
+    protected internal override GraphValue[] Build(GraphBuilder builder, GraphValue[] inputs)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.Call(Pointwise, builder.Call(Depthwise, inputs));
+    }
+}
+
+/// <summary>Shared helpers of the convolution layers.</summary>
+internal static class ConvText
+{
+    public static string? Padding(ConvPadding p) => p.IsSame ? "same"
+        : p == ConvPadding.Valid ? null
+        : p.Top == p.Bottom && p.Left == p.Right ? $"{p.Top}x{p.Left}" : p.ToString();
+
+    public static string Options((int H, int W) stride, string? padding, (int H, int W) dilation, int groups)
+    {
+        var s = string.Empty;
+        if (stride != (1, 1))
+        {
+            s += $", stride {stride.H}x{stride.W}";
+        }
+
+        if (padding is not null)
+        {
+            s += $", padding {padding}";
+        }
+
+        if (dilation != (1, 1))
+        {
+            s += $", dilation {dilation.H}x{dilation.W}";
+        }
+
+        return groups == 1 ? s : s + $", groups {groups}";
+    }
+
+    /// <summary>
+    /// Keeps x for the weight gradient, and plans forward and backward im2col workspaces (workspace 0 and 1), at
+    /// most <see cref="Conv2d.MaxWorkspaceElements"/> unless one image needs more.
+    /// </summary>
+    public static void PlanWorkspaces(LayerPlan plan, in ConvGeometry g)
+    {
+        if (plan.ParamsNeedGrad)
+        {
+            plan.KeepInput();
+        }
+
+        long per = g.ColumnElementsPerImage;
+        if (per == 0)
+        {
+            return;
+        }
+
+        int images = (int)Math.Clamp(Conv2d.MaxWorkspaceElements / per, 1, g.Batch);
+        var shape = new Shape(checked((int)g.WorkspaceElements(images)));
+        plan.Workspace(shape, WorkspacePhase.Forward);
+        plan.Workspace(shape, WorkspacePhase.Backward);
+    }
+
+    public static Tensor? Workspace(NodeContext context, int index) => context.WorkspaceCount > index ? context.Workspace(index) : null;
+}
