@@ -159,7 +159,7 @@ public static class BatchNorm
         var p = new BatchNormParams { C = cfg.C, S = cfg.S, Count = cfg.Count, HasGamma = gamma is null ? 0 : 1, HasBeta = beta is null ? 0 : 1, Eps = cfg.Eps };
         if (cfg.Training)
         {
-            var plan = ReducePlan.Create(cfg.N, cfg.C, cfg.S);
+            var plan = ReducePlan.Create(device, cfg.N, cfg.C, cfg.S);
             using var scratch = device.Allocator.Rent(plan.StatsScratch * sizeof(float));
             plan.Stats(device, x.View, scratch.View<float>(0, plan.StatsScratch), saveMean.View, saveInvStd.View, runningMean?.View, runningVar?.View, cfg.Eps, cfg.Momentum);
         }
@@ -179,7 +179,7 @@ public static class BatchNorm
     {
         var device = x.Device;
         bool needSums = (dx is not null && cfg.Training) || dgamma is not null || dbeta is not null;
-        var plan = ReducePlan.Create(cfg.N, cfg.C, cfg.S);
+        var plan = ReducePlan.Create(device, cfg.N, cfg.C, cfg.S);
         using var scratch = device.Allocator.Rent(Math.Max(1, plan.SumsScratch) * sizeof(float));
         var sv = scratch.View<float>(0, plan.SumsScratch);
         if (needSums)

@@ -7,15 +7,33 @@ using ILGPU.Runtime;
 
 namespace Engine.Ops;
 
+/// <summary>
+/// Launch shape of the reductions on one kind of device. GPUs want many groups (up to <see cref="TargetGroups"/>) of
+/// 256 threads, each thread reducing about 16 elements. The CPU accelerator simulates groups one at a time and pays
+/// mostly per group and per barrier, so it gets a few groups of 64 threads that each reduce more.
+/// </summary>
+/// <param name="MaxGroup">Largest group (a power of two, 32 to 256).</param>
+/// <param name="PerThread">Elements a thread reduces serially before a channel is split into another block.</param>
+/// <param name="TargetGroups">Upper bound on groups of the partial stage (blocks shrink to stay under it).</param>
+internal readonly record struct ReduceTuning(int MaxGroup, int PerThread, int TargetGroups)
+{
+    /// <summary>The GPU shape.</summary>
+    public static readonly ReduceTuning Gpu = new(256, 16, 1024);
+
+    /// <summary>The CPU-simulator shape.</summary>
+    public static readonly ReduceTuning CpuSimulator = new(64, 256, 64);
+
+    /// <summary>Test hook: when set, every kernel-path reduction uses it instead of the device's shape.</summary>
+    public static ReduceTuning? Forced { get; set; }
+
+    /// <summary>The shape for <paramref name="device"/>.</summary>
+    public static ReduceTuning For(Device device) =>
+        Forced ?? (device.Accelerator.AcceleratorType == AcceleratorType.CPU ? CpuSimulator : Gpu);
+}
+
 /// <summary>How a (N, C, S) tensor is reduced per channel on the kernel path.</summary>
 internal readonly struct ReducePlan
 {
-    /// <summary>Target number of groups in the partial stage (enough to fill a large GPU).</summary>
-    private const int TargetGroups = 1024;
-
-    /// <summary>Elements each thread reduces serially before a block is split further.</summary>
-    private const int PerThread = 16;
-
     private ReducePlan(ReduceParams p, bool columns, int group, int entries, int finalizeGroup)
     {
         Params = p;
@@ -43,39 +61,44 @@ internal readonly struct ReducePlan
     /// <summary>Elements reduced per channel.</summary>
     public int Count => Params.N * Params.S;
 
-    /// <summary>Plans the reduction of (n, c, s).</summary>
-    public static ReducePlan Create(int n, int c, int s, bool perRowStats = false, bool hasX = true)
+    /// <summary>Plans the reduction of (n, c, s) on <paramref name="device"/>.</summary>
+    public static ReducePlan Create(Device device, int n, int c, int s, bool perRowStats = false, bool hasX = true) =>
+        Create(ReduceTuning.For(device), n, c, s, perRowStats, hasX);
+
+    /// <summary>Plans the reduction of (n, c, s) with a launch shape.</summary>
+    public static ReducePlan Create(ReduceTuning tuning, int n, int c, int s, bool perRowStats = false, bool hasX = true)
     {
         int count = checked(n * s);
         bool columns = s < ChannelReduceKernels.ColumnWidth;
         int group, blocks, chunk, entries;
         if (columns)
         {
-            group = ChannelReduceKernels.MaxGroup;
-            int columnGroups = (int)Math.Min(int.MaxValue, (((long)c * s) + ChannelReduceKernels.ColumnWidth - 1) / ChannelReduceKernels.ColumnWidth);
-            blocks = Math.Min(Ceil(n, ChannelReduceKernels.ColumnRows * PerThread), Math.Max(1, TargetGroups / columnGroups));
+            group = tuning.MaxGroup;
+            int rows = group / ChannelReduceKernels.ColumnWidth;
+            int columnGroups = Ceil((long)c * s, ChannelReduceKernels.ColumnWidth);
+            blocks = Math.Min(Ceil(n, (long)rows * tuning.PerThread), Math.Max(1, tuning.TargetGroups / columnGroups));
             chunk = Ceil(n, blocks);
             blocks = Ceil(n, chunk);
             entries = s * blocks;
         }
         else
         {
-            group = Pow2Clamp(count);
-            blocks = Math.Min(Ceil(count, group * PerThread), Math.Max(1, TargetGroups / c));
+            group = Pow2Clamp(count, tuning.MaxGroup);
+            blocks = Math.Min(Ceil(count, (long)group * tuning.PerThread), Math.Max(1, tuning.TargetGroups / c));
             chunk = Ceil(count, blocks);
             blocks = Ceil(count, chunk);
             entries = blocks;
         }
 
         var p = new ReduceParams { N = n, C = c, S = s, Blocks = blocks, Chunk = chunk, PerRowStats = perRowStats ? 1 : 0, HasX = hasX ? 1 : 0 };
-        return new ReducePlan(p, columns, group, entries, Pow2Clamp(entries));
+        return new ReducePlan(p, columns, group, entries, Pow2Clamp(entries, tuning.MaxGroup));
     }
 
-    /// <summary>The smallest power of two at least <paramref name="n"/>, clamped to [32, 256].</summary>
-    public static int Pow2Clamp(long n)
+    /// <summary>The smallest power of two at least <paramref name="n"/>, clamped to [32, <paramref name="max"/>].</summary>
+    public static int Pow2Clamp(long n, int max)
     {
         int g = 32;
-        while (g < ChannelReduceKernels.MaxGroup && g < n)
+        while (g < max && g < n)
         {
             g *= 2;
         }

@@ -221,7 +221,7 @@ public static class Elementwise
     {
         var device = dy.Device;
         int outer = (int)(dy.Length / ((long)p.F * p.Inner));
-        var plan = ReducePlan.Create(outer, p.F, p.Inner, hasX: false);
+        var plan = ReducePlan.Create(device, outer, p.F, p.Inner, hasX: false);
         using var scratch = device.Allocator.Rent(plan.SumsScratch * sizeof(float));
         var v = dy.View;
         plan.Sums(device, v, v, v, v, scratch.View<float>(0, plan.SumsScratch), null, dbias.View, writeSums: false, accumulate);

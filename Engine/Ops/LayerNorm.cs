@@ -134,7 +134,7 @@ public static class LayerNorm
         TensorChecks.OnDevice(t, x.Device, op, name);
     }
 
-    private static int RowGroup(int d) => ReducePlan.Pow2Clamp(d);
+    private static int RowGroup(Device device, int d) => ReducePlan.Pow2Clamp(d, ReduceTuning.For(device).MaxGroup);
 
     private static void KernelForward(Tensor x, Tensor y, Tensor? gamma, Tensor? beta, Tensor saveMean, Tensor saveRstd, LayerNormConfig cfg)
     {
@@ -142,7 +142,7 @@ public static class LayerNorm
         var p = new LayerNormParams { Rows = cfg.Rows, D = cfg.D, Eps = cfg.Eps, HasGamma = gamma is null ? 0 : 1, HasBeta = beta is null ? 0 : 1 };
         var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LayerNormParams>>(
             "layer_norm.forward", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LayerNormParams>(LayerNormKernels.Forward));
-        k(device.Stream, new KernelConfig(new Index1D(cfg.Rows), new Index1D(RowGroup(cfg.D))), x.View, y.View, (gamma ?? saveMean).View, (beta ?? saveMean).View, saveMean.View, saveRstd.View, p);
+        k(device.Stream, new KernelConfig(new Index1D(cfg.Rows), new Index1D(RowGroup(device, cfg.D))), x.View, y.View, (gamma ?? saveMean).View, (beta ?? saveMean).View, saveMean.View, saveRstd.View, p);
     }
 
     private static void KernelBackward(Tensor x, Tensor dy, Tensor? gamma, Tensor saveMean, Tensor saveRstd, Tensor? dx, Tensor? dgamma, Tensor? dbeta, LayerNormConfig cfg, bool accumulate)
@@ -153,7 +153,7 @@ public static class LayerNorm
             var p = new LayerNormParams { Rows = cfg.Rows, D = cfg.D, Eps = cfg.Eps, HasGamma = gamma is null ? 0 : 1 };
             var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LayerNormParams>>(
                 "layer_norm.backward_dx", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LayerNormParams>(LayerNormKernels.BackwardDx));
-            k(device.Stream, new KernelConfig(new Index1D(cfg.Rows), new Index1D(RowGroup(cfg.D))), x.View, dy.View, dx.View, (gamma ?? saveMean).View, saveMean.View, saveRstd.View, p);
+            k(device.Stream, new KernelConfig(new Index1D(cfg.Rows), new Index1D(RowGroup(device, cfg.D))), x.View, dy.View, dx.View, (gamma ?? saveMean).View, saveMean.View, saveRstd.View, p);
         }
 
         if (dgamma is null && dbeta is null)
@@ -162,7 +162,7 @@ public static class LayerNorm
         }
 
         // Column sums over rows: the (Rows, D) matrix is (N = Rows, C = D, S = 1) with per-row statistics.
-        var plan = ReducePlan.Create(cfg.Rows, cfg.D, 1, perRowStats: true, hasX: dgamma is not null);
+        var plan = ReducePlan.Create(device, cfg.Rows, cfg.D, 1, perRowStats: true, hasX: dgamma is not null);
         using var scratch = device.Allocator.Rent(plan.SumsScratch * sizeof(float));
         plan.Sums(device, dy.View, x.View, saveMean.View, saveRstd.View, scratch.View<float>(0, plan.SumsScratch), dgamma?.View, dbeta?.View, writeSums: false, accumulate);
     }

@@ -19,9 +19,6 @@ public static class ChannelReduceKernels
     /// <summary>Columns per group of the column kernels (one warp wide).</summary>
     public const int ColumnWidth = 32;
 
-    /// <summary>Rows of threads per group of the column kernels.</summary>
-    public const int ColumnRows = 8;
-
     /// <summary>
     /// Welford statistics of x (N, C, S) per (channel, block). Grid (C, Blocks), group g (power of two, at most
     /// 256). partials: [C * Blocks * 3].
@@ -68,7 +65,7 @@ public static class ChannelReduceKernels
 
     /// <summary>
     /// Welford statistics per (column, block) of x seen as an N x (C * S) matrix. Grid (ceil(C * S / 32), Blocks),
-    /// group 256 = 32 columns x 8 rows. partials: [C * S * Blocks * 3].
+    /// group 32 x r threads (32 columns, r = group / 32 rows, a power of two). partials: [C * S * Blocks * 3].
     /// </summary>
     public static void StatsColumns(ArrayView<float> x, ArrayView<float> partials, ReduceParams p)
     {
@@ -78,6 +75,7 @@ public static class ChannelReduceKernels
         int t = Group.IdxX;
         int tx = t % ColumnWidth;
         int ty = t / ColumnWidth;
+        int rows = Group.DimX / ColumnWidth;
         int width = p.C * p.S;
         int k = (Grid.IdxX * ColumnWidth) + tx;
         int b = Grid.IdxY;
@@ -86,7 +84,7 @@ public static class ChannelReduceKernels
         float n = 0f, mean = 0f, m2 = 0f;
         if (k < width)
         {
-            for (int row = start + ty; row < end; row += ColumnRows)
+            for (int row = start + ty; row < end; row += rows)
             {
                 float v = x[(row * width) + k];
                 n += 1f;
@@ -100,7 +98,7 @@ public static class ChannelReduceKernels
         sm[t] = mean;
         sq[t] = m2;
         Group.Barrier();
-        ChanTree(sn, sm, sq, ty, ColumnRows, ColumnWidth, tx);
+        ChanTree(sn, sm, sq, ty, rows, ColumnWidth, tx);
         if (ty == 0 && k < width)
         {
             int e = ((k * p.Blocks) + b) * 3;
@@ -159,7 +157,7 @@ public static class ChannelReduceKernels
     /// <summary>
     /// Sums of dy and dy * xhat per (column, block) of N x (C * S) matrices; xhat uses mean / invStd of the column's
     /// channel, or of the row when <see cref="ReduceParams.PerRowStats"/> (layer norm). Grid (ceil(C * S / 32),
-    /// Blocks), group 256 = 32 x 8. partials: [C * S * Blocks * 2].
+    /// Blocks), group 32 x r. partials: [C * S * Blocks * 2].
     /// </summary>
     public static void SumsColumns(ArrayView<float> dy, ArrayView<float> x, ArrayView<float> mean, ArrayView<float> invStd, ArrayView<float> partials, ReduceParams p)
     {
@@ -168,6 +166,7 @@ public static class ChannelReduceKernels
         int t = Group.IdxX;
         int tx = t % ColumnWidth;
         int ty = t / ColumnWidth;
+        int rows = Group.DimX / ColumnWidth;
         int width = p.C * p.S;
         int k = (Grid.IdxX * ColumnWidth) + tx;
         int b = Grid.IdxY;
@@ -181,7 +180,7 @@ public static class ChannelReduceKernels
             int c = k / p.S;
             float mu = hasX && !perRow ? mean[c] : 0f;
             float rs = hasX && !perRow ? invStd[c] : 0f;
-            for (int row = start + ty; row < end; row += ColumnRows)
+            for (int row = start + ty; row < end; row += rows)
             {
                 int idx = (row * width) + k;
                 float v = dy[idx];
@@ -202,7 +201,7 @@ public static class ChannelReduceKernels
         s0[t] = a0;
         s1[t] = a1;
         Group.Barrier();
-        SumTree(s0, s1, ty, ColumnRows, ColumnWidth, tx);
+        SumTree(s0, s1, ty, rows, ColumnWidth, tx);
         if (ty == 0 && k < width)
         {
             int e = ((k * p.Blocks) + b) * 2;
