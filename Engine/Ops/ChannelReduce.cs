@@ -61,6 +61,12 @@ internal readonly struct ReducePlan
     /// <summary>Elements reduced per channel.</summary>
     public int Count => Params.N * Params.S;
 
+    /// <summary>Entries per channel up to which one thread per channel finalizes (no group, no barriers).</summary>
+    public const int SerialFinalizeEntries = 32;
+
+    /// <summary>Whether the finalize stage runs one thread per channel rather than one group.</summary>
+    public bool SerialFinalize => Entries <= SerialFinalizeEntries;
+
     /// <summary>Plans the reduction of (n, c, s) on <paramref name="device"/>.</summary>
     public static ReducePlan Create(Device device, int n, int c, int s, bool perRowStats = false, bool hasX = true) =>
         Create(ReduceTuning.For(device), n, c, s, perRowStats, hasX);
@@ -140,9 +146,18 @@ internal readonly struct ReducePlan
 
         bool running = runningMean.HasValue && runningVar.HasValue;
         var fp = new FinalizeParams { Entries = Entries, Count = Count, Eps = eps, Momentum = momentum, HasRunning = running ? 1 : 0 };
-        var f = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, FinalizeParams>>(
-            "norm.stats.finalize", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, FinalizeParams>(ChannelReduceKernels.StatsFinalize));
-        f(device.Stream, FinalizeConfig, partials, saveMean, saveInvStd, runningMean ?? saveMean, runningVar ?? saveInvStd, fp);
+        if (SerialFinalize)
+        {
+            var f = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, FinalizeParams>>(
+                "norm.stats.finalize_serial", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, FinalizeParams>(ChannelReduceKernels.StatsFinalizeSerial));
+            f(device.Stream, Params.C, partials, saveMean, saveInvStd, runningMean ?? saveMean, runningVar ?? saveInvStd, fp);
+        }
+        else
+        {
+            var f = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, FinalizeParams>>(
+                "norm.stats.finalize", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, FinalizeParams>(ChannelReduceKernels.StatsFinalize));
+            f(device.Stream, FinalizeConfig, partials, saveMean, saveInvStd, runningMean ?? saveMean, runningVar ?? saveInvStd, fp);
+        }
     }
 
     /// <summary>
@@ -170,9 +185,18 @@ internal readonly struct ReducePlan
             HasDBeta = dbeta.HasValue ? 1 : 0,
             Accumulate = accumulate ? 1 : 0,
         };
-        var f = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, FinalizeParams>>(
-            "norm.sums.finalize", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, FinalizeParams>(ChannelReduceKernels.SumsFinalize));
-        f(device.Stream, FinalizeConfig, partials, sums, dgamma ?? sums, dbeta ?? sums, fp);
+        if (SerialFinalize)
+        {
+            var f = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, FinalizeParams>>(
+                "norm.sums.finalize_serial", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, FinalizeParams>(ChannelReduceKernels.SumsFinalizeSerial));
+            f(device.Stream, Params.C, partials, sums, dgamma ?? sums, dbeta ?? sums, fp);
+        }
+        else
+        {
+            var f = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, FinalizeParams>>(
+                "norm.sums.finalize", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, FinalizeParams>(ChannelReduceKernels.SumsFinalize));
+            f(device.Stream, FinalizeConfig, partials, sums, dgamma ?? sums, dbeta ?? sums, fp);
+        }
     }
 
     /// <summary>The per-channel (sum dy, sum dy * xhat) pairs at the tail of a sums scratch buffer.</summary>

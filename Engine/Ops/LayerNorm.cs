@@ -30,12 +30,12 @@ public static class LayerNorm
 {
     /// <summary>Forward implementations.</summary>
     public static readonly OpRegistry<LayerNormForwardImpl> ForwardRegistry = new OpRegistry<LayerNormForwardImpl>("layer_norm")
-        .Register("kernel.rowgroup", ComputePath.Kernels, KernelForward, "ILGPU: one group per row, Welford plus Chan tree in shared memory, then the affine map")
+        .Register("kernel.rowgroup", ComputePath.Kernels, KernelForward, "ILGPU: one group per row, Welford plus Chan tree in shared memory, then the affine map; one thread per row when D <= 32")
         .Register("host.simd", ComputePath.Host, CpuLayerNorm.Forward, "managed SIMD per row, two-pass variance, parallel over rows");
 
     /// <summary>Backward implementations.</summary>
     public static readonly OpRegistry<LayerNormBackwardImpl> BackwardRegistry = new OpRegistry<LayerNormBackwardImpl>("layer_norm_backward")
-        .Register("kernel.rowgroup", ComputePath.Kernels, KernelBackward, "ILGPU: dx with one group per row; dgamma/dbeta as two-stage column sums")
+        .Register("kernel.rowgroup", ComputePath.Kernels, KernelBackward, "ILGPU: dx with one group per row (one thread when D <= 32); dgamma/dbeta as two-stage column sums")
         .Register("host.simd", ComputePath.Host, CpuLayerNorm.Backward, "managed SIMD: dx parallel over rows, dgamma/dbeta parallel over column blocks");
 
     /// <summary>
@@ -134,12 +134,23 @@ public static class LayerNorm
         TensorChecks.OnDevice(t, x.Device, op, name);
     }
 
+    /// <summary>Rows of at most this many elements are normalized by one thread each (no group, no barriers).</summary>
+    private const int SmallRow = 32;
+
     private static int RowGroup(Device device, int d) => ReducePlan.Pow2Clamp(d, ReduceTuning.For(device).MaxGroup);
 
     private static void KernelForward(Tensor x, Tensor y, Tensor? gamma, Tensor? beta, Tensor saveMean, Tensor saveRstd, LayerNormConfig cfg)
     {
         var device = x.Device;
         var p = new LayerNormParams { Rows = cfg.Rows, D = cfg.D, Eps = cfg.Eps, HasGamma = gamma is null ? 0 : 1, HasBeta = beta is null ? 0 : 1 };
+        if (cfg.D <= SmallRow)
+        {
+            var s = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LayerNormParams>>(
+                "layer_norm.forward_small", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LayerNormParams>(LayerNormKernels.ForwardSmall));
+            s(device.Stream, cfg.Rows, x.View, y.View, (gamma ?? saveMean).View, (beta ?? saveMean).View, saveMean.View, saveRstd.View, p);
+            return;
+        }
+
         var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LayerNormParams>>(
             "layer_norm.forward", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LayerNormParams>(LayerNormKernels.Forward));
         k(device.Stream, new KernelConfig(new Index1D(cfg.Rows), new Index1D(RowGroup(device, cfg.D))), x.View, y.View, (gamma ?? saveMean).View, (beta ?? saveMean).View, saveMean.View, saveRstd.View, p);
@@ -151,9 +162,18 @@ public static class LayerNorm
         if (dx is not null)
         {
             var p = new LayerNormParams { Rows = cfg.Rows, D = cfg.D, Eps = cfg.Eps, HasGamma = gamma is null ? 0 : 1 };
-            var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LayerNormParams>>(
-                "layer_norm.backward_dx", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LayerNormParams>(LayerNormKernels.BackwardDx));
-            k(device.Stream, new KernelConfig(new Index1D(cfg.Rows), new Index1D(RowGroup(device, cfg.D))), x.View, dy.View, dx.View, (gamma ?? saveMean).View, saveMean.View, saveRstd.View, p);
+            if (cfg.D <= SmallRow)
+            {
+                var s = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LayerNormParams>>(
+                    "layer_norm.backward_dx_small", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LayerNormParams>(LayerNormKernels.BackwardDxSmall));
+                s(device.Stream, cfg.Rows, x.View, dy.View, dx.View, (gamma ?? saveMean).View, saveMean.View, saveRstd.View, p);
+            }
+            else
+            {
+                var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LayerNormParams>>(
+                    "layer_norm.backward_dx", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LayerNormParams>(LayerNormKernels.BackwardDx));
+                k(device.Stream, new KernelConfig(new Index1D(cfg.Rows), new Index1D(RowGroup(device, cfg.D))), x.View, dy.View, dx.View, (gamma ?? saveMean).View, saveMean.View, saveRstd.View, p);
+            }
         }
 
         if (dgamma is null && dbeta is null)

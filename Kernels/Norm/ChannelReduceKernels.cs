@@ -248,19 +248,47 @@ public static class ChannelReduceKernels
         ChanTree(sn, sm, sq, t, g, 1, 0);
         if (t == 0)
         {
-            float mu = sm[0];
-            float m2t = sq[0];
-            float count = p.Count;
-            float var = m2t / count;
-            saveMean[c] = mu;
-            saveInvStd[c] = 1f / XMath.Sqrt(var + p.Eps);
-            if (p.HasRunning != 0)
+            WriteStats(c, sm[0], sq[0], saveMean, saveInvStd, runningMean, runningVar, p);
+        }
+    }
+
+    /// <summary>
+    /// Thread c combines channel c's stats partials serially (for few entries per channel) and writes what
+    /// <see cref="StatsFinalize"/> writes.
+    /// </summary>
+    public static void StatsFinalizeSerial(Index1D c, ArrayView<float> partials, ArrayView<float> saveMean, ArrayView<float> saveInvStd, ArrayView<float> runningMean, ArrayView<float> runningVar, FinalizeParams p)
+    {
+        int entries = p.Entries;
+        int baseE = c * entries;
+        float n = 0f, mean = 0f, m2 = 0f;
+        for (int e = 0; e < entries; e++)
+        {
+            int q = (baseE + e) * 3;
+            float nb = partials[q];
+            if (nb > 0f)
             {
-                float mom = p.Momentum;
-                float unbiased = m2t / (count - 1f);
-                runningMean[c] = ((1f - mom) * runningMean[c]) + (mom * mu);
-                runningVar[c] = ((1f - mom) * runningVar[c]) + (mom * unbiased);
+                float nt = n + nb;
+                float d = partials[q + 1] - mean;
+                float f = nb / nt;
+                mean += d * f;
+                m2 += partials[q + 2] + (d * d * n * f);
+                n = nt;
             }
+        }
+
+        WriteStats(c, mean, m2, saveMean, saveInvStd, runningMean, runningVar, p);
+    }
+
+    private static void WriteStats(int c, float mu, float m2, ArrayView<float> saveMean, ArrayView<float> saveInvStd, ArrayView<float> runningMean, ArrayView<float> runningVar, FinalizeParams p)
+    {
+        float count = p.Count;
+        saveMean[c] = mu;
+        saveInvStd[c] = 1f / XMath.Sqrt((m2 / count) + p.Eps);
+        if (p.HasRunning != 0)
+        {
+            float mom = p.Momentum;
+            runningMean[c] = ((1f - mom) * runningMean[c]) + (mom * mu);
+            runningVar[c] = ((1f - mom) * runningVar[c]) + (mom * (m2 / (count - 1f)));
         }
     }
 
@@ -292,24 +320,43 @@ public static class ChannelReduceKernels
         SumTree(s0, s1, t, g, 1, 0);
         if (t == 0)
         {
-            float sumDy = s0[0];
-            float sumDyXhat = s1[0];
-            bool acc = p.Accumulate != 0;
-            if (p.HasSums != 0)
-            {
-                sums[c * 2] = sumDy;
-                sums[(c * 2) + 1] = sumDyXhat;
-            }
+            WriteSums(c, s0[0], s1[0], sums, dgamma, dbeta, p);
+        }
+    }
 
-            if (p.HasDBeta != 0)
-            {
-                dbeta[c] = acc ? dbeta[c] + sumDy : sumDy;
-            }
+    /// <summary>Thread c sums channel c's partials serially (for few entries) and writes what <see cref="SumsFinalize"/> writes.</summary>
+    public static void SumsFinalizeSerial(Index1D c, ArrayView<float> partials, ArrayView<float> sums, ArrayView<float> dgamma, ArrayView<float> dbeta, FinalizeParams p)
+    {
+        int entries = p.Entries;
+        int baseE = c * entries;
+        float a0 = 0f, a1 = 0f;
+        for (int e = 0; e < entries; e++)
+        {
+            int q = (baseE + e) * 2;
+            a0 += partials[q];
+            a1 += partials[q + 1];
+        }
 
-            if (p.HasDGamma != 0)
-            {
-                dgamma[c] = acc ? dgamma[c] + sumDyXhat : sumDyXhat;
-            }
+        WriteSums(c, a0, a1, sums, dgamma, dbeta, p);
+    }
+
+    private static void WriteSums(int c, float sumDy, float sumDyXhat, ArrayView<float> sums, ArrayView<float> dgamma, ArrayView<float> dbeta, FinalizeParams p)
+    {
+        bool acc = p.Accumulate != 0;
+        if (p.HasSums != 0)
+        {
+            sums[c * 2] = sumDy;
+            sums[(c * 2) + 1] = sumDyXhat;
+        }
+
+        if (p.HasDBeta != 0)
+        {
+            dbeta[c] = acc ? dbeta[c] + sumDy : sumDy;
+        }
+
+        if (p.HasDGamma != 0)
+        {
+            dgamma[c] = acc ? dgamma[c] + sumDyXhat : sumDyXhat;
         }
     }
 

@@ -121,4 +121,74 @@ public static class LayerNormKernels
             dx[rowBase + j] = rs * (gd - meanG - (xhat * meanGx));
         }
     }
+
+    /// <summary>
+    /// Thread r: the forward of one short row (D at most a warp), two-pass mean and variance in registers. Same
+    /// buffers as <see cref="Forward"/>; launch over Rows threads.
+    /// </summary>
+    public static void ForwardSmall(Index1D r, ArrayView<float> x, ArrayView<float> y, ArrayView<float> gamma, ArrayView<float> beta, ArrayView<float> mean, ArrayView<float> rstd, LayerNormParams p)
+    {
+        int d = p.D;
+        int rowBase = r * d;
+        float sum = 0f;
+        for (int j = 0; j < d; j++)
+        {
+            sum += x[rowBase + j];
+        }
+
+        float mu = sum / d;
+        float sq = 0f;
+        for (int j = 0; j < d; j++)
+        {
+            float diff = x[rowBase + j] - mu;
+            sq += diff * diff;
+        }
+
+        float rs = 1f / XMath.Sqrt((sq / d) + p.Eps);
+        mean[r] = mu;
+        rstd[r] = rs;
+        bool hasGamma = p.HasGamma != 0;
+        bool hasBeta = p.HasBeta != 0;
+        for (int j = 0; j < d; j++)
+        {
+            float v = (x[rowBase + j] - mu) * rs;
+            if (hasGamma)
+            {
+                v *= gamma[j];
+            }
+
+            if (hasBeta)
+            {
+                v += beta[j];
+            }
+
+            y[rowBase + j] = v;
+        }
+    }
+
+    /// <summary>Thread r: dx of one short row, as <see cref="BackwardDx"/>; launch over Rows threads.</summary>
+    public static void BackwardDxSmall(Index1D r, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, ArrayView<float> gamma, ArrayView<float> mean, ArrayView<float> rstd, LayerNormParams p)
+    {
+        int d = p.D;
+        int rowBase = r * d;
+        float mu = mean[r];
+        float rs = rstd[r];
+        bool hasGamma = p.HasGamma != 0;
+        float a0 = 0f, a1 = 0f;
+        for (int j = 0; j < d; j++)
+        {
+            float gd = hasGamma ? dy[rowBase + j] * gamma[j] : dy[rowBase + j];
+            a0 += gd;
+            a1 += gd * ((x[rowBase + j] - mu) * rs);
+        }
+
+        float meanG = a0 / d;
+        float meanGx = a1 / d;
+        for (int j = 0; j < d; j++)
+        {
+            float gd = hasGamma ? dy[rowBase + j] * gamma[j] : dy[rowBase + j];
+            float xhat = (x[rowBase + j] - mu) * rs;
+            dx[rowBase + j] = rs * (gd - meanG - (xhat * meanGx));
+        }
+    }
 }
