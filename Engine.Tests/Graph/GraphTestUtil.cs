@@ -63,6 +63,8 @@ internal static class GraphTestUtil
         }
 
         reference.Training = net.Training;
+        reference.Seed = net.Seed;
+        reference.StepCount = net.StepCount;
         Run(reference);
         Run(net);
         for (int i = 0; i < net.Outputs.Count; i++)
@@ -112,6 +114,7 @@ internal static class GraphTestUtil
     private static void Run(CompiledModel net)
     {
         long step = net.StepCount;
+        var buffers = net.Buffers.Values?.ToArray();
         net.Forward();
         if (net.Loss is null)
         {
@@ -123,5 +126,9 @@ internal static class GraphTestUtil
 
         net.Backward();
         net.StepCount = step;
+        if (buffers is not null)
+        {
+            net.Buffers.Values!.CopyFrom(buffers);
+        }
     }
 }

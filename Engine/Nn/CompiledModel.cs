@@ -3,6 +3,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using Engine.Ops;
 
 namespace Engine.Nn;
 
@@ -77,7 +78,8 @@ public sealed partial class CompiledModel : IDisposable
         forward = schedule.Forward.Where(n => !plans[n.Id].AliasesInput).Select(n => contexts[n.Id]).ToArray();
         backward = schedule.Backward.Select(n => new BackwardStep(contexts[n.Id],
             plans[n.Id].AliasesInput ? (mem.AliasedBackward[n.Id] ? StepKind.Nothing : StepKind.AliasCopy) : StepKind.Layer,
-            accumulations[n.Id].ToArray())).ToArray();
+            accumulations[n.Id].ToArray(),
+            plans[n.Id].AliasesInput && contexts[n.Id].OutputGrads[0] is { } gy ? gy.Reshape(n.Inputs[0].Shape) : null)).ToArray();
         var parameters = state.Parameters?.ToArray() ?? [];
         zeroOnBackward = options.Training && !options.AccumulateGradients
             ? parameters.Where(p => p.RequiresGrad && !written.Contains(p)).Select(p => p.Grad).ToArray()
@@ -246,7 +248,14 @@ public sealed partial class CompiledModel : IDisposable
                 case StepKind.AliasCopy:
                     if (ctx.InputGrads[0] is { } dx)
                     {
-                        GradOps.CopyOrAccumulate(ctx.OutputGrads[0]!, dx, ctx.InputGradAccumulate[0]);
+                        if (ctx.InputGradAccumulate[0])
+                        {
+                            Elementwise.Accumulate(dx, step.AliasGrad!);
+                        }
+                        else
+                        {
+                            Elementwise.Copy(step.AliasGrad!, dx);
+                        }
                     }
 
                     break;
@@ -254,7 +263,7 @@ public sealed partial class CompiledModel : IDisposable
 
             foreach (var (src, dst) in step.Accumulate)
             {
-                GradOps.Accumulate(src, dst);
+                Elementwise.Accumulate(dst, src);
             }
         }
     }
@@ -408,5 +417,6 @@ public sealed partial class CompiledModel : IDisposable
         return ctx;
     }
 
-    private sealed record BackwardStep(NodeContext Context, StepKind Kind, (Tensor Src, Tensor Dst)[] Accumulate);
+    /// <summary>One backward step: the node, how it runs, the partial gradients to add afterwards, and (for a view) its output gradient under the input's shape.</summary>
+    private sealed record BackwardStep(NodeContext Context, StepKind Kind, (Tensor Src, Tensor Dst)[] Accumulate, Tensor? AliasGrad);
 }

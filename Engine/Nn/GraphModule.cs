@@ -88,6 +88,13 @@ public sealed class GraphModule : Module
     /// <summary>Element-wise sum of two tensors of one shape (a skip connection).</summary>
     public Symbol Add(Symbol a, Symbol b) => Functional(new Add(), a, b);
 
+    /// <summary>Concatenates tensors along <paramref name="axis"/> (<c>torch.cat</c>).</summary>
+    public Symbol Concat(int axis, params Symbol[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        return Functional(new Concat(axis, args.Length), args);
+    }
+
     /// <summary>Applies a parameterless layer without registering it (it has no state-dict entries).</summary>
     public Symbol Functional(Layer layer, params Symbol[] args)
     {

@@ -52,10 +52,10 @@ internal sealed class ModelState : IDisposable
         var bs = BufferSet.Create(device, bspecs.Select(b => (b.Name, b.Spec.Shape, b.Spec.InitialValue)));
         if (ps is not null)
         {
-            var rng = new Random(seed);
-            foreach (var (name, spec) in pspecs)
+            // Parameter i draws from Philox stream (seed, i): the same values on every device and run.
+            for (int i = 0; i < pspecs.Count; i++)
             {
-                Initialize(ps[name].Value, spec.Init, rng);
+                Initialize(ps[pspecs[i].Name].Value, pspecs[i].Spec.Init, ((ulong)(uint)seed << 32) | (uint)i);
             }
         }
 
@@ -70,21 +70,15 @@ internal sealed class ModelState : IDisposable
         Buffers.Dispose();
     }
 
-    private static void Initialize(Tensor t, ParamInit init, Random rng)
+    private static void Initialize(Tensor t, ParamInit init, ulong seed)
     {
         switch (init.Kind)
         {
             case ParamInitKind.Constant:
-                t.Fill((float)init.A);
+                Init.Constant(t, (float)init.A);
                 break;
             case ParamInitKind.Uniform:
-                var host = new float[t.Length];
-                for (int i = 0; i < host.Length; i++)
-                {
-                    host[i] = (float)(((rng.NextDouble() * 2) - 1) * init.A);
-                }
-
-                t.CopyFrom(host);
+                Init.Uniform(t, -init.A, init.A, seed);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(init), init.Kind, "Unknown initializer.");

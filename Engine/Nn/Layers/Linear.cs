@@ -1,4 +1,4 @@
-// Linear (dense) layer: y = x W^T + b over the last dimension, as torch.nn.Linear, on the GEMM op.
+// Linear (dense) layer: y = x W^T + b over the last dimension, as torch.nn.Linear, on the GEMM and bias ops.
 using System;
 using System.Collections.Generic;
 using Engine.Ops;
@@ -65,10 +65,6 @@ public sealed class Linear : Layer
             plan.KeepInput();
         }
 
-        if (HasBias)
-        {
-            plan.Constant(new Shape(Rows(plan.InputShapes[0]), 1), 1f);
-        }
     }
 
     /// <inheritdoc />
@@ -81,14 +77,6 @@ public sealed class Linear : Layer
             X = context.Input().Reshape(new Shape(m, InFeatures)),
             Y = context.Output().Reshape(new Shape(m, OutFeatures)),
         };
-        if (HasBias)
-        {
-            s.OnesCol = context.Constant(0);
-            s.OnesRow = s.OnesCol.Reshape(new Shape(1, m));
-            s.B = context.Param(1).Reshape(new Shape(1, OutFeatures));
-            s.DB = context.ParamGrad(1)?.Reshape(new Shape(1, OutFeatures));
-        }
-
         if (context.OutputGrads[0] is { } g)
         {
             s.G = g.Reshape(new Shape(m, OutFeatures));
@@ -106,7 +94,7 @@ public sealed class Linear : Layer
         Gemm.Run(s.X, context.Param(0), s.Y, transB: true);
         if (HasBias)
         {
-            Gemm.Run(s.OnesCol!, s.B!, s.Y, alpha: 1f, beta: 1f);
+            Elementwise.AddBias(s.Y, context.Param(1));
         }
     }
 
@@ -121,9 +109,9 @@ public sealed class Linear : Layer
             Gemm.Run(g, s.X, dw, transA: true, beta: context.AccumulateParamGrad(0) ? 1f : 0f);
         }
 
-        if (s.DB is not null)
+        if (HasBias && context.ParamGrad(1) is { } db)
         {
-            Gemm.Run(s.OnesRow!, g, s.DB, beta: context.AccumulateParamGrad(1) ? 1f : 0f);
+            Elementwise.BiasBackward(g, db, accumulate: context.AccumulateParamGrad(1));
         }
 
         if (s.DX is not null)
@@ -148,9 +136,5 @@ public sealed class Linear : Layer
         public Tensor Y = null!;
         public Tensor? G;
         public Tensor? DX;
-        public Tensor? B;
-        public Tensor? DB;
-        public Tensor? OnesCol;
-        public Tensor? OnesRow;
     }
 }

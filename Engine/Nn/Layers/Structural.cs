@@ -1,7 +1,8 @@
-// Layers that move no numbers through kernels of their own: Add (skip connections), Flatten, Identity.
+// Structural layers: Add (skip connections), Concat, and the views Flatten and Identity.
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using Engine.Ops;
 
 namespace Engine.Nn;
 
@@ -30,7 +31,7 @@ public sealed class Add : Layer
     public override void Forward(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        GradOps.Add(context.Input(0), context.Input(1), context.Output());
+        Elementwise.Add(context.Input(0), context.Input(1), context.Output());
     }
 
     /// <inheritdoc />
@@ -38,18 +39,115 @@ public sealed class Add : Layer
     {
         ArgumentNullException.ThrowIfNull(context);
         var g = context.OutputGrad();
-        for (int i = 0; i < 2; i++)
+        Elementwise.AddBackward(g, context.InputGrad(0), null, context.AccumulateInputGrad(0));
+        Elementwise.AddBackward(g, null, context.InputGrad(1), context.AccumulateInputGrad(1));
+    }
+
+    /// <inheritdoc />
+    public override long Flops(IReadOnlyList<Shape> inputs, IReadOnlyList<Shape> outputs) => outputs[0].Length;
+}
+
+/// <summary>
+/// Concatenates its inputs along <c>axis</c> (<c>torch.cat</c>); in a <see cref="GraphModule"/> use
+/// <see cref="GraphModule.Concat"/>. Every other dimension must agree.
+/// </summary>
+public sealed class Concat : Layer
+{
+    private readonly int count;
+
+    /// <summary>Concatenates <paramref name="inputs"/> tensors along <paramref name="axis"/> (negative counts from the end).</summary>
+    public Concat(int axis, int inputs)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputs, 1);
+        Axis = axis;
+        count = inputs;
+    }
+
+    /// <summary>The axis.</summary>
+    public int Axis { get; }
+
+    /// <inheritdoc />
+    public override int InputCount => count;
+
+    /// <inheritdoc />
+    public override string Describe() => $"Concat(axis {Axis})";
+
+    /// <inheritdoc />
+    public override Shape[] InferShapes(IReadOnlyList<Shape> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var first = inputs[0];
+        int ax = Axis < 0 ? first.Rank + Axis : Axis;
+        if (ax < 0 || ax >= first.Rank)
         {
-            var d = context.InputGrad(i);
-            if (d is not null)
+            throw new ArgumentException($"axis {Axis} is outside a rank-{first.Rank} tensor.");
+        }
+
+        long total = 0;
+        foreach (var s in inputs)
+        {
+            if (s.Rank != first.Rank || Enumerable.Range(0, s.Rank).Any(d => d != ax && s[d] != first[d]))
             {
-                GradOps.CopyOrAccumulate(g, d, context.AccumulateInputGrad(i));
+                throw new ArgumentException($"every input must match {first} except in dimension {ax}.");
+            }
+
+            total += s[ax];
+        }
+
+        return [first.With(ax, checked((int)total))];
+    }
+
+    /// <inheritdoc />
+    public override void Plan(LayerPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (!plan.RunsBackward)
+        {
+            return;
+        }
+
+        // The op writes every input's slab of the gradient: inputs that need none get scratch space.
+        for (int i = 0; i < count; i++)
+        {
+            if (!plan.InputNeedsGrad(i))
+            {
+                plan.Workspace(plan.InputShapes[i], WorkspacePhase.Backward);
             }
         }
     }
 
     /// <inheritdoc />
-    public override long Flops(IReadOnlyList<Shape> inputs, IReadOnlyList<Shape> outputs) => outputs[0].Length;
+    public override void Prepare(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var grads = new Tensor[count];
+        int scratch = 0;
+        for (int i = 0; i < count && context.OutputGrads[0] is not null; i++)
+        {
+            grads[i] = context.InputGrad(i) ?? context.Workspace(scratch++);
+        }
+
+        context.State = new ConcatState(context.Inputs.ToArray(), grads);
+    }
+
+    /// <inheritdoc />
+    public override void Forward(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Ops.Concat.Forward(((ConcatState)context.State!).Inputs, context.Output(), Axis);
+    }
+
+    /// <inheritdoc />
+    public override void Backward(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Ops.Concat.Backward(context.OutputGrad(), ((ConcatState)context.State!).Grads, Axis);
+    }
+
+    /// <inheritdoc />
+    public override long Flops(IReadOnlyList<Shape> inputs, IReadOnlyList<Shape> outputs) => 0;
+
+    private sealed record ConcatState(Tensor[] Inputs, Tensor[] Grads);
 }
 
 /// <summary>
