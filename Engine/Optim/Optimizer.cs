@@ -104,6 +104,9 @@ public abstract class Optimizer : IDisposable
     /// <summary>The implementation variant to use (e.g. <c>kernel.fused</c>, <c>host.simd</c>); null: the device default.</summary>
     public string? Variant { get; set; }
 
+    /// <summary>Number of fused launches the last <see cref="Step"/> made (one per group, normally).</summary>
+    internal int LaunchUnitCount => units.Count;
+
     /// <summary>Names of the state buffers allocated so far (each a flat tensor laid out like the parameters).</summary>
     public IReadOnlyCollection<string> StateNames => state.Keys;
 
