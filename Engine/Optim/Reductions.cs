@@ -105,12 +105,20 @@ public static class Reductions
                 "reduce.partial", acc => acc.LoadKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, ReduceParams>(ReduceKernels.Partial));
             var k2 = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ReduceParams>>(
                 "reduce.final", acc => acc.LoadKernel<ArrayView<float>, ArrayView<float>, ReduceParams>(ReduceKernels.Final));
-            k1(device.Stream, new KernelConfig(count, OptimLayout.GroupSize), x, dc, partials, rp);
-            k2(device.Stream, new KernelConfig(1, OptimLayout.GroupSize), partials, result, rp);
+            int group = GroupSize(device);
+            k1(device.Stream, new KernelConfig(count, group), x, dc, partials, rp);
+            k2(device.Stream, new KernelConfig(1, group), partials, result, rp);
         }
 
         return result;
     }
+
+    /// <summary>
+    /// Threads per reduction group: <see cref="OptimLayout.GroupSize"/> on GPUs; one warp on the CPU accelerator,
+    /// whose simulated group barriers cost about a millisecond per thread (the kernels work with any power of two).
+    /// </summary>
+    internal static int GroupSize(Device device) =>
+        device.Accelerator.AcceleratorType == AcceleratorType.CPU ? device.Accelerator.WarpSize : OptimLayout.GroupSize;
 
     /// <summary>Host path (CPU device): double accumulation per chunk, in parallel, combined in chunk order.</summary>
     public static unsafe double ReduceHost(Device device, ArrayView<float> x, int[]? chunks, ArrayView<int> deviceChunks, int mode, double p)

@@ -6,7 +6,7 @@ namespace Engine.Kernels.Optim;
 
 /// <summary>
 /// Reductions in two passes with a fixed order (so results are reproducible): <see cref="Partial"/> reduces each
-/// chunk in one group of <see cref="OptimLayout.GroupSize"/> threads (strided loop, then a shared-memory tree) into
+/// chunk in one group of a power-of-two number of threads, at most <see cref="OptimLayout.GroupSize"/> (strided loop, then a shared-memory tree) into
 /// <c>partials[chunk]</c>; <see cref="Final"/> reduces the partials in one group into <c>result[0]</c> (finished:
 /// the norm or the count) and <c>result[1]</c> (the raw sum or maximum). Any length works.
 /// </summary>
