@@ -1,0 +1,95 @@
+// Binding a compiled model's nodes to their tensors (arena views, parameters, buffers), and saving and loading
+// its weights as safetensors under the state-dict names.
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Engine.Checkpoints;
+
+namespace Engine.Nn;
+
+public sealed partial class CompiledModel
+{
+    /// <summary>Writes the parameters and buffers to a safetensors file under their state-dict names (PyTorch can load it).</summary>
+    public void SaveWeights(string path, IReadOnlyDictionary<string, string>? metadata = null) =>
+        Checkpoint.SaveWeights(path, Parameters, Buffers.StateDict(), metadata);
+
+    /// <summary>Reads parameters and buffers from a safetensors file; with <paramref name="strict"/>, every name must match both ways.</summary>
+    /// <exception cref="CheckpointMismatchException">Names or shapes differ; the message lists every difference.</exception>
+    public IReadOnlyDictionary<string, string> LoadWeights(string path, bool strict = true) =>
+        Checkpoint.LoadWeights(path, Parameters, Buffers.StateDict(), strict);
+
+    private NodeContext Bind(GraphNode n, LayerPlan plan, MemoryLayout mem, Tensor?[] values, Tensor?[] grads, Func<Slot, Shape, Tensor> view,
+        HashSet<Parameter> written, List<(Tensor, Tensor)> accumulate)
+    {
+        string? path = paths.TryGetValue(n.Layer, out var p) ? p : null;
+        string prefix = string.IsNullOrEmpty(path) ? string.Empty : path + ".";
+        var specs = n.Layer.ParameterSpecs;
+        var ctx = new NodeContext(exec, n.Id, n.Name, n.Layer, n.Inputs.Length, n.Outputs.Length, specs.Count, n.Layer.BufferSpecs.Count);
+        for (int i = 0; i < n.Inputs.Length; i++)
+        {
+            var v = n.Inputs[i];
+            ctx.Inputs[i] = values[v.Id]!;
+            if (!schedule.InputNeedsGrad[n.Id][i])
+            {
+                continue;
+            }
+
+            if (mem.PartialInputGrads[n.Id][i] is { } partial)
+            {
+                var t = view(partial, v.Shape);
+                ctx.InputGrads[i] = t;
+                accumulate.Add((t, grads[v.Id]!));
+            }
+            else
+            {
+                ctx.InputGrads[i] = grads[v.Id];
+                ctx.InputGradAccumulate[i] = mem.AccumulateInput[n.Id][i];
+            }
+        }
+
+        for (int i = 0; i < n.Outputs.Length; i++)
+        {
+            ctx.Outputs[i] = values[n.Outputs[i].Id]!;
+            ctx.OutputGrads[i] = grads[n.Outputs[i].Id];
+        }
+
+        for (int i = 0; i < specs.Count; i++)
+        {
+            var param = state.Parameters![prefix + specs[i].Name];
+            ctx.Params[i] = param;
+            if (!schedule.ParamsNeedGrad[n.Id] || !param.RequiresGrad)
+            {
+                continue;
+            }
+
+            written.Add(param);
+            if (mem.PartialParamGrads[n.Id][i] is { } partial)
+            {
+                var t = view(partial, param.Shape);
+                ctx.ParamGrads[i] = t;
+                accumulate.Add((t, param.Grad));
+            }
+            else
+            {
+                ctx.ParamGrads[i] = param.Grad;
+                ctx.ParamGradAccumulate[i] = mem.AccumulateParam[n.Id][i];
+            }
+        }
+
+        for (int i = 0; i < n.Layer.BufferSpecs.Count; i++)
+        {
+            ctx.Buffers[i] = state.Buffers[prefix + n.Layer.BufferSpecs[i].Name].Value;
+        }
+
+        ctx.Workspaces = plan.Workspaces.Select((w, i) => mem.Workspaces[n.Id][i] is { } sl ? view(sl, w.Shape) : null!).ToArray();
+        ctx.SavedTensors = plan.SavedShapes.Select((sh, i) => view(mem.Saved[n.Id][i]!, sh)).ToArray();
+        ctx.Constants = plan.Constants.Select(c =>
+        {
+            var t = Tensor.Empty(Device, c.Shape);
+            t.Fill(c.Value);
+            owned.Add(t);
+            return t;
+        }).ToArray();
+        return ctx;
+    }
+}
