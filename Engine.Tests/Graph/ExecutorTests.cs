@@ -198,6 +198,15 @@ public sealed class ExecutorTests(DeviceConfig config)
         Assert.That(train.Training, Is.False);
         Assert.That(train.Parameters, Is.SameAs(infer.Parameters), "plans of one model share its parameters");
         Assert.That(() => train.Forward(Tensor.Zeros(Dev, [3, 3])), Throws.ArgumentException.With.Message.Contain("compiled for [2, 3]"));
+        var last = train.ForBatchSize(1);
+        Assert.That(last.Input.Shape, Is.EqualTo(new Shape(1, 3)));
+        Assert.That(last.Parameters, Is.SameAs(train.Parameters));
+        Assert.That(last.Training, Is.False, "the same mode");
+        Assert.That(train.ForBatchSize(1), Is.SameAs(last));
+        Assert.That(train.ForBatchSize(2), Is.SameAs(train));
+        var x = HostMath.Random(6, 3);
+        var full = train.Forward(x).Output.ToArray();
+        HostMath.AssertClose(last.Forward(x.AsSpan(3, 3)).Output.ToArray(), GraphTestUtil.ToDouble(full[2..]), 1e-6, 1e-5, "row 2 alone");
     }
 
     [Test]

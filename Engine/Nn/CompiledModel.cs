@@ -36,6 +36,7 @@ public sealed partial class CompiledModel : IDisposable
     private readonly GraphBuilder graph;
     private readonly Schedule schedule;
     private readonly Dictionary<Module, string> paths;
+    private readonly Dictionary<int, CompiledModel> resized = new();
     private bool disposed;
 
     internal CompiledModel(Device device, Module root, ModelState state, GraphBuilder graph, Schedule schedule, LayerPlan[] plans, MemoryLayout mem,
@@ -312,6 +313,11 @@ public sealed partial class CompiledModel : IDisposable
         }
 
         disposed = true;
+        foreach (var r in resized.Values)
+        {
+            r.Dispose();
+        }
+
         arena.Dispose();
         foreach (var t in owned)
         {

@@ -9,6 +9,32 @@ namespace Engine.Nn;
 
 public sealed partial class CompiledModel
 {
+    /// <summary>
+    /// This model compiled for a batch of <paramref name="batchSize"/> (the first dimension of every input), with the
+    /// same loss, options and parameters, in the same mode: for a last, smaller batch. Plans are compiled once per
+    /// size and disposed with this one. Returns this model for its own batch size.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The size is not positive.</exception>
+    public CompiledModel ForBatchSize(int batchSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        ObjectDisposedException.ThrowIf(disposed, this);
+        if (batchSize == inputs[0].Shape[0])
+        {
+            return this;
+        }
+
+        if (!resized.TryGetValue(batchSize, out var other))
+        {
+            other = Model.Compile(Device, inputs.Select(t => t.Shape.With(0, batchSize)).ToList(), LossSpec, Options);
+            other.Seed = Seed;
+            resized[batchSize] = other;
+        }
+
+        other.Training = Training;
+        return other;
+    }
+
     /// <summary>Writes the parameters and buffers to a safetensors file under their state-dict names (PyTorch can load it).</summary>
     public void SaveWeights(string path, IReadOnlyDictionary<string, string>? metadata = null) =>
         Checkpoint.SaveWeights(path, Parameters, Buffers.StateDict(), metadata);
