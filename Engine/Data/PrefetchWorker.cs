@@ -53,7 +53,18 @@ internal sealed class PrefetchWorker : IDisposable
 
         if (!background)
         {
-            job.Run(batch, slot);
+            // Run now, but report a failure from Wait as the background thread would, so both modes fail alike.
+            pending = true;
+            try
+            {
+                job.Run(batch, slot);
+            }
+            catch (Exception e)
+            {
+                error = e;
+            }
+
+            doneSignal.Release();
             return;
         }
 
@@ -85,6 +96,14 @@ internal sealed class PrefetchWorker : IDisposable
     {
         if (thread is null)
         {
+            if (pending)
+            {
+                doneSignal.Wait();
+                pending = false;
+            }
+
+            startSignal.Dispose();
+            doneSignal.Dispose();
             return;
         }
 
