@@ -3,6 +3,7 @@ using System;
 using System.Buffers.Binary;
 using System.IO;
 using System.IO.Compression;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Engine.Reporting;
@@ -61,6 +62,7 @@ public static class PngEncoder
         return ~c;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static byte[] Compress(ReadOnlySpan<byte> rgba, int width, int height)
     {
         int stride = width * 4;
@@ -85,7 +87,7 @@ public static class PngEncoder
         }
 
         using var ms = new MemoryStream();
-        using (var z = new ZLibStream(ms, CompressionLevel.SmallestSize, leaveOpen: true))
+        using (var z = new ZLibStream(ms, CompressionLevel.Optimal, leaveOpen: true))
         {
             z.Write(filtered);
         }
@@ -94,26 +96,28 @@ public static class PngEncoder
     }
 
     /// <summary>Applies PNG filter <paramref name="type"/> to a row; returns the sum of |signed bytes| (the usual heuristic).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static long Filter(byte type, ReadOnlySpan<byte> row, ReadOnlySpan<byte> prev, Span<byte> output)
     {
-        long sum = 0;
+        bool first = prev.IsEmpty;
         for (int i = 0; i < row.Length; i++)
         {
             int a = i >= 4 ? row[i - 4] : 0;
-            int b = prev.IsEmpty ? 0 : prev[i];
-            int c = i >= 4 && !prev.IsEmpty ? prev[i - 4] : 0;
-            int predictor = type switch
+            int b = first ? 0 : prev[i];
+            output[i] = type switch
             {
-                0 => 0,
-                1 => a,
-                2 => b,
-                3 => (a + b) >> 1,
-                _ => Paeth(a, b, c),
+                0 => row[i],
+                1 => (byte)(row[i] - a),
+                2 => (byte)(row[i] - b),
+                3 => (byte)(row[i] - ((a + b) >> 1)),
+                _ => (byte)(row[i] - Paeth(a, b, i >= 4 && !first ? prev[i - 4] : 0)),
             };
-            byte v = (byte)(row[i] - predictor);
-            output[i] = v;
-            int signed = (sbyte)v;
-            sum += signed < 0 ? -signed : signed;
+        }
+
+        long sum = 0;
+        foreach (sbyte v in System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(output))
+        {
+            sum += v < 0 ? -v : v;
         }
 
         return sum;

