@@ -13,8 +13,9 @@ public sealed class DeviceDataLoaderTests(DeviceConfig config)
 {
     private Device Dev => TestDevices.Get(config);
 
-    private static DataLoaderOptions Options(bool staged, int batch = 6, LabelFormat labels = LabelFormat.Indices, bool prefetch = true, bool images = false) => new()
+    private static DataLoaderOptions Options(bool staged, int batch = 6, LabelFormat labels = LabelFormat.Indices, bool prefetch = true, bool images = false, bool shuffle = true) => new()
     {
+        Shuffle = shuffle,
         BatchSize = batch,
         Seed = 21,
         Transforms = images ? [new RandomShift(1)] : [],
@@ -142,6 +143,25 @@ public sealed class DeviceDataLoaderTests(DeviceConfig config)
         Assert.That(consumer, Is.Zero, "bytes allocated by the consuming thread over 4 epochs");
         Assert.That(background, Is.Zero, "bytes allocated by the prefetch thread over 4 epochs");
         Assert.That(touched, Is.EqualTo(6 * 100 * 16));
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void A_failing_sample_surfaces_at_its_batch_and_the_loader_still_disposes(bool staged)
+    {
+        var dev = new DeviceDataLoader(Dev, new FailingDataset(30, failAt: 17), Options(staged, batch: 4, shuffle: false));
+        int seen = 0;
+        Assert.That(
+            () =>
+            {
+                foreach (var b in dev.Epoch(0))
+                {
+                    seen++;
+                }
+            },
+            Throws.InvalidOperationException.With.Message.EqualTo("sample 17 is broken"));
+        Assert.That(seen, Is.EqualTo(4), "the batches before the broken one, also when copies run a batch ahead");
+        dev.Dispose();
     }
 
     [Test]

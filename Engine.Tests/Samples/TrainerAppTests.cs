@@ -131,6 +131,13 @@ public sealed class TrainerAppTests
         Assert.That(code, Is.EqualTo(1));
         Assert.That(err, Does.Contain("does not exist"));
 
+        File.WriteAllText(tmp["file"], "not a folder");
+        string ok = Directory.CreateDirectory(tmp["ok"]).FullName;
+        WriteTinyMnist(ok);
+        (code, _, err) = await Run(["--data", ok, "--out", tmp["file"]]);
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(err, Does.Contain("cannot write to the output folder").And.Contain("--out"));
+
         (code, _, err) = await Run(["--epochs", "-1"]);
         Assert.That(code, Is.EqualTo(2));
         Assert.That(err, Does.Contain("--epochs must be").And.Contain("--help"));

@@ -1,6 +1,7 @@
 // The batch pipeline of DeviceDataLoader: which batch is filled, copied and handed out when, and the fences that
 // keep the background thread, the copy stream and the compute stream off each other's buffers.
 using System;
+using System.Runtime.ExceptionServices;
 using ILGPU;
 using ILGPU.Runtime;
 
@@ -27,6 +28,7 @@ public sealed partial class DeviceDataLoader
         }
 
         active = true;
+        deferred = null;
         filler.BeginEpoch(epoch);
         next = 0;
         lastReturned = -1;
@@ -42,6 +44,12 @@ public sealed partial class DeviceDataLoader
         if (gen != generation || !active)
         {
             throw new InvalidOperationException("This enumerator has ended; start a new epoch with Epoch(n).");
+        }
+
+        if (deferred is { } failure)
+        {
+            deferred = null;
+            failure.Throw();
         }
 
         int k = next;
@@ -81,7 +89,15 @@ public sealed partial class DeviceDataLoader
             copied[s].Wait();
             if (k + 1 < filler.BatchCount && issuedThrough < k + 1)
             {
-                IssueNextCopy();
+                try
+                {
+                    IssueNextCopy();
+                }
+                catch (Exception e)
+                {
+                    // Batch k is fine; report batch k+1's failure when it is asked for, as the direct path does.
+                    deferred = ExceptionDispatchInfo.Capture(e);
+                }
             }
 
             if (k + 2 < filler.BatchCount && startedThrough < k + 2)

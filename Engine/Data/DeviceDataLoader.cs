@@ -2,6 +2,7 @@
 // staging buffers on a background thread, and copies them on a separate stream so copies overlap compute.
 using System;
 using System.Linq;
+using System.Runtime.ExceptionServices;
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
@@ -94,6 +95,7 @@ public sealed partial class DeviceDataLoader : IDisposable, IBatchJob
     private int startedThrough;
     private int issuedThrough;
     private bool disposed;
+    private ExceptionDispatchInfo? deferred;
 
     /// <summary>Creates a loader that fills tensors on <paramref name="device"/> from <paramref name="dataset"/>.</summary>
     /// <exception cref="ArgumentException">The options do not fit the dataset (see <see cref="DataLoaderOptions"/>).</exception>

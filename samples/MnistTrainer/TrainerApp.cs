@@ -110,9 +110,17 @@ internal static class TrainerApp
 
             var norm = Normalization.Compute(train);
             log.LogInformation("Normalization from the training set: {Norm}", norm);
-            Directory.CreateDirectory(o.OutputDirectory);
             string sheet = Path.Combine(o.OutputDirectory, "digits.png");
-            DigitSheet.Render(test, $"The first {Math.Min(40, test.Count)} test digits and their labels ({source})").SavePng(sheet);
+            try
+            {
+                Directory.CreateDirectory(o.OutputDirectory);
+                DigitSheet.Render(test, $"The first {Math.Min(40, test.Count)} test digits and their labels ({source})").SavePng(sheet);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return (1, $"error: cannot write to the output folder '{Path.GetFullPath(o.OutputDirectory)}' ({e.Message}); choose another with --out", true);
+            }
+
             log.LogInformation("Wrote {Path}", sheet);
 
             Device device;
