@@ -24,8 +24,9 @@ internal interface IMnistTraining : IDisposable
 }
 
 /// <summary>
-/// Trains <see cref="TrainerOptions.Model"/> with the engine. Waits for the graph executor and the optimizers (being
-/// written in parallel); until they land it reports itself unavailable, and the app stops after the data part.
+/// Trains <see cref="TrainerOptions.Model"/> with the engine. Waits for the graph executor (being written in parallel;
+/// the optimizers are in Engine.Optim); until it lands this reports itself unavailable and the app stops after the
+/// data part.
 /// </summary>
 internal sealed class MnistTraining : IMnistTraining
 {
@@ -41,7 +42,7 @@ internal sealed class MnistTraining : IMnistTraining
     }
 
     public string? UnavailableReason =>
-        "the engine's graph executor and optimizers have not landed in this build yet (the data part above ran)";
+        "the engine's graph executor (model forward and backward) has not landed in this build yet; the data part above ran";
 
     public PassResult TrainEpoch(DeviceDataLoader loader, int epoch, EpochProgress progress) =>
         throw new NotSupportedException($"{UnavailableReason} (model {options.Model}, device {device.Name}).");
