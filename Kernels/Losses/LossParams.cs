@@ -74,6 +74,9 @@ public struct LossParams
     /// <summary>1 when the backward multiplies by the upstream gradient upstream[0].</summary>
     public int HasUpstream;
 
-    /// <summary>1 when the backward divides by the denominator stored in den[0] (weighted mean of cross-entropy).</summary>
+    /// <summary>
+    /// 1 for the weighted mean of cross-entropy with class indices: the forward divides the sum of the row losses by
+    /// sum(w_y), the backward by den[0] (that sum, computed by a first pass).
+    /// </summary>
     public int DenFromBuffer;
 }
