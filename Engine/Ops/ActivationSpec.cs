@@ -248,7 +248,8 @@ public static class ActivationOps
         ArgumentNullException.ThrowIfNull(layer);
         string op = layer[nameKey] is JsonValue v && v.TryGetValue<string>(out var s)
             ? s : throw new ArgumentException($"activation layer has no string '{nameKey}': {layer.ToJsonString()}", nameof(layer));
-        var p = new CaseParams(layer);
+        // Round-trip through text so that values built in code (JsonValue of int, say) read like parsed ones.
+        var p = new CaseParams((JsonObject)JsonNode.Parse(layer.ToJsonString())!);
         p.Has(nameKey);
         var result = Parse(op, p);
         var unread = p.Unread.ToList();

@@ -237,7 +237,8 @@ public sealed class LossSpec
         ArgumentNullException.ThrowIfNull(loss);
         string op = loss[nameKey] is JsonValue v && v.TryGetValue<string>(out var s)
             ? s : throw new ArgumentException($"loss object has no string '{nameKey}': {loss.ToJsonString()}", nameof(loss));
-        var p = new CaseParams(loss);
+        // Round-trip through text so that values built in code (JsonValue of int, say) read like parsed ones.
+        var p = new CaseParams((JsonObject)JsonNode.Parse(loss.ToJsonString())!);
         p.Has(nameKey);
         var spec = Parse(op, p);
         var unread = p.Unread.ToList();

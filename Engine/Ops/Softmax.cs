@@ -4,7 +4,7 @@ using System;
 using Engine.Backends.Cpu;
 using Engine.Dispatch;
 using Engine.Kernels.Activations;
-using Engine.Kernels.Reduction;
+using Engine.Backends.Kernel;
 using ILGPU;
 using ILGPU.Runtime;
 
@@ -140,7 +140,7 @@ public static class Softmax
     {
         var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, SoftmaxParams>>(
             "softmax.forward.group", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, SoftmaxParams>(SoftmaxKernels.ForwardGroup));
-        k(device.Stream, new KernelConfig(p.Outer * p.Inner, GroupSize(device, p.Axis)), x, y, p);
+        k(device.Stream, new KernelConfig(p.Outer * p.Inner, LaunchShapes.GroupSize(device, p.Axis)), x, y, p);
     }
 
     /// <summary>Launches <see cref="SoftmaxKernels.BackwardGroup"/>.</summary>
@@ -148,19 +148,7 @@ public static class Softmax
     {
         var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, SoftmaxParams>>(
             "softmax.backward.group", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, SoftmaxParams>(SoftmaxKernels.BackwardGroup));
-        k(device.Stream, new KernelConfig(p.Outer * p.Inner, GroupSize(device, p.Axis)), y, dy, dx, p);
-    }
-
-    /// <summary>A power-of-two group size for reductions over <paramref name="length"/> elements: at least a warp, at most 256.</summary>
-    internal static int GroupSize(Device device, long length)
-    {
-        int g = Math.Max(1, Math.Min(device.Info.WarpSize, GroupReduce.MaxGroupSize));
-        while (g < GroupReduce.MaxGroupSize && g < length && g < device.Info.MaxThreadsPerGroup)
-        {
-            g <<= 1;
-        }
-
-        return g;
+        k(device.Stream, new KernelConfig(p.Outer * p.Inner, LaunchShapes.GroupSize(device, p.Axis)), y, dy, dx, p);
     }
 
     private static void LaunchForwardAuto(Device device, ArrayView<float> x, ArrayView<float> y, SoftmaxParams p)

@@ -24,7 +24,7 @@ public struct SoftmaxParams
 }
 
 /// <summary>
-/// Numerically stable softmax: y = exp(x - max) / sum exp(x - max); log-softmax: y = x - max - log(sum exp(x - max)).
+/// Numerically stable softmax: y = exp(x - max) / sum exp(x - max); log-softmax: y = (x - max) - log(sum exp(x - max)).
 /// Backward: softmax dx = y * (dy - sum(dy * y)); log-softmax dx = dy - exp(y) * sum(dy).
 /// All buffers: (Outer * Axis * Inner).
 /// </summary>
@@ -50,11 +50,12 @@ public static class SoftmaxKernels
 
         if (p.Log != 0)
         {
-            float lse = m + XMath.Log(s);
+            // (x - max) - log(sum) keeps the precision of the small terms when |x| is huge.
+            float ls = XMath.Log(s);
             for (int k = 0; k < n; k++)
             {
                 long i = b + ((long)k * inner);
-                y[i] = x[i] - lse;
+                y[i] = (x[i] - m) - ls;
             }
         }
         else
@@ -113,13 +114,13 @@ public static class SoftmaxKernels
         }
 
         s = GroupReduce.Sum(s, shared);
-        float lse = m + XMath.Log(s);
+        float ls = XMath.Log(s);
         float inv = 1f / s;
         bool log = p.Log != 0;
         for (int k = tid; k < n; k += size)
         {
             long i = b + ((long)k * inner);
-            y[i] = log ? x[i] - lse : XMath.Exp(x[i] - m) * inv;
+            y[i] = log ? (x[i] - m) - ls : XMath.Exp(x[i] - m) * inv;
         }
     }
 

@@ -33,14 +33,16 @@ public static class CrossEntropyKernels
         for (int row = (Grid.IdxX * Group.DimX) + Group.IdxX; row < n; row += stride)
         {
             long b = (long)row * c;
-            float lse = LogSumExp(pred, b, c);
+            // (m - x_k) + log(sum exp(x - m)): exact differences first, precise for huge logits.
+            float m = RowMax(pred, b, c);
+            float ls = LogSumExpShifted(pred, b, c, m);
             if (q.TargetProbs != 0)
             {
                 float acc = 0f;
                 for (int k = 0; k < c; k++)
                 {
                     float tk = ((1f - e) * target[b + k]) + (e / c);
-                    acc += (hasW ? weight[k] : 1f) * tk * (lse - pred[b + k]);
+                    acc += (hasW ? weight[k] : 1f) * tk * ((m - pred[b + k]) + ls);
                 }
 
                 num += acc;
@@ -63,11 +65,11 @@ public static class CrossEntropyKernels
                 {
                     for (int k = 0; k < c; k++)
                     {
-                        smooth += (hasW ? weight[k] : 1f) * (lse - pred[b + k]);
+                        smooth += (hasW ? weight[k] : 1f) * ((m - pred[b + k]) + ls);
                     }
                 }
 
-                num += ((1f - e) * wy * (lse - pred[b + y])) + (e / c * smooth);
+                num += ((1f - e) * wy * ((m - pred[b + y]) + ls)) + (e / c * smooth);
                 den += wy;
             }
         }
@@ -173,20 +175,20 @@ public static class CrossEntropyKernels
         }
     }
 
-    /// <summary>max_k x[b + k] + log sum_k exp(x[b + k] - max).</summary>
-    public static float LogSumExp(ArrayView<float> x, long b, int c)
+    /// <summary>log sum_k exp(x[b + k] - <paramref name="m"/>), m being the row maximum.</summary>
+    public static float LogSumExpShifted(ArrayView<float> x, long b, int c, float m)
     {
-        float m = RowMax(x, b, c);
         float s = 0f;
         for (int k = 0; k < c; k++)
         {
             s += XMath.Exp(x[b + k] - m);
         }
 
-        return m + XMath.Log(s);
+        return XMath.Log(s);
     }
 
-    private static float RowMax(ArrayView<float> x, long b, int c)
+    /// <summary>max_k x[b + k].</summary>
+    public static float RowMax(ArrayView<float> x, long b, int c)
     {
         float m = x[b];
         for (int k = 1; k < c; k++)

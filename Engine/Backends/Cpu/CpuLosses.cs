@@ -231,14 +231,15 @@ public static unsafe class CpuLosses
         {
             int c = Q.C;
             float* x = Pred + ((long)r * c);
-            double lse = HostLossMath.LogSumExp(x, c), e = Q.Eps;
+            var (m, ls) = HostLossMath.LogSumExp(x, c);
+            double e = Q.Eps;
             bool hasW = Q.HasWeight != 0;
             if (Q.TargetProbs != 0)
             {
                 double acc = 0;
                 for (int k = 0; k < c; k++)
                 {
-                    acc += (hasW ? Weight[k] : 1.0) * (((1 - e) * Target[((long)r * c) + k]) + (e / c)) * (lse - x[k]);
+                    acc += (hasW ? Weight[k] : 1.0) * (((1 - e) * Target[((long)r * c) + k]) + (e / c)) * (m - x[k] + ls);
                 }
 
                 num = acc;
@@ -250,10 +251,10 @@ public static unsafe class CpuLosses
             double wy = hasW ? Weight[y] : 1.0, smooth = 0;
             for (int k = 0; e != 0 && k < c; k++)
             {
-                smooth += (hasW ? Weight[k] : 1.0) * (lse - x[k]);
+                smooth += (hasW ? Weight[k] : 1.0) * (m - x[k] + ls);
             }
 
-            num = ((1 - e) * wy * (lse - x[y])) + (e / c * smooth);
+            num = ((1 - e) * wy * (m - x[y] + ls)) + (e / c * smooth);
             den = wy;
         }
 

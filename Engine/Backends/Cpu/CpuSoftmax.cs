@@ -82,7 +82,9 @@ public static unsafe class CpuSoftmax
 
         if (log)
         {
-            TensorPrimitives.Subtract(x, m + MathF.Log(s), y);
+            // (x - max) - log(sum): exact differences first, so huge logits keep their small terms.
+            TensorPrimitives.Subtract(x, m, y);
+            TensorPrimitives.Subtract(y, MathF.Log(s), y);
         }
         else
         {
@@ -140,12 +142,12 @@ public static unsafe class CpuSoftmax
             s += MathF.Exp(x[b + ((long)k * inner)] - m);
         }
 
-        float lse = m + MathF.Log(s);
+        float ls = MathF.Log(s);
         float inv = 1f / s;
         for (int k = 0; k < n; k++)
         {
             long i = b + ((long)k * inner);
-            y[i] = log ? x[i] - lse : MathF.Exp(x[i] - m) * inv;
+            y[i] = log ? (x[i] - m) - ls : MathF.Exp(x[i] - m) * inv;
         }
     }
 

@@ -76,7 +76,8 @@ internal static unsafe class HostLossMath
         }
     }
 
-    public static double LogSumExp(float* x, int c)
+    /// <summary>(max, log sum exp(x - max)) of a row; callers form (max - x_k) + the second, exact for huge logits.</summary>
+    public static (double Max, double LogSum) LogSumExp(float* x, int c)
     {
         double m = x[0];
         for (int k = 1; k < c; k++)
@@ -90,7 +91,7 @@ internal static unsafe class HostLossMath
             s += Math.Exp(x[k] - m);
         }
 
-        return m + Math.Log(s);
+        return (m, Math.Log(s));
     }
 
     /// <summary>dpred of one cross-entropy row, times <paramref name="s"/> (scale, upstream and denominator).</summary>
@@ -99,7 +100,8 @@ internal static unsafe class HostLossMath
         int c = q.C;
         long b = (long)row * c;
         float* x = pred + b;
-        double lse = LogSumExp(x, c), e = q.Eps;
+        var (m, ls) = LogSumExp(x, c);
+        double e = q.Eps;
         bool hasW = q.HasWeight != 0;
         if (q.TargetProbs != 0)
         {
@@ -112,7 +114,7 @@ internal static unsafe class HostLossMath
             for (int k = 0; k < c; k++)
             {
                 double tk = ((1 - e) * target[b + k]) + (e / c);
-                dpred[b + k] = (float)(s * ((tw * Math.Exp(x[k] - lse)) - ((hasW ? weight[k] : 1.0) * tk)));
+                dpred[b + k] = (float)(s * ((tw * Math.Exp(x[k] - m - ls)) - ((hasW ? weight[k] : 1.0) * tk)));
             }
 
             return;
@@ -127,7 +129,7 @@ internal static unsafe class HostLossMath
 
         for (int k = 0; k < c; k++)
         {
-            double sm = Math.Exp(x[k] - lse);
+            double sm = Math.Exp(x[k] - m - ls);
             double g = ((1 - e) * wy * (sm - (k == y ? 1 : 0))) + (e / c * ((wsum * sm) - (hasW ? weight[k] : 1.0)));
             dpred[b + k] = (float)(s * g);
         }

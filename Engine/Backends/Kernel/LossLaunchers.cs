@@ -22,8 +22,8 @@ public static class LossLaunchers
         ArgumentNullException.ThrowIfNull(device);
         var scratch = OpScratch.For(device).DeviceFloats(StatsStart + (3L * p.C));
         int rows = p.N;
-        int gs = Ops.Softmax.GroupSize(device, rows);
-        int groups = Math.Clamp((rows + gs - 1) / gs, 1, GroupReduce.MaxGroups);
+        int gs = LaunchShapes.GroupSize(device, rows);
+        int groups = LaunchShapes.Groups(device, rows, gs);
         var partials = scratch.SubView(0, 2 * GroupReduce.MaxGroups);
         var finish = new FinishParams { Count = groups, Ratio = 0, Scale = p.Scale };
         switch (p.Kind)
@@ -51,7 +51,7 @@ public static class LossLaunchers
                     Stats(device, views, stats, p);
                     var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, LossParams>>(
                         "loss.region.finish", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, LossParams>(RegionLossKernels.Finish));
-                    k(device.Stream, new KernelConfig(1, Ops.Softmax.GroupSize(device, p.C)), stats, views.Loss, p);
+                    k(device.Stream, new KernelConfig(1, LaunchShapes.GroupSize(device, p.C)), stats, views.Loss, p);
                     return;
                 }
 
@@ -79,8 +79,8 @@ public static class LossLaunchers
                     if (p.DenFromBuffer != 0)
                     {
                         var scratch = OpScratch.For(device).DeviceFloats(StatsStart);
-                        int gs = Ops.Softmax.GroupSize(device, p.N);
-                        int groups = Math.Clamp((p.N + gs - 1) / gs, 1, GroupReduce.MaxGroups);
+                        int gs = LaunchShapes.GroupSize(device, p.N);
+                        int groups = LaunchShapes.Groups(device, p.N, gs);
                         var partials = scratch.SubView(0, GroupReduce.MaxGroups);
                         den = scratch.SubView(DenSlot, 1);
                         var w = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>>(
@@ -127,13 +127,13 @@ public static class LossLaunchers
     {
         var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>>(
             "loss.region.stats", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>(RegionLossKernels.Stats));
-        k(device.Stream, new KernelConfig(p.C, Ops.Softmax.GroupSize(device, p.N)), views.Pred, views.Target, stats, p);
+        k(device.Stream, new KernelConfig(p.C, LaunchShapes.GroupSize(device, p.N)), views.Pred, views.Target, stats, p);
     }
 
     private static void Finish(Device device, ArrayView<float> partials, ArrayView<float> output, FinishParams f)
     {
         var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, FinishParams>>(
             "reduce.finish", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, FinishParams>(GroupReduce.Finish));
-        k(device.Stream, new KernelConfig(1, Ops.Softmax.GroupSize(device, f.Count)), partials, output, f);
+        k(device.Stream, new KernelConfig(1, LaunchShapes.GroupSize(device, f.Count)), partials, output, f);
     }
 }
