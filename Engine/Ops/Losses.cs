@@ -170,13 +170,13 @@ public static class Losses
 
                 int n = pred[0], c = pred[1];
                 bool probs = spec.TargetKind == CrossEntropyTarget.Probabilities;
-                if (probs ? target != pred : !target.SameAs(n))
+                if (probs ? target != pred : target.Rank != 1 || target[0] != n)
                 {
                     throw new ArgumentException(
                         $"cross_entropy: target is {target} but pred is {pred}; expected {(probs ? $"probabilities [{n}, {c}]" : $"class indices [{n}]")} (target_kind {(probs ? "probabilities" : "indices")}).", nameof(target));
                 }
 
-                if (weight is not null && !weight.SameAs(c))
+                if (weight is not null && (weight.Rank != 1 || weight[0] != c))
                 {
                     throw new ArgumentException($"cross_entropy: weight is {weight}; expected one weight per class, [{c}].", nameof(weight));
                 }
