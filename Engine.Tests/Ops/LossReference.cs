@@ -57,12 +57,25 @@ public static class LossReference
     {
         int n = x.Length / c;
         double e = s.LabelSmoothing, num = 0, den = 0;
+        var logp = new double[c];
         for (int i = 0; i < n; i++)
         {
-            var row = x.AsSpan(i * c, c).ToArray();
-            double m = row.Max();
-            double lse = m + Math.Log(row.Sum(v => Math.Exp(v - m)));
-            var logp = row.Select(v => v - lse).ToArray();
+            double m = double.NegativeInfinity, sum = 0;
+            for (int k = 0; k < c; k++)
+            {
+                m = Math.Max(m, x[(i * c) + k]);
+            }
+
+            for (int k = 0; k < c; k++)
+            {
+                sum += Math.Exp(x[(i * c) + k] - m);
+            }
+
+            for (int k = 0; k < c; k++)
+            {
+                logp[k] = x[(i * c) + k] - m - Math.Log(sum);
+            }
+
             if (s.TargetKind == CrossEntropyTarget.Probabilities)
             {
                 for (int k = 0; k < c; k++)
@@ -75,10 +88,13 @@ public static class LossReference
             else
             {
                 int y = (int)target[i];
-                double wy = w?[y] ?? 1;
-                double nll = -wy * logp[y];
-                double smooth = -Enumerable.Range(0, c).Sum(k => (w?[k] ?? 1) * logp[k]);
-                num += ((1 - e) * nll) + (e / c * smooth);
+                double wy = w?[y] ?? 1, smooth = 0;
+                for (int k = 0; k < c; k++)
+                {
+                    smooth -= (w?[k] ?? 1) * logp[k];
+                }
+
+                num += ((1 - e) * -wy * logp[y]) + (e / c * smooth);
                 den += wy;
             }
         }

@@ -72,7 +72,10 @@ public sealed class LossTests(DeviceConfig config)
     [TestCaseSource(nameof(PointwiseSpecs))]
     public void Pointwise_losses_match_reference_at_odd_sizes(LossSpec spec)
     {
-        foreach (int n in new[] { 1, 37, 1000, 4099, 70001 })
+        // 4099 already needs grid-stride loops on the CPU simulator (at most 64 groups of 8); 70001 needs them on GPUs
+        // (more than 256 groups of 256), so two losses also run at that size.
+        int[] sizes = spec.Kind is LossKind.Mse or LossKind.Focal ? [1, 37, 1000, 4099, 70001] : [1, 37, 1000, 4099];
+        foreach (int n in sizes)
         {
             var (ph, th) = PointwiseData(spec, n, n);
             var pd = GradCheck.ToDouble(ph);
@@ -87,7 +90,7 @@ public sealed class LossTests(DeviceConfig config)
                 Losses.Forward(spec, pred, target, loss, variant: fwd);
                 Assert.That(loss.ToArray()[0], Is.EqualTo(want).Within(1e-5 + (2e-5 * Math.Abs(want))), $"{spec} n={n} {fwd}");
                 Losses.Backward(spec, pred, target, dpred, variant: bwd);
-                LossReference.AssertGradient(dpred.ToArray(), v => LossReference.Loss(spec, v, td, null, 1), pd, $"{spec} n={n} {bwd}", samples: n > 4099 ? 24 : 48);
+                LossReference.AssertGradient(dpred.ToArray(), v => LossReference.Loss(spec, v, td, null, 1), pd, $"{spec} n={n} {bwd}", samples: n > 4099 ? 16 : 48);
             }
         }
     }
