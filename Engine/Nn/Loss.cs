@@ -1,79 +1,113 @@
-// The loss a compiled model attaches to its first output: the contract, and the graph node that runs it.
+// The losses a compiled model can attach, over Engine.Ops.Losses: factories by name and the adapter to ILossSpec.
 using System;
-using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using Engine.Ops;
 
 namespace Engine.Nn;
 
 /// <summary>
-/// A loss that a <see cref="CompiledModel"/> computes on its prediction and a target: the prediction's gradient is
-/// where backward starts. Implementations wrap the loss ops of <c>Engine.Ops</c>.
+/// Losses for <see cref="Module.Compile(Device, Shape, ILossSpec?, CompileOptions?)"/>, as in PyTorch:
+/// <c>Loss.CrossEntropy()</c>, <c>Loss.Mse()</c>, ... (or <see cref="From(LossSpec, float[])"/> for any
+/// <see cref="LossSpec"/>). The loss applies to the model's first output and a target compiled alongside it.
 /// </summary>
-public interface ILossSpec
+public static class Loss
 {
-    /// <summary>A description such as <c>cross_entropy(mean)</c>.</summary>
-    string Describe();
+    /// <summary>Any loss spec of <see cref="Engine.Ops"/> (triplet excepted); <paramref name="classWeights"/> only for cross-entropy.</summary>
+    public static ILossSpec From(LossSpec spec, float[]? classWeights = null) => new OpLoss(spec, classWeights);
 
-    /// <summary>The target's shape for a prediction of <paramref name="prediction"/>'s shape.</summary>
-    /// <exception cref="ArgumentException">The loss does not apply to such a prediction.</exception>
-    Shape TargetShape(Shape prediction);
+    /// <summary>Cross-entropy from logits (N, C) against class indices (N) or probabilities (N, C).</summary>
+    public static ILossSpec CrossEntropy(CrossEntropyTarget target = CrossEntropyTarget.Indices, float labelSmoothing = 0f,
+        LossReduction reduction = LossReduction.Mean, float[]? classWeights = null) =>
+        From(LossSpec.CrossEntropy(target, labelSmoothing, reduction), classWeights);
 
-    /// <summary>Scratch memory the loss needs for a prediction of that shape, or null.</summary>
-    Shape? Workspace(Shape prediction);
+    /// <summary>Mean squared error.</summary>
+    public static ILossSpec Mse(LossReduction reduction = LossReduction.Mean) => From(LossSpec.Mse(reduction));
 
-    /// <summary>Writes the loss (shape [1]).</summary>
-    void Forward(Tensor prediction, Tensor target, Tensor loss, Tensor? workspace);
+    /// <summary>Mean absolute error.</summary>
+    public static ILossSpec Mae(LossReduction reduction = LossReduction.Mean) => From(LossSpec.Mae(reduction));
 
-    /// <summary>Writes the gradient of the loss with respect to the prediction.</summary>
-    void Backward(Tensor prediction, Tensor target, Tensor gradPrediction, Tensor? workspace);
-}
+    /// <summary>Huber loss.</summary>
+    public static ILossSpec Huber(float delta = 1f, LossReduction reduction = LossReduction.Mean) => From(LossSpec.Huber(delta, reduction));
 
-/// <summary>The graph node computing a loss from (prediction, target).</summary>
-internal sealed class LossLayer(ILossSpec spec) : Layer
-{
-    private int workspace = -1;
+    /// <summary>Smooth L1 loss.</summary>
+    public static ILossSpec SmoothL1(float beta = 1f, LossReduction reduction = LossReduction.Mean) => From(LossSpec.SmoothL1(beta, reduction));
 
-    public ILossSpec Spec { get; } = spec;
+    /// <summary>Binary cross-entropy of probabilities.</summary>
+    public static ILossSpec Bce(LossReduction reduction = LossReduction.Mean) => From(LossSpec.Bce(reduction));
 
-    public override int InputCount => 2;
+    /// <summary>Binary cross-entropy of logits.</summary>
+    public static ILossSpec BceWithLogits(LossReduction reduction = LossReduction.Mean) => From(LossSpec.BceWithLogits(reduction));
 
-    public override string Describe() => Spec.Describe();
+    /// <summary>Sigmoid focal loss of logits.</summary>
+    public static ILossSpec Focal(float gamma = 2f, float alpha = 0.25f, LossReduction reduction = LossReduction.Mean) => From(LossSpec.Focal(gamma, alpha, reduction));
 
-    public override Shape[] InferShapes(IReadOnlyList<Shape> inputs)
+    /// <summary>Dice loss of probabilities (N, C) against one-hot targets.</summary>
+    public static ILossSpec Dice(float eps = 1e-6f) => From(LossSpec.Dice(eps));
+
+    /// <summary>IoU loss of probabilities (N, C) against one-hot targets.</summary>
+    public static ILossSpec Iou(float eps = 1e-6f) => From(LossSpec.Iou(eps));
+
+    /// <summary>Tversky loss of probabilities (N, C) against one-hot targets.</summary>
+    public static ILossSpec Tversky(float alpha = 0.5f, float beta = 0.5f, float eps = 1e-6f) => From(LossSpec.Tversky(alpha, beta, eps));
+
+    /// <summary>An <see cref="LossSpec"/> run by <see cref="Losses"/>.</summary>
+    private sealed class OpLoss : ILossSpec
     {
-        var want = Spec.TargetShape(inputs[0]);
-        if (want != inputs[1])
+        private readonly LossSpec spec;
+        private readonly float[]? weights;
+        private readonly ConditionalWeakTable<Device, Tensor> weightTensors = new();
+
+        public OpLoss(LossSpec spec, float[]? weights)
         {
-            throw new ArgumentException($"the target must be {want} for a prediction of {inputs[0]}, not {inputs[1]}.");
+            ArgumentNullException.ThrowIfNull(spec);
+            if (spec.IsTriplet)
+            {
+                throw new ArgumentException("The triplet loss takes three inputs; a compiled model's loss takes a prediction and a target.", nameof(spec));
+            }
+
+            if (weights is not null && !spec.AcceptsWeight)
+            {
+                throw new ArgumentException($"{spec.Op} takes no class weights.", nameof(weights));
+            }
+
+            this.spec = spec;
+            this.weights = (float[]?)weights?.Clone();
         }
 
-        return [new Shape(1)];
-    }
+        public string Describe() => spec.ToString();
 
-    public override void Plan(LayerPlan plan)
-    {
-        plan.KeepInput(0).KeepInput(1);
-        var ws = Spec.Workspace(plan.InputShapes[0]);
-        // The workspace is shared by forward and backward, so it is saved from one to the other.
-        workspace = ws is null ? -1 : plan.Saved(ws);
-    }
-
-    public override void Prepare(NodeContext context) => context.State = workspace;
-
-    public override void Forward(NodeContext context)
-    {
-        int ws = (int)context.State!;
-        Spec.Forward(context.Input(0), context.Input(1), context.Output(0), ws < 0 ? null : context.Saved(ws));
-    }
-
-    public override void Backward(NodeContext context)
-    {
-        var d = context.InputGrad(0);
-        if (d is null)
+        public Shape TargetShape(Shape prediction)
         {
-            return;
+            ArgumentNullException.ThrowIfNull(prediction);
+            var target = spec.Kind == LossKind.CrossEntropy && spec.TargetKind == CrossEntropyTarget.Indices && prediction.Rank == 2
+                ? new Shape(prediction[0])
+                : prediction;
+            Losses.Describe(spec, prediction, target, weights is null ? null : new Shape(weights.Length));
+            return target;
         }
 
-        int ws = (int)context.State!;
-        Spec.Backward(context.Input(0), context.Input(1), d, ws < 0 ? null : context.Saved(ws));
+        public Shape? Workspace(Shape prediction) => null;
+
+        public void Forward(Tensor prediction, Tensor target, Tensor loss, Tensor? workspace) =>
+            Losses.Forward(spec, prediction, target, loss, Weight(prediction.Device));
+
+        public void Backward(Tensor prediction, Tensor target, Tensor gradPrediction, Tensor? workspace) =>
+            Losses.Backward(spec, prediction, target, gradPrediction, Weight(prediction.Device));
+
+        private Tensor? Weight(Device device)
+        {
+            if (weights is null)
+            {
+                return null;
+            }
+
+            if (!weightTensors.TryGetValue(device, out var t))
+            {
+                t = Tensor.FromHost(device, weights, new Shape(weights.Length));
+                weightTensors.Add(device, t);
+            }
+
+            return t;
+        }
     }
 }

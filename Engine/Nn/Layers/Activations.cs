@@ -1,0 +1,142 @@
+// Activation layers (ReLU, GELU, Softmax, Maxout, ...) over the activation ops of Engine.Ops.
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using Engine.Ops;
+
+namespace Engine.Nn;
+
+/// <summary>
+/// An activation layer running an <see cref="IActivationOp"/> (elementwise, softmax, log-softmax or maxout). The
+/// named subclasses (<see cref="ReLU"/>, <see cref="GELU"/>, ...) are the usual way to write one; this class takes
+/// any op, e.g. from <see cref="ActivationOps.Parse"/>.
+/// </summary>
+public class Activation : Layer
+{
+    /// <summary>Creates the layer.</summary>
+    public Activation(IActivationOp op) => Op = op ?? throw new ArgumentNullException(nameof(op));
+
+    /// <summary>The op.</summary>
+    public IActivationOp Op { get; }
+
+    /// <inheritdoc />
+    public override string Describe() => Op.ToString() ?? Op.Op;
+
+    /// <inheritdoc />
+    public override Shape[] InferShapes(IReadOnlyList<Shape> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        return [Op.OutputShape(inputs[0])];
+    }
+
+    /// <inheritdoc />
+    public override void Plan(LayerPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (plan.RunsBackward)
+        {
+            plan.KeepInput().KeepOutput();
+        }
+    }
+
+    /// <inheritdoc />
+    public override void Forward(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Op.Forward(context.Input(), context.Output());
+    }
+
+    /// <inheritdoc />
+    public override void Backward(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.InputGrad() is { } dx)
+        {
+            Op.Backward(context.Input(), context.Output(), context.OutputGrad(), dx);
+        }
+    }
+
+    /// <inheritdoc />
+    public override long Flops(IReadOnlyList<Shape> inputs, IReadOnlyList<Shape> outputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        return inputs[0].Length;
+    }
+}
+
+/// <summary>max(x, 0).</summary>
+public sealed class ReLU() : Activation(ActivationSpec.Relu)
+{
+    /// <inheritdoc />
+    public override string Describe() => "ReLU";
+}
+
+/// <summary>1 / (1 + e^-x).</summary>
+public sealed class Sigmoid() : Activation(ActivationSpec.Sigmoid)
+{
+    /// <inheritdoc />
+    public override string Describe() => "Sigmoid";
+}
+
+/// <summary>tanh(x).</summary>
+public sealed class Tanh() : Activation(ActivationSpec.Tanh)
+{
+    /// <inheritdoc />
+    public override string Describe() => "Tanh";
+}
+
+/// <summary>x if x &gt; 0 else slope * x (<c>torch.nn.LeakyReLU</c>, default slope 0.01).</summary>
+public sealed class LeakyReLU(float negativeSlope = 0.01f) : Activation(ActivationSpec.LeakyRelu(negativeSlope))
+{
+    /// <inheritdoc />
+    public override string Describe() => string.Create(CultureInfo.InvariantCulture, $"LeakyReLU({negativeSlope})");
+}
+
+/// <summary>x if x &gt; 0 else alpha (e^x - 1) (<c>torch.nn.ELU</c>).</summary>
+public sealed class ELU(float alpha = 1f) : Activation(ActivationSpec.Elu(alpha))
+{
+    /// <inheritdoc />
+    public override string Describe() => string.Create(CultureInfo.InvariantCulture, $"ELU({alpha})");
+}
+
+/// <summary>x Phi(x), exact or tanh-approximated (<c>torch.nn.GELU</c>).</summary>
+public sealed class GELU(GeluApproximation approximate = GeluApproximation.None) : Activation(ActivationSpec.Gelu(approximate))
+{
+    /// <inheritdoc />
+    public override string Describe() => approximate == GeluApproximation.Tanh ? "GELU(tanh)" : "GELU";
+}
+
+/// <summary>x sigmoid(beta x): swish; beta 1 is SiLU (<c>torch.nn.SiLU</c>).</summary>
+public sealed class Swish(float beta = 1f) : Activation(ActivationSpec.Swish(beta))
+{
+    /// <inheritdoc />
+    public override string Describe() => beta == 1f ? "SiLU" : string.Create(CultureInfo.InvariantCulture, $"Swish({beta})");
+}
+
+/// <summary>log(1 + e^(beta x)) / beta (<c>torch.nn.Softplus</c>).</summary>
+public sealed class Softplus(float beta = 1f, float threshold = 20f) : Activation(ActivationSpec.Softplus(beta, threshold))
+{
+    /// <inheritdoc />
+    public override string Describe() => string.Create(CultureInfo.InvariantCulture, $"Softplus({beta}, {threshold})");
+}
+
+/// <summary>Softmax along <c>dim</c> (<c>torch.nn.Softmax</c>).</summary>
+public sealed class Softmax(int dim = -1) : Activation(new SoftmaxSpec(dim, log: false))
+{
+    /// <inheritdoc />
+    public override string Describe() => $"Softmax(dim {dim})";
+}
+
+/// <summary>Log-softmax along <c>dim</c> (<c>torch.nn.LogSoftmax</c>).</summary>
+public sealed class LogSoftmax(int dim = -1) : Activation(new SoftmaxSpec(dim, log: true))
+{
+    /// <inheritdoc />
+    public override string Describe() => $"LogSoftmax(dim {dim})";
+}
+
+/// <summary>Maxout: (N, F * pieces) to (N, F), the maximum over each group of <c>pieces</c> consecutive features.</summary>
+public sealed class Maxout(int pieces) : Activation(new MaxoutSpec(pieces))
+{
+    /// <inheritdoc />
+    public override string Describe() => $"Maxout({pieces})";
+}
