@@ -105,6 +105,43 @@ public sealed class MemoryPlanTests(DeviceConfig config)
 public sealed class HostStepAllocationTests
 {
     [Test]
+    public void A_warm_cnn_training_step_with_loss_and_optimizer_allocates_nothing()
+    {
+        var dev = TestDevices.Get(new DeviceConfig("cpu-host", DeviceKind.Cpu, ForceKernels: false));
+        using var model = new Sequential(
+            new Conv2d(1, 4, 3, padding: 1), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2),
+            new Residual(new Conv2d(4, 4, 3, padding: 1), new ReLU()), new Dropout(0.2f),
+            new Flatten(), new Linear(4 * 4 * 4, 10));
+        using var net = model.Compile(dev, [16, 1, 8, 8], Loss.CrossEntropy());
+        using var opt = new Engine.Optim.Adam(net.Parameters, new Engine.Optim.AdamOptions { Lr = 1e-3 });
+        var x = HostMath.Random(16 * 64, 6);
+        var y = Enumerable.Range(0, 16).Select(i => (float)(i % 10)).ToArray();
+        for (int i = 0; i < 2; i++)
+        {
+            net.ForwardBackward(x, y);
+            opt.Step();
+        }
+
+        dev.Synchronize();
+        var stats = dev.Allocator.Stats;
+        long total = GC.GetTotalAllocatedBytes(precise: true);
+        long thread = GC.GetAllocatedBytesForCurrentThread();
+        float loss = 0;
+        for (int i = 0; i < 5; i++)
+        {
+            net.ForwardBackward(x, y);
+            opt.Step();
+            loss = net.ReadLoss();
+        }
+
+        dev.Synchronize();
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - thread, Is.Zero, "bytes allocated on the stepping thread");
+        Assert.That(GC.GetTotalAllocatedBytes(precise: true) - total, Is.Zero, "bytes allocated by any thread");
+        Assert.That(dev.Allocator.Stats.DeviceAllocations, Is.EqualTo(stats.DeviceAllocations));
+        Assert.That(float.IsFinite(loss), Is.True);
+    }
+
+    [Test]
     public void A_warm_training_step_allocates_no_managed_memory()
     {
         var dev = TestDevices.Get(new DeviceConfig("cpu-host", DeviceKind.Cpu, ForceKernels: false));
