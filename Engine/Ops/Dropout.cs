@@ -88,7 +88,12 @@ public static class Dropout
             throw new ArgumentOutOfRangeException(nameof(p), p, $"{op}: p is the probability of dropping an element and must be in [0, 1].");
         }
 
-        TensorChecks.SameShape(y, x.Shape, op, yName, $"the shape of {xName}");
+        if (y.Shape != x.Shape)
+        {
+            // The message is built only on failure: warm calls allocate nothing.
+            TensorChecks.SameShape(y, x.Shape, op, yName, $"the shape of {xName}");
+        }
+
         TensorChecks.OnDevice(y, x.Device, op, yName);
         TensorChecks.Indexable(x, op, xName);
         return new DropoutParams

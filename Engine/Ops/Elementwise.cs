@@ -170,7 +170,12 @@ public static class Elementwise
 
     private static void Same(Tensor a, Tensor b, string op, string aName, string bName)
     {
-        TensorChecks.SameShape(b, a.Shape, op, bName, $"the shape of {aName}");
+        if (b.Shape != a.Shape)
+        {
+            // The message is built only on failure: warm calls allocate nothing.
+            TensorChecks.SameShape(b, a.Shape, op, bName, $"the shape of {aName}");
+        }
+
         TensorChecks.OnDevice(b, a.Device, op, bName);
         TensorChecks.Indexable(a, op, aName);
     }

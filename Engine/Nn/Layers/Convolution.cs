@@ -87,22 +87,18 @@ public sealed class Conv2d : Layer
     }
 
     /// <inheritdoc />
-    public override void Forward(NodeContext context)
+    public override void Prepare(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Ops.Conv2d.Forward(context.Input(), context.Param(0), HasBias ? context.Param(1) : null, context.Output(), Options, ConvText.Workspace(context, 0));
+        context.State = new ConvCallState(Geometry(context.Input().Shape), Ops.Conv2d.ForwardRegistry.Resolve(context.Device),
+            Ops.Conv2d.BackwardRegistry.Resolve(context.Device));
     }
 
     /// <inheritdoc />
-    public override void Backward(NodeContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        var dw = context.ParamGrad(0);
-        var db = HasBias ? context.ParamGrad(1) : null;
-        var dx = context.InputGrad();
-        bool acc = dx is not null ? context.AccumulateInputGrad() : dw is not null ? context.AccumulateParamGrad(0) : db is not null && context.AccumulateParamGrad(1);
-        Ops.Conv2d.Backward(context.Input(), context.Param(0), context.OutputGrad(), dx, dw, db, Options, ConvText.Workspace(context, 1), acc);
-    }
+    public override void Forward(NodeContext context) => ConvCallState.Forward(context, HasBias);
+
+    /// <inheritdoc />
+    public override void Backward(NodeContext context) => ConvCallState.Backward(context, HasBias);
 
     /// <inheritdoc />
     public override long Flops(IReadOnlyList<Shape> inputs, IReadOnlyList<Shape> outputs)
@@ -193,22 +189,18 @@ public sealed class ConvTranspose2d : Layer
     }
 
     /// <inheritdoc />
-    public override void Forward(NodeContext context)
+    public override void Prepare(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Ops.ConvTranspose2d.Forward(context.Input(), context.Param(0), HasBias ? context.Param(1) : null, context.Output(), Options, ConvText.Workspace(context, 0));
+        context.State = new ConvCallState(Geometry(context.Input().Shape), Ops.ConvTranspose2d.ForwardRegistry.Resolve(context.Device),
+            Ops.ConvTranspose2d.BackwardRegistry.Resolve(context.Device));
     }
 
     /// <inheritdoc />
-    public override void Backward(NodeContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        var dw = context.ParamGrad(0);
-        var db = HasBias ? context.ParamGrad(1) : null;
-        var dx = context.InputGrad();
-        bool acc = dx is not null ? context.AccumulateInputGrad() : dw is not null ? context.AccumulateParamGrad(0) : db is not null && context.AccumulateParamGrad(1);
-        Ops.ConvTranspose2d.Backward(context.Input(), context.Param(0), context.OutputGrad(), dx, dw, db, Options, ConvText.Workspace(context, 1), acc);
-    }
+    public override void Forward(NodeContext context) => ConvCallState.Forward(context, HasBias);
+
+    /// <inheritdoc />
+    public override void Backward(NodeContext context) => ConvCallState.Backward(context, HasBias);
 
     /// <inheritdoc />
     public override long Flops(IReadOnlyList<Shape> inputs, IReadOnlyList<Shape> outputs)
@@ -305,4 +297,37 @@ internal static class ConvText
     }
 
     public static Tensor? Workspace(NodeContext context, int index) => context.WorkspaceCount > index ? context.Workspace(index) : null;
+}
+
+/// <summary>
+/// A convolution node's validated geometry and implementations: shapes were checked once when the node was bound
+/// (they never change), so each call goes straight to the implementation and allocates nothing.
+/// </summary>
+internal sealed record ConvCallState(ConvGeometry Geometry, ConvForwardImpl ForwardImpl, ConvBackwardImpl BackwardImpl)
+{
+    public static void Forward(NodeContext c, bool hasBias)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        var s = (ConvCallState)c.State!;
+        s.ForwardImpl(c.Device, s.Geometry, c.Input().View, c.Param(0).View, hasBias ? c.Param(1).View : default, c.Output().View,
+            ConvText.Workspace(c, 0)?.View ?? default);
+    }
+
+    public static void Backward(NodeContext c, bool hasBias)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        var s = (ConvCallState)c.State!;
+        var dw = c.ParamGrad(0);
+        var db = hasBias ? c.ParamGrad(1) : null;
+        var dx = c.InputGrad();
+        if (dx is null && dw is null && db is null)
+        {
+            return;
+        }
+
+        // One accumulate flag for the call: the planner never mixes them (Accumulation includes Uniform).
+        bool acc = dx is not null ? c.AccumulateInputGrad() : dw is not null ? c.AccumulateParamGrad(0) : c.AccumulateParamGrad(1);
+        s.BackwardImpl(c.Device, s.Geometry, c.Input().View, c.Param(0).View, c.OutputGrad().View, dx?.View ?? default, dw?.View ?? default,
+            db?.View ?? default, ConvText.Workspace(c, 1)?.View ?? default, acc);
+    }
 }

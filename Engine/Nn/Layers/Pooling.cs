@@ -1,9 +1,30 @@
-// Pooling layers: MaxPool2d (saved argmax), AvgPool2d, LPPool2d and GlobalAvgPool over the pooling ops.
+// Pooling layers: MaxPool2d (saved argmax), AvgPool2d, LPPool2d and GlobalAvgPool over the pooling ops' implementations.
 using System;
 using System.Collections.Generic;
+using Engine.Kernels.Pool;
 using Engine.Ops;
 
 namespace Engine.Nn;
+
+/// <summary>
+/// A pooling node's validated window parameters for forward and backward (with its accumulate flag): shapes were
+/// checked once when the node was bound, so each call goes straight to the implementation and allocates nothing.
+/// </summary>
+internal sealed record PoolCall(PoolParams Forward, PoolParams Backward)
+{
+    public static PoolCall Create(NodeContext c, string op, Pool2dOptions options, bool allowPadding = true, float normType = 0f)
+    {
+        var p = PoolChecks.Describe(op, c.Input().Shape, options, allowPadding);
+        if (normType > 0f)
+        {
+            p.NormType = normType;
+        }
+
+        var b = p;
+        b.Beta = c.InputGrads[0] is not null && c.AccumulateInputGrad() ? 1f : 0f;
+        return new PoolCall(p, b);
+    }
+}
 
 /// <summary>Shared shape of the 2-D pooling layers.</summary>
 public abstract class Pool2dLayer : Layer
@@ -74,10 +95,18 @@ public sealed class MaxPool2d : Pool2dLayer
     }
 
     /// <inheritdoc />
+    public override void Prepare(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        context.State = PoolCall.Create(context, "max_pool2d", Options);
+    }
+
+    /// <inheritdoc />
     public override void Forward(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Ops.MaxPool2d.Forward(context.Input(), context.Output(), context.Saved(0), Options);
+        var s = (PoolCall)context.State!;
+        Ops.MaxPool2d.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.Input().View, context.Output().View, context.Saved(0).View);
     }
 
     /// <inheritdoc />
@@ -86,7 +115,8 @@ public sealed class MaxPool2d : Pool2dLayer
         ArgumentNullException.ThrowIfNull(context);
         if (context.InputGrad() is { } dx)
         {
-            Ops.MaxPool2d.Backward(context.OutputGrad(), context.Saved(0), dx, Options, context.AccumulateInputGrad());
+            var s = (PoolCall)context.State!;
+            Ops.MaxPool2d.BackwardRegistry.Resolve(context.Device)(context.Device, s.Backward, context.OutputGrad().View, context.Saved(0).View, dx.View);
         }
     }
 }
@@ -114,10 +144,18 @@ public sealed class AvgPool2d : Pool2dLayer
     }
 
     /// <inheritdoc />
+    public override void Prepare(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        context.State = PoolCall.Create(context, "avg_pool2d", Options);
+    }
+
+    /// <inheritdoc />
     public override void Forward(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Ops.AvgPool2d.Forward(context.Input(), context.Output(), Options);
+        var s = (PoolCall)context.State!;
+        Ops.AvgPool2d.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.Input().View, context.Output().View);
     }
 
     /// <inheritdoc />
@@ -126,7 +164,8 @@ public sealed class AvgPool2d : Pool2dLayer
         ArgumentNullException.ThrowIfNull(context);
         if (context.InputGrad() is { } dx)
         {
-            Ops.AvgPool2d.Backward(context.OutputGrad(), dx, Options, context.AccumulateInputGrad());
+            var s = (PoolCall)context.State!;
+            Ops.AvgPool2d.BackwardRegistry.Resolve(context.Device)(context.Device, s.Backward, context.OutputGrad().View, dx.View);
         }
     }
 }
@@ -168,10 +207,18 @@ public sealed class LPPool2d : Pool2dLayer
     }
 
     /// <inheritdoc />
+    public override void Prepare(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        context.State = PoolCall.Create(context, "lp_pool2d", Options, allowPadding: false, (float)NormType);
+    }
+
+    /// <inheritdoc />
     public override void Forward(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Ops.LpPool2d.Forward(context.Input(), context.Output(), NormType, Options);
+        var s = (PoolCall)context.State!;
+        Ops.LpPool2d.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.Input().View, context.Output().View);
     }
 
     /// <inheritdoc />
@@ -180,7 +227,8 @@ public sealed class LPPool2d : Pool2dLayer
         ArgumentNullException.ThrowIfNull(context);
         if (context.InputGrad() is { } dx)
         {
-            Ops.LpPool2d.Backward(context.Input(), context.OutputGrad(), dx, NormType, Options, context.AccumulateInputGrad());
+            var s = (PoolCall)context.State!;
+            Ops.LpPool2d.BackwardRegistry.Resolve(context.Device)(context.Device, s.Backward, context.Input().View, context.OutputGrad().View, dx.View);
         }
     }
 }
@@ -205,10 +253,20 @@ public sealed class GlobalAvgPool : Layer
     }
 
     /// <inheritdoc />
+    public override void Prepare(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var x = context.Input().Shape;
+        var p = new PoolParams { Planes = x[0] * x[1], Height = x[2], Width = x[3], KernelH = x[2], KernelW = x[3], StrideH = 1, StrideW = 1, OutH = 1, OutW = 1 };
+        context.State = new PoolCall(p, p with { Beta = context.AccumulateInputGrad() ? 1f : 0f });
+    }
+
+    /// <inheritdoc />
     public override void Forward(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Ops.GlobalAvgPool2d.Forward(context.Input(), context.Output());
+        var s = (PoolCall)context.State!;
+        Ops.GlobalAvgPool2d.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.Input().View, context.Output().View);
     }
 
     /// <inheritdoc />
@@ -217,7 +275,8 @@ public sealed class GlobalAvgPool : Layer
         ArgumentNullException.ThrowIfNull(context);
         if (context.InputGrad() is { } dx)
         {
-            Ops.GlobalAvgPool2d.Backward(context.OutputGrad(), dx, context.AccumulateInputGrad());
+            var s = (PoolCall)context.State!;
+            Ops.GlobalAvgPool2d.BackwardRegistry.Resolve(context.Device)(context.Device, s.Backward, context.OutputGrad().View, dx.View);
         }
     }
 
