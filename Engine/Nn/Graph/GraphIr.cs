@@ -186,6 +186,11 @@ public sealed class GraphBuilder
 
     private string NodeName(Layer layer, string? scope)
     {
+        if (layer is LossLayer)
+        {
+            return "loss";
+        }
+
         string? path = PathOf(layer);
         string baseName;
         if (path is not null && (path.Length > 0 || scope is null))
