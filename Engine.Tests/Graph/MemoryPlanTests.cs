@@ -136,8 +136,10 @@ public sealed class HostStepAllocationTests
         }
 
         dev.Synchronize();
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - thread, Is.Zero, "bytes allocated on the stepping thread");
-        Assert.That(GC.GetTotalAllocatedBytes(precise: true) - total, Is.Zero, "bytes allocated by any thread");
+        long threadDelta = GC.GetAllocatedBytesForCurrentThread() - thread;
+        long totalDelta = GC.GetTotalAllocatedBytes(precise: true) - total;   // read both before any assertion allocates
+        Assert.That(threadDelta, Is.Zero, "bytes allocated on the stepping thread");
+        Assert.That(totalDelta, Is.Zero, "bytes allocated by any thread");
         Assert.That(dev.Allocator.Stats.DeviceAllocations, Is.EqualTo(stats.DeviceAllocations));
         Assert.That(float.IsFinite(loss), Is.True);
     }
