@@ -33,9 +33,25 @@ public class Activation : Layer
     public override void Plan(LayerPlan plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        if (plan.RunsBackward)
+        if (!plan.RunsBackward)
         {
-            plan.KeepInput().KeepOutput();
+            return;
+        }
+
+        // Keep only what the derivative reads: sigmoid, tanh and softmax use y; the others x.
+        switch (Op)
+        {
+            case ActivationSpec { Kind: ActivationKind.Sigmoid or ActivationKind.Tanh }:
+            case SoftmaxSpec:
+                plan.KeepOutput();
+                break;
+            case ActivationSpec:
+            case MaxoutSpec:
+                plan.KeepInput();
+                break;
+            default:
+                plan.KeepInput().KeepOutput();
+                break;
         }
     }
 
