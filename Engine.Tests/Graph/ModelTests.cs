@@ -68,6 +68,21 @@ public sealed class ModelTests(DeviceConfig config)
     }
 
     [Test]
+    public void Activations_by_name_with_settings()
+    {
+        Assert.That(Activation.Named("leaky_relu", ("alpha", 0.2)).Op, Is.EqualTo(Engine.Ops.ActivationSpec.LeakyRelu(0.2f)));
+        Assert.That(Activation.Named("gelu", ("approximate", "tanh")).Op, Is.EqualTo(Engine.Ops.ActivationSpec.Gelu(Engine.Ops.GeluApproximation.Tanh)));
+        Assert.That(Activation.Named("relu").Describe(), Is.EqualTo("relu"));
+        Assert.That(() => Activation.Named("elu", ("slope", 1)), Throws.ArgumentException.With.Message.Contain("slope"));
+        Assert.That(() => Activation.Named("swoosh"), Throws.ArgumentException.With.Message.Contain("swoosh"));
+        using var model = new Sequential(new Linear(3, 4), Activation.Named("softplus", ("beta", 2), ("threshold", 10)), Activation.Named("log_softmax", ("axis", -1)));
+        using var net = model.Compile(Dev, [2, 3]);
+        GraphTestUtil.Randomize(net.Parameters, 88);
+        GraphTestUtil.RandomInputs(net, 89);
+        GraphTestUtil.AssertGradients(net);
+    }
+
+    [Test]
     public void Forward_returns_the_loss_and_the_output()
     {
         using var model = new Sequential(new Linear(3, 2));

@@ -19,6 +19,30 @@ public class Activation : Layer
     /// <summary>The op.</summary>
     public IActivationOp Op { get; }
 
+    /// <summary>
+    /// An activation by its op name and settings, as in docs/conformance.md: <c>Named("leaky_relu", ("alpha", 0.1))</c>,
+    /// <c>Named("gelu", ("approximate", "tanh"))</c>, <c>Named("softmax", ("axis", 1))</c>, <c>Named("maxout", ("pieces", 2))</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Unknown name or setting, or a bad value; the message says which.</exception>
+    public static Activation Named(string name, params (string Key, object Value)[] settings)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(settings);
+        var o = new System.Text.Json.Nodes.JsonObject { ["type"] = name };
+        foreach (var (key, value) in settings)
+        {
+            o[key] = value switch
+            {
+                string text => System.Text.Json.Nodes.JsonValue.Create(text),
+                bool flag => System.Text.Json.Nodes.JsonValue.Create(flag),
+                IConvertible number => System.Text.Json.Nodes.JsonValue.Create(number.ToDouble(CultureInfo.InvariantCulture)),
+                _ => throw new ArgumentException($"{name}: setting '{key}' must be a number, a string or a bool.", nameof(settings)),
+            };
+        }
+
+        return new Activation(ActivationOps.FromJson(o));
+    }
+
     /// <inheritdoc />
     public override string Describe() => Op.ToString() ?? Op.Op;
 
