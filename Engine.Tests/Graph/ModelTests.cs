@@ -124,3 +124,42 @@ public sealed class ModelTests(DeviceConfig config)
         Assert.That(net.ReadLoss(), Is.LessThan(first * 0.5f), $"loss went from {first} to {net.ReadLoss()}");
     }
 }
+
+/// <summary>The compiled model with the device data loader, including its smaller last batch.</summary>
+public sealed class LoaderTests
+{
+    [Test]
+    public void Training_with_the_device_data_loader_and_a_partial_last_batch()
+    {
+        var dev = TestDevices.Get(new DeviceConfig("cpu-host", DeviceKind.Cpu, ForceKernels: false));
+        var rng = new Random(3);
+        int n = 50;
+        var labels = Enumerable.Range(0, n).Select(_ => rng.Next(3)).ToArray();
+        var features = Enumerable.Range(0, n * 4).Select(i => labels[i / 4] + ((float)rng.NextDouble() * 0.5f)).ToArray();
+        var data = new Engine.Data.InMemoryDataset(features, labels, [4], 3);
+        using var loader = new Engine.Data.DeviceDataLoader(dev, data, new Engine.Data.DataLoaderOptions { BatchSize = 16, Seed = 1 });
+        using var model = new Sequential(new Linear(4, 8), new ReLU(), new Linear(8, 3));
+        using var net = model.Compile(dev, [16, 4], Loss.CrossEntropy());
+        using var opt = new Adam(net.Parameters, new AdamOptions { Lr = 0.05 });
+        var sizes = new System.Collections.Generic.List<int>();
+        float first = float.NaN, last = 0;
+        for (int epoch = 0; epoch < 15; epoch++)
+        {
+            foreach (Engine.Data.DeviceBatch b in loader.Epoch(epoch))
+            {
+                var step = net.ForBatchSize(b.Count);
+                step.ForwardBackward(b.Features, b.Labels);
+                opt.Step();
+                last = step.ReadLoss();
+                first = float.IsNaN(first) ? last : first;
+                if (epoch == 0)
+                {
+                    sizes.Add(b.Count);
+                }
+            }
+        }
+
+        Assert.That(sizes, Is.EqualTo(new[] { 16, 16, 16, 2 }));
+        Assert.That(last, Is.LessThan(first * 0.5f), $"loss went from {first} to {last}");
+    }
+}
