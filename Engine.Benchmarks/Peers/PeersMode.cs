@@ -10,7 +10,7 @@ namespace Engine.Benchmarks.Peers;
 
 /// <summary>
 /// Usage: <c>peers [--device cpu] [--seconds S] [--peak] WORKLOAD...</c>. Each workload is warmed up, then run
-/// repeatedly for about S seconds (at least 5 times); one line per workload:
+/// repeatedly for about S seconds (at least 3 times); one line per workload:
 /// <c>result side=engine workload=NAME median_ms=.. min_ms=.. reps=.. flops=..</c>, or
 /// <c>unavailable side=engine workload=NAME reason=...</c>. <c>--peak</c> adds <c>peak ...</c> (FMA GFLOP/s).
 /// </summary>
@@ -83,14 +83,14 @@ public static class PeersMode
         return 0;
     }
 
-    /// <summary>Warms up (3 runs and 0.2 s), then runs for about <paramref name="seconds"/> (5 to 1000 runs).</summary>
+    /// <summary>Warms up (3 runs or 2 s, at least 1 run and 0.2 s), then runs for about <paramref name="seconds"/> (3 to 1000 runs).</summary>
     private static List<double> Time(IPeerWorkload w, double seconds, out double warmCpuMs)
     {
         var proc = Process.GetCurrentProcess();
         var cpu0 = proc.TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         int warm = 0;
-        while (warm < 3 || sw.Elapsed.TotalSeconds < 0.2)
+        while (warm < 1 || (warm < 3 && sw.Elapsed.TotalSeconds < 2) || sw.Elapsed.TotalSeconds < 0.2)
         {
             w.Step();
             warm++;
@@ -99,7 +99,7 @@ public static class PeersMode
         proc.Refresh();
         warmCpuMs = (proc.TotalProcessorTime - cpu0).TotalMilliseconds;
         double each = sw.Elapsed.TotalSeconds / warm;
-        int reps = (int)Math.Clamp(seconds / each, 5, 1000);
+        int reps = (int)Math.Clamp(seconds / each, 3, 1000);
         var times = new List<double>(reps);
         for (int r = 0; r < reps; r++)
         {
