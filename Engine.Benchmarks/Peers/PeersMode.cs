@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.Linq;
+using System.Runtime.InteropServices;
 using Engine.Backends.Cpu;
 
 namespace Engine.Benchmarks.Peers;
@@ -35,6 +36,12 @@ public static class PeersMode
                 case "--serial":
                     Backends.Cpu.GemmDriver.ParallelMinFlops = long.MaxValue;
                     break;
+                case "--local-b":
+                    Backends.Cpu.GemmDriver.LocalBMaxPanelsM = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--kernel-probe":
+                    KernelProbe.Run(int.Parse(args[++i], CultureInfo.InvariantCulture), int.Parse(args[++i], CultureInfo.InvariantCulture));
+                    return 0;
                 case "--peak":
                     peak = true;
                     break;
@@ -76,8 +83,8 @@ public static class PeersMode
             var times = Time(w, seconds, out double warmCpuMs);
             proc.Refresh();
             double cpuMs = ((proc.TotalProcessorTime - cpu0).TotalMilliseconds - warmCpuMs) / times.Count;
-            Console.WriteLine(string.Format(inv, "result side=engine workload={0} median_ms={1:F4} min_ms={2:F4} reps={3} flops={4:F0} gflops={5:F1} cpu_ms={6:F4}",
-                name, Median(times), times.Min(), times.Count, w.Flops, w.Flops / Median(times) / 1e6, cpuMs));
+            Console.WriteLine(string.Format(inv, "result side=engine workload={0} median_ms={1:F4} min_ms={2:F4} reps={3} flops={4:F0} gflops={5:F1} cpu_ms={6:F4} thread_cpu_min_ms={7:F4}",
+                name, Median(times), times.Min(), times.Count, w.Flops, w.Flops / Median(times) / 1e6, cpuMs, ThreadCpuMinMs));
         }
 
         return 0;
@@ -101,14 +108,40 @@ public static class PeersMode
         double each = sw.Elapsed.TotalSeconds / warm;
         int reps = (int)Math.Clamp(seconds / each, 3, 1000);
         var times = new List<double>(reps);
+        ThreadCpuMinMs = double.MaxValue;
         for (int r = 0; r < reps; r++)
         {
+            double c0 = ThreadCpuMs();
             long t0 = Stopwatch.GetTimestamp();
             w.Step();
             times.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            ThreadCpuMinMs = Math.Min(ThreadCpuMinMs, ThreadCpuMs() - c0);
         }
 
         return times;
+    }
+
+    /// <summary>Least CPU time of the calling thread over the timed runs (with --serial: the whole GEMM).</summary>
+    private static double ThreadCpuMinMs;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out TimeSpec ts);
+
+    private static double ThreadCpuMs()
+    {
+        if (!OperatingSystem.IsLinux() || ClockGetTime(3 /* CLOCK_THREAD_CPUTIME_ID */, out var ts) != 0)
+        {
+            return 0;
+        }
+
+        return (ts.Seconds * 1e3) + (ts.Nanoseconds / 1e6);
     }
 
     private static double Median(List<double> xs)

@@ -15,11 +15,13 @@ public sealed class CpuGemmTests
 
     public static IEnumerable<TestCaseData> Shapes()
     {
-        // (M, N, K): tiny, GEMV-like, odd, more than one MC block and KC slice, wider than NC, MLP and im2col-like.
+        // (M, N, K): tiny, GEMV-like, odd, more than one MC block and KC slice, wider than NC, MLP and im2col-like,
+        // and shapes that split over threads by column chunks (M within one MC block) or by row blocks (narrow N).
         int[][] mnk =
         [
             [1, 1, 1], [1, 1, 300], [300, 1, 1], [1, 300, 1], [17, 33, 9], [17, 9, 33], [6, 16, 256], [7, 17, 257],
-            [257, 129, 513], [257, 513, 129], [64, 10, 128], [32, 4100, 9], [2, 4100, 3], [200, 40, 3],
+            [257, 129, 513], [257, 513, 129], [64, 10, 128], [32, 4100, 9], [2, 4100, 3], [200, 40, 3], [100, 700, 50],
+            [600, 5, 400],
         ];
         foreach (var kernel in Kernels)
         {
@@ -121,6 +123,20 @@ public sealed class CpuGemmTests
         Assert.That(() => CpuGemm.Compute(a, b, c, p with { Batch = 0 }), Throws.ArgumentException.With.Message.Contain("batch must be at least 1"));
         Assert.That(() => CpuGemm.Compute(a, b, c, p with { StrideB = -1 }), Throws.ArgumentException.With.Message.Contain("strides must not be negative"));
         Assert.That(() => CpuGemm.Compute(a, b, c, p, (GemmKernel)7), Throws.InstanceOf<ArgumentOutOfRangeException>());
+    }
+
+    [Test]
+    public void Concurrent_callers_get_correct_results()
+    {
+        // Only one caller at a time gets the worker pool; the others run inline with their own packing buffers.
+        var problems = new Problem[6];
+        for (int i = 0; i < problems.Length; i++)
+        {
+            problems[i] = new Problem(150 + i, 90 + (7 * i), 260, i % 2 == 1, i % 3 == 1, batch: 1 + (i % 2), pad: i % 2, seed: 40 + i);
+        }
+
+        System.Threading.Tasks.Parallel.For(0, problems.Length * 2, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = 6 },
+            i => problems[i % problems.Length].Check(GemmKernel.Auto, 0.5f, 2f));
     }
 
     [TestCase(128, 128, 128, 1)]

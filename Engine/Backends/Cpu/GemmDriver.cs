@@ -39,20 +39,20 @@ internal unsafe struct GemmJob
 /// NR-wide micro-panels (shared by all threads, L3), then split the M x nc block into tasks (MC-row blocks of
 /// op(A) times column chunks); each task packs its kc x mc block of op(A) (L2) into a rented per-task buffer and
 /// runs the micro-kernel over every (NR-panel, MR-panel) pair, keeping one B micro-panel in L1 across the MR
-/// panels. When op(B) is row-major and M is tiny, B is read in place instead of packed.
+/// panels. When M fits one MC block, tasks pack each B micro-panel themselves right before using it.
 /// </summary>
 internal static unsafe class GemmDriver
 {
     /// <summary>Below this many flops (2 M N K) a GEMM runs on the calling thread only.</summary>
     internal static long ParallelMinFlops = 1L << 21;
 
-    /// <summary>Read row-major op(B) in place (no packing) when op(A) has at most this many MR-row panels.</summary>
-    internal static int DirectBMaxPanelsM = 4;
+    /// <summary>Tasks pack their own B micro-panels when op(A) has at most this many MR-row panels.</summary>
+    internal static int LocalBMaxPanelsM = 24;
 
     /// <summary>Pack blocks of op(B) on all threads when the block holds at least this many elements.</summary>
     private const int ParallelPackMinElements = 1 << 15;
 
-    // Largest A block plus one B micro-panel (for the edge panel when B is read in place), over every kernel.
+    // Largest A block plus one B micro-panel (packed per task when B is not shared), over every kernel.
     internal static readonly PackBufferPool APool = new((144L * 256) + (256L * 32));
 
     // Largest packed B block over every kernel.
@@ -72,9 +72,12 @@ internal static unsafe class GemmDriver
         int mr = TK.MR, nr = TK.NR;
         parallel &= HostParallel.Degree > 1 && 2L * m * n * k >= ParallelMinFlops;
         job->PanelsM = (m + mr - 1) / mr;
-        bool direct = !job->TransB && job->PanelsM <= DirectBMaxPanelsM;
+
+        // When op(A) fits one MC block, every B micro-panel is used by one task only: that task packs it into
+        // L1-sized scratch right before use, instead of a shared pass over the whole block through L3.
+        bool shared = job->PanelsM > LocalBMaxPanelsM;
         int slot = -1;
-        float* packedB = direct ? null : BPool.Rent(out slot);
+        float* packedB = shared ? BPool.Rent(out slot) : null;
         try
         {
             int kBlocks = (k + TK.KC - 1) / TK.KC;
@@ -203,7 +206,7 @@ internal static unsafe class GemmDriver
             float* abuf = APool.Rent(out int slot);
             try
             {
-                float* edgeB = abuf + (TK.MC * TK.KC);
+                float* localB = abuf + (TK.MC * TK.KC);
                 int lastBlock = -1;
                 for (int t = start; t < end; t++)
                 {
@@ -221,7 +224,7 @@ internal static unsafe class GemmDriver
 
                     int pn0 = (int)((long)chunk * j->PanelsN / j->NChunks);
                     int pn1 = (int)((long)(chunk + 1) * j->PanelsN / j->NChunks);
-                    Tile(j, abuf, edgeB, pm0, pm1, pn0, pn1);
+                    Tile(j, abuf, localB, pm0, pm1, pn0, pn1);
                 }
             }
             finally
@@ -231,7 +234,7 @@ internal static unsafe class GemmDriver
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Tile(GemmJob* j, float* abuf, float* edgeB, int pm0, int pm1, int pn0, int pn1)
+        private static void Tile(GemmJob* j, float* abuf, float* localB, int pm0, int pm1, int pn0, int pn1)
         {
             int mr = TK.MR, nr = TK.NR;
             nint kc = j->Kc, ldc = j->Ldc;
@@ -241,23 +244,15 @@ internal static unsafe class GemmDriver
             {
                 int col = j->Jc + (pn * nr);
                 int cols = Math.Min(nr, j->N - col);
-                float* bp;
-                nint ldb;
-                if (j->PackedB != null)
+                float* bp = j->PackedB + (pn * kc * nr);
+                if (j->PackedB == null)
                 {
-                    bp = j->PackedB + (pn * kc * nr);
-                    ldb = nr;
-                }
-                else if (cols == nr)
-                {
-                    bp = j->B + (j->Pc * j->Ldb) + col;
-                    ldb = j->Ldb;
-                }
-                else
-                {
-                    GemmPacking.PackBPanel<TK>(edgeB, j->B, j->Ldb, j->TransB, j->Pc, j->Kc, col, cols);
-                    bp = edgeB;
-                    ldb = nr;
+                    GemmPacking.PackBPanel<TK>(localB, j->B, j->Ldb, j->TransB, j->Pc, j->Kc, col, cols);
+                    bp = localB;
+                    if (pn + 1 < pn1)
+                    {
+                        GemmPrefetch.BPanel(j->B, j->Ldb, j->TransB, j->Pc, j->Kc, col + nr, Math.Min(nr, j->N - col - nr));
+                    }
                 }
 
                 for (int pm = pm0; pm < pm1; pm++)
@@ -268,11 +263,11 @@ internal static unsafe class GemmDriver
                     float* cp = j->C + (row * ldc) + col;
                     if (rows == mr && cols == nr)
                     {
-                        TK.Run(kc, ap, bp, ldb, cp, ldc, alpha, beta);
+                        TK.Run(kc, ap, bp, nr, cp, ldc, alpha, beta);
                         continue;
                     }
 
-                    TK.Run(kc, ap, bp, ldb, tmp, nr, 1f, 0f);
+                    TK.Run(kc, ap, bp, nr, tmp, nr, 1f, 0f);
                     for (int r = 0; r < rows; r++)
                     {
                         float* cr = cp + (r * ldc);

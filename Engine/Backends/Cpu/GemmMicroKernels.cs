@@ -306,4 +306,34 @@ internal static class GemmPrefetch
             Sse.Prefetch0(row + cols - 1);
         }
     }
+
+    /// <summary>Prefetches the op(B) elements of the next micro-panel (rows p0.., columns j0..) that a task packs itself.</summary>
+    public static unsafe void BPanel(float* b, nint ldb, bool transB, int p0, int kc, int j0, int cols)
+    {
+        if (!Sse.IsSupported)
+        {
+            return;
+        }
+
+        if (!transB)
+        {
+            float* src = b + (p0 * ldb) + j0;
+            for (int q = 0; q < kc; q++)
+            {
+                Sse.Prefetch0(src + (q * ldb));
+                Sse.Prefetch0(src + (q * ldb) + cols - 1);
+            }
+
+            return;
+        }
+
+        for (int x = 0; x < cols; x++)
+        {
+            float* src = b + ((j0 + x) * ldb) + p0;
+            for (int q = 0; q < kc; q += 16)
+            {
+                Sse.Prefetch0(src + q);
+            }
+        }
+    }
 }
