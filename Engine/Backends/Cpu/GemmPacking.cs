@@ -130,7 +130,37 @@ internal static unsafe class GemmPacking
         if (mr == 6)
         {
             float* r0 = src, r1 = src + lda, r2 = src + (2 * lda), r3 = src + (3 * lda), r4 = src + (4 * lda), r5 = src + (5 * lda);
-            for (int q = 0; q < kc; q++)
+            int q = 0;
+            if (Avx.IsSupported)
+            {
+                // Eight steps at a time: transpose a 6 x 8 block (two zero rows) and store its eight 8-wide columns
+                // 6 floats apart, in order, so each store's two zero lanes are overwritten by the next; the last
+                // store's spill stays inside the panel because one more step follows the block.
+                var zero = Vector256<float>.Zero;
+                for (; q + 9 <= kc; q += 8)
+                {
+                    var v0 = Vector256.Load(r0 + q);
+                    var v1 = Vector256.Load(r1 + q);
+                    var v2 = Vector256.Load(r2 + q);
+                    var v3 = Vector256.Load(r3 + q);
+                    var v4 = Vector256.Load(r4 + q);
+                    var v5 = Vector256.Load(r5 + q);
+                    var v6 = zero;
+                    var v7 = zero;
+                    Transpose8x8(ref v0, ref v1, ref v2, ref v3, ref v4, ref v5, ref v6, ref v7);
+                    float* d = dst + (q * 6);
+                    v0.Store(d);
+                    v1.Store(d + 6);
+                    v2.Store(d + 12);
+                    v3.Store(d + 18);
+                    v4.Store(d + 24);
+                    v5.Store(d + 30);
+                    v6.Store(d + 36);
+                    v7.Store(d + 42);
+                }
+            }
+
+            for (; q < kc; q++)
             {
                 float* d = dst + (q * 6);
                 d[0] = r0[q];
