@@ -1,0 +1,98 @@
+// Conformance handler for the pooling cases: max, average and power-average pooling, and global average pooling.
+using System;
+using System.Collections.Generic;
+using Engine.Ops;
+
+namespace Engine.Conformance.Handlers;
+
+/// <summary>
+/// Runs <c>max_pool2d</c> (outputs y, optional indices, dx), <c>avg_pool2d</c>, <c>lp_pool2d</c> and
+/// <c>global_avg_pool2d</c> (x (N, C, H, W) to y (N, C)) cases.
+/// </summary>
+public sealed class PoolCases : IConformanceHandler
+{
+    /// <inheritdoc />
+    public IReadOnlyCollection<string> Ops { get; } = ["max_pool2d", "avg_pool2d", "lp_pool2d", "global_avg_pool2d"];
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, HostTensor> Run(Device device, ConformanceCase testCase)
+    {
+        ArgumentNullException.ThrowIfNull(testCase);
+        var p = testCase.Params;
+        var xh = testCase.Input("x");
+        var gh = testCase.OptionalInput("g");
+        using var x = Tensor.FromHost(device, xh.ToFloat(), xh.ToShape());
+        using var g = gh is null ? null : Tensor.FromHost(device, gh.ToFloat(), gh.ToShape());
+        var outputs = new Dictionary<string, HostTensor>();
+        using var dx = g is null ? null : Tensor.Empty(device, x.Shape);
+        if (testCase.Op == "global_avg_pool2d")
+        {
+            using var y = Tensor.Empty(device, new Shape(x.Shape[0], x.Shape[1]));
+            GlobalAvgPool2d.Forward(x, y);
+            outputs["y"] = HostTensor.From(y);
+            if (g is not null)
+            {
+                GlobalAvgPool2d.Backward(g, dx!);
+            }
+        }
+        else
+        {
+            var k = p.Pair("kernel", 0);
+            var s = p.Has("stride") ? p.Pair("stride", 0) : k;
+            var pad = p.Pair("padding", 0);
+            var o = new Pool2dOptions((k[0], k[1])) { Stride = (s[0], s[1]), Padding = (pad[0], pad[1]) };
+            switch (testCase.Op)
+            {
+                case "max_pool2d":
+                {
+                    var shape = MaxPool2d.OutputShape(x.Shape, o);
+                    using var y = Tensor.Empty(device, shape);
+                    using var indices = Tensor.Empty(device, shape);
+                    MaxPool2d.Forward(x, y, indices, o);
+                    outputs["y"] = HostTensor.From(y);
+                    outputs["indices"] = HostTensor.From(indices);
+                    if (g is not null)
+                    {
+                        MaxPool2d.Backward(g, indices, dx!, o);
+                    }
+
+                    break;
+                }
+
+                case "avg_pool2d":
+                {
+                    using var y = Tensor.Empty(device, AvgPool2d.OutputShape(x.Shape, o));
+                    AvgPool2d.Forward(x, y, o);
+                    outputs["y"] = HostTensor.From(y);
+                    if (g is not null)
+                    {
+                        AvgPool2d.Backward(g, dx!, o);
+                    }
+
+                    break;
+                }
+
+                default:
+                {
+                    double norm = p.Number("norm_type", 2);
+                    using var y = Tensor.Empty(device, LpPool2d.OutputShape(x.Shape, o));
+                    LpPool2d.Forward(x, y, norm, o);
+                    outputs["y"] = HostTensor.From(y);
+                    if (g is not null)
+                    {
+                        LpPool2d.Backward(x, g, dx!, norm, o);
+                    }
+
+                    break;
+                }
+            }
+        }
+
+        if (dx is not null)
+        {
+            outputs["dx"] = HostTensor.From(dx);
+        }
+
+        return outputs;
+    }
+}
