@@ -1,5 +1,6 @@
 // Host SGEMM entry points for the CPU device and for other host ops: validation, batching, micro-kernel choice.
 using System;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Engine.Kernels.Gemm;
@@ -107,6 +108,7 @@ public static class CpuGemm
     /// The pointer form of <see cref="Compute(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, in GemmParams, GemmKernel)"/>:
     /// no bounds checks; the caller guarantees that every element the parameters address is valid.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Compute(float* a, float* b, float* c, in GemmParams p, GemmKernel kernel = GemmKernel.Auto)
     {
         if (p.M <= 0 || p.N <= 0 || p.Batch <= 0)
@@ -143,6 +145,7 @@ public static class CpuGemm
         _ => throw new ArgumentOutOfRangeException(nameof(kernel), kernel, "gemm: unknown micro-kernel width."),
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Batched<TK>(GemmJob* template, in GemmParams p)
         where TK : struct, IGemmMicroKernel
     {
@@ -227,6 +230,7 @@ public static class CpuGemm
         public long StrideB;
         public long StrideC;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Run(int start, int end)
         {
             for (int i = start; i < end; i++)

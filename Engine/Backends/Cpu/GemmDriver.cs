@@ -59,6 +59,7 @@ internal static unsafe class GemmDriver
     internal static readonly PackBufferPool BPool = new(256L * 4096);
 
     /// <summary>Runs <paramref name="job"/> (M, N &gt; 0) with micro-kernel <typeparamref name="TK"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<TK>(GemmJob* job, bool parallel)
         where TK : struct, IGemmMicroKernel
     {
@@ -181,6 +182,7 @@ internal static unsafe class GemmDriver
     {
         public GemmJob* Job;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Run(int start, int end)
         {
             GemmJob* j = Job;
@@ -200,6 +202,7 @@ internal static unsafe class GemmDriver
     {
         public GemmJob* Job;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Run(int start, int end)
         {
             GemmJob* j = Job;

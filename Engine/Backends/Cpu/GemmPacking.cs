@@ -13,6 +13,7 @@ internal static unsafe class GemmPacking
     /// at <c>dst[r * kc * MR + q * MR + i]</c>, rows past mc are zero. A is row-major with pitch lda, stored
     /// M x K, or K x M when <paramref name="transA"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA<TK>(float* dst, float* a, nint lda, bool transA, int i0, int mc, int p0, int kc)
         where TK : struct, IGemmMicroKernel
     {
@@ -62,6 +63,7 @@ internal static unsafe class GemmPacking
     /// Packs rows [p0, p0 + kc) and columns [j0, j0 + cols) (cols &lt;= NR) of op(B) into one kc x NR micro-panel,
     /// columns past cols zero. B is row-major with pitch ldb, stored K x N, or N x K when <paramref name="transB"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackBPanel<TK>(float* dst, float* b, nint ldb, bool transB, int p0, int kc, int j0, int cols)
         where TK : struct, IGemmMicroKernel
     {
