@@ -140,9 +140,17 @@ internal static unsafe class GemmDriver
         int chunks = 1;
         if (parallel)
         {
+            // Equal row blocks, a multiple of the thread count, so that no thread gets one block more.
+            int degree = HostParallel.Degree;
+            int rounded = (blocks + degree - 1) / degree * degree;
+            if (rounded <= job->PanelsM)
+            {
+                blocks = rounded;
+            }
+
             // Enough tasks for dynamic balance (threads of a shared machine stall), but keep column chunks at
             // least 4 micro-panels wide so that packing an A block pays off.
-            int target = HostParallel.Degree * 4;
+            int target = degree * 4;
             if (blocks < target)
             {
                 chunks = Math.Max(1, Math.Min((target + blocks - 1) / blocks, job->PanelsN / 4));
