@@ -89,6 +89,7 @@ internal static unsafe class GemmDriver
                 job->Jc = jc;
                 job->Nc = nc;
                 job->PanelsN = (nc + nr - 1) / nr;
+                job->PackedB = packedB;
                 Split<TK>(job, parallel);
                 for (int pc = 0; pc < k; pc += kcEven)
                 {
@@ -140,26 +141,29 @@ internal static unsafe class GemmDriver
         int chunks = 1;
         if (parallel)
         {
-            // Equal row blocks, a multiple of the thread count, so that no thread gets one block more.
             int degree = HostParallel.Degree;
-            int rounded = (blocks + degree - 1) / degree * degree;
-            if (rounded <= job->PanelsM)
+            if (job->PackedB != null)
             {
-                blocks = rounded;
+                // Shared B: split rows, at least two blocks per thread (down to 8 MR panels each), in a multiple
+                // of the thread count so that no thread gets one block more; every task packs one A block.
+                int want = Math.Max(blocks, Math.Min(2 * degree, job->PanelsM / 8));
+                int rounded = (want + degree - 1) / degree * degree;
+                blocks = rounded <= job->PanelsM ? rounded : want;
+                if (blocks < 2 * degree)
+                {
+                    chunks = Math.Max(1, Math.Min((2 * degree + blocks - 1) / blocks, job->PanelsN / 4));
+                }
             }
-
-            // Enough tasks for dynamic balance (threads of a shared machine stall), but keep column chunks at
-            // least 4 micro-panels wide so that packing an A block pays off.
-            int target = degree * 4;
-            if (blocks < target)
+            else
             {
-                chunks = Math.Max(1, Math.Min((target + blocks - 1) / blocks, job->PanelsN / 4));
-            }
-
-            if (blocks * chunks < target)
-            {
-                // Narrow op(B): split the rows finer instead.
-                blocks = Math.Min(job->PanelsM, (target + chunks - 1) / chunks);
+                // Tasks pack their own B micro-panels: split columns (chunks of at least 4 micro-panels so that
+                // repacking the small A block pays off), then rows when op(B) is too narrow.
+                int target = degree * 4;
+                chunks = Math.Max(1, Math.Min(target, job->PanelsN / 4));
+                if (blocks * chunks < target)
+                {
+                    blocks = Math.Min(job->PanelsM, (target + chunks - 1) / chunks);
+                }
             }
         }
 
