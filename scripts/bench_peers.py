@@ -9,7 +9,8 @@
       the side-by-side table and one `ratio NAME X` line per workload, X = engine time / PyTorch time
 
 Each side warms a workload up (3 runs or 2 s, at least 1 run and 0.2 s), then runs it for about S seconds (3 to 1000
-runs) and reports the median. With several rounds in LOG, each side's best round median counts (the least disturbed on a shared machine).
+runs) and reports the median. With several rounds in LOG, each side's best round median counts (the least
+disturbed on a shared machine), and the FMA peak is the best of the `peak` lines.
 """
 import os
 import statistics
@@ -157,7 +158,7 @@ def _fields(line):
 
 
 def report(path):
-    best, missing, peak, infos, order = {}, {}, None, [], []
+    best, missing, peaks, infos, order = {}, {}, [], [], []
     with open(path) as f:
         for line in f:
             kind, kv = _fields(line.strip())
@@ -173,14 +174,15 @@ def report(path):
                 if kv["workload"] not in order:
                     order.append(kv["workload"])
             elif kind == "peak":
-                peak = float(kv["gflops"])
-                infos.append(line.strip())
+                peaks.append((float(kv["gflops"]), float(kv["single_thread_gflops"])))
             elif kind in ("info", "load"):
                 infos.append(line.strip())
-    for i in sorted(set(infos)):
+    for i in dict.fromkeys(infos):
         print(i)
+    peak = max(p[0] for p in peaks) if peaks else None
     if peak:
-        print(f"FMA peak (all cores, measured): {peak:.1f} GFLOP/s")
+        print(f"FMA peak, all cores: {peak:.1f} GFLOP/s (best of {len(peaks)} measurements: "
+              f"{', '.join(f'{p[0]:.0f}' for p in peaks)}); one thread: {max(p[1] for p in peaks):.1f} GFLOP/s")
     hdr = ["workload", "engine ms", "torch ms", "engine GFLOP/s", "torch GFLOP/s", "engine % of FMA peak",
            "engine/torch", "torch-oneDNN ms", "engine/oneDNN"]
     print("| " + " | ".join(hdr) + " |")
