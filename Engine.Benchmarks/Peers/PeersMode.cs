@@ -10,10 +10,13 @@ using Engine.Backends.Cpu;
 namespace Engine.Benchmarks.Peers;
 
 /// <summary>
-/// Usage: <c>peers [--device cpu] [--seconds S] [--peak] WORKLOAD...</c>. Each workload is warmed up, then run
-/// repeatedly for about S seconds (at least 3 times); one line per workload:
-/// <c>result side=engine workload=NAME median_ms=.. min_ms=.. reps=.. flops=..</c>, or
+/// Usage: <c>peers [--device cpu] [--seconds S] [--peak] [--serial] WORKLOAD...</c>. Each workload is warmed up,
+/// then run repeatedly for about S seconds (at least 3 times); one line per workload:
+/// <c>result side=engine workload=NAME median_ms=.. min_ms=.. reps=.. flops=.. gflops=.. cpu_ms=.. thread_cpu_min_ms=..</c>
+/// (cpu_ms: process CPU time per run; thread_cpu_min_ms: the calling thread's least), or
 /// <c>unavailable side=engine workload=NAME reason=...</c>. <c>--peak</c> adds <c>peak ...</c> (FMA GFLOP/s).
+/// Tuning aids: workloads <c>gemm_MxNxK[_nt|_tn|_tt]</c>, <c>--serial</c> (GEMMs on the calling thread only) and
+/// <c>--kernel-probe KC PANELS</c> (the micro-kernel alone on cache-resident panels).
 /// </summary>
 public static class PeersMode
 {
@@ -35,9 +38,6 @@ public static class PeersMode
                     break;
                 case "--serial":
                     Backends.Cpu.GemmDriver.ParallelMinFlops = long.MaxValue;
-                    break;
-                case "--local-b":
-                    Backends.Cpu.GemmDriver.LocalBMaxPanelsM = int.Parse(args[++i], CultureInfo.InvariantCulture);
                     break;
                 case "--kernel-probe":
                     KernelProbe.Run(int.Parse(args[++i], CultureInfo.InvariantCulture), int.Parse(args[++i], CultureInfo.InvariantCulture));

@@ -46,9 +46,6 @@ internal static unsafe class GemmDriver
     /// <summary>Below this many flops (2 M N K) a GEMM runs on the calling thread only.</summary>
     internal static long ParallelMinFlops = 1L << 21;
 
-    /// <summary>Tasks pack their own B micro-panels when op(A) has at most this many MR-row panels.</summary>
-    internal static int LocalBMaxPanelsM = 24;
-
     /// <summary>Pack blocks of op(B) on all threads when the block holds at least this many elements.</summary>
     private const int ParallelPackMinElements = 1 << 15;
 
@@ -76,7 +73,7 @@ internal static unsafe class GemmDriver
 
         // When op(A) fits one MC block, every B micro-panel is used by one task only: that task packs it into
         // L1-sized scratch right before use, instead of a shared pass over the whole block through L3.
-        bool shared = job->PanelsM > LocalBMaxPanelsM;
+        bool shared = job->PanelsM > TK.MC / mr;
         int slot = -1;
         float* packedB = shared ? BPool.Rent(out slot) : null;
         try
@@ -96,7 +93,6 @@ internal static unsafe class GemmDriver
                     job->Pc = pc;
                     job->Kc = Math.Min(kcEven, k - pc);
                     job->BetaNow = pc == 0 ? job->Beta : 1f;
-                    job->PackedB = packedB;
                     if (packedB != null)
                     {
                         var pack = new PackBBody<TK> { Job = job };
