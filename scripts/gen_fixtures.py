@@ -32,6 +32,7 @@ def main(names):
         cases = mod.cases()
         doc = {"generator": f"PyTorch {torch.__version__} (float64), scripts/fixtures/{name}.py", "cases": cases}
         path = os.path.join(OUT, mod.FILE)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path + ".tmp", "w") as f:
             json.dump(doc, f, allow_nan=False, separators=(",", ":"))
         os.replace(path + ".tmp", path)

