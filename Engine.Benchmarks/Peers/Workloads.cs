@@ -28,11 +28,11 @@ public static class PeerWorkloads
         ("gemm2048", d => new SquareGemm(d, 2048), null),
 
         // MLP 784-512-256-10, batch 128, cross-entropy, SGD: one full training step (forward, backward, update).
-        ("mlp_step", null, "not yet available (needs the graph executor)"),
+        ("mlp_step", TrainingStepWorkload.Mlp, null),
 
         // conv(1->32,3x3,p1)-ReLU-maxpool2-conv(32->64,3x3,p1)-ReLU-maxpool2-dense(3136->128)-ReLU-dense(128->10),
         // batch 64, cross-entropy, Adam: one full training step.
-        ("cnn_step", null, "not yet available (needs the graph executor)"),
+        ("cnn_step", TrainingStepWorkload.Cnn, null),
     ];
 
     /// <summary>Every workload name, in report order.</summary>
