@@ -25,6 +25,7 @@ public static class PeersMode
         string deviceName = "cpu";
         double seconds = 1.0;
         bool peak = false;
+        int profile = 0;
         var names = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
@@ -41,6 +42,12 @@ public static class PeersMode
                     break;
                 case "--kernel-probe":
                     KernelProbe.Run(int.Parse(args[++i], CultureInfo.InvariantCulture), int.Parse(args[++i], CultureInfo.InvariantCulture));
+                    return 0;
+                case "--profile":
+                    profile = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--conv-probe":
+                    ConvProbe.Run();
                     return 0;
                 case "--peak":
                     peak = true;
@@ -85,6 +92,10 @@ public static class PeersMode
             double cpuMs = ((proc.TotalProcessorTime - cpu0).TotalMilliseconds - warmCpuMs) / times.Count;
             Console.WriteLine(string.Format(inv, "result side=engine workload={0} median_ms={1:F4} min_ms={2:F4} reps={3} flops={4:F0} gflops={5:F1} cpu_ms={6:F4} thread_cpu_min_ms={7:F4}",
                 name, Median(times), times.Min(), times.Count, w.Flops, w.Flops / Median(times) / 1e6, cpuMs, ThreadCpuMinMs));
+            if (profile > 0 && w is TrainingStepWorkload t)
+            {
+                t.Profile(name, profile);
+            }
         }
 
         return 0;
@@ -133,6 +144,17 @@ public static class PeersMode
 
     [DllImport("libc", EntryPoint = "clock_gettime")]
     private static extern int ClockGetTime(int clock, out TimeSpec ts);
+
+    /// <summary>CPU time of the whole process (every thread), in ms.</summary>
+    internal static double ProcessCpuMs()
+    {
+        if (!OperatingSystem.IsLinux() || ClockGetTime(2 /* CLOCK_PROCESS_CPUTIME_ID */, out var ts) != 0)
+        {
+            return 0;
+        }
+
+        return (ts.Seconds * 1e3) + (ts.Nanoseconds / 1e6);
+    }
 
     private static double ThreadCpuMs()
     {
