@@ -129,6 +129,7 @@ public static unsafe class ConvProbe
             PadTop = pad, PadLeft = pad, DilationH = 1, DilationW = 1, OutH = h, OutW = w,
         };
         us = Time(name, () => ConvColumns.Im2Col(x, col, p));
+        Time(name + " col2im", () => ConvColumns.Col2Im(col, x, p));
         Time(name + " (row copies)", () => new CpuConv.Im2ColBody { Image = x, Col = col, P = p }.Run(0, c));
     }
 

@@ -10,13 +10,15 @@ using Engine.Backends.Cpu;
 namespace Engine.Benchmarks.Peers;
 
 /// <summary>
-/// Usage: <c>peers [--device cpu] [--seconds S] [--peak] [--serial] WORKLOAD...</c>. Each workload is warmed up,
+/// Usage: <c>peers [--device cpu] [--seconds S] [--peak] [--serial] [--profile N] WORKLOAD...</c>. Each workload is warmed up,
 /// then run repeatedly for about S seconds (at least 3 times); one line per workload:
 /// <c>result side=engine workload=NAME median_ms=.. min_ms=.. reps=.. flops=.. gflops=.. cpu_ms=.. thread_cpu_min_ms=..</c>
 /// (cpu_ms: process CPU time per run; thread_cpu_min_ms: the calling thread's least), or
 /// <c>unavailable side=engine workload=NAME reason=...</c>. <c>--peak</c> adds <c>peak ...</c> (FMA GFLOP/s).
 /// Tuning aids: workloads <c>gemm_MxNxK[_nt|_tn|_tt]</c>, <c>--serial</c> (GEMMs on the calling thread only) and
-/// <c>--kernel-probe KC PANELS</c> (the micro-kernel alone on cache-resident panels).
+/// <c>--kernel-probe KC PANELS</c> (the micro-kernel alone on cache-resident panels), <c>--conv-probe</c> (the host
+/// convolution's pieces), <c>--profile N</c> (training steps: N more steps with every node timed) and workloads
+/// <c>conv_NxCxHxW_CoutxK_pP[_bwd|_dw][@variant]</c>.
 /// </summary>
 public static class PeersMode
 {
@@ -101,14 +103,17 @@ public static class PeersMode
         return 0;
     }
 
-    /// <summary>Warms up (3 runs or 2 s, at least 1 run and 0.2 s), then runs for about <paramref name="seconds"/> (3 to 1000 runs).</summary>
+    /// <summary>
+    /// Warms up (at least 5 runs and 2 s, so that tiered JIT compilation has replaced every hot method with its
+    /// optimized code; at most 20 s once 3 runs are done), then runs for about <paramref name="seconds"/> (3 to 1000 runs).
+    /// </summary>
     private static List<double> Time(IPeerWorkload w, double seconds, out double warmCpuMs)
     {
         var proc = Process.GetCurrentProcess();
         var cpu0 = proc.TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         int warm = 0;
-        while (warm < 1 || (warm < 3 && sw.Elapsed.TotalSeconds < 2) || sw.Elapsed.TotalSeconds < 0.2)
+        while (warm < 3 || ((warm < 5 || sw.Elapsed.TotalSeconds < 2) && sw.Elapsed.TotalSeconds < 20))
         {
             w.Step();
             warm++;
