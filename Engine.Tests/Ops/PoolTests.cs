@@ -19,6 +19,9 @@ public sealed class PoolTests(DeviceConfig config)
     {
         yield return new TestCaseData(new[] { 1, 2, 6, 8 }, (2, 2), (2, 2), (0, 0)).SetArgDisplayNames("2x2 s2");
         yield return new TestCaseData(new[] { 2, 3, 7, 37 }, (2, 2), (2, 2), (0, 0)).SetArgDisplayNames("2x2 s2 7x37 (vector rows, odd sizes)");
+        yield return new TestCaseData(new[] { 2, 3, 10, 14 }, (2, 2), (2, 2), (0, 0)).SetArgDisplayNames("2x2 s2 10x14 (short rows spill into the next)");
+        yield return new TestCaseData(new[] { 1, 2, 9, 6 }, (2, 2), (2, 2), (0, 0)).SetArgDisplayNames("2x2 s2 9x6 (short rows, odd height)");
+        yield return new TestCaseData(new[] { 1, 2, 4, 26 }, (2, 2), (2, 2), (0, 0)).SetArgDisplayNames("2x2 s2 4x26 (overlapping last step)");
         yield return new TestCaseData(new[] { 3, 2, 7, 9 }, (3, 3), (2, 2), (1, 1)).SetArgDisplayNames("3x3 s2 p1 7x9");
         yield return new TestCaseData(new[] { 2, 1, 5, 7 }, (2, 3), (1, 2), (1, 1)).SetArgDisplayNames("2x3 s[1,2] p1");
     }

@@ -38,15 +38,23 @@ internal static unsafe class MaxPool2x2
             {
                 for (; ow + 8 <= outW; ow += 8)
                 {
-                    Split(r0 + (2 * ow), out var a, out var b);
-                    Split(r1 + (2 * ow), out var c, out var d);
-                    var m = a;
-                    var off = Vector256<float>.Zero;
-                    Take(ref m, ref off, b, one);
-                    Take(ref m, ref off, c, down);
-                    Take(ref m, ref off, d, downOne);
-                    m.Store(yr + ow);
-                    (Vector256.Create((float)((2 * oh * width) + (2 * ow))) + lane + off).Store(ir + ow);
+                    Step(r0, r1, yr, ir, (2 * oh * width) + (2 * ow), ow, lane, one, down, downOne);
+                }
+
+                if (ow < outW && outW >= 8)
+                {
+                    // The last eight outputs of the row again (those before the ragged end are rewritten unchanged).
+                    ow = outW - 8;
+                    Step(r0, r1, yr, ir, (2 * oh * width) + (2 * ow), ow, lane, one, down, downOne);
+                    continue;
+                }
+
+                if (ow < outW && CrossesRows(oh, width, outH, outW))
+                {
+                    // Short rows: eight outputs starting at this row; those past its end are garbage that the next
+                    // row (still in this plane) overwrites.
+                    Step(r0, r1, yr, ir, 2 * oh * width, 0, lane, one, down, downOne);
+                    continue;
                 }
             }
 
@@ -89,14 +97,22 @@ internal static unsafe class MaxPool2x2
             {
                 for (; ow + 8 <= outW; ow += 8)
                 {
-                    var g = Vector256.Load(gr + ow);
-                    var off = Vector256.Load(ir + ow) - (Vector256.Create((float)((2 * oh * width) + (2 * ow))) + lane);
-                    var a = Vector256.ConditionalSelect(Vector256.Equals(off, Vector256<float>.Zero), g, Vector256<float>.Zero);
-                    var b = Vector256.ConditionalSelect(Vector256.Equals(off, one), g, Vector256<float>.Zero);
-                    var c = Vector256.ConditionalSelect(Vector256.Equals(off, down), g, Vector256<float>.Zero);
-                    var d = Vector256.ConditionalSelect(Vector256.Equals(off, downOne), g, Vector256<float>.Zero);
-                    Merge(r0 + (2 * ow), a, b, beta);
-                    Merge(r1 + (2 * ow), c, d, beta);
+                    Scatter(r0, r1, gr, ir, (2 * oh * width) + (2 * ow), ow, beta, lane, one, down, downOne);
+                }
+
+                // With beta 0 a window written twice gets the same values, so the ragged end can overlap.
+                if (ow < outW && outW >= 8 && beta == 0f)
+                {
+                    ow = outW - 8;
+                    Scatter(r0, r1, gr, ir, (2 * oh * width) + (2 * ow), ow, beta, lane, one, down, downOne);
+                    continue;
+                }
+
+                if (ow < outW && beta == 0f && CrossesRows(oh, width, outH, outW))
+                {
+                    // Short rows: the garbage written past this row pair is overwritten by the next one.
+                    Scatter(r0, r1, gr, ir, 2 * oh * width, 0, beta, lane, one, down, downOne);
+                    continue;
                 }
             }
 
@@ -111,6 +127,44 @@ internal static unsafe class MaxPool2x2
                 Put(dx, i0 + width + 1, at, v, beta);
             }
         }
+    }
+
+    /// <summary>
+    /// Whether output row <paramref name="oh"/> of a plane with short rows (fewer than eight outputs) may run one
+    /// vector step that spills into the following rows: the plane's row pairs must be contiguous (width twice outW)
+    /// and the step's 16 input columns of both rows, and its eight outputs, must stay within this plane's row pairs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool CrossesRows(int oh, int width, int outH, int outW) =>
+        width == 2 * outW && (2 * oh * width) + width + 16 <= 2 * outH * width && (oh * outW) + 8 <= outH * outW;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Step(float* r0, float* r1, float* yr, float* ir, int at, int ow, Vector256<float> lane,
+        Vector256<float> one, Vector256<float> down, Vector256<float> downOne)
+    {
+        Split(r0 + (2 * ow), out var a, out var b);
+        Split(r1 + (2 * ow), out var c, out var d);
+        var m = a;
+        var off = Vector256<float>.Zero;
+        Take(ref m, ref off, b, one);
+        Take(ref m, ref off, c, down);
+        Take(ref m, ref off, d, downOne);
+        m.Store(yr + ow);
+        (Vector256.Create((float)at) + lane + off).Store(ir + ow);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Scatter(float* r0, float* r1, float* gr, float* ir, int at, int ow, float beta, Vector256<float> lane,
+        Vector256<float> one, Vector256<float> down, Vector256<float> downOne)
+    {
+        var g = Vector256.Load(gr + ow);
+        var off = Vector256.Load(ir + ow) - (Vector256.Create((float)at) + lane);
+        var a = Vector256.ConditionalSelect(Vector256.Equals(off, Vector256<float>.Zero), g, Vector256<float>.Zero);
+        var b = Vector256.ConditionalSelect(Vector256.Equals(off, one), g, Vector256<float>.Zero);
+        var c = Vector256.ConditionalSelect(Vector256.Equals(off, down), g, Vector256<float>.Zero);
+        var d = Vector256.ConditionalSelect(Vector256.Equals(off, downOne), g, Vector256<float>.Zero);
+        Merge(r0 + (2 * ow), a, b, beta);
+        Merge(r1 + (2 * ow), c, d, beta);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
