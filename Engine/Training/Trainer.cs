@@ -179,6 +179,7 @@ public sealed partial class Trainer : IDisposable
                 }
 
                 var stepClock = Stopwatch.StartNew();
+                double lr = Optimizer.Groups[0].Lr;
                 double loss = RunStep(b.Features, b.Labels, b.Count, batchInEpoch + 1, batches);
                 if (accuracy)
                 {
@@ -189,7 +190,7 @@ public sealed partial class Trainer : IDisposable
                 part.LossSum += loss * b.Count;
                 part.Samples += b.Count;
                 part.Steps++;
-                part.LastLr = Optimizer.Groups[0].Lr;
+                part.LastLr = lr;
                 batchInEpoch++;
                 epochSessionSamples += b.Count;
                 sessionSteps++;
@@ -338,19 +339,31 @@ public sealed partial class Trainer : IDisposable
             throw Diverged("loss", batch, batches, loss, null);
         }
 
-        if (NonFinite.Any(Model.Parameters.Grads))
+        if (Options.ClipGradNorm is { } n && Options.ClipGradValue is null)
         {
-            throw Diverged("gradients", batch, batches, loss, null);
+            // The total norm clipping measures anyway is non-finite exactly when a gradient is (a NaN or infinite norm
+            // makes the clipped gradients NaN, but the step is refused before they are used).
+            if (!double.IsFinite(clipper!.ClipByNorm(n, Options.ClipNormType)))
+            {
+                throw Diverged("gradients", batch, batches, loss, null);
+            }
         }
-
-        if (Options.ClipGradValue is { } v)
+        else
         {
-            clipper!.ClipByValue(v);
-        }
+            if (NonFinite.Any(Model.Parameters.Grads))
+            {
+                throw Diverged("gradients", batch, batches, loss, null);
+            }
 
-        if (Options.ClipGradNorm is { } n)
-        {
-            clipper!.ClipByNorm(n, Options.ClipNormType);
+            if (Options.ClipGradValue is { } v)
+            {
+                clipper!.ClipByValue(v);
+            }
+
+            if (Options.ClipGradNorm is { } n2)
+            {
+                clipper!.ClipByNorm(n2, Options.ClipNormType);
+            }
         }
 
         Optimizer.Step();
