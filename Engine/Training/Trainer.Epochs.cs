@@ -112,7 +112,7 @@ public sealed partial class Trainer
     {
         if (reason != StopReason.Cancelled)
         {
-            if (Options.EarlyStopping is { RestoreBestWeights: true } && best is not null && bestEpoch != epoch)
+            if (Options.EarlyStopping is { RestoreBestWeights: true } && best is not null && bestEpoch != epoch && !restoredBest)
             {
                 best.Restore();
                 restoredBest = true;

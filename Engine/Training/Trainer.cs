@@ -369,6 +369,7 @@ public sealed partial class Trainer : IDisposable
         Optimizer.Step();
         step++;
         version++;
+        restoredBest = false;
         if (Schedule is LrScheduler s && Options.ScheduleStepping == ScheduleStepping.PerStep)
         {
             s.Step();
