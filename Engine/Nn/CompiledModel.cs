@@ -196,12 +196,22 @@ public sealed partial class CompiledModel : IDisposable
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         exec.Step++;
-        var profiler = Profiler;
-        foreach (var ctx in forward)
+        if (checkFinite)
         {
+            CheckInputs();
+        }
+
+        var profiler = Profiler;
+        for (int i = 0; i < forward.Length; i++)
+        {
+            var ctx = forward[i];
             long t0 = profiler?.Begin() ?? 0;
             ctx.Layer.Forward(ctx);
             profiler?.End(ctx.Name, ctx.Layer, backward: false, t0);
+            if (checkFinite)
+            {
+                CheckForward(ctx, i);
+            }
         }
 
         return new ForwardResult(outputs[0], Loss);
@@ -253,8 +263,9 @@ public sealed partial class CompiledModel : IDisposable
         }
 
         var profiler = Profiler;
-        foreach (var step in backward)
+        for (int k = 0; k < backward.Length; k++)
         {
+            var step = backward[k];
             var ctx = step.Context;
             long t0 = profiler?.Begin() ?? 0;
             switch (step.Kind)
@@ -284,6 +295,10 @@ public sealed partial class CompiledModel : IDisposable
             }
 
             profiler?.End(ctx.Name, ctx.Layer, backward: true, t0);
+            if (checkFinite && step.Kind != StepKind.Nothing)
+            {
+                CheckBackward(step, k);
+            }
         }
     }
 
