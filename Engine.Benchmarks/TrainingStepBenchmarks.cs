@@ -32,7 +32,10 @@ public class TrainingStepBenchmarks : IWorkPerInvocation
     {
         step = PeerWorkloads.Create(Workload, BenchDevices.Get(DeviceName), out string? missing)
             ?? throw new System.InvalidOperationException($"{Workload}: {missing}");
-        for (int i = 0; i < 5; i++)
+        // Warm up like bench-peers (at least 30 steps and 2 s), so that tiered JIT compilation has finished
+        // replacing the hot methods before BenchmarkDotNet counts allocations (the JIT itself allocates).
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < 30 || sw.Elapsed.TotalSeconds < 2; i++)
         {
             step.Step();
         }

@@ -17,7 +17,8 @@ namespace Engine.Benchmarks.Peers;
 /// <c>unavailable side=engine workload=NAME reason=...</c>. <c>--peak</c> adds <c>peak ...</c> (FMA GFLOP/s).
 /// Tuning aids: workloads <c>gemm_MxNxK[_nt|_tn|_tt]</c>, <c>--serial</c> (GEMMs on the calling thread only) and
 /// <c>--kernel-probe KC PANELS</c> (the micro-kernel alone on cache-resident panels), <c>--conv-probe</c> (the host
-/// convolution's pieces), <c>--profile N</c> (training steps: N more steps with every node timed) and workloads
+/// convolution's pieces), <c>--profile N</c> (training steps: N more steps with every node timed), <c>--alloc N</c>
+/// (managed bytes allocated over N more warm runs, calling thread and whole process) and workloads
 /// <c>conv_NxCxHxW_CoutxK_pP[_bwd|_dw][@variant]</c>.
 /// </summary>
 public static class PeersMode
@@ -28,6 +29,7 @@ public static class PeersMode
         double seconds = 1.0;
         bool peak = false;
         int profile = 0;
+        int alloc = 0;
         var names = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
@@ -47,6 +49,9 @@ public static class PeersMode
                     return 0;
                 case "--profile":
                     profile = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--alloc":
+                    alloc = int.Parse(args[++i], CultureInfo.InvariantCulture);
                     break;
                 case "--conv-probe":
                     ConvProbe.Run();
@@ -97,6 +102,19 @@ public static class PeersMode
             if (profile > 0 && w is TrainingStepWorkload t)
             {
                 t.Profile(name, profile);
+            }
+
+            if (alloc > 0)
+            {
+                // Managed bytes allocated over N more warm runs: by the calling thread, and by the whole process.
+                long thread0 = GC.GetAllocatedBytesForCurrentThread(), all0 = GC.GetTotalAllocatedBytes(precise: true);
+                for (int r = 0; r < alloc; r++)
+                {
+                    w.Step();
+                }
+
+                long thread = GC.GetAllocatedBytesForCurrentThread() - thread0, all = GC.GetTotalAllocatedBytes(precise: true) - all0;
+                Console.WriteLine(string.Format(inv, "alloc side=engine workload={0} runs={1} thread_bytes={2} process_bytes={3}", name, alloc, thread, all));
             }
         }
 
