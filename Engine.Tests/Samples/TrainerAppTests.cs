@@ -23,8 +23,6 @@ public sealed class TrainerAppTests
     {
         public int BatchesSeen { get; private set; }
 
-        public string? UnavailableReason => null;
-
         public PassResult TrainEpoch(DeviceDataLoader loader, int epoch, EpochProgress progress)
         {
             int n = 0;
@@ -98,21 +96,33 @@ public sealed class TrainerAppTests
         Assert.That(log.Epochs[0].TestAccuracy, Is.EqualTo(0.875));
         Assert.That(log.Run["model"], Is.EqualTo("cnn"));
         Assert.That(log.Run["train_samples"], Is.EqualTo("50"));
+        Assert.That(File.ReadAllText(Path.Combine(outDir, "model.safetensors")), Is.EqualTo("weights"));
         var plot = PngTests.Decode(File.ReadAllBytes(Path.Combine(outDir, "training.png")));
         Assert.That((plot.Width, plot.Height), Is.EqualTo((1200, 520)));
         Assert.That(PngTests.Decode(File.ReadAllBytes(Path.Combine(outDir, "digits.png"))).Width, Is.GreaterThan(500));
     }
 
     [Test]
-    public async Task Without_the_training_api_the_data_part_runs_and_the_exit_code_is_3()
+    public async Task The_real_training_runs_end_to_end_and_saves_a_model_pytorch_can_load()
     {
         using var tmp = new TempDir();
         WriteTinyMnist(tmp.Path);
-        var (code, stdout, stderr) = await Run(["--data", tmp.Path, "--out", tmp["out"], "--device", "cpu"]);
-        Assert.That(code, Is.EqualTo(3));
-        Assert.That(stderr, Does.StartWith("training is not yet available: "));
-        Assert.That(File.Exists(Path.Combine(tmp["out"], "digits.png")), Is.True, "the data part ran");
-        Assert.That(stdout, Is.Empty);
+        string outDir = tmp["out"];
+        var (code, stdout, stderr) = await Run(["--data", tmp.Path, "--out", outDir, "--device", "cpu", "--epochs", "2", "--batch-size", "16"]);
+        Assert.That(stderr, Is.Empty);
+        Assert.That(code, Is.Zero);
+        Assert.That(stdout.TrimEnd().Split('\n').Last(), Does.Match(@"^test accuracy: \d+\.\d\d% \(20 samples\)$"));
+        var log = TrainingLog.ReadJson(Path.Combine(outDir, "metrics.json"));
+        Assert.That(log.Epochs, Has.Count.EqualTo(2));
+        Assert.That(log.Epochs.Select(e => e.TrainLoss), Is.All.Matches<double>(double.IsFinite));
+        Assert.That(log.Run["optimizer"], Is.EqualTo("adam"));
+
+        var weights = Engine.Checkpoints.SafeTensorsFile.Read(Path.Combine(outDir, "model.safetensors"));
+        Assert.That(weights.Tensors.Select(t => (t.Name, string.Join("x", t.Shape))), Is.EqualTo(new[]
+        {
+            ("0.bias", "32"), ("0.weight", "32x1x3x3"), ("3.bias", "64"), ("3.weight", "64x32x3x3"),
+            ("7.bias", "128"), ("7.weight", "128x3136"), ("9.bias", "10"), ("9.weight", "10x128"),
+        }), "PyTorch's state-dict names of the same nn.Sequential, sorted as safetensors stores them");
     }
 
     [Test]

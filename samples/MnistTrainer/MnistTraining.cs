@@ -16,9 +16,6 @@ internal readonly record struct PassResult(double Loss, double Accuracy, int Sam
 /// <summary>What the app needs from a trainer: one training epoch at a time, evaluation on held-out data, saving.</summary>
 internal interface IMnistTraining : IDisposable
 {
-    /// <summary>Null when training works; otherwise why it does not (printed, and the app exits with code 3).</summary>
-    string? UnavailableReason { get; }
-
     /// <summary>Trains one epoch (0-based) over <paramref name="loader"/>, reporting after each batch.</summary>
     PassResult TrainEpoch(DeviceDataLoader loader, int epoch, EpochProgress progress);
 
@@ -70,8 +67,6 @@ internal sealed class MnistTraining : IMnistTraining
             options.Model.ToString().ToLowerInvariant(), model.ParameterCount(), net.Memory.PeakBytes, options.LearningRate, options.Epochs);
         logger.LogDebug("{Summary}", net.Summary());
     }
-
-    public string? UnavailableReason => null;
 
     /// <summary>The network for <paramref name="kind"/>; the CNN is LeNet-style with PyTorch's default initialization.</summary>
     public static Module Build(ModelKind kind) => kind switch
@@ -153,19 +148,28 @@ internal sealed class MnistTraining : IMnistTraining
         }
     }
 
-    /// <summary>How many rows of <paramref name="output"/> have their largest logit at the label (first maximum wins, as torch.argmax).</summary>
+    /// <summary>Copies a batch's logits and labels to the host (buffers allocated once) and counts the correct rows.</summary>
     private int CountCorrect(Tensor output, Tensor labelTensor, int count)
     {
         var host = logits.AsSpan(0, count * Classes);
         var truth = labels.AsSpan(0, count);
         output.CopyTo(host);
         labelTensor.CopyTo(truth);
+        return CountCorrect(host, truth, Classes);
+    }
+
+    /// <summary>
+    /// How many rows of <paramref name="logits"/> (one row of <paramref name="classes"/> per label) have their largest
+    /// value at the label; the first maximum wins, as in torch.argmax.
+    /// </summary>
+    internal static int CountCorrect(ReadOnlySpan<float> logits, ReadOnlySpan<float> labels, int classes)
+    {
         int correct = 0;
-        for (int i = 0; i < count; i++)
+        for (int i = 0; i < labels.Length; i++)
         {
-            var row = host.Slice(i * Classes, Classes);
+            var row = logits.Slice(i * classes, classes);
             int best = 0;
-            for (int c = 1; c < Classes; c++)
+            for (int c = 1; c < classes; c++)
             {
                 if (row[c] > row[best])
                 {
@@ -173,7 +177,7 @@ internal sealed class MnistTraining : IMnistTraining
                 }
             }
 
-            if (best == (int)truth[i])
+            if (best == (int)labels[i])
             {
                 correct++;
             }

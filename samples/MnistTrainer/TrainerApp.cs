@@ -152,12 +152,6 @@ internal static class TrainerApp
                 log.LogInformation("Loaders: {Batches} training batches of {Batch} per epoch (shift up to {Shift} px), {TestBatches} test batches, transfer {Transfer}",
                     trainLoader.BatchCount, o.BatchSize, o.Shift, testLoader.BatchCount, trainLoader.Transfer);
                 using var training = makeTraining(device, o, loggers.CreateLogger("MnistTrainer.Training"));
-                if (training.UnavailableReason is { } why)
-                {
-                    CheckDataPath(device, trainLoader);
-                    return (3, $"training is not yet available: {why}", true);
-                }
-
                 return (0, Train(device, training, trainLoader, testLoader, source, train.Count, test.Count, ct), false);
             }
         }
@@ -203,21 +197,6 @@ internal static class TrainerApp
                 : Device.Create(Device.ParseKind(o.Device), options);
             log.LogInformation("Device: {Device} (path {Path})", device.Name, device.Path);
             return device;
-        }
-
-        /// <summary>Runs one epoch of the training loader through the device, to prove the data path end to end.</summary>
-        private void CheckDataPath(Device device, DeviceDataLoader loader)
-        {
-            var sw = Stopwatch.StartNew();
-            int samples = 0;
-            foreach (var b in loader.Epoch(0))
-            {
-                samples += b.Count;
-            }
-
-            device.Synchronize();
-            log.LogInformation("Data path: one epoch ({Samples} samples, {Batches} batches) reached the device in {Ms:F0} ms ({Rate:N0} samples/s)",
-                samples, loader.BatchCount, sw.Elapsed.TotalMilliseconds, samples / Math.Max(sw.Elapsed.TotalSeconds, 1e-9));
         }
 
         private string Train(Device device, IMnistTraining training, DeviceDataLoader trainLoader, DeviceDataLoader testLoader, string source, int trainCount, int testCount, CancellationToken ct)

@@ -67,7 +67,7 @@ internal sealed record TrainerOptions
           -h, --help        show this help
 
         The last line of a successful run is "test accuracy: XX.XX% (N samples)".
-        Exit codes: 0 done, 1 data or device error, 2 bad options, 3 training not available in this build.
+        Exit codes: 0 done, 1 data or device error, 2 bad options, 130 cancelled (Ctrl+C).
         """;
 
     /// <summary>Parses <paramref name="args"/>; returns the options or an error message (never both).</summary>
