@@ -1,10 +1,19 @@
-// Benchmark entry point: BenchmarkDotNet's switcher over every benchmark class, with the shared config.
+// Benchmark entry point: BenchmarkDotNet's switcher over every benchmark class, or `peers` for bench-peers.sh.
+using System.Linq;
 using BenchmarkDotNet.Running;
 
 namespace Engine.Benchmarks;
 
 public static class Program
 {
-    public static void Main(string[] args) =>
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "peers")
+        {
+            return Peers.PeersMode.Run(args.Skip(1).ToArray());
+        }
+
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, new BenchConfig());
+        return 0;
+    }
 }

@@ -88,14 +88,48 @@ public static class OpTable
 {
     private static readonly List<IOpRegistry> Registries = new();
 
-    /// <summary>All registries created so far.</summary>
+    /// <summary>Every registry of the engine assembly (their static owners are initialized first), sorted by op.</summary>
     public static IReadOnlyList<IOpRegistry> All
     {
         get
         {
+            EnsureLoaded();
             lock (Registries)
             {
-                return Registries.ToList();
+                return Registries.OrderBy(r => r.Op, StringComparer.Ordinal).ToList();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The dispatch table as Markdown: one row per (op, variant) with its compute path, whether it is that path's
+    /// default, and what it is. docs/ops.md embeds this table; a test keeps the two equal.
+    /// </summary>
+    public static string ToMarkdown()
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.Append("| op | variant | path | default | implementation |\n| --- | --- | --- | --- | --- |\n");
+        foreach (var r in All)
+        {
+            foreach (var v in r.Variants.OrderBy(v => v.Path).ThenBy(v => v.Variant, StringComparer.Ordinal))
+            {
+                sb.Append("| ").Append(r.Op).Append(" | ").Append(v.Variant).Append(" | ").Append(v.Path)
+                  .Append(" | ").Append(v.IsDefault ? "yes" : string.Empty).Append(" | ").Append(v.Description).Append(" |\n");
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    private static void EnsureLoaded()
+    {
+        foreach (var t in typeof(OpTable).Assembly.GetTypes())
+        {
+            bool owns = t.GetFields(System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic)
+                .Any(f => typeof(IOpRegistry).IsAssignableFrom(f.FieldType));
+            if (owns && !t.ContainsGenericParameters)
+            {
+                System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(t.TypeHandle);
             }
         }
     }

@@ -5,10 +5,17 @@ using Engine;
 using Engine.Conformance;
 using Microsoft.Extensions.Logging;
 
+if (args.Length == 1 && args[0] == "--op-table")
+{
+    Console.Write(Engine.Dispatch.OpTable.ToMarkdown());
+    return 0;
+}
+
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
     Console.WriteLine("usage: engine-conformance FILE.json [FILE.json ...]\n" +
-        "Runs every case on the default device (ENGINE_DEVICE=cpu|cuda|opencl|<index> overrides).");
+        "Runs every case on the default device (ENGINE_DEVICE=cpu|cuda|opencl|<index> overrides).\n" +
+        "engine-conformance --op-table prints the dispatch table (op, variant, path) as Markdown.");
     return args.Length == 0 ? 2 : 0;
 }
 

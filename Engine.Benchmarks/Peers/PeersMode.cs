@@ -1,0 +1,152 @@
+// `Engine.Benchmarks peers ...`: times workloads on the engine and prints machine-readable lines for bench-peers.sh.
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using System.Runtime.InteropServices;
+using Engine.Backends.Cpu;
+
+namespace Engine.Benchmarks.Peers;
+
+/// <summary>
+/// Usage: <c>peers [--device cpu] [--seconds S] [--peak] [--serial] WORKLOAD...</c>. Each workload is warmed up,
+/// then run repeatedly for about S seconds (at least 3 times); one line per workload:
+/// <c>result side=engine workload=NAME median_ms=.. min_ms=.. reps=.. flops=.. gflops=.. cpu_ms=.. thread_cpu_min_ms=..</c>
+/// (cpu_ms: process CPU time per run; thread_cpu_min_ms: the calling thread's least), or
+/// <c>unavailable side=engine workload=NAME reason=...</c>. <c>--peak</c> adds <c>peak ...</c> (FMA GFLOP/s).
+/// Tuning aids: workloads <c>gemm_MxNxK[_nt|_tn|_tt]</c>, <c>--serial</c> (GEMMs on the calling thread only) and
+/// <c>--kernel-probe KC PANELS</c> (the micro-kernel alone on cache-resident panels).
+/// </summary>
+public static class PeersMode
+{
+    public static int Run(string[] args)
+    {
+        string deviceName = "cpu";
+        double seconds = 1.0;
+        bool peak = false;
+        var names = new List<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--device":
+                    deviceName = args[++i];
+                    break;
+                case "--seconds":
+                    seconds = double.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--serial":
+                    Backends.Cpu.GemmDriver.ParallelMinFlops = long.MaxValue;
+                    break;
+                case "--kernel-probe":
+                    KernelProbe.Run(int.Parse(args[++i], CultureInfo.InvariantCulture), int.Parse(args[++i], CultureInfo.InvariantCulture));
+                    return 0;
+                case "--peak":
+                    peak = true;
+                    break;
+                default:
+                    names.Add(args[i]);
+                    break;
+            }
+        }
+
+        if (names.Count == 0 && !peak)
+        {
+            Console.Error.WriteLine($"usage: peers [--device cpu] [--seconds S] [--peak] WORKLOAD...  (workloads: {string.Join(" ", PeerWorkloads.Names)})");
+            return 2;
+        }
+
+        var inv = CultureInfo.InvariantCulture;
+        var dev = BenchDevices.Get(deviceName);
+        Console.WriteLine(string.Format(inv, "info side=engine device={0} path={1} kernel={2} threads={3} runtime={4}",
+            deviceName, dev.Path, CpuGemm.BestKernel, HostParallel.Degree, Environment.Version));
+        if (peak)
+        {
+            double one = FmaPeak.Measure(1);
+            double all = FmaPeak.Measure(Environment.ProcessorCount);
+            Console.WriteLine(string.Format(inv, "peak side=engine width={0} threads={1} gflops={2:F1} single_thread_gflops={3:F1}",
+                FmaPeak.Width, Environment.ProcessorCount, all, one));
+        }
+
+        foreach (var name in names)
+        {
+            using var w = PeerWorkloads.Create(name, dev, out string? missing);
+            if (w is null)
+            {
+                Console.WriteLine($"unavailable side=engine workload={name} reason={missing}");
+                continue;
+            }
+
+            var proc = Process.GetCurrentProcess();
+            var cpu0 = proc.TotalProcessorTime;
+            var times = Time(w, seconds, out double warmCpuMs);
+            proc.Refresh();
+            double cpuMs = ((proc.TotalProcessorTime - cpu0).TotalMilliseconds - warmCpuMs) / times.Count;
+            Console.WriteLine(string.Format(inv, "result side=engine workload={0} median_ms={1:F4} min_ms={2:F4} reps={3} flops={4:F0} gflops={5:F1} cpu_ms={6:F4} thread_cpu_min_ms={7:F4}",
+                name, Median(times), times.Min(), times.Count, w.Flops, w.Flops / Median(times) / 1e6, cpuMs, ThreadCpuMinMs));
+        }
+
+        return 0;
+    }
+
+    /// <summary>Warms up (3 runs or 2 s, at least 1 run and 0.2 s), then runs for about <paramref name="seconds"/> (3 to 1000 runs).</summary>
+    private static List<double> Time(IPeerWorkload w, double seconds, out double warmCpuMs)
+    {
+        var proc = Process.GetCurrentProcess();
+        var cpu0 = proc.TotalProcessorTime;
+        var sw = Stopwatch.StartNew();
+        int warm = 0;
+        while (warm < 1 || (warm < 3 && sw.Elapsed.TotalSeconds < 2) || sw.Elapsed.TotalSeconds < 0.2)
+        {
+            w.Step();
+            warm++;
+        }
+
+        proc.Refresh();
+        warmCpuMs = (proc.TotalProcessorTime - cpu0).TotalMilliseconds;
+        double each = sw.Elapsed.TotalSeconds / warm;
+        int reps = (int)Math.Clamp(seconds / each, 3, 1000);
+        var times = new List<double>(reps);
+        ThreadCpuMinMs = double.MaxValue;
+        for (int r = 0; r < reps; r++)
+        {
+            double c0 = ThreadCpuMs();
+            long t0 = Stopwatch.GetTimestamp();
+            w.Step();
+            times.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            ThreadCpuMinMs = Math.Min(ThreadCpuMinMs, ThreadCpuMs() - c0);
+        }
+
+        return times;
+    }
+
+    /// <summary>Least CPU time of the calling thread over the timed runs (with --serial: the whole GEMM).</summary>
+    private static double ThreadCpuMinMs;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out TimeSpec ts);
+
+    private static double ThreadCpuMs()
+    {
+        if (!OperatingSystem.IsLinux() || ClockGetTime(3 /* CLOCK_THREAD_CPUTIME_ID */, out var ts) != 0)
+        {
+            return 0;
+        }
+
+        return (ts.Seconds * 1e3) + (ts.Nanoseconds / 1e6);
+    }
+
+    private static double Median(List<double> xs)
+    {
+        var s = xs.OrderBy(x => x).ToList();
+        return s.Count % 2 == 1 ? s[s.Count / 2] : (s[(s.Count / 2) - 1] + s[s.Count / 2]) / 2;
+    }
+}

@@ -1,0 +1,168 @@
+// The workloads `./build.sh bench-peers` times on the engine; PyTorch runs the same ones (scripts/bench_peers.py).
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Engine.Ops;
+
+namespace Engine.Benchmarks.Peers;
+
+/// <summary>One timed unit of work (a GEMM, a training step) prepared on a device.</summary>
+public interface IPeerWorkload : IDisposable
+{
+    /// <summary>Floating-point operations per <see cref="Step"/> (multiply-add = 2), for GFLOP/s.</summary>
+    double Flops { get; }
+
+    /// <summary>Runs the work once and waits for the device.</summary>
+    void Step();
+}
+
+/// <summary>The workload catalogue: names shared with the PyTorch peer script, and how to build each.</summary>
+public static class PeerWorkloads
+{
+    /// <summary>Name, then a factory or the reason it cannot run yet.</summary>
+    private static readonly (string Name, Func<Device, IPeerWorkload>? Create, string? Missing)[] Catalogue =
+    [
+        ("gemm256", d => new SquareGemm(d, 256), null),
+        ("gemm512", d => new SquareGemm(d, 512), null),
+        ("gemm1024", d => new SquareGemm(d, 1024), null),
+        ("gemm2048", d => new SquareGemm(d, 2048), null),
+
+        // MLP 784-512-256-10, batch 128, cross-entropy, SGD: one full training step (forward, backward, update).
+        ("mlp_step", TrainingStepWorkload.Mlp, null),
+
+        // conv(1->32,3x3,p1)-ReLU-maxpool2-conv(32->64,3x3,p1)-ReLU-maxpool2-dense(3136->128)-ReLU-dense(128->10),
+        // batch 64, cross-entropy, Adam: one full training step.
+        ("cnn_step", TrainingStepWorkload.Cnn, null),
+    ];
+
+    /// <summary>Every workload name, in report order.</summary>
+    public static IReadOnlyList<string> Names => Catalogue.Select(c => c.Name).ToList();
+
+    /// <summary>Builds <paramref name="name"/>, or returns null with the reason it is unavailable.</summary>
+    public static IPeerWorkload? Create(string name, Device device, out string? missing)
+    {
+        if (TryParseShape(name, out int m, out int n, out int k, out bool ta, out bool tb))
+        {
+            missing = null;
+            return new ShapedGemm(device, m, n, k, ta, tb);
+        }
+
+        foreach (var (entry, create, why) in Catalogue)
+        {
+            if (entry == name)
+            {
+                missing = why;
+                return create?.Invoke(device);
+            }
+        }
+
+        throw new ArgumentException($"unknown workload '{name}'; known: {string.Join(", ", Names)}", nameof(name));
+    }
+
+    /// <summary>Ad hoc shapes for tuning: <c>gemm_MxNxK</c>, optionally suffixed <c>_nt</c>, <c>_tn</c> or <c>_tt</c> (op(A), op(B)).</summary>
+    private static bool TryParseShape(string name, out int m, out int n, out int k, out bool ta, out bool tb)
+    {
+        m = n = k = 0;
+        ta = tb = false;
+        var parts = name.Split('_');
+        if (parts.Length is < 2 or > 3 || parts[0] != "gemm")
+        {
+            return false;
+        }
+
+        var dims = parts[1].Split('x');
+        if (dims.Length != 3 || !int.TryParse(dims[0], out m) || !int.TryParse(dims[1], out n) || !int.TryParse(dims[2], out k))
+        {
+            return false;
+        }
+
+        if (parts.Length == 3)
+        {
+            ta = parts[2][0] == 't';
+            tb = parts[2][1] == 't';
+        }
+
+        return true;
+    }
+
+    /// <summary>C (M x N) = op(A) * op(B) with op(A) M x K and op(B) K x N.</summary>
+    private sealed class ShapedGemm : IPeerWorkload
+    {
+        private readonly Device dev;
+        private readonly Tensor a;
+        private readonly Tensor b;
+        private readonly Tensor c;
+        private readonly bool ta;
+        private readonly bool tb;
+
+        public ShapedGemm(Device device, int m, int n, int k, bool transA, bool transB)
+        {
+            dev = device;
+            ta = transA;
+            tb = transB;
+            var r = new Random(1);
+            float[] Fill(int len) => Enumerable.Range(0, len).Select(_ => (float)r.NextDouble()).ToArray();
+            a = Tensor.FromHost(dev, Fill(m * k), ta ? new Shape(k, m) : new Shape(m, k));
+            b = Tensor.FromHost(dev, Fill(k * n), tb ? new Shape(n, k) : new Shape(k, n));
+            c = Tensor.Zeros(dev, new Shape(m, n));
+            Flops = 2.0 * m * n * k;
+        }
+
+        public double Flops { get; }
+
+        public void Step()
+        {
+            Gemm.Run(a, b, c, ta, tb);
+            dev.Synchronize();
+        }
+
+        public void Dispose()
+        {
+            a.Dispose();
+            b.Dispose();
+            c.Dispose();
+        }
+    }
+
+    /// <summary>C = A * B on n x n float32 matrices of uniform [0, 1) values, through the public op.</summary>
+    private sealed class SquareGemm : IPeerWorkload
+    {
+        private readonly Device dev;
+        private readonly Tensor a;
+        private readonly Tensor b;
+        private readonly Tensor c;
+
+        public SquareGemm(Device device, int n)
+        {
+            dev = device;
+            var r = new Random(1);
+            var ha = new float[n * n];
+            var hb = new float[n * n];
+            for (int i = 0; i < ha.Length; i++)
+            {
+                ha[i] = (float)r.NextDouble();
+                hb[i] = (float)r.NextDouble();
+            }
+
+            a = Tensor.FromHost(dev, ha, new Shape(n, n));
+            b = Tensor.FromHost(dev, hb, new Shape(n, n));
+            c = Tensor.Zeros(dev, new Shape(n, n));
+            Flops = 2.0 * n * n * n;
+        }
+
+        public double Flops { get; }
+
+        public void Step()
+        {
+            Gemm.Run(a, b, c);
+            dev.Synchronize();
+        }
+
+        public void Dispose()
+        {
+            a.Dispose();
+            b.Dispose();
+            c.Dispose();
+        }
+    }
+}

@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+# PyTorch side of `./build.sh bench-peers`: times the same workloads as the engine, and turns both logs into the table.
+"""Usage:
+  bench_peers.py torch [--seconds S] [--threads T] [--onednn] WORKLOAD...
+      time WORKLOAD(s) on PyTorch (float32, CPU); print one `result side=torch ...` line each
+      (with --onednn, GEMMs also through oneDNN's matmul as side=torch-onednn)
+  bench_peers.py report LOG
+      read the `info`, `peak`, `result` and `unavailable` lines of LOG (both sides, any number of rounds) and print
+      the side-by-side table and one `ratio NAME X` line per workload, X = engine time / PyTorch time
+
+Each side warms a workload up (3 runs or 2 s, at least 1 run and 0.2 s), then runs it for about S seconds (3 to 1000
+runs) and reports the median. With several rounds in LOG, each side's best round median counts (the least
+disturbed on a shared machine), and the FMA peak is the best of the `peak` lines.
+"""
+import os
+import statistics
+import sys
+import time
+
+WORKLOADS = ["gemm256", "gemm512", "gemm1024", "gemm2048", "mlp_step", "cnn_step"]
+
+
+def _gemm(n, onednn):
+    import torch
+
+    g = torch.Generator().manual_seed(1)
+    a = torch.rand(n, n, generator=g)
+    b = torch.rand(n, n, generator=g)
+    flops = 2.0 * n ** 3
+    if onednn:
+        # oneDNN's inner product computes x @ w^T: pass B transposed, both in oneDNN's layout.
+        am = a.to_mkldnn()
+        bt = b.t().contiguous().to_mkldnn()
+        return (lambda: torch._C._nn.mkldnn_linear(am, bt, None)), flops
+    c = torch.empty(n, n)
+    return (lambda: torch.mm(a, b, out=c)), flops
+
+
+def _mlp_step():
+    # MLP 784-512-256-10, batch 128, cross-entropy, SGD: forward, backward and update.
+    import torch
+    from torch import nn
+
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = nn.CrossEntropyLoss()
+    x = torch.rand(128, 784)
+    y = torch.randint(0, 10, (128,))
+
+    def step():
+        opt.zero_grad(set_to_none=False)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+
+    forward = 2.0 * 128 * (784 * 512 + 512 * 256 + 256 * 10)
+    return step, 3 * forward  # backward ~ twice the forward GEMM work
+
+
+def _cnn_step():
+    # conv(1->32,3x3,p1)-ReLU-maxpool2-conv(32->64,3x3,p1)-ReLU-maxpool2-flatten-dense(3136->128)-ReLU-dense(128->10),
+    # batch 64, cross-entropy, Adam: forward, backward and update.
+    import torch
+    from torch import nn
+
+    torch.manual_seed(1)
+    model = nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    x = torch.rand(64, 1, 28, 28)
+    y = torch.randint(0, 10, (64,))
+
+    def step():
+        opt.zero_grad(set_to_none=False)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+
+    forward = 2.0 * 64 * (28 * 28 * 32 * 9 + 14 * 14 * 64 * 32 * 9 + 3136 * 128 + 128 * 10)
+    return step, 3 * forward
+
+
+def _make(name, onednn=False):
+    if name.startswith("gemm") and name[4:].isdigit():
+        return _gemm(int(name[4:]), onednn)
+    if onednn:
+        return None
+    if name == "mlp_step":
+        return _mlp_step()
+    if name == "cnn_step":
+        return _cnn_step()
+    raise SystemExit(f"unknown workload '{name}'; known: {' '.join(WORKLOADS)}")
+
+
+def _time(step, seconds):
+    t0 = time.perf_counter()
+    warm = 0
+    while warm < 1 or (warm < 3 and time.perf_counter() - t0 < 2) or time.perf_counter() - t0 < 0.2:
+        step()
+        warm += 1
+    each = (time.perf_counter() - t0) / warm
+    reps = int(min(1000, max(3, seconds / each)))
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t) * 1e3)
+    return times
+
+
+def run_torch(args):
+    import torch
+
+    seconds, threads, onednn, names = 1.0, os.cpu_count() or 1, False, []
+    it = iter(args)
+    for a in it:
+        if a == "--seconds":
+            seconds = float(next(it))
+        elif a == "--threads":
+            threads = int(next(it))
+        elif a == "--onednn":
+            onednn = True
+        else:
+            names.append(a)
+    torch.set_num_threads(threads)
+    torch.set_grad_enabled(True)
+    print(f"info side=torch version={torch.__version__} threads={torch.get_num_threads()} "
+          f"mkldnn={int(torch.backends.mkldnn.is_available())}", flush=True)
+    for name in names:
+        for side, use_onednn in (("torch", False), ("torch-onednn", True)):
+            if use_onednn and not (onednn and torch.backends.mkldnn.is_available()):
+                continue
+            made = _make(name, use_onednn)
+            if made is None:
+                continue
+            step, flops = made
+            times = _time(step, seconds)
+            med = statistics.median(times)
+            print(f"result side={side} workload={name} median_ms={med:.4f} min_ms={min(times):.4f} reps={len(times)} "
+                  f"flops={flops:.0f} gflops={flops / med / 1e6:.1f}", flush=True)
+
+
+def _fields(line):
+    head, _, rest = line.partition(" ")
+    out = {}
+    for tok in rest.split(" "):
+        k, eq, v = tok.partition("=")
+        if eq:
+            out[k] = v
+        if k == "reason":
+            out[k] = rest.split("reason=", 1)[1]
+            break
+    return head, out
+
+
+def report(path):
+    best, missing, peaks, infos, order = {}, {}, [], [], []
+    with open(path) as f:
+        for line in f:
+            kind, kv = _fields(line.strip())
+            if kind == "result":
+                key = (kv["side"], kv["workload"])
+                ms = float(kv["median_ms"])
+                if key not in best or ms < best[key][0]:
+                    best[key] = (ms, float(kv["flops"]))
+                if kv["workload"] not in order:
+                    order.append(kv["workload"])
+            elif kind == "unavailable":
+                missing[(kv["side"], kv["workload"])] = kv.get("reason", "")
+                if kv["workload"] not in order:
+                    order.append(kv["workload"])
+            elif kind == "peak":
+                peaks.append((float(kv["gflops"]), float(kv["single_thread_gflops"])))
+            elif kind in ("info", "load"):
+                infos.append(line.strip())
+    for i in dict.fromkeys(infos):
+        print(i)
+    peak = max(p[0] for p in peaks) if peaks else None
+    if peak:
+        print(f"FMA peak, all cores: {peak:.1f} GFLOP/s (best of {len(peaks)} measurements: "
+              f"{', '.join(f'{p[0]:.0f}' for p in peaks)}); one thread: {max(p[1] for p in peaks):.1f} GFLOP/s")
+    hdr = ["workload", "engine ms", "torch ms", "engine GFLOP/s", "torch GFLOP/s", "engine % of FMA peak",
+           "engine/torch", "torch-oneDNN ms", "engine/oneDNN"]
+    print("| " + " | ".join(hdr) + " |")
+    print("|" + "|".join(" --- " if i == 0 else " ---: " for i in range(len(hdr))) + "|")
+    ratios = []
+    for w in order:
+        e, t, d = best.get(("engine", w)), best.get(("torch", w)), best.get(("torch-onednn", w))
+
+        def ms(x):
+            return f"{x[0]:.3f}" if x else "-"
+
+        def gf(x):
+            return f"{x[1] / x[0] / 1e6:.1f}" if x else "-"
+
+        frac = f"{100 * e[1] / e[0] / 1e6 / peak:.0f}%" if e and peak else "-"
+        ratio = f"{e[0] / t[0]:.3f}" if e and t else "n/a"
+        rd = f"{e[0] / d[0]:.3f}" if e and d else "-"
+        ecol = ms(e) if e else ("not yet available" if ("engine", w) in missing else "-")
+        print(f"| {w} | {ecol} | {ms(t)} | {gf(e)} | {gf(t)} | {frac} | {ratio} | {ms(d)} | {rd} |")
+        ratios.append(f"ratio {w} {ratio}")
+    for (side, w), why in sorted(missing.items()):
+        print(f"note: {side} {w}: {why}")
+    print("\n".join(ratios))
+
+
+def main(argv):
+    if len(argv) < 2 or argv[1] not in ("torch", "report"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    if argv[1] == "torch":
+        run_torch(argv[2:])
+    else:
+        report(argv[2])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
