@@ -1,6 +1,7 @@
 // The device loader on every test device, direct and staged: the same batches as the host loader, partial-batch
 // views, and no device rents or managed allocations per batch once warm.
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using Engine.Data;
 using Engine.Tests.Infrastructure;
@@ -180,5 +181,44 @@ public sealed class DeviceDataLoaderTests(DeviceConfig config)
         dev.Dispose();
         Assert.That(Dev.Allocator.Stats.BytesInUse, Is.EqualTo(inUse));
         Assert.That(() => dev.Epoch(0), Throws.InstanceOf<ObjectDisposedException>());
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void An_epoch_started_at_a_later_batch_gives_the_same_tail(bool staged)
+    {
+        var ds = SyntheticData.Indexed(29, new Shape(1, 3, 3));
+        using var dev = new DeviceDataLoader(Dev, ds, Options(staged, images: true));
+        for (int epoch = 0; epoch < 2; epoch++)
+        {
+            var whole = Collect(dev.Epoch(epoch));
+            foreach (int first in new[] { 1, 3, 4, 5 })
+            {
+                var tail = Collect(dev.Epoch(epoch, first));
+                Assert.That(tail.Count, Is.EqualTo(5 - first), $"epoch {epoch} from batch {first}");
+                for (int k = 0; k < tail.Count; k++)
+                {
+                    var (w, t) = (whole[first + k], tail[k]);
+                    Assert.That((t.Index, t.Count), Is.EqualTo((w.Index, w.Count)));
+                    Assert.That(t.F, Is.EqualTo(w.F));
+                    Assert.That(t.L, Is.EqualTo(w.L));
+                    Assert.That(t.I, Is.EqualTo(w.I));
+                }
+            }
+        }
+
+        Assert.That(() => dev.Epoch(0, 6), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("firstBatch must lie in [0, 5]"));
+        Assert.That(() => dev.Epoch(0, -1), Throws.InstanceOf<ArgumentOutOfRangeException>());
+
+        static List<(int Index, int Count, float[] F, float[] L, int[] I)> Collect(DeviceDataLoader.EpochBatches batches)
+        {
+            var list = new List<(int, int, float[], float[], int[])>();
+            foreach (var b in batches)
+            {
+                list.Add((b.Index, b.Count, b.Features.ToArray(), b.Labels.ToArray(), b.SampleIndices.ToArray()));
+            }
+
+            return list;
+        }
     }
 }

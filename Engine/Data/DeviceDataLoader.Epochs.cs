@@ -13,7 +13,7 @@ namespace Engine.Data;
 // into the slot batch k's copy just released. Direct: batch j is filled straight into set j % 2.
 public sealed partial class DeviceDataLoader
 {
-    private int Begin(int epoch)
+    private int Begin(int epoch, int firstBatch)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         if (active)
@@ -30,12 +30,17 @@ public sealed partial class DeviceDataLoader
         active = true;
         deferred = null;
         filler.BeginEpoch(epoch);
-        next = 0;
+        next = firstBatch;
         lastReturned = -1;
-        issuedThrough = -1;
-        consumed[0].Wait();
-        worker.Start(0, 0);
-        startedThrough = 0;
+        issuedThrough = firstBatch - 1;
+        if (firstBatch < filler.BatchCount)
+        {
+            // Batch j always uses fill slot j % 2 and tensor set j % sets, wherever the epoch starts.
+            consumed[firstBatch % sets].Wait();
+            worker.Start(firstBatch, firstBatch % 2);
+        }
+
+        startedThrough = firstBatch;
         return ++generation;
     }
 
@@ -60,7 +65,7 @@ public sealed partial class DeviceDataLoader
             return false;
         }
 
-        if (k > 0)
+        if (k > 0 && lastReturned >= 0)
         {
             consumed[(k - 1) % sets].Record();
         }
@@ -192,15 +197,17 @@ public sealed partial class DeviceDataLoader
     {
         private readonly DeviceDataLoader loader;
         private readonly int epoch;
+        private readonly int firstBatch;
 
-        internal EpochBatches(DeviceDataLoader loader, int epoch)
+        internal EpochBatches(DeviceDataLoader loader, int epoch, int firstBatch)
         {
             this.loader = loader;
             this.epoch = epoch;
+            this.firstBatch = firstBatch;
         }
 
         /// <summary>Starts the epoch.</summary>
-        public Enumerator GetEnumerator() => new(loader, loader.Begin(epoch));
+        public Enumerator GetEnumerator() => new(loader, loader.Begin(epoch, firstBatch));
     }
 
     /// <summary>Walks one epoch's batches; dispose it (foreach does) to end the epoch early.</summary>

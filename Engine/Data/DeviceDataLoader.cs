@@ -175,11 +175,23 @@ public sealed partial class DeviceDataLoader : IDisposable, IBatchJob
     internal long BackgroundAllocatedBytes => worker.AllocatedBytes;
 
     /// <summary>The batches of epoch <paramref name="epoch"/> (0-based), for <c>foreach</c>.</summary>
-    public EpochBatches Epoch(int epoch)
+    public EpochBatches Epoch(int epoch) => Epoch(epoch, 0);
+
+    /// <summary>
+    /// The batches of epoch <paramref name="epoch"/> from batch <paramref name="firstBatch"/> on (0-based): the same
+    /// batches the whole epoch gives from there, the earlier ones never prepared. Resuming mid-epoch uses it.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A negative epoch, or a first batch outside [0, BatchCount].</exception>
+    public EpochBatches Epoch(int epoch, int firstBatch)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         ArgumentOutOfRangeException.ThrowIfNegative(epoch);
-        return new EpochBatches(this, epoch);
+        if (firstBatch < 0 || firstBatch > BatchCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(firstBatch), firstBatch, $"firstBatch must lie in [0, {BatchCount}] (the epoch has {BatchCount} batches).");
+        }
+
+        return new EpochBatches(this, epoch, firstBatch);
     }
 
     /// <summary>Waits for pending copies and background work, then returns the tensors and pinned buffers.</summary>

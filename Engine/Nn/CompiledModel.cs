@@ -185,9 +185,19 @@ public sealed partial class CompiledModel : IDisposable
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         exec.Step++;
-        foreach (var ctx in forward)
+        if (checkFinite)
         {
+            CheckInputs();
+        }
+
+        for (int i = 0; i < forward.Length; i++)
+        {
+            var ctx = forward[i];
             ctx.Layer.Forward(ctx);
+            if (checkFinite)
+            {
+                CheckForward(ctx, i);
+            }
         }
 
         return new ForwardResult(outputs[0], Loss);
@@ -238,8 +248,9 @@ public sealed partial class CompiledModel : IDisposable
             z.Fill(0f);
         }
 
-        foreach (var step in backward)
+        for (int k = 0; k < backward.Length; k++)
         {
+            var step = backward[k];
             var ctx = step.Context;
             switch (step.Kind)
             {
@@ -265,6 +276,11 @@ public sealed partial class CompiledModel : IDisposable
             foreach (var (src, dst) in step.Accumulate)
             {
                 Elementwise.Accumulate(dst, src);
+            }
+
+            if (checkFinite && step.Kind != StepKind.Nothing)
+            {
+                CheckBackward(step, k);
             }
         }
     }

@@ -1,0 +1,387 @@
+// The training loop over a compiled model: epochs of batch, mini-batch or online gradient descent with seeded
+// shuffling, validation, metrics, schedules, clipping, early stopping, divergence checks, progress and checkpoints.
+using System;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading;
+using Engine.Data;
+using Engine.Nn;
+using Engine.Optim;
+using Engine.Optim.Schedules;
+using Microsoft.Extensions.Logging;
+
+namespace Engine.Training;
+
+/// <summary>
+/// Trains a compiled model with an optimizer (and optionally a learning-rate schedule) over datasets or device
+/// loaders. Each step runs forward and backward on one batch, checks the loss and the gradients for NaN and infinity,
+/// clips, updates and (per step) advances the schedule; each epoch ends with validation, the epoch schedule step,
+/// early stopping and checkpoints. The trainer keeps its position (epoch, batch, step), so Fit after a cancellation,
+/// or on a trainer loaded from a checkpoint, continues exactly where training stopped.
+/// </summary>
+/// <example><code>
+/// using var trainer = new Trainer(net, opt, sched, new TrainingOptions { Epochs = 10, BatchSize = 64, Seed = 1 });
+/// TrainingResult r = trainer.Fit(train, validation, progress, token);
+/// </code></example>
+public sealed partial class Trainer : IDisposable
+{
+    private readonly GradientClipper? clipper;
+    private readonly ILogger logger;
+    private readonly bool debugNonFinite;
+    private float[] outputHost = [];
+    private float[] labelHost = [];
+    private bool disposed;
+
+    /// <summary>Creates a trainer for <paramref name="model"/> (a training plan with a loss and one input).</summary>
+    /// <param name="model">The compiled model; the trainer runs it (and its <see cref="CompiledModel.ForBatchSize"/> plans).</param>
+    /// <param name="optimizer">An optimizer over <paramref name="model"/>'s parameters.</param>
+    /// <param name="schedule">A learning-rate schedule of <paramref name="optimizer"/>, or null.</param>
+    /// <param name="options">Settings; null for the defaults.</param>
+    /// <param name="logger">Where epoch summaries, checkpoints and early stopping are logged; null: the device's logger.</param>
+    /// <exception cref="ArgumentException">The model, optimizer, schedule or options do not fit together; the message says how.</exception>
+    public Trainer(CompiledModel model, Optimizer optimizer, LrSchedulerBase? schedule = null, TrainingOptions? options = null, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        options ??= new TrainingOptions();
+        options.Validate();
+        if (!model.IsTrainingPlan)
+        {
+            throw new ArgumentException("The model is an inference plan (compiled with Training = false); compile it with Training = true to train it.", nameof(model));
+        }
+
+        if (model.Loss is null)
+        {
+            throw new ArgumentException("The model was compiled without a loss; compile it with one (e.g. Loss.CrossEntropy()) to train it.", nameof(model));
+        }
+
+        if (model.Inputs.Count != 1)
+        {
+            throw new ArgumentException($"The trainer feeds one input, but the model has {model.Inputs.Count}.", nameof(model));
+        }
+
+        if (!model.HasParameters || !ReferenceEquals(optimizer.Parameters, model.Parameters))
+        {
+            throw new ArgumentException("The optimizer updates another parameter set than the model's; create it over model.Parameters.", nameof(optimizer));
+        }
+
+        if (schedule is not null && !ReferenceEquals(schedule.Optimizer, optimizer))
+        {
+            throw new ArgumentException("The schedule belongs to another optimizer than the one passed in.", nameof(schedule));
+        }
+
+        if (schedule is ReduceLROnPlateau && options.ScheduleStepping == ScheduleStepping.PerStep)
+        {
+            throw new ArgumentException("ReduceLROnPlateau steps once per epoch on a metric; use ScheduleStepping.PerEpoch with it.", nameof(options));
+        }
+
+        Model = model;
+        Optimizer = optimizer;
+        Schedule = schedule;
+        Options = options;
+        this.logger = logger ?? model.Device.Logger;
+        debugNonFinite = options.DebugNonFinite || model.CheckFinite;
+        if (options.ClipGradNorm is not null || options.ClipGradValue is not null)
+        {
+            clipper = new GradientClipper(model.Parameters);
+        }
+    }
+
+    /// <summary>The compiled model being trained.</summary>
+    public CompiledModel Model { get; }
+
+    /// <summary>The optimizer.</summary>
+    public Optimizer Optimizer { get; }
+
+    /// <summary>The learning-rate schedule, or null.</summary>
+    public LrSchedulerBase? Schedule { get; }
+
+    /// <summary>The settings.</summary>
+    public TrainingOptions Options { get; }
+
+    /// <summary>Completed epochs (also the 0-based index of the epoch in progress).</summary>
+    public int Epoch => epoch;
+
+    /// <summary>Batches of the current epoch already trained (where the next Fit resumes).</summary>
+    public int BatchInEpoch => batchInEpoch;
+
+    /// <summary>Optimizer steps done in all.</summary>
+    public long StepCount => step;
+
+    /// <summary>Every finished epoch's metrics.</summary>
+    public System.Collections.Generic.IReadOnlyList<EpochMetrics> History => history;
+
+    /// <summary>The last checkpoint written or loaded by this trainer, or null.</summary>
+    public string? LastCheckpoint => lastCheckpoint;
+
+    /// <summary>
+    /// Trains on <paramref name="train"/> (with the batch size of <see cref="TrainingOptions.Mode"/>, shuffled by
+    /// <see cref="TrainingOptions.Seed"/>) until <see cref="TrainingOptions.Epochs"/> epochs have completed, evaluating
+    /// on <paramref name="validation"/> after each epoch. Labels become class indices or one-hot rows, whichever the
+    /// model's loss target is.
+    /// </summary>
+    /// <exception cref="ArgumentException">The data do not fit the model.</exception>
+    /// <exception cref="TrainingDivergedException">A step produced NaN or infinity.</exception>
+    public TrainingResult Fit(IDataset train, IDataset? validation = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        var labels = LabelFormatFor(train);
+        int batch = Options.Mode switch
+        {
+            GradientDescentMode.Batch => train.Count,
+            GradientDescentMode.Online => 1,
+            _ => Options.BatchSize,
+        };
+        using var trainLoader = new DeviceDataLoader(Model.Device, train, new DataLoaderOptions
+        {
+            BatchSize = batch, Shuffle = Options.Shuffle, DropLast = Options.DropLast, Seed = Options.Seed, Transforms = Options.Transforms, Labels = labels,
+        });
+        using var validationLoader = validation is null ? null : ValidationLoader(validation, batch);
+        return Fit(trainLoader, validationLoader, progress, cancellationToken);
+    }
+
+    /// <summary>Trains over batches of <paramref name="train"/> (its batch size, order and transforms as given); see the dataset overload.</summary>
+    /// <exception cref="ArgumentException">The loaders do not fit the model.</exception>
+    /// <exception cref="TrainingDivergedException">A step produced NaN or infinity.</exception>
+    public TrainingResult Fit(DeviceDataLoader train, DeviceDataLoader? validation = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        ObjectDisposedException.ThrowIf(disposed, this);
+        CheckLoader(train, nameof(train));
+        if (validation is not null)
+        {
+            CheckLoader(validation, nameof(validation));
+        }
+
+        bool accuracy = AccuracyAvailable(train.Dataset);
+        CheckMetric(Options.EarlyStopping?.Monitor, validation, accuracy, "Early stopping");
+        CheckMetric(Schedule is ReduceLROnPlateau ? Options.PlateauMetric : null, validation, accuracy, "ReduceLROnPlateau");
+        CheckData(train);
+        if (finished == StopReason.EarlyStopped)
+        {
+            return Result(StopReason.EarlyStopped);
+        }
+
+        finished = null;
+        Model.Training = true;
+        long sessionSteps = 0;
+        var trainTime = TimeSpan.Zero;
+        int batches = train.BatchCount;
+        while (epoch < Options.Epochs)
+        {
+            var epochClock = Stopwatch.StartNew();
+            int epochSessionSamples = 0;
+            foreach (DeviceBatch b in train.Epoch(epoch, batchInEpoch))
+            {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                var stepClock = Stopwatch.StartNew();
+                double lr = Optimizer.Groups[0].Lr;
+                double loss = RunStep(b.Features, b.Labels, b.Count, batchInEpoch + 1, batches);
+                if (accuracy)
+                {
+                    CountCorrect(b.Labels, b.Count, ref part.Correct);
+                    part.AccuracySamples += b.Count;
+                }
+
+                part.LossSum += loss * b.Count;
+                part.Samples += b.Count;
+                part.Steps++;
+                part.LastLr = lr;
+                batchInEpoch++;
+                epochSessionSamples += b.Count;
+                sessionSteps++;
+                trainTime += stepClock.Elapsed;
+                if (progress is not null && (batchInEpoch % Options.ProgressEvery == 0 || batchInEpoch == batches))
+                {
+                    var elapsed = epochClock.Elapsed;
+                    long remaining = (batches - batchInEpoch) + ((long)(Options.Epochs - epoch - 1) * batches);
+                    progress.Report(new TrainingProgress
+                    {
+                        Phase = TrainingPhase.Training, Epoch = epoch + 1, Epochs = Options.Epochs, Batch = batchInEpoch, Batches = batches, Step = step,
+                        BatchLoss = loss, Loss = part.LossSum / part.Samples, Accuracy = PartAccuracy(), LearningRate = Optimizer.Groups[0].Lr,
+                        SamplesPerSecond = epochSessionSamples / Math.Max(elapsed.TotalSeconds, 1e-9), Elapsed = elapsed,
+                        Eta = TimeSpan.FromTicks((long)(trainTime.Ticks / (double)sessionSteps * remaining)),
+                    });
+                }
+
+                if (Options.Checkpoints is { EverySteps: > 0 } c && step % c.EverySteps == 0)
+                {
+                    SaveManaged();
+                }
+            }
+
+            if (cancellationToken.IsCancellationRequested)
+            {
+                logger.LogInformation("Training cancelled at epoch {Epoch}, batch {Batch} of {Batches} (step {Step})", epoch + 1, batchInEpoch, batches, step);
+                return Finish(StopReason.Cancelled);
+            }
+
+            bool stop = EndEpoch(validation, epochClock, epochSessionSamples, batches, progress);
+            if (Options.Checkpoints is { EveryEpochs: > 0 } ce && epoch % ce.EveryEpochs == 0)
+            {
+                SaveManaged();
+            }
+
+            if (stop)
+            {
+                return Finish(StopReason.EarlyStopped);
+            }
+        }
+
+        return Finish(StopReason.Completed);
+    }
+
+    /// <summary>
+    /// One training step on one batch outside Fit, in the model's current mode (<see cref="CompiledModel.Training"/>):
+    /// forward, backward, the non-finite checks, clipping, the optimizer step and (per step) the schedule. Returns the
+    /// batch's loss (computed before the update).
+    /// </summary>
+    /// <exception cref="ArgumentException">The input's sample shape differs from the model's.</exception>
+    /// <exception cref="TrainingDivergedException">The loss or the gradients are not finite; nothing was updated.</exception>
+    public float TrainStep(Tensor input, Tensor target)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(target);
+        ObjectDisposedException.ThrowIf(disposed, this);
+        var sample = Model.Input.Shape.ToArray()[1..];
+        if (input.Rank != sample.Length + 1 || !input.Shape.ToArray()[1..].SequenceEqual(sample))
+        {
+            throw new ArgumentException($"input is {input.Shape}; the model takes (batch, {string.Join(", ", sample)}).", nameof(input));
+        }
+
+        return (float)RunStep(input, target, input.Shape[0], 0, 0);
+    }
+
+    /// <summary>Mean loss and accuracy of the model on <paramref name="data"/> in evaluation mode (dropout off, running statistics).</summary>
+    public EvaluationResult Evaluate(IDataset data, int? batchSize = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        using var loader = ValidationLoader(data, batchSize ?? Options.BatchSize, batchSize);
+        return Evaluate(loader);
+    }
+
+    /// <summary>Mean loss and accuracy of the model over one pass of <paramref name="loader"/> (epoch 0) in evaluation mode.</summary>
+    public EvaluationResult Evaluate(DeviceDataLoader loader)
+    {
+        ArgumentNullException.ThrowIfNull(loader);
+        ObjectDisposedException.ThrowIf(disposed, this);
+        CheckLoader(loader, nameof(loader));
+        bool accuracy = AccuracyAvailable(loader.Dataset);
+        bool wasTraining = Model.Training, wasChecking = Model.CheckFinite;
+        Model.Training = false;
+        Model.CheckFinite = false;
+        double lossSum = 0;
+        long correct = 0;
+        int samples = 0;
+        try
+        {
+            foreach (DeviceBatch b in loader.Epoch(0))
+            {
+                var plan = Model.ForBatchSize(b.Count);
+                plan.Forward(b.Features, b.Labels);
+                lossSum += plan.ReadLoss() * (double)b.Count;
+                if (accuracy)
+                {
+                    CountCorrect(b.Labels, b.Count, ref correct, plan);
+                }
+
+                samples += b.Count;
+            }
+        }
+        finally
+        {
+            Model.Training = wasTraining;
+            Model.CheckFinite = wasChecking;
+        }
+
+        return new EvaluationResult(lossSum / samples, accuracy ? correct / (double)samples : double.NaN, samples);
+    }
+
+    /// <summary>Frees the trainer's own device memory (the best-weights copy); the model and optimizer stay with the caller.</summary>
+    public void Dispose()
+    {
+        if (disposed)
+        {
+            return;
+        }
+
+        disposed = true;
+        clipper?.Dispose();
+        best?.Dispose();
+    }
+
+    private double RunStep(Tensor features, Tensor labels, int count, int batch, int batches)
+    {
+        Model.CheckFinite = debugNonFinite;
+        var plan = Model.ForBatchSize(count);
+        plan.Seed = Model.Seed;
+
+        // Dropout draws from (seed, step, node): set the counter from the trainer's step so that every plan, and a
+        // trainer resumed from a checkpoint, draws the same masks for the same step.
+        plan.StepCount = step;
+        try
+        {
+            plan.Forward(features, labels);
+            plan.Backward();
+        }
+        catch (NonFiniteNodeException e)
+        {
+            throw Diverged(e.Phase == NodePhase.Forward ? "forward" : "backward", batch, batches, double.NaN, e);
+        }
+
+        double loss = plan.ReadLoss();
+        if (!double.IsFinite(loss))
+        {
+            throw Diverged("loss", batch, batches, loss, null);
+        }
+
+        if (Options.ClipGradNorm is { } n && Options.ClipGradValue is null)
+        {
+            // The total norm clipping measures anyway is non-finite exactly when a gradient is (a NaN or infinite norm
+            // makes the clipped gradients NaN, but the step is refused before they are used).
+            if (!double.IsFinite(clipper!.ClipByNorm(n, Options.ClipNormType)))
+            {
+                throw Diverged("gradients", batch, batches, loss, null);
+            }
+        }
+        else
+        {
+            if (NonFinite.Any(Model.Parameters.Grads))
+            {
+                throw Diverged("gradients", batch, batches, loss, null);
+            }
+
+            if (Options.ClipGradValue is { } v)
+            {
+                clipper!.ClipByValue(v);
+            }
+
+            if (Options.ClipGradNorm is { } n2)
+            {
+                clipper!.ClipByNorm(n2, Options.ClipNormType);
+            }
+        }
+
+        Optimizer.Step();
+        step++;
+        version++;
+        restoredBest = false;
+        if (Schedule is LrScheduler s && Options.ScheduleStepping == ScheduleStepping.PerStep)
+        {
+            s.Step();
+        }
+
+        return loss;
+    }
+
+    private TrainingDivergedException Diverged(string what, int batch, int batches, double loss, NonFiniteNodeException? node)
+    {
+        var e = new TrainingDivergedException(what, step + 1, epoch + 1, batch, batches, loss, node, lastCheckpoint);
+        logger.LogError("{Message}", e.Message);
+        return e;
+    }
+}
