@@ -3,12 +3,14 @@
 using System;
 using System.IO;
 using System.Linq;
+using System.Threading;
 using System.Threading.Tasks;
 using Engine.Data;
 using Engine.Data.Mnist;
 using Engine.Reporting;
 using Engine.Tests.Data;
 using Engine.Tests.Reporting;
+using Engine.Training;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using MnistTrainer;
@@ -18,35 +20,46 @@ namespace Engine.Tests.Samples;
 
 public sealed class TrainerAppTests
 {
-    /// <summary>Stands in for the real training: reads every batch and reports made-up but plausible numbers.</summary>
+    /// <summary>Stands in for the real training: reads every batch and reports made-up but plausible numbers, as the Trainer does.</summary>
     private sealed class FakeTraining : IMnistTraining
     {
         public int BatchesSeen { get; private set; }
 
-        public PassResult TrainEpoch(DeviceDataLoader loader, int epoch, EpochProgress progress)
+        public int Epochs { get; set; }
+
+        public TrainingResult Fit(DeviceDataLoader train, DeviceDataLoader test, IProgress<TrainingProgress> progress, CancellationToken ct)
         {
-            int n = 0;
-            foreach (var b in loader.Epoch(epoch))
+            int epochs = Epochs;
+            for (int epoch = 0; epoch < epochs; epoch++)
             {
-                Assert.That(b.Features.Shape.ToArray()[1..], Is.EqualTo(new[] { 1, 28, 28 }));
-                Assert.That(b.Labels.ToArray(), Is.All.InRange(0f, 9f));
-                n += b.Count;
-                BatchesSeen++;
-                progress.Report(n, 1.0 / (epoch + 1), 0.5 + (0.1 * epoch));
+                int batch = 0;
+                foreach (var b in train.Epoch(epoch))
+                {
+                    Assert.That(b.Features.Shape.ToArray()[1..], Is.EqualTo(new[] { 1, 28, 28 }));
+                    Assert.That(b.Labels.ToArray(), Is.All.InRange(0f, 9f));
+                    BatchesSeen++;
+                    progress.Report(new TrainingProgress
+                    {
+                        Phase = TrainingPhase.Training, Epoch = epoch + 1, Epochs = epochs, Batch = ++batch, Batches = train.BatchCount,
+                        Loss = 1.0 / (epoch + 1), Accuracy = 0.5 + (0.1 * epoch),
+                    });
+                }
+
+                int n = 0;
+                foreach (var b in test.Epoch(0))
+                {
+                    n += b.Count;
+                }
+
+                progress.Report(new TrainingProgress
+                {
+                    Phase = TrainingPhase.EpochEnd, Epoch = epoch + 1, Epochs = epochs, Batch = batch, Batches = batch,
+                    Loss = 1.0 / (epoch + 1), Accuracy = 0.5 + (0.1 * epoch), SamplesPerSecond = 1000, Elapsed = TimeSpan.FromSeconds(0.05),
+                    Validation = new EvaluationResult(0.9, 0.875, n),
+                });
             }
 
-            return new PassResult(1.0 / (epoch + 1), 0.5 + (0.1 * epoch), n);
-        }
-
-        public PassResult Evaluate(DeviceDataLoader loader)
-        {
-            int n = 0;
-            foreach (var b in loader.Epoch(0))
-            {
-                n += b.Count;
-            }
-
-            return new PassResult(0.9, 0.875, n);
+            return new TrainingResult(StopReason.Completed, [], BatchesSeen, 0, double.NaN, false);
         }
 
         public void SaveWeights(string path) => File.WriteAllText(path, "weights");
@@ -84,7 +97,7 @@ public sealed class TrainerAppTests
         WriteTinyMnist(tmp.Path);
         var fake = new FakeTraining();
         string outDir = tmp["out"];
-        var (code, stdout, stderr) = await Run(["--data", tmp.Path, "--out", outDir, "--device", "cpu", "--epochs", "3", "--batch-size", "16"], (_, _, _) => fake);
+        var (code, stdout, stderr) = await Run(["--data", tmp.Path, "--out", outDir, "--device", "cpu", "--epochs", "3", "--batch-size", "16"], (_, o, _) => { fake.Epochs = o.Epochs; return fake; });
         Assert.That(stderr, Is.Empty);
         Assert.That(code, Is.Zero);
         Assert.That(stdout.TrimEnd().Split('\n').Last(), Is.EqualTo("test accuracy: 87.50% (20 samples)"));
