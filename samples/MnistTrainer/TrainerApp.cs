@@ -242,7 +242,7 @@ internal static class TrainerApp
                 training.SaveWeights(modelPath);
                 double best = metrics.Epochs.Max(e => e.TestAccuracy) * 100;
                 metrics.RenderChart(string.Create(CultureInfo.InvariantCulture,
-                    $"MNIST {o.Model.ToString().ToLowerInvariant()} on {device.Kind} - {o.Epochs} epochs, batch {o.BatchSize}, lr {o.LearningRate} - best test accuracy {best:F2}%")).SavePng(plotPath);
+                    $"MNIST {o.Model.ToString().ToLowerInvariant()} on {device.Kind.ToString().ToLowerInvariant()}, batch {o.BatchSize}, lr {o.LearningRate}: test accuracy {test.Accuracy * 100:F2}% (best {best:F2}%)")).SavePng(plotPath);
                 bar = new EpochProgress(stdout, interactive, log, p.Epoch + 1, o.Epochs, trainCount);
             });
 
