@@ -40,6 +40,23 @@ public sealed class KernelCache
         return Load(name, load);
     }
 
+    /// <summary>
+    /// Like <see cref="Get{TDelegate}(string, Func{Accelerator, TDelegate})"/>, with a state handed to a static
+    /// <paramref name="load"/> (such as the kernel method to load), so a cache hit allocates nothing.
+    /// </summary>
+    public TDelegate Get<TDelegate, TState>(string name, TState state, Func<Accelerator, TState, TDelegate> load) where TDelegate : Delegate
+    {
+        if (launchers.TryGetValue(name, out var cached))
+        {
+            return (TDelegate)cached.Value;
+        }
+
+        return LoadWithState(name, state, load);
+    }
+
+    private TDelegate LoadWithState<TDelegate, TState>(string name, TState state, Func<Accelerator, TState, TDelegate> load) where TDelegate : Delegate =>
+        Load(name, acc => load(acc, state));
+
     private TDelegate Load<TDelegate>(string name, Func<Accelerator, TDelegate> load) where TDelegate : Delegate
     {
         var lazy = launchers.GetOrAdd(name, n => new Lazy<object>(() =>

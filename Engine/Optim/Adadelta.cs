@@ -48,18 +48,8 @@ public sealed class Adadelta : Optimizer
     }
 
     /// <summary>Launches <see cref="OptimizerKernels.Adadelta"/>.</summary>
-    public static void LaunchKernel(Device device, in OptimStepArgs a, AdadeltaParams p)
-    {
-        ArgumentNullException.ThrowIfNull(device);
-        if (a.ChunkCount == 0)
-        {
-            return;
-        }
-
-        var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, AdadeltaParams>>(
-            "optim.adadelta", acc => acc.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, AdadeltaParams>(OptimizerKernels.Adadelta));
-        k(device.Stream, new KernelConfig(a.ChunkCount, OptimLayout.GroupSize), a.W, a.G, a.S0, a.S1, a.Chunks, p);
-    }
+    public static void LaunchKernel(Device device, in OptimStepArgs a, AdadeltaParams p) =>
+        OptimKernelLaunch.Run(device, a, p, "optim.adadelta", OptimizerKernels.Adadelta);
 
     /// <summary>Runs the step on the host (CPU device).</summary>
     public static void RunHost(Device device, in OptimStepArgs a, AdadeltaParams p)

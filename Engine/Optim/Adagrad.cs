@@ -63,18 +63,8 @@ public sealed class Adagrad : Optimizer
     }
 
     /// <summary>Launches <see cref="OptimizerKernels.Adagrad"/>.</summary>
-    public static void LaunchKernel(Device device, in OptimStepArgs a, AdagradParams p)
-    {
-        ArgumentNullException.ThrowIfNull(device);
-        if (a.ChunkCount == 0)
-        {
-            return;
-        }
-
-        var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, AdagradParams>>(
-            "optim.adagrad", acc => acc.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, AdagradParams>(OptimizerKernels.Adagrad));
-        k(device.Stream, new KernelConfig(a.ChunkCount, OptimLayout.GroupSize), a.W, a.G, a.S0, a.Chunks, p);
-    }
+    public static void LaunchKernel(Device device, in OptimStepArgs a, AdagradParams p) =>
+        OptimKernelLaunch.Run(device, a, p, "optim.adagrad", OptimizerKernels.Adagrad);
 
     /// <summary>Runs the step on the host (CPU device).</summary>
     public static void RunHost(Device device, in OptimStepArgs a, AdagradParams p)

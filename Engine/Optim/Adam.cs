@@ -63,18 +63,8 @@ public class Adam : Optimizer
     }
 
     /// <summary>Launches <see cref="OptimizerKernels.Adam"/>.</summary>
-    public static void LaunchKernel(Device device, in OptimStepArgs a, AdamParams p)
-    {
-        ArgumentNullException.ThrowIfNull(device);
-        if (a.ChunkCount == 0)
-        {
-            return;
-        }
-
-        var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, AdamParams>>(
-            "optim.adam", acc => acc.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, AdamParams>(OptimizerKernels.Adam));
-        k(device.Stream, new KernelConfig(a.ChunkCount, OptimLayout.GroupSize), a.W, a.G, a.S0, a.S1, a.S2, a.Chunks, p);
-    }
+    public static void LaunchKernel(Device device, in OptimStepArgs a, AdamParams p) =>
+        OptimKernelLaunch.Run(device, a, p, "optim.adam", OptimizerKernels.Adam);
 
     /// <summary>Runs the step on the host (CPU device).</summary>
     public static void RunHost(Device device, in OptimStepArgs a, AdamParams p)

@@ -49,18 +49,8 @@ public sealed class Adamax : Optimizer
     }
 
     /// <summary>Launches <see cref="OptimizerKernels.Adamax"/>.</summary>
-    public static void LaunchKernel(Device device, in OptimStepArgs a, AdamaxParams p)
-    {
-        ArgumentNullException.ThrowIfNull(device);
-        if (a.ChunkCount == 0)
-        {
-            return;
-        }
-
-        var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, AdamaxParams>>(
-            "optim.adamax", acc => acc.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, AdamaxParams>(OptimizerKernels.Adamax));
-        k(device.Stream, new KernelConfig(a.ChunkCount, OptimLayout.GroupSize), a.W, a.G, a.S0, a.S1, a.Chunks, p);
-    }
+    public static void LaunchKernel(Device device, in OptimStepArgs a, AdamaxParams p) =>
+        OptimKernelLaunch.Run(device, a, p, "optim.adamax", OptimizerKernels.Adamax);
 
     /// <summary>Runs the step on the host (CPU device).</summary>
     public static void RunHost(Device device, in OptimStepArgs a, AdamaxParams p)

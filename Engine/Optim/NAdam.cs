@@ -68,18 +68,8 @@ public sealed class NAdam : Optimizer
     private static double Mu(NAdamOptions o, double step) => o.Beta1 * (1 - (0.5 * Math.Pow(0.96, step * o.MomentumDecay)));
 
     /// <summary>Launches <see cref="OptimizerKernels.Nadam"/>.</summary>
-    public static void LaunchKernel(Device device, in OptimStepArgs a, NadamParams p)
-    {
-        ArgumentNullException.ThrowIfNull(device);
-        if (a.ChunkCount == 0)
-        {
-            return;
-        }
-
-        var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, NadamParams>>(
-            "optim.nadam", acc => acc.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, NadamParams>(OptimizerKernels.Nadam));
-        k(device.Stream, new KernelConfig(a.ChunkCount, OptimLayout.GroupSize), a.W, a.G, a.S0, a.S1, a.Chunks, p);
-    }
+    public static void LaunchKernel(Device device, in OptimStepArgs a, NadamParams p) =>
+        OptimKernelLaunch.Run(device, a, p, "optim.nadam", OptimizerKernels.Nadam);
 
     /// <summary>Runs the step on the host (CPU device).</summary>
     public static void RunHost(Device device, in OptimStepArgs a, NadamParams p)

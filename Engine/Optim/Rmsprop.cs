@@ -52,18 +52,8 @@ public sealed class Rmsprop : Optimizer
     }
 
     /// <summary>Launches <see cref="OptimizerKernels.Rmsprop"/>.</summary>
-    public static void LaunchKernel(Device device, in OptimStepArgs a, RmspropParams p)
-    {
-        ArgumentNullException.ThrowIfNull(device);
-        if (a.ChunkCount == 0)
-        {
-            return;
-        }
-
-        var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, RmspropParams>>(
-            "optim.rmsprop", acc => acc.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, RmspropParams>(OptimizerKernels.Rmsprop));
-        k(device.Stream, new KernelConfig(a.ChunkCount, OptimLayout.GroupSize), a.W, a.G, a.S0, a.S1, a.S2, a.Chunks, p);
-    }
+    public static void LaunchKernel(Device device, in OptimStepArgs a, RmspropParams p) =>
+        OptimKernelLaunch.Run(device, a, p, "optim.rmsprop", OptimizerKernels.Rmsprop);
 
     /// <summary>Runs the step on the host (CPU device).</summary>
     public static void RunHost(Device device, in OptimStepArgs a, RmspropParams p)

@@ -52,18 +52,8 @@ public sealed class Sgd : Optimizer
     }
 
     /// <summary>Launches <see cref="OptimizerKernels.Sgd"/>.</summary>
-    public static void LaunchKernel(Device device, in OptimStepArgs a, SgdParams p)
-    {
-        ArgumentNullException.ThrowIfNull(device);
-        if (a.ChunkCount == 0)
-        {
-            return;
-        }
-
-        var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, SgdParams>>(
-            "optim.sgd", acc => acc.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, SgdParams>(OptimizerKernels.Sgd));
-        k(device.Stream, new KernelConfig(a.ChunkCount, OptimLayout.GroupSize), a.W, a.G, a.S0, a.Chunks, p);
-    }
+    public static void LaunchKernel(Device device, in OptimStepArgs a, SgdParams p) =>
+        OptimKernelLaunch.Run(device, a, p, "optim.sgd", OptimizerKernels.Sgd);
 
     /// <summary>Runs the step on the host (CPU device).</summary>
     public static void RunHost(Device device, in OptimStepArgs a, SgdParams p)

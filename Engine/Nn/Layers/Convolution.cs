@@ -28,15 +28,8 @@ public sealed class Conv2d : Layer
     /// <exception cref="ArgumentException">Sizes are not positive or channels are not divisible by the groups.</exception>
     public Conv2d(int inChannels, int outChannels, (int H, int W) kernel, Conv2dOptions? options, bool bias = true)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inChannels);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outChannels);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernel.H, nameof(kernel));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernel.W, nameof(kernel));
         Options = options ?? Conv2dOptions.Default;
-        if (Options.Groups <= 0 || inChannels % Options.Groups != 0 || outChannels % Options.Groups != 0)
-        {
-            throw new ArgumentException($"Conv2d: in_channels {inChannels} and out_channels {outChannels} must be divisible by groups {Options.Groups}.", nameof(options));
-        }
+        ConvText.CheckSizes("Conv2d", inChannels, outChannels, kernel, Options.Groups);
 
         InChannels = inChannels;
         OutChannels = outChannels;
@@ -130,15 +123,8 @@ public sealed class ConvTranspose2d : Layer
     /// <exception cref="ArgumentException">Sizes are not positive or channels are not divisible by the groups.</exception>
     public ConvTranspose2d(int inChannels, int outChannels, (int H, int W) kernel, ConvTranspose2dOptions? options, bool bias = true)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inChannels);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outChannels);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernel.H, nameof(kernel));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernel.W, nameof(kernel));
         Options = options ?? ConvTranspose2dOptions.Default;
-        if (Options.Groups <= 0 || inChannels % Options.Groups != 0 || outChannels % Options.Groups != 0)
-        {
-            throw new ArgumentException($"ConvTranspose2d: in_channels {inChannels} and out_channels {outChannels} must be divisible by groups {Options.Groups}.", nameof(options));
-        }
+        ConvText.CheckSizes("ConvTranspose2d", inChannels, outChannels, kernel, Options.Groups);
 
         InChannels = inChannels;
         OutChannels = outChannels;
@@ -248,6 +234,19 @@ public sealed class SeparableConv2d : Module
 /// <summary>Shared helpers of the convolution layers.</summary>
 internal static class ConvText
 {
+    /// <summary>The constructor checks shared by the convolution layers; errors name the constructor's arguments.</summary>
+    public static void CheckSizes(string layer, int inChannels, int outChannels, (int H, int W) kernel, int groups)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inChannels);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outChannels);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernel.H, nameof(kernel));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernel.W, nameof(kernel));
+        if (groups <= 0 || inChannels % groups != 0 || outChannels % groups != 0)
+        {
+            throw new ArgumentException($"{layer}: in_channels {inChannels} and out_channels {outChannels} must be divisible by groups {groups}.", "options");
+        }
+    }
+
     public static string? Padding(ConvPadding p) => p.IsSame ? "same"
         : p == ConvPadding.Valid ? null
         : p.Top == p.Bottom && p.Left == p.Right ? $"{p.Top}x{p.Left}" : p.ToString();
