@@ -163,6 +163,10 @@ public sealed class TrainerAppTests
         Assert.That(code, Is.EqualTo(1));
         Assert.That(err, Does.Contain("cannot write to the output folder").And.Contain("--out"));
 
+        (code, _, err) = await Run(["--data", ok, "--out", tmp["out"], "--device", "cpu", "--model", "mlp", "--lr", "1e30"]);
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(err, Does.StartWith("error: Training diverged at step ").And.EndWith("Try a smaller --lr (now 1E+30)." + Environment.NewLine));
+
         (code, _, err) = await Run(["--epochs", "-1"]);
         Assert.That(code, Is.EqualTo(2));
         Assert.That(err, Does.Contain("--epochs must be").And.Contain("--help"));

@@ -155,7 +155,14 @@ internal static class TrainerApp
                 log.LogInformation("Loaders: {Batches} training batches of {Batch} per epoch (shift up to {Shift} px), {TestBatches} test batches, transfer {Transfer}",
                     trainLoader.BatchCount, o.BatchSize, o.Shift, testLoader.BatchCount, trainLoader.Transfer);
                 using var training = makeTraining(device, o, loggers.CreateLogger("MnistTrainer.Training"));
-                return (0, Train(device, training, trainLoader, testLoader, source, train.Count, test.Count, ct), false);
+                try
+                {
+                    return (0, Train(device, training, trainLoader, testLoader, source, train.Count, test.Count, ct), false);
+                }
+                catch (TrainingDivergedException e)
+                {
+                    return (1, $"error: {e.Message} Try a smaller --lr (now {o.LearningRate.ToString(CultureInfo.InvariantCulture)}).", true);
+                }
             }
         }
 

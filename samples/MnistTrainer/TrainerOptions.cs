@@ -67,7 +67,8 @@ internal sealed record TrainerOptions
           -h, --help        show this help
 
         The last line of a successful run is "test accuracy: XX.XX% (N samples)".
-        Exit codes: 0 done, 1 data or device error, 2 bad options, 130 cancelled (Ctrl+C).
+        Exit codes: 0 done, 1 data, output folder or device error or diverged training, 2 bad options,
+        130 cancelled (Ctrl+C).
         """;
 
     /// <summary>Parses <paramref name="args"/>; returns the options or an error message (never both).</summary>
