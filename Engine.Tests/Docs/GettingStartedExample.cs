@@ -36,7 +36,7 @@ public static class GettingStartedExample
             ValidationTransforms = [new Normalize(norm)],
         });
 
-        TrainingResult result = trainer.Fit(train, validation: test);   // logs one line per epoch
+        TrainingResult result = trainer.Fit(train, validation: test);   // validates after every epoch
         Console.WriteLine($"test accuracy: {result.History[^1].ValidationAccuracy:P2}");
         net.SaveWeights(Path.Combine(outDir, "model.safetensors"));    // PyTorch's state-dict names
         // GETTING-STARTED-EXAMPLE-END
