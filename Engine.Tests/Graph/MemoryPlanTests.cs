@@ -185,4 +185,26 @@ public sealed class HostStepAllocationTests
             Assert.That(dev.Allocator.Stats.BytesInUse, Is.EqualTo(stats.BytesInUse));
         }
     }
+
+    [Test]
+    public void Picking_a_compiled_plan_for_a_batch_size_allocates_nothing()
+    {
+        var dev = TestDevices.Get(new DeviceConfig("cpu-host", DeviceKind.Cpu, ForceKernels: false));
+        using var model = new Sequential(new Linear(3, 2));
+        using var net = model.Compile(dev, [4, 3], options: new CompileOptions { Training = false });
+        var last = net.ForBatchSize(1);
+        for (int i = 0; i < 60; i++)
+        {
+            net.ForBatchSize(4);
+            net.ForBatchSize(1);
+        }
+
+        long thread = GC.GetAllocatedBytesForCurrentThread();
+        var own = net.ForBatchSize(4);
+        var again = net.ForBatchSize(1);
+        long delta = GC.GetAllocatedBytesForCurrentThread() - thread;
+        Assert.That(delta, Is.Zero, "bytes allocated by ForBatchSize for its own and a compiled size");
+        Assert.That(own, Is.SameAs(net));
+        Assert.That(again, Is.SameAs(last));
+    }
 }
