@@ -160,13 +160,20 @@ public sealed class HostStepAllocationTests
             using var net = g.Compile(dev, [8, 16], options: new CompileOptions { InputGradients = true });
             GraphTestUtil.RandomInputs(net, 4);
             net.OutputGrad()!.CopyFrom(HostMath.Random(32, 5));
-            for (int i = 0; i < 60; i++)
+            // Warm up past tiered compilation (tier 0, instrumented tier 0, then a background re-JIT, each stage after
+            // 30 calls and a quiet 100 ms): the runtime allocates a little on its own threads while it switches tiers.
+            for (int round = 0; round < 4; round++)
             {
-                net.Forward();
-                net.Backward();
+                for (int i = 0; i < 40; i++)
+                {
+                    net.Forward();
+                    net.Backward();
+                }
+
+                dev.Synchronize();
+                System.Threading.Thread.Sleep(100);
             }
 
-            dev.Synchronize();
             var stats = dev.Allocator.Stats;
             long total = GC.GetTotalAllocatedBytes(precise: true);
             long thread = GC.GetAllocatedBytesForCurrentThread();
