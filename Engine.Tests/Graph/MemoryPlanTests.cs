@@ -160,13 +160,20 @@ public sealed class HostStepAllocationTests
             using var net = g.Compile(dev, [8, 16], options: new CompileOptions { InputGradients = true });
             GraphTestUtil.RandomInputs(net, 4);
             net.OutputGrad()!.CopyFrom(HostMath.Random(32, 5));
-            for (int i = 0; i < 60; i++)
+            // Warm up past tiered compilation (tier 0, instrumented tier 0, then a background re-JIT, each stage after
+            // 30 calls and a quiet 100 ms): the runtime allocates a little on its own threads while it switches tiers.
+            for (int round = 0; round < 4; round++)
             {
-                net.Forward();
-                net.Backward();
+                for (int i = 0; i < 40; i++)
+                {
+                    net.Forward();
+                    net.Backward();
+                }
+
+                dev.Synchronize();
+                System.Threading.Thread.Sleep(100);
             }
 
-            dev.Synchronize();
             var stats = dev.Allocator.Stats;
             long total = GC.GetTotalAllocatedBytes(precise: true);
             long thread = GC.GetAllocatedBytesForCurrentThread();
@@ -184,5 +191,27 @@ public sealed class HostStepAllocationTests
             Assert.That(dev.Allocator.Stats.DeviceAllocations, Is.EqualTo(stats.DeviceAllocations));
             Assert.That(dev.Allocator.Stats.BytesInUse, Is.EqualTo(stats.BytesInUse));
         }
+    }
+
+    [Test]
+    public void Picking_a_compiled_plan_for_a_batch_size_allocates_nothing()
+    {
+        var dev = TestDevices.Get(new DeviceConfig("cpu-host", DeviceKind.Cpu, ForceKernels: false));
+        using var model = new Sequential(new Linear(3, 2));
+        using var net = model.Compile(dev, [4, 3], options: new CompileOptions { Training = false });
+        var last = net.ForBatchSize(1);
+        for (int i = 0; i < 60; i++)
+        {
+            net.ForBatchSize(4);
+            net.ForBatchSize(1);
+        }
+
+        long thread = GC.GetAllocatedBytesForCurrentThread();
+        var own = net.ForBatchSize(4);
+        var again = net.ForBatchSize(1);
+        long delta = GC.GetAllocatedBytesForCurrentThread() - thread;
+        Assert.That(delta, Is.Zero, "bytes allocated by ForBatchSize for its own and a compiled size");
+        Assert.That(own, Is.SameAs(net));
+        Assert.That(again, Is.SameAs(last));
     }
 }

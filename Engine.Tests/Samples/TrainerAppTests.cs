@@ -3,12 +3,14 @@
 using System;
 using System.IO;
 using System.Linq;
+using System.Threading;
 using System.Threading.Tasks;
 using Engine.Data;
 using Engine.Data.Mnist;
 using Engine.Reporting;
 using Engine.Tests.Data;
 using Engine.Tests.Reporting;
+using Engine.Training;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using MnistTrainer;
@@ -18,38 +20,49 @@ namespace Engine.Tests.Samples;
 
 public sealed class TrainerAppTests
 {
-    /// <summary>Stands in for the real training: reads every batch and reports made-up but plausible numbers.</summary>
+    /// <summary>Stands in for the real training: reads every batch and reports made-up but plausible numbers, as the Trainer does.</summary>
     private sealed class FakeTraining : IMnistTraining
     {
         public int BatchesSeen { get; private set; }
 
-        public string? UnavailableReason => null;
+        public int Epochs { get; set; }
 
-        public PassResult TrainEpoch(DeviceDataLoader loader, int epoch, EpochProgress progress)
+        public TrainingResult Fit(DeviceDataLoader train, DeviceDataLoader test, IProgress<TrainingProgress> progress, CancellationToken ct)
         {
-            int n = 0;
-            foreach (var b in loader.Epoch(epoch))
+            int epochs = Epochs;
+            for (int epoch = 0; epoch < epochs; epoch++)
             {
-                Assert.That(b.Features.Shape.ToArray()[1..], Is.EqualTo(new[] { 1, 28, 28 }));
-                Assert.That(b.Labels.ToArray(), Is.All.InRange(0f, 9f));
-                n += b.Count;
-                BatchesSeen++;
-                progress.Report(n, 1.0 / (epoch + 1), 0.5 + (0.1 * epoch));
+                int batch = 0;
+                foreach (var b in train.Epoch(epoch))
+                {
+                    Assert.That(b.Features.Shape.ToArray()[1..], Is.EqualTo(new[] { 1, 28, 28 }));
+                    Assert.That(b.Labels.ToArray(), Is.All.InRange(0f, 9f));
+                    BatchesSeen++;
+                    progress.Report(new TrainingProgress
+                    {
+                        Phase = TrainingPhase.Training, Epoch = epoch + 1, Epochs = epochs, Batch = ++batch, Batches = train.BatchCount,
+                        Loss = 1.0 / (epoch + 1), Accuracy = 0.5 + (0.1 * epoch),
+                    });
+                }
+
+                int n = 0;
+                foreach (var b in test.Epoch(0))
+                {
+                    n += b.Count;
+                }
+
+                progress.Report(new TrainingProgress
+                {
+                    Phase = TrainingPhase.EpochEnd, Epoch = epoch + 1, Epochs = epochs, Batch = batch, Batches = batch,
+                    Loss = 1.0 / (epoch + 1), Accuracy = 0.5 + (0.1 * epoch), SamplesPerSecond = 1000, Elapsed = TimeSpan.FromSeconds(0.05),
+                    Validation = new EvaluationResult(0.9, 0.875, n),
+                });
             }
 
-            return new PassResult(1.0 / (epoch + 1), 0.5 + (0.1 * epoch), n);
+            return new TrainingResult(StopReason.Completed, [], BatchesSeen, 0, double.NaN, false);
         }
 
-        public PassResult Evaluate(DeviceDataLoader loader)
-        {
-            int n = 0;
-            foreach (var b in loader.Epoch(0))
-            {
-                n += b.Count;
-            }
-
-            return new PassResult(0.9, 0.875, n);
-        }
+        public void SaveWeights(string path) => File.WriteAllText(path, "weights");
 
         public void Dispose()
         {
@@ -84,7 +97,7 @@ public sealed class TrainerAppTests
         WriteTinyMnist(tmp.Path);
         var fake = new FakeTraining();
         string outDir = tmp["out"];
-        var (code, stdout, stderr) = await Run(["--data", tmp.Path, "--out", outDir, "--device", "cpu", "--epochs", "3", "--batch-size", "16"], (_, _, _) => fake);
+        var (code, stdout, stderr) = await Run(["--data", tmp.Path, "--out", outDir, "--device", "cpu", "--epochs", "3", "--batch-size", "16"], (_, o, _) => { fake.Epochs = o.Epochs; return fake; });
         Assert.That(stderr, Is.Empty);
         Assert.That(code, Is.Zero);
         Assert.That(stdout.TrimEnd().Split('\n').Last(), Is.EqualTo("test accuracy: 87.50% (20 samples)"));
@@ -96,21 +109,33 @@ public sealed class TrainerAppTests
         Assert.That(log.Epochs[0].TestAccuracy, Is.EqualTo(0.875));
         Assert.That(log.Run["model"], Is.EqualTo("cnn"));
         Assert.That(log.Run["train_samples"], Is.EqualTo("50"));
+        Assert.That(File.ReadAllText(Path.Combine(outDir, "model.safetensors")), Is.EqualTo("weights"));
         var plot = PngTests.Decode(File.ReadAllBytes(Path.Combine(outDir, "training.png")));
         Assert.That((plot.Width, plot.Height), Is.EqualTo((1200, 520)));
         Assert.That(PngTests.Decode(File.ReadAllBytes(Path.Combine(outDir, "digits.png"))).Width, Is.GreaterThan(500));
     }
 
     [Test]
-    public async Task Without_the_training_api_the_data_part_runs_and_the_exit_code_is_3()
+    public async Task The_real_training_runs_end_to_end_and_saves_a_model_pytorch_can_load()
     {
         using var tmp = new TempDir();
         WriteTinyMnist(tmp.Path);
-        var (code, stdout, stderr) = await Run(["--data", tmp.Path, "--out", tmp["out"], "--device", "cpu"]);
-        Assert.That(code, Is.EqualTo(3));
-        Assert.That(stderr, Does.StartWith("training is not yet available: "));
-        Assert.That(File.Exists(Path.Combine(tmp["out"], "digits.png")), Is.True, "the data part ran");
-        Assert.That(stdout, Is.Empty);
+        string outDir = tmp["out"];
+        var (code, stdout, stderr) = await Run(["--data", tmp.Path, "--out", outDir, "--device", "cpu", "--epochs", "2", "--batch-size", "16"]);
+        Assert.That(stderr, Is.Empty);
+        Assert.That(code, Is.Zero);
+        Assert.That(stdout.TrimEnd().Split('\n').Last(), Does.Match(@"^test accuracy: \d+\.\d\d% \(20 samples\)$"));
+        var log = TrainingLog.ReadJson(Path.Combine(outDir, "metrics.json"));
+        Assert.That(log.Epochs, Has.Count.EqualTo(2));
+        Assert.That(log.Epochs.Select(e => e.TrainLoss), Is.All.Matches<double>(double.IsFinite));
+        Assert.That(log.Run["optimizer"], Is.EqualTo("adam"));
+
+        var weights = Engine.Checkpoints.SafeTensorsFile.Read(Path.Combine(outDir, "model.safetensors"));
+        Assert.That(weights.Tensors.Select(t => (t.Name, string.Join("x", t.Shape))), Is.EqualTo(new[]
+        {
+            ("0.bias", "32"), ("0.weight", "32x1x3x3"), ("3.bias", "64"), ("3.weight", "64x32x3x3"),
+            ("7.bias", "128"), ("7.weight", "128x3136"), ("9.bias", "10"), ("9.weight", "10x128"),
+        }), "PyTorch's state-dict names of the same nn.Sequential, sorted as safetensors stores them");
     }
 
     [Test]
@@ -137,6 +162,10 @@ public sealed class TrainerAppTests
         (code, _, err) = await Run(["--data", ok, "--out", tmp["file"]]);
         Assert.That(code, Is.EqualTo(1));
         Assert.That(err, Does.Contain("cannot write to the output folder").And.Contain("--out"));
+
+        (code, _, err) = await Run(["--data", ok, "--out", tmp["out"], "--device", "cpu", "--model", "mlp", "--lr", "1e30"]);
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(err, Does.StartWith("error: Training diverged at step ").And.EndWith("Try a smaller --lr (now 1E+30)." + Environment.NewLine));
 
         (code, _, err) = await Run(["--epochs", "-1"]);
         Assert.That(code, Is.EqualTo(2));

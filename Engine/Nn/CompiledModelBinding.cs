@@ -26,13 +26,20 @@ public sealed partial class CompiledModel
 
         if (!resized.TryGetValue(batchSize, out var other))
         {
-            other = Model.Compile(Device, inputs.Select(t => t.Shape.With(0, batchSize)).ToList(), LossSpec, Options);
-            other.Seed = Seed;
+            other = CompileForBatchSize(batchSize);
             resized[batchSize] = other;
         }
 
         other.Training = Training;
         other.CheckFinite = CheckFinite;
+        return other;
+    }
+
+    // Apart from ForBatchSize: the lambda's closure over batchSize would otherwise be allocated on every call.
+    private CompiledModel CompileForBatchSize(int batchSize)
+    {
+        var other = Model.Compile(Device, inputs.Select(t => t.Shape.With(0, batchSize)).ToList(), LossSpec, Options);
+        other.Seed = Seed;
         return other;
     }
 

@@ -178,7 +178,7 @@ public sealed partial class Trainer : IDisposable
                     break;
                 }
 
-                var stepClock = Stopwatch.StartNew();
+                long stepStart = Stopwatch.GetTimestamp();   // not a Stopwatch object: a step allocates nothing
                 double lr = Optimizer.Groups[0].Lr;
                 double loss = RunStep(b.Features, b.Labels, b.Count, batchInEpoch + 1, batches);
                 if (accuracy)
@@ -194,7 +194,7 @@ public sealed partial class Trainer : IDisposable
                 batchInEpoch++;
                 epochSessionSamples += b.Count;
                 sessionSteps++;
-                trainTime += stepClock.Elapsed;
+                trainTime += Stopwatch.GetElapsedTime(stepStart);
                 if (progress is not null && (batchInEpoch % Options.ProgressEvery == 0 || batchInEpoch == batches))
                 {
                     var elapsed = epochClock.Elapsed;

@@ -1,54 +1,105 @@
-// The one seam between the app and the engine's training API: build the model, run an epoch, evaluate. Everything
-// else (options, data, loaders, progress, metrics, plots) lives outside it and works today.
+// The one seam between the app and the engine's training API: build the model, compile it, and train it with the
+// engine's Trainer (Adam, cosine decay per step, validation on the held-out digits after every epoch); save it.
+// Everything else (options, data, loaders, progress bar, metrics, plots) lives in TrainerApp.
 using System;
+using System.Threading;
 using Engine;
 using Engine.Data;
+using Engine.Nn;
+using Engine.Optim;
+using Engine.Optim.Schedules;
+using Engine.Training;
 using Microsoft.Extensions.Logging;
 
 namespace MnistTrainer;
 
-/// <summary>Mean loss and accuracy over a number of samples.</summary>
-internal readonly record struct PassResult(double Loss, double Accuracy, int Samples);
-
-/// <summary>What the app needs from a trainer: one training epoch at a time, and evaluation on held-out data.</summary>
+/// <summary>What the app needs from a trainer: training with validation after each epoch, and saving.</summary>
 internal interface IMnistTraining : IDisposable
 {
-    /// <summary>Null when training works; otherwise why it does not (printed, and the app exits with code 3).</summary>
-    string? UnavailableReason { get; }
+    /// <summary>
+    /// Trains every epoch over <paramref name="train"/>, evaluating on <paramref name="test"/> after each; reports every
+    /// step and every epoch's end to <paramref name="progress"/>, synchronously, on the calling thread.
+    /// </summary>
+    TrainingResult Fit(DeviceDataLoader train, DeviceDataLoader test, IProgress<TrainingProgress> progress, CancellationToken ct);
 
-    /// <summary>Trains one epoch (0-based) over <paramref name="loader"/>, reporting after each batch.</summary>
-    PassResult TrainEpoch(DeviceDataLoader loader, int epoch, EpochProgress progress);
-
-    /// <summary>Evaluates the model on every batch of <paramref name="loader"/> without changing it.</summary>
-    PassResult Evaluate(DeviceDataLoader loader);
+    /// <summary>Writes the trained weights (safetensors under PyTorch's state-dict names).</summary>
+    void SaveWeights(string path);
 }
 
 /// <summary>
-/// Trains <see cref="TrainerOptions.Model"/> with the engine. Waits for the graph executor (being written in parallel;
-/// the optimizers are in Engine.Optim); until it lands this reports itself unavailable and the app stops after the
-/// data part.
+/// Trains <see cref="TrainerOptions.Model"/> with the engine: a compiled training plan with cross-entropy, Adam with a
+/// cosine learning-rate decay over all steps, and <see cref="Trainer"/> for the epochs, validation and metrics.
 /// </summary>
 internal sealed class MnistTraining : IMnistTraining
 {
-    private readonly Device device;
+    private const int Classes = 10;
     private readonly TrainerOptions options;
     private readonly ILogger logger;
+    private readonly Module model;
+    private readonly CompiledModel net;
+    private readonly Adam optimizer;
+    private Trainer? trainer;
 
     public MnistTraining(Device device, TrainerOptions options, ILogger logger)
     {
-        this.device = device;
         this.options = options;
         this.logger = logger;
+        model = Build(options.Model);
+        try
+        {
+            net = model.Compile(device, [options.BatchSize, 1, 28, 28], Loss.CrossEntropy(), new CompileOptions { Seed = unchecked((int)options.Seed) });
+            optimizer = new Adam(net.Parameters, new AdamOptions { Lr = options.LearningRate });
+        }
+        catch
+        {
+            net?.Dispose();
+            model.Dispose();
+            throw;
+        }
+
+        logger.LogInformation("Model {Model}: {Params:N0} parameters, training arena {Arena:N0} bytes, Adam lr {Lr} with cosine decay over {Epochs} epochs",
+            options.Model.ToString().ToLowerInvariant(), model.ParameterCount(), net.Memory.PeakBytes, options.LearningRate, options.Epochs);
+        logger.LogDebug("{Summary}", net.Summary());
     }
 
-    public string? UnavailableReason =>
-        "the engine's graph executor (model forward and backward) has not landed in this build yet; the data part above ran";
+    /// <summary>The network for <paramref name="kind"/>; the CNN is LeNet-style with PyTorch's default initialization.</summary>
+    public static Module Build(ModelKind kind) => kind switch
+    {
+        ModelKind.Cnn => new Sequential(
+            new Conv2d(1, 32, 3, padding: 1), new ReLU(), new MaxPool2d(2),
+            new Conv2d(32, 64, 3, padding: 1), new ReLU(), new MaxPool2d(2),
+            new Flatten(), new Linear(64 * 7 * 7, 128), new ReLU(), new Linear(128, Classes)),
+        _ => new Sequential(
+            new Flatten(), new Linear(28 * 28, 256), new ReLU(), new Linear(256, 128), new ReLU(), new Linear(128, Classes)),
+    };
 
-    public PassResult TrainEpoch(DeviceDataLoader loader, int epoch, EpochProgress progress) =>
-        throw new NotSupportedException($"{UnavailableReason} (model {options.Model}, device {device.Name}).");
+    public TrainingResult Fit(DeviceDataLoader train, DeviceDataLoader test, IProgress<TrainingProgress> progress, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        if (trainer is null)
+        {
+            // The cosine decay runs over every step of the run, so it needs the loader's batch count.
+            var cosine = new CosineAnnealingLR(optimizer, tMax: Math.Max(1, train.BatchCount * options.Epochs));
+            trainer = new Trainer(net, optimizer, cosine, new TrainingOptions
+            {
+                Epochs = options.Epochs,
+                BatchSize = options.BatchSize,
+                Seed = options.Seed,
+                ScheduleStepping = ScheduleStepping.PerStep,
+            }, logger);
+        }
 
-    public PassResult Evaluate(DeviceDataLoader loader) =>
-        throw new NotSupportedException(UnavailableReason);
+        return trainer.Fit(train, test, progress, ct);
+    }
 
-    public void Dispose() => logger.LogDebug("Training session closed");
+    public void SaveWeights(string path) => net.SaveWeights(path);
+
+    public void Dispose()
+    {
+        trainer?.Dispose();
+        optimizer.Dispose();
+        net.Dispose();
+        model.Dispose();
+        logger.LogDebug("Training session closed");
+    }
 }

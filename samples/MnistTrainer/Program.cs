@@ -1,4 +1,4 @@
-// Entry point of `./build.sh train`: runs TrainerApp on the console; Ctrl+C stops between epochs.
+// Entry point of `./build.sh train`: runs TrainerApp on the console; Ctrl+C stops after the current training step.
 using System;
 using System.Threading;
 using MnistTrainer;

