@@ -11,7 +11,7 @@ usage: ./build.sh VERB [ARGS...]
   test                  build and run every test; ends with "N passed, N failed"
   train [ARGS...]       the main job: train a CNN on MNIST digits (./build.sh train --help)
   conformance FILE...   run conformance case files (JSON) on the default device
-  bench [ARGS...]       BenchmarkDotNet suite (args go to BenchmarkDotNet, e.g. --filter '*Gemm*')
+  bench [ARGS...]       BenchmarkDotNet suite (args go to BenchmarkDotNet, e.g. --filter '*Gemm*'; --out-of-process: a host process per benchmark)
   bench-peers [ARGS...] the engine and PyTorch on the same workloads, side by side, with ratios
   pack                  NuGet packages of the engine into artifacts/packages
 USAGE

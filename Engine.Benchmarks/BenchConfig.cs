@@ -13,9 +13,14 @@ namespace Engine.Benchmarks;
 
 public sealed class BenchConfig : ManualConfig
 {
-    public BenchConfig()
+    /// <param name="inProcess">
+    /// True (the default): in-process jobs, quick to start. False (<c>--out-of-process</c>): BenchmarkDotNet builds and
+    /// runs a separate host process per benchmark, whose allocation counts hold only the benchmark's own work.
+    /// </param>
+    public BenchConfig(bool inProcess = true)
     {
-        AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(2).WithIterationCount(5));
+        var job = Job.ShortRun.WithWarmupCount(2).WithIterationCount(5);
+        AddJob(inProcess ? job.WithToolchain(InProcessEmitToolchain.Instance) : job);
         AddDiagnoser(MemoryDiagnoser.Default);
         AddColumn(new ThroughputColumn());
         AddColumnProvider(DefaultColumnProviders.Instance);

@@ -13,7 +13,8 @@ public static class Program
             return Peers.PeersMode.Run(args.Skip(1).ToArray());
         }
 
-        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, new BenchConfig());
+        bool outOfProcess = args.Contains("--out-of-process");
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args.Where(a => a != "--out-of-process").ToArray(), new BenchConfig(!outOfProcess));
         return 0;
     }
 }

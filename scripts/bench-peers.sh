@@ -24,13 +24,30 @@ while [[ $# -gt 0 ]]; do
 done
 [[ ${#workloads[@]} -gt 0 ]] || workloads=(gemm256 gemm512 gemm1024 gemm2048 mlp_step cnn_step)
 
-if ! "$py" -c 'import torch' >/dev/null 2>&1; then
-  echo "PyTorch is not importable by $py: installing Debian's python3-torch" >&2
+# The peer: Debian's python3-torch, whose matmul goes to whatever libblas.so.3 is (BLAS_INFO=generic). With only
+# the reference BLAS installed it runs at a few GFLOP/s, so OpenBLAS (pthreads) is installed beside it: its package
+# registers itself as the libblas.so.3 alternative. The torch lines below say which library matmul really used.
+need=()
+"$py" -c 'import torch' >/dev/null 2>&1 || need+=(python3-torch)
+dpkg-query -W -f='${Status}' libopenblas0-pthread 2>/dev/null | grep -q 'install ok installed' || need+=(libopenblas0-pthread)
+if [[ ${#need[@]} -gt 0 ]]; then
+  echo "installing Debian's ${need[*]} (the PyTorch peer and the BLAS its matmul uses)" >&2
   sudo_cmd=()
   [[ $(id -u) == 0 ]] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -q
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q python3-torch
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q "${need[@]}"
 fi
+
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE work around older OpenBLAS builds on some processors and slow current ones:
+# unset both for the PyTorch command only (the engine and everything else keep the environment as it is).
+torch_env=(env)
+unset_vars=()
+for v in OPENBLAS_CORETYPE OPENBLAS_L2_SIZE; do
+  if [[ -n "${!v+x}" ]]; then
+    unset_vars+=("$v=${!v}")
+  fi
+  torch_env+=(-u "$v")
+done
 
 dotnet build Engine.Benchmarks -c Release -nologo -v q -clp:ErrorsOnly
 engine=(dotnet Engine.Benchmarks/bin/Release/net10.0/Engine.Benchmarks.dll peers)
@@ -41,10 +58,13 @@ log="artifacts/bench-peers-$(date -u +%Y%m%dT%H%M%SZ).log"
 load() { read -r a b c _ < /proc/loadavg; echo "load when=$1 avg1=$a avg5=$b avg15=$c"; }
 {
   echo "info side=machine date=$(date -u +%Y-%m-%dT%H:%MZ) cpus=$threads model=$(lscpu | sed -n 's/^Model name: *//p' | tr ' ' '_')"
+  [[ ${#unset_vars[@]} -eq 0 ]] || echo "info side=torch-env unset_for_torch=$(IFS=,; echo "${unset_vars[*]}")"
   load start
+  "${torch_env[@]}" "$py" scripts/bench_peers.py blas --threads "$threads"
   for ((r = 1; r <= rounds; r++)); do
     "${engine[@]}" --peak --seconds "$seconds" "${workloads[@]}"
-    "$py" scripts/bench_peers.py torch --seconds "$seconds" --threads "$threads" $onednn "${workloads[@]}"
+    "${torch_env[@]}" "$py" scripts/bench_peers.py torch --seconds "$seconds" --threads "$threads" $onednn "${workloads[@]}"
+    load "round$r"
   done
   load end
 } | tee "$log"

@@ -4,12 +4,15 @@
   bench_peers.py torch [--seconds S] [--threads T] [--onednn] WORKLOAD...
       time WORKLOAD(s) on PyTorch (float32, CPU); print one `result side=torch ...` line each
       (with --onednn, GEMMs also through oneDNN's matmul as side=torch-onednn)
+  bench_peers.py blas [--threads T]
+      print which BLAS library torch's matmul runs in (shared objects mapped into this process after a matmul,
+      and threadpoolctl's view when it is installed) and torch.mm's GFLOP/s on 1024 x 1024, as `info side=torch-blas`
   bench_peers.py report LOG
       read the `info`, `peak`, `result` and `unavailable` lines of LOG (both sides, any number of rounds) and print
       the side-by-side table and one `ratio NAME X` line per workload, X = engine time / PyTorch time
 
-Each side warms a workload up (3 runs or 2 s, at least 1 run and 0.2 s), then runs it for about S seconds (3 to 1000
-runs) and reports the median. With several rounds in LOG, each side's best round median counts (the least
+Each side warms a workload up (at least 5 runs and 2 s, so that the engine's JIT has reached its final code; at most
+20 s once 3 runs are done), then runs it for about S seconds (3 to 1000 runs) and reports the median. With several rounds in LOG, each side's best round median counts (the least
 disturbed on a shared machine), and the FMA peak is the best of the `peak` lines.
 """
 import os
@@ -99,7 +102,7 @@ def _make(name, onednn=False):
 def _time(step, seconds):
     t0 = time.perf_counter()
     warm = 0
-    while warm < 1 or (warm < 3 and time.perf_counter() - t0 < 2) or time.perf_counter() - t0 < 0.2:
+    while warm < 3 or ((warm < 5 or time.perf_counter() - t0 < 2) and time.perf_counter() - t0 < 20):
         step()
         warm += 1
     each = (time.perf_counter() - t0) / warm
@@ -110,6 +113,44 @@ def _time(step, seconds):
         step()
         times.append((time.perf_counter() - t) * 1e3)
     return times
+
+
+def run_blas(args):
+    # Which BLAS does torch.mm call? Debian's torch is built with BLAS_INFO=generic: libblas.so.3, i.e. whichever
+    # library update-alternatives points it to (the reference BLAS, OpenBLAS, BLIS, ...).
+    import re
+
+    import torch
+
+    threads = os.cpu_count() or 1
+    it = iter(args)
+    for a in it:
+        if a == "--threads":
+            threads = int(next(it))
+    torch.set_num_threads(threads)
+    n = 1024
+    a, b, c = torch.rand(n, n), torch.rand(n, n), torch.empty(n, n)
+    torch.mm(a, b, out=c)
+    with open("/proc/self/maps") as f:
+        maps = f.read()
+    libs = sorted(set(re.findall(r"(/\S*(?:blas|lapack|mkl|blis)\S*)", maps)))
+    real = [os.path.realpath(x) for x in libs]
+    kind = ("openblas" if any("openblas" in x for x in real) else "mkl" if any("mkl" in x for x in real)
+            else "blis" if any("blis" in x for x in real) else "reference" if any("blas" in x for x in real) else "none")
+    times = _time(lambda: torch.mm(a, b, out=c), 1.0)
+    med = statistics.median(times)
+    print(f"info side=torch-blas kind={kind} torch_threads={torch.get_num_threads()} "
+          f"matmul1024_ms={med:.3f} matmul1024_gflops={2.0 * n ** 3 / med / 1e6:.1f} libs={','.join(real) or '-'}", flush=True)
+    try:
+        from threadpoolctl import threadpool_info
+
+        for info in threadpool_info():
+            print("info side=torch-blas threadpoolctl " + " ".join(
+                f"{k}={str(v).replace(' ', '_')}" for k, v in info.items() if k != "filepath"), flush=True)
+    except ImportError:
+        pass
+    if kind in ("reference", "none"):
+        print("info side=torch-blas WARNING=torch's_matmul_is_not_on_a_tuned_BLAS:_GEMM_ratios_are_meaningless", flush=True)
 
 
 def run_torch(args):
@@ -209,11 +250,13 @@ def report(path):
 
 
 def main(argv):
-    if len(argv) < 2 or argv[1] not in ("torch", "report"):
+    if len(argv) < 2 or argv[1] not in ("torch", "blas", "report"):
         print(__doc__, file=sys.stderr)
         return 2
     if argv[1] == "torch":
         run_torch(argv[2:])
+    elif argv[1] == "blas":
+        run_blas(argv[2:])
     else:
         report(argv[2])
     return 0

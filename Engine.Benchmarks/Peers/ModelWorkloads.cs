@@ -1,6 +1,9 @@
 // Whole training steps for `./build.sh bench-peers`: the MLP and CNN of scripts/bench_peers.py, compiled models
 // with their loss and optimizer (forward, backward, update).
 using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
 using System.Linq;
 using Engine.Nn;
 using Engine.Optim;
@@ -54,10 +57,85 @@ internal sealed class TrainingStepWorkload : IPeerWorkload
         device.Synchronize();
     }
 
+    /// <summary>Runs <paramref name="steps"/> steps with every node timed; prints one line per node (median ms).</summary>
+    public void Profile(string name, int steps)
+    {
+        var prof = new NodeTimes(device);
+        var opt = new List<double>();
+        net.Profiler = prof;
+        try
+        {
+            for (int i = 0; i < steps; i++)
+            {
+                net.Forward();
+                net.Backward();
+                long t0 = Stopwatch.GetTimestamp();
+                optimizer.Step();
+                device.Synchronize();
+                opt.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            }
+        }
+        finally
+        {
+            net.Profiler = null;
+        }
+
+        double total = 0;
+        foreach (var (key, times) in prof.Times)
+        {
+            double med = Median(times);
+            total += med;
+            Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "profile workload={0} node={1} ms={2:F4} min_ms={3:F4} cpu_ms={4:F4}", name, key, med, times.Min(), Median(prof.Cpu[key])));
+        }
+
+        double o = Median(opt);
+        Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "profile workload={0} node=optimizer ms={1:F4}", name, o));
+        Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "profile workload={0} node=total ms={1:F4}", name, total + o));
+    }
+
+    private static double Median(List<double> xs)
+    {
+        var s = xs.OrderBy(x => x).ToList();
+        return s[s.Count / 2];
+    }
+
     public void Dispose()
     {
         optimizer.Dispose();
         net.Dispose();
         model.Dispose();
+    }
+}
+
+/// <summary>Collects per-node wall times (the device is synchronized around each node).</summary>
+internal sealed class NodeTimes(Device device) : CompiledModel.INodeProfiler
+{
+    public Dictionary<string, List<double>> Times { get; } = new();
+
+    public Dictionary<string, List<double>> Cpu { get; } = new();
+
+    private double cpu0;
+
+    public long Begin()
+    {
+        device.Synchronize();
+        cpu0 = PeersMode.ProcessCpuMs();
+        return Stopwatch.GetTimestamp();
+    }
+
+    public void End(string node, Layer layer, bool backward, long begin)
+    {
+        device.Synchronize();
+        double ms = Stopwatch.GetElapsedTime(begin).TotalMilliseconds;
+        double cpu = PeersMode.ProcessCpuMs() - cpu0;
+        string key = (backward ? "bwd:" : "fwd:") + node + ":" + layer.Describe().Replace(' ', '_');
+        if (!Times.TryGetValue(key, out var list))
+        {
+            Times[key] = list = new List<double>();
+            Cpu[key] = new List<double>();
+        }
+
+        list.Add(ms);
+        Cpu[key].Add(cpu);
     }
 }

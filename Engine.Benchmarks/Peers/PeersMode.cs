@@ -10,13 +10,16 @@ using Engine.Backends.Cpu;
 namespace Engine.Benchmarks.Peers;
 
 /// <summary>
-/// Usage: <c>peers [--device cpu] [--seconds S] [--peak] [--serial] WORKLOAD...</c>. Each workload is warmed up,
+/// Usage: <c>peers [--device cpu] [--seconds S] [--peak] [--serial] [--profile N] WORKLOAD...</c>. Each workload is warmed up,
 /// then run repeatedly for about S seconds (at least 3 times); one line per workload:
 /// <c>result side=engine workload=NAME median_ms=.. min_ms=.. reps=.. flops=.. gflops=.. cpu_ms=.. thread_cpu_min_ms=..</c>
 /// (cpu_ms: process CPU time per run; thread_cpu_min_ms: the calling thread's least), or
 /// <c>unavailable side=engine workload=NAME reason=...</c>. <c>--peak</c> adds <c>peak ...</c> (FMA GFLOP/s).
 /// Tuning aids: workloads <c>gemm_MxNxK[_nt|_tn|_tt]</c>, <c>--serial</c> (GEMMs on the calling thread only) and
-/// <c>--kernel-probe KC PANELS</c> (the micro-kernel alone on cache-resident panels).
+/// <c>--kernel-probe KC PANELS</c> (the micro-kernel alone on cache-resident panels), <c>--conv-probe</c> (the host
+/// convolution's pieces), <c>--profile N</c> (training steps: N more steps with every node timed), <c>--alloc N</c>
+/// (managed bytes allocated over N more warm runs, calling thread and whole process) and workloads
+/// <c>conv_NxCxHxW_CoutxK_pP[_bwd|_dw][@variant]</c>.
 /// </summary>
 public static class PeersMode
 {
@@ -25,6 +28,8 @@ public static class PeersMode
         string deviceName = "cpu";
         double seconds = 1.0;
         bool peak = false;
+        int profile = 0;
+        int alloc = 0;
         var names = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
@@ -41,6 +46,15 @@ public static class PeersMode
                     break;
                 case "--kernel-probe":
                     KernelProbe.Run(int.Parse(args[++i], CultureInfo.InvariantCulture), int.Parse(args[++i], CultureInfo.InvariantCulture));
+                    return 0;
+                case "--profile":
+                    profile = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--alloc":
+                    alloc = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--conv-probe":
+                    ConvProbe.Run();
                     return 0;
                 case "--peak":
                     peak = true;
@@ -85,19 +99,39 @@ public static class PeersMode
             double cpuMs = ((proc.TotalProcessorTime - cpu0).TotalMilliseconds - warmCpuMs) / times.Count;
             Console.WriteLine(string.Format(inv, "result side=engine workload={0} median_ms={1:F4} min_ms={2:F4} reps={3} flops={4:F0} gflops={5:F1} cpu_ms={6:F4} thread_cpu_min_ms={7:F4}",
                 name, Median(times), times.Min(), times.Count, w.Flops, w.Flops / Median(times) / 1e6, cpuMs, ThreadCpuMinMs));
+            if (profile > 0 && w is TrainingStepWorkload t)
+            {
+                t.Profile(name, profile);
+            }
+
+            if (alloc > 0)
+            {
+                // Managed bytes allocated over N more warm runs: by the calling thread, and by the whole process.
+                long thread0 = GC.GetAllocatedBytesForCurrentThread(), all0 = GC.GetTotalAllocatedBytes(precise: true);
+                for (int r = 0; r < alloc; r++)
+                {
+                    w.Step();
+                }
+
+                long thread = GC.GetAllocatedBytesForCurrentThread() - thread0, all = GC.GetTotalAllocatedBytes(precise: true) - all0;
+                Console.WriteLine(string.Format(inv, "alloc side=engine workload={0} runs={1} thread_bytes={2} process_bytes={3}", name, alloc, thread, all));
+            }
         }
 
         return 0;
     }
 
-    /// <summary>Warms up (3 runs or 2 s, at least 1 run and 0.2 s), then runs for about <paramref name="seconds"/> (3 to 1000 runs).</summary>
+    /// <summary>
+    /// Warms up (at least 5 runs and 2 s, so that tiered JIT compilation has replaced every hot method with its
+    /// optimized code; at most 20 s once 3 runs are done), then runs for about <paramref name="seconds"/> (3 to 1000 runs).
+    /// </summary>
     private static List<double> Time(IPeerWorkload w, double seconds, out double warmCpuMs)
     {
         var proc = Process.GetCurrentProcess();
         var cpu0 = proc.TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         int warm = 0;
-        while (warm < 1 || (warm < 3 && sw.Elapsed.TotalSeconds < 2) || sw.Elapsed.TotalSeconds < 0.2)
+        while (warm < 3 || ((warm < 5 || sw.Elapsed.TotalSeconds < 2) && sw.Elapsed.TotalSeconds < 20))
         {
             w.Step();
             warm++;
@@ -133,6 +167,17 @@ public static class PeersMode
 
     [DllImport("libc", EntryPoint = "clock_gettime")]
     private static extern int ClockGetTime(int clock, out TimeSpec ts);
+
+    /// <summary>CPU time of the whole process (every thread), in ms.</summary>
+    internal static double ProcessCpuMs()
+    {
+        if (!OperatingSystem.IsLinux() || ClockGetTime(2 /* CLOCK_PROCESS_CPUTIME_ID */, out var ts) != 0)
+        {
+            return 0;
+        }
+
+        return (ts.Seconds * 1e3) + (ts.Nanoseconds / 1e6);
+    }
 
     private static double ThreadCpuMs()
     {

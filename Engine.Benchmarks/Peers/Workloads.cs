@@ -41,6 +41,12 @@ public static class PeerWorkloads
     /// <summary>Builds <paramref name="name"/>, or returns null with the reason it is unavailable.</summary>
     public static IPeerWorkload? Create(string name, Device device, out string? missing)
     {
+        if (ConvWorkload.TryCreate(name, device) is { } conv)
+        {
+            missing = null;
+            return conv;
+        }
+
         if (TryParseShape(name, out int m, out int n, out int k, out bool ta, out bool tb))
         {
             missing = null;
@@ -163,6 +169,85 @@ public static class PeerWorkloads
             a.Dispose();
             b.Dispose();
             c.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// One convolution call for tuning: <c>conv_NxCxHxW_CoutxK_pP[_bwd|_dw][@variant]</c> (square kernel K, padding P,
+/// stride 1; <c>_bwd</c>: dx, dw and db; <c>_dw</c>: dw and db only, as for a first layer).
+/// </summary>
+internal sealed class ConvWorkload : IPeerWorkload
+{
+    private readonly Device dev;
+    private readonly Tensor x, w, b, y, ws;
+    private readonly Tensor? dx;
+    private readonly Tensor dw, db;
+    private readonly Conv2dOptions options;
+    private readonly bool backward;
+    private readonly string? variant;
+
+    private ConvWorkload(Device device, int[] d, int pad, string mode, string? variant)
+    {
+        dev = device;
+        this.variant = variant;
+        backward = mode != "fwd";
+        options = new Conv2dOptions { Padding = ConvPadding.Symmetric(pad, pad) };
+        var r = new Random(1);
+        float[] Fill(int len) => Enumerable.Range(0, len).Select(_ => (float)r.NextDouble() - 0.5f).ToArray();
+        x = Tensor.FromHost(dev, Fill(d[0] * d[1] * d[2] * d[3]), new Shape(d[0], d[1], d[2], d[3]));
+        w = Tensor.FromHost(dev, Fill(d[4] * d[1] * d[5] * d[5]), new Shape(d[4], d[1], d[5], d[5]));
+        b = Tensor.FromHost(dev, Fill(d[4]), new Shape(d[4]));
+        var geo = Conv2d.Describe(x.Shape, w.Shape, options);
+        y = Tensor.FromHost(dev, Fill((int)geo.OutputShape.Length), geo.OutputShape);
+        ws = Tensor.Empty(dev, new Shape((int)Math.Max(1, geo.WorkspaceElements())));
+        dx = mode == "bwd" ? Tensor.Empty(dev, x.Shape) : null;
+        dw = Tensor.Empty(dev, w.Shape);
+        db = Tensor.Empty(dev, b.Shape);
+        Flops = 2.0 * geo.OutputShape.Length * d[1] * d[5] * d[5] * (mode == "bwd" ? 2 : 1);
+    }
+
+    public double Flops { get; }
+
+    public static ConvWorkload? TryCreate(string name, Device device)
+    {
+        string? variant = null;
+        int at = name.IndexOf('@', StringComparison.Ordinal);
+        if (at >= 0)
+        {
+            variant = name[(at + 1)..];
+            name = name[..at];
+        }
+
+        var parts = name.Split('_');
+        if (parts.Length is < 4 or > 5 || parts[0] != "conv" || parts[3][0] != 'p')
+        {
+            return null;
+        }
+
+        var d = parts[1].Split('x').Concat(parts[2].Split('x')).Select(int.Parse).ToArray();
+        return new ConvWorkload(device, d, int.Parse(parts[3][1..]), parts.Length == 5 ? parts[4] : "fwd", variant);
+    }
+
+    public void Step()
+    {
+        if (backward)
+        {
+            Conv2d.Backward(x, w, y, dx, dw, db, options, ws, variant: variant);
+        }
+        else
+        {
+            Conv2d.Forward(x, w, b, y, options, ws, variant);
+        }
+
+        dev.Synchronize();
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in new[] { x, w, b, y, ws, dx, dw, db })
+        {
+            t?.Dispose();
         }
     }
 }

@@ -22,6 +22,15 @@ public sealed class ConvTests(DeviceConfig config)
         new("depthwise 3x3 stride 2", 3, 3, 7, 9, 3, 3, 3, (2, 2), ConvPadding.Symmetric(1, 1), (1, 1), 3, true),
         new("pointwise 1x1", 3, 4, 5, 7, 2, 1, 1, (1, 1), ConvPadding.Valid, (1, 1), 1, true),
         new("groups 4 > batch 1", 1, 4, 5, 5, 8, 2, 2, (1, 1), ConvPadding.Valid, (1, 1), 4, false),
+
+        // Shapes for the host path's per-image units: 1 input channel (thin weight gradient), a reduction over more
+        // than 32 columns with 7 filters (packed GEMMs, ragged tiles), "same" padding with dilation (shifted planes),
+        // a depthwise multiplier of 2, and a pointwise layer with enough images for every thread.
+        new("1 input channel, 8 filters, batch 3", 3, 1, 9, 11, 8, 3, 3, (1, 1), ConvPadding.Symmetric(1, 1), (1, 1), 1, true),
+        new("4 -> 7 channels 3x3, batch 3", 3, 4, 6, 7, 7, 3, 3, (1, 1), ConvPadding.Symmetric(1, 1), (1, 1), 1, true),
+        new("same, dilation 2, batch 2", 2, 3, 8, 6, 6, 3, 3, (1, 1), ConvPadding.Same, (2, 2), 1, false),
+        new("depthwise multiplier 2, pad 2", 2, 3, 6, 5, 6, 3, 3, (1, 1), ConvPadding.Symmetric(2, 2), (1, 1), 3, true),
+        new("pointwise 1x1, 8 filters, batch 4", 4, 5, 3, 4, 8, 1, 1, (1, 1), ConvPadding.Valid, (1, 1), 1, true),
     ];
 
     private IEnumerable<string> Variants(IEnumerable<Dispatch.OpVariantInfo> v) => v.Where(i => i.Path == Dev.Path).Select(i => i.Variant);

@@ -18,6 +18,10 @@ public sealed class PoolTests(DeviceConfig config)
     public static IEnumerable<TestCaseData> Windows()
     {
         yield return new TestCaseData(new[] { 1, 2, 6, 8 }, (2, 2), (2, 2), (0, 0)).SetArgDisplayNames("2x2 s2");
+        yield return new TestCaseData(new[] { 2, 3, 7, 37 }, (2, 2), (2, 2), (0, 0)).SetArgDisplayNames("2x2 s2 7x37 (vector rows, odd sizes)");
+        yield return new TestCaseData(new[] { 2, 3, 10, 14 }, (2, 2), (2, 2), (0, 0)).SetArgDisplayNames("2x2 s2 10x14 (short rows spill into the next)");
+        yield return new TestCaseData(new[] { 1, 2, 9, 6 }, (2, 2), (2, 2), (0, 0)).SetArgDisplayNames("2x2 s2 9x6 (short rows, odd height)");
+        yield return new TestCaseData(new[] { 1, 2, 4, 26 }, (2, 2), (2, 2), (0, 0)).SetArgDisplayNames("2x2 s2 4x26 (overlapping last step)");
         yield return new TestCaseData(new[] { 3, 2, 7, 9 }, (3, 3), (2, 2), (1, 1)).SetArgDisplayNames("3x3 s2 p1 7x9");
         yield return new TestCaseData(new[] { 2, 1, 5, 7 }, (2, 3), (1, 2), (1, 1)).SetArgDisplayNames("2x3 s[1,2] p1");
     }
@@ -149,6 +153,47 @@ public sealed class PoolTests(DeviceConfig config)
         Assert.That(y.ToArray(), Is.EqualTo(new[] { 3f, float.NaN, float.NaN, 5f, float.NaN, float.NaN })); // as PyTorch 1.13
         Assert.That(idx.ToArray(), Is.EqualTo(new[] { 1f, 6f, 6f, 8f, 6f, 6f }));
         Assert.That(dx.ToArray(), Is.EqualTo(new[] { 0.5f, 1.5f, 0.5f, 0.5f, 0.5f, 0.5f, 110110.5f, 0.5f, 1000.5f, 0.5f, 0.5f, 0.5f }));
+    }
+
+    [Test]
+    public void Max_pool_2x2_vector_rows_keep_the_tie_and_nan_rules()
+    {
+        // One 2 x 32 plane: 16 windows (two vector steps of eight). Window w holds a pattern of ties and NaNs.
+        var xs = new float[64];
+        for (int w = 0; w < 16; w++)
+        {
+            float[] win = (w % 4) switch
+            {
+                0 => [2f, 2f, 2f, 2f],                     // all equal: the first
+                1 => [1f, float.NaN, 3f, float.NaN],       // NaNs: the last NaN
+                2 => [-1f, -3f, 4f, 4f],                   // tie in the second row: its first
+                _ => [float.NegativeInfinity, float.NegativeInfinity, float.NegativeInfinity, float.NegativeInfinity],
+            };
+            xs[2 * w] = win[0];
+            xs[(2 * w) + 1] = win[1];
+            xs[32 + (2 * w)] = win[2];
+            xs[32 + (2 * w) + 1] = win[3];
+        }
+
+        using var x = Tensor.FromHost(Dev, xs, new Shape(1, 1, 2, 32));
+        using var y = Tensor.Empty(Dev, new Shape(1, 1, 1, 16));
+        using var idx = Tensor.Empty(Dev, y.Shape);
+        using var g = Tensor.FromHost(Dev, Enumerable.Range(1, 16).Select(v => (float)v).ToArray(), y.Shape);
+        using var dx = Tensor.FromHost(Dev, Enumerable.Repeat(0.25f, 64).ToArray(), x.Shape);
+        var o = new Pool2dOptions(2);
+        MaxPool2d.Forward(x, y, idx, o);
+        MaxPool2d.Backward(g, idx, dx, o, accumulate: true);
+        var wantIdx = Enumerable.Range(0, 16).Select(w => (float)((2 * w) + (w % 4) switch { 0 => 0, 1 => 33, 2 => 32, _ => 0 })).ToArray();
+        var wantY = Enumerable.Range(0, 16).Select(w => (w % 4) switch { 0 => 2f, 1 => float.NaN, 2 => 4f, _ => float.NegativeInfinity }).ToArray();
+        Assert.That(y.ToArray(), Is.EqualTo(wantY));
+        Assert.That(idx.ToArray(), Is.EqualTo(wantIdx));
+        var wantDx = Enumerable.Repeat(0.25f, 64).ToArray();
+        for (int w = 0; w < 16; w++)
+        {
+            wantDx[(int)wantIdx[w]] += w + 1;
+        }
+
+        Assert.That(dx.ToArray(), Is.EqualTo(wantDx));
     }
 
     [Test]

@@ -88,6 +88,14 @@ public sealed partial class CompiledModel : IDisposable
         frozenAtCompile = parameters.Select(p => (p, p.RequiresGrad)).ToArray();
     }
 
+    /// <summary>Times nodes: <see cref="Begin"/> before a node runs, <see cref="End"/> after it.</summary>
+    internal interface INodeProfiler
+    {
+        long Begin();
+
+        void End(string node, Layer layer, bool backward, long begin);
+    }
+
     private enum StepKind
     {
         Layer,
@@ -97,6 +105,9 @@ public sealed partial class CompiledModel : IDisposable
 
     /// <summary>The device.</summary>
     public Device Device { get; }
+
+    /// <summary>Per-node timing hook for benchmarks (null: none); called around every forward and backward node.</summary>
+    internal INodeProfiler? Profiler { get; set; }
 
     /// <summary>The module tree this was compiled from.</summary>
     public Module Model { get; }
@@ -190,10 +201,13 @@ public sealed partial class CompiledModel : IDisposable
             CheckInputs();
         }
 
+        var profiler = Profiler;
         for (int i = 0; i < forward.Length; i++)
         {
             var ctx = forward[i];
+            long t0 = profiler?.Begin() ?? 0;
             ctx.Layer.Forward(ctx);
+            profiler?.End(ctx.Name, ctx.Layer, backward: false, t0);
             if (checkFinite)
             {
                 CheckForward(ctx, i);
@@ -248,10 +262,12 @@ public sealed partial class CompiledModel : IDisposable
             z.Fill(0f);
         }
 
+        var profiler = Profiler;
         for (int k = 0; k < backward.Length; k++)
         {
             var step = backward[k];
             var ctx = step.Context;
+            long t0 = profiler?.Begin() ?? 0;
             switch (step.Kind)
             {
                 case StepKind.Layer:
@@ -278,6 +294,7 @@ public sealed partial class CompiledModel : IDisposable
                 Elementwise.Accumulate(dst, src);
             }
 
+            profiler?.End(ctx.Name, ctx.Layer, backward: true, t0);
             if (checkFinite && step.Kind != StepKind.Nothing)
             {
                 CheckBackward(step, k);

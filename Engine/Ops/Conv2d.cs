@@ -10,20 +10,23 @@ namespace Engine.Ops;
 /// <summary>
 /// 2-D convolution y = conv2d(x, weight) + bias with stride, padding (explicit, asymmetric or "same"), dilation and
 /// groups (groups = channels is depthwise). Computed as im2col + GEMM; backward: dW = dY col^T, dX = col2im(W^T dY),
-/// db = sum of dY over N, H, W. Variants: <c>kernel.im2col</c> (ILGPU kernels + Gemm.Registry) and <c>host.im2col</c>
-/// (managed SIMD + Gemm.Registry).
+/// db = sum of dY over N, H, W. Variants: <c>kernel.im2col</c> (ILGPU kernels + Gemm.Registry), <c>host.im2col</c>
+/// (managed SIMD + Gemm.Registry) and <c>host.fused</c> (the host default: one image and group per thread, see
+/// <see cref="CpuConvFused"/>).
 /// </summary>
 public static class Conv2d
 {
     /// <summary>Forward implementations.</summary>
     public static readonly OpRegistry<ConvForwardImpl> ForwardRegistry = new OpRegistry<ConvForwardImpl>("conv2d")
         .Register("kernel.im2col", ComputePath.Kernels, ConvAlgorithm.Forward<KernelConvPrimitives>, "ILGPU im2col kernel + resolved GEMM (batched over images or groups)")
-        .Register("host.im2col", ComputePath.Host, ConvAlgorithm.Forward<HostConvPrimitives>, "managed im2col (row copies, parallel over planes) + resolved GEMM");
+        .Register("host.im2col", ComputePath.Host, ConvAlgorithm.Forward<HostConvPrimitives>, "managed im2col (row copies, parallel over planes) + resolved GEMM")
+        .Register("host.fused", ComputePath.Host, CpuConvFused.Forward, "one (image, group) per thread: im2col into a cache-resident slot + single-threaded GEMM, direct SIMD loops for thin products", isDefault: true);
 
     /// <summary>Backward implementations.</summary>
     public static readonly OpRegistry<ConvBackwardImpl> BackwardRegistry = new OpRegistry<ConvBackwardImpl>("conv2d_backward")
         .Register("kernel.im2col", ComputePath.Kernels, ConvAlgorithm.Backward<KernelConvPrimitives>, "ILGPU im2col/col2im (gather) kernels + GEMMs + channel-sum kernel")
-        .Register("host.im2col", ComputePath.Host, ConvAlgorithm.Backward<HostConvPrimitives>, "managed im2col/col2im + GEMMs + SIMD channel sums");
+        .Register("host.im2col", ComputePath.Host, ConvAlgorithm.Backward<HostConvPrimitives>, "managed im2col/col2im + GEMMs + SIMD channel sums")
+        .Register("host.fused", ComputePath.Host, CpuConvFused.Backward, "one (image, group) per thread: im2col, GEMMs and col2im in a cache-resident slot, per-thread weight-gradient partials", isDefault: true);
 
     /// <summary>Validates shapes and settings and returns every size of the call (output shape, workspace needs).</summary>
     /// <exception cref="ArgumentException">The shapes or settings do not describe a convolution; the message says why.</exception>

@@ -80,6 +80,23 @@ public static unsafe class CpuActivations
         int n = x.Length;
         int w = Vector<float>.Count;
         int i = 0;
+        if (p.Kind == ActivationCodes.Relu)
+        {
+            // Memory-bound: read only x and dy (dx = dy * (x > 0 ? 1 : 0), exactly as Deriv).
+            for (; i + w <= n; i += w)
+            {
+                var pos = Vector.GreaterThan(new Vector<float>(x.Slice(i, w)), Vector<float>.Zero);
+                (Vector.ConditionalSelect(pos, Vector<float>.One, Vector<float>.Zero) * new Vector<float>(dy.Slice(i, w))).CopyTo(dx.Slice(i, w));
+            }
+
+            for (; i < n; i++)
+            {
+                dx[i] = (x[i] > 0f ? 1f : 0f) * dy[i];
+            }
+
+            return;
+        }
+
         for (; i + w <= n; i += w)
         {
             var d = Deriv(new Vector<float>(x.Slice(i, w)), new Vector<float>(y.Slice(i, w)), p);

@@ -81,7 +81,7 @@ public static unsafe class CpuConv
         }
     }
 
-    private struct Im2ColBody : IRangeBody
+    internal struct Im2ColBody : IRangeBody
     {
         public float* Image;
         public float* Col;
@@ -135,7 +135,7 @@ public static unsafe class CpuConv
         }
     }
 
-    private struct Col2ImBody : IRangeBody
+    internal struct Col2ImBody : IRangeBody
     {
         public float* Image;
         public float* Col;

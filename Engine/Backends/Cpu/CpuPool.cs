@@ -80,12 +80,15 @@ public static unsafe class CpuPool
         public readonly void Run(int start, int end)
         {
             int hw = P.Height * P.Width, ohw = P.OutH * P.OutW;
+            bool fast = MaxPool2x2.Applies(P);
             for (int plane = start; plane < end; plane++)
             {
                 long inBase = (long)plane * hw, outBase = (long)plane * ohw;
                 switch (Kind)
                 {
+                    case Kind.MaxForward when fast: MaxPool2x2.Forward(A + inBase, B + outBase, C + outBase, P.Height, P.Width, P.OutH, P.OutW); break;
                     case Kind.MaxForward: MaxForward(A + inBase, B + outBase, C + outBase); break;
+                    case Kind.MaxBackward when fast: MaxPool2x2.Backward(A + outBase, C + outBase, B + inBase, P.Height, P.Width, P.OutH, P.OutW, P.Beta); break;
                     case Kind.MaxBackward: Backward(A + outBase, B + inBase, C + outBase, null); break;
                     case Kind.AvgForward: Forward(A + inBase, B + outBase, average: true); break;
                     case Kind.AvgBackward: Backward(A + outBase, B + inBase, null, null); break;
@@ -135,11 +138,9 @@ public static unsafe class CpuPool
                         for (int w = ws; w < we; w++)
                         {
                             float v = x[(h * width) + w];
-                            if (v > max || float.IsNaN(v))
-                            {
-                                max = v;
-                                best = (h * width) + w;
-                            }
+                            bool take = v > max || float.IsNaN(v);
+                            max = take ? v : max;
+                            best = take ? (h * width) + w : best;
                         }
                     }
 

@@ -1,0 +1,254 @@
+// Host convolution for the CPU device, one (image, group) unit per thread at a time: the thread lays out the unit's
+// columns in its own workspace slot (so they stay in its cache) and multiplies them on its own core; weight
+// gradients go to per-thread partial sums that are added at the end. Thin products (depthwise, 1-channel layers)
+// use direct SIMD loops instead of GEMMs. Transposed convolutions and single units use ConvAlgorithm.
+using System;
+using System.Threading;
+using Engine.Kernels.Conv;
+using Engine.Ops;
+using ILGPU;
+
+namespace Engine.Backends.Cpu;
+
+/// <summary>The <c>host.fused</c> conv2d forward and backward (same layouts and results as <c>host.im2col</c>).</summary>
+internal static unsafe class CpuConvFused
+{
+    // Products with at most this many output channels per group use ConvSmallK (forward, input gradient).
+    private const int SmallRows = 4;
+
+    // Weight gradients whose reduction runs over at most this many columns (Cin/G * kH * kW) use dot products.
+    private const int SmallWeightK = 32;
+
+    /// <summary>Forward: y = conv2d(x, w) + b.</summary>
+    public static void Forward(Device device, ConvGeometry g, ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, ArrayView<float> y, ArrayView<float> ws)
+    {
+        if (!Applies(g))
+        {
+            ConvAlgorithm.Forward<HostConvPrimitives>(device, g, x, w, b, y, ws);
+            return;
+        }
+
+        device.Synchronize();
+        var u = Units.Of(g, ws.Length);
+        int next = 0;
+        fixed (float* px = HostViews.Span(x), pw = HostViews.Span(w), pb = HostViews.Span(b), py = HostViews.Span(y), pws = HostViews.Span(ws))
+        {
+            var body = new ForwardBody { U = u, X = px, W = pw, B = pb, Y = py, Ws = pws, Next = &next };
+            HostParallel.For(u.Slots, ref body);
+        }
+    }
+
+    /// <summary>Backward: dx, dw, db (empty views are not wanted), overwritten or accumulated.</summary>
+    public static void Backward(Device device, ConvGeometry g, ArrayView<float> x, ArrayView<float> w, ArrayView<float> dy,
+        ArrayView<float> dx, ArrayView<float> dw, ArrayView<float> db, ArrayView<float> ws, bool accumulate)
+    {
+        if (!Applies(g))
+        {
+            ConvAlgorithm.Backward<HostConvPrimitives>(device, g, x, w, dy, dx, dw, db, ws, accumulate);
+            return;
+        }
+
+        bool wantDx = dx.Length > 0, wantDw = dw.Length > 0;
+        device.Synchronize();
+        if (wantDx || wantDw)
+        {
+            var u = Units.Of(g, ws.Length);
+            long wElems = dw.Length, wPad = (wElems + 15) & ~15L;
+            nint token = 0;
+            float* partials = wantDw && u.Slots > 1 ? HostScratch.Conv.Rent((u.Slots - 1) * wPad, out token) : null;
+            try
+            {
+                int next = 0;
+                fixed (float* px = HostViews.Span(x), pw = HostViews.Span(w), pdy = HostViews.Span(dy), pdx = HostViews.Span(dx),
+                       pdw = HostViews.Span(dw), pws = HostViews.Span(ws))
+                {
+                    int* used = stackalloc int[u.Slots];
+                    new Span<int>(used, u.Slots).Clear();
+                    if (wantDw && !accumulate)
+                    {
+                        new Span<float>(pdw, checked((int)wElems)).Clear();
+                    }
+
+                    var body = new BackwardBody
+                    {
+                        U = u, X = px, W = pw, Dy = pdy, Dx = wantDx ? pdx : null, Dw = wantDw ? pdw : null, Ws = pws,
+                        Partials = partials, PartialStride = wPad, WElems = wElems, Used = used, Next = &next, Acc = accumulate ? 1f : 0f,
+                    };
+                    HostParallel.For(u.Slots, ref body);
+                    for (int s = 1; s < u.Slots && wantDw; s++)
+                    {
+                        if (used[s] != 0)
+                        {
+                            var d = new Span<float>(pdw, (int)wElems);
+                            System.Numerics.Tensors.TensorPrimitives.Add(d, new ReadOnlySpan<float>(partials + ((s - 1) * wPad), (int)wElems), d);
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                if (partials != null)
+                {
+                    HostScratch.Conv.Return(token);
+                }
+            }
+        }
+
+        if (db.Length > 0)
+        {
+            CpuConv.ChannelSum(device, dy, db, new ChannelSumParams { Outer = g.Batch, Channels = g.OutChannels, Inner = g.OutH * g.OutW, Scale = 1f, Beta = accumulate ? 1f : 0f });
+        }
+    }
+
+    /// <summary>Whether the unit-per-thread path applies: a conv2d with at least one (image, group) unit per thread.</summary>
+    private static bool Applies(in ConvGeometry g) => !g.Transposed && (long)g.Batch * g.Groups >= HostParallel.Degree;
+
+    /// <summary>Sizes of the (image, group) units of a convolution and how many workspace slots run at once.</summary>
+    private struct Units
+    {
+        public int Count, Groups, CinG, CoutG, K, Hw, Slots;
+        public long XImage, YImage, XGroup, YGroup, SlotSize;
+        public bool Pointwise;
+        public Im2ColParams P;
+
+        public static Units Of(in ConvGeometry g, long workspace)
+        {
+            var u = new Units
+            {
+                Count = checked(g.Batch * g.Groups),
+                Groups = g.Groups,
+                CinG = g.InChannels / g.Groups,
+                CoutG = g.OutChannels / g.Groups,
+                Hw = g.OutH * g.OutW,
+                XImage = (long)g.InChannels * g.InH * g.InW,
+                YImage = (long)g.OutChannels * g.OutH * g.OutW,
+                Pointwise = g.IsPointwise,
+            };
+            u.K = u.CinG * g.KernelH * g.KernelW;
+            u.XGroup = (long)u.CinG * g.InH * g.InW;
+            u.YGroup = (long)u.CoutG * u.Hw;
+            u.SlotSize = u.Pointwise ? 0 : (long)u.K * u.Hw;
+            u.P = g.Im2Col(1, 0f) with { Channels = u.CinG };
+            long fit = u.Pointwise ? int.MaxValue : Math.Max(1, workspace / u.SlotSize);
+            u.Slots = (int)Math.Min(Math.Min(HostParallel.Degree, u.Count), fit);
+            return u;
+        }
+    }
+
+    private struct ForwardBody : IRangeBody
+    {
+        public Units U;
+        public float* X, W, B, Y, Ws;
+        public int* Next;
+
+        public readonly void Run(int start, int end)
+        {
+            var u = U;
+            float* col = Ws + (start * u.SlotSize);
+            for (int t = Interlocked.Increment(ref *Next) - 1; t < u.Count; t = Interlocked.Increment(ref *Next) - 1)
+            {
+                int i = t / u.Groups, gi = t - (i * u.Groups);
+                float* xg = X + (i * u.XImage) + (gi * u.XGroup);
+                float* yg = Y + (i * u.YImage) + (gi * u.YGroup);
+                float* wg = W + ((long)gi * u.CoutG * u.K);
+                float* bg = B == null ? null : B + ((long)gi * u.CoutG);
+                float* cp = xg;
+                if (!u.Pointwise)
+                {
+                    ConvColumns.Im2Col(xg, col, u.P);
+                    cp = col;
+                }
+
+                if (u.CoutG <= SmallRows)
+                {
+                    ConvSmallK.Forward(wg, u.CoutG, u.K, cp, u.Hw, yg, bg);
+                    continue;
+                }
+
+                float beta = 0f;
+                if (bg != null)
+                {
+                    for (int r = 0; r < u.CoutG; r++)
+                    {
+                        new Span<float>(yg + ((long)r * u.Hw), u.Hw).Fill(bg[r]);
+                    }
+
+                    beta = 1f;
+                }
+
+                GemmSerial.Direct(wg, u.K, false, cp, u.Hw, yg, u.Hw, u.CoutG, u.Hw, u.K, beta);
+            }
+        }
+    }
+
+    private struct BackwardBody : IRangeBody
+    {
+        public Units U;
+        public float* X, W, Dy, Dx, Dw, Ws, Partials;
+        public long PartialStride, WElems;
+        public int* Used;
+        public int* Next;
+        public float Acc;
+
+        public readonly void Run(int start, int end)
+        {
+            var u = U;
+            float* col = Ws + (start * u.SlotSize);
+            float* dwTarget = start == 0 ? Dw : Partials + ((start - 1) * PartialStride);
+            for (int t = Interlocked.Increment(ref *Next) - 1; t < u.Count; t = Interlocked.Increment(ref *Next) - 1)
+            {
+                int i = t / u.Groups, gi = t - (i * u.Groups);
+                float* xg = X + (i * u.XImage) + (gi * u.XGroup);
+                float* dyg = Dy + (i * u.YImage) + (gi * u.YGroup);
+                float* wg = W + ((long)gi * u.CoutG * u.K);
+                if (Dw != null)
+                {
+                    if (Used[start] == 0 && start > 0)
+                    {
+                        new Span<float>(dwTarget, (int)WElems).Clear();
+                    }
+
+                    Used[start] = 1;
+                    float* cp = xg;
+                    if (!u.Pointwise)
+                    {
+                        ConvColumns.Im2Col(xg, col, u.P);
+                        cp = col;
+                    }
+
+                    // dW_g (CoutG x K) += dY_g (CoutG x Hw) * col^T
+                    float* dwg = dwTarget + ((long)gi * u.CoutG * u.K);
+                    if (u.K <= SmallWeightK)
+                    {
+                        ConvSmallK.WeightGrad(dyg, u.CoutG, u.Hw, cp, u.K, dwg);
+                    }
+                    else
+                    {
+                        GemmSerial.Packed(dyg, cp, dwg, u.CoutG, u.K, u.Hw, u.Hw, u.Hw, u.K, false, true, 1f);
+                    }
+                }
+
+                if (Dx != null)
+                {
+                    // dcol (K x Hw) = W_g^T * dY_g, then col2im; pointwise: dx_g = W_g^T * dY_g (+ dx_g) directly.
+                    float* dxg = Dx + (i * u.XImage) + (gi * u.XGroup);
+                    float* target = u.Pointwise ? dxg : col;
+                    float beta = u.Pointwise ? Acc : 0f;
+                    if (u.CoutG <= SmallRows)
+                    {
+                        ConvSmallK.InputGrad(wg, u.CoutG, u.K, dyg, u.Hw, target, beta);
+                    }
+                    else
+                    {
+                        GemmSerial.Direct(wg, u.K, true, dyg, u.Hw, target, u.Hw, u.K, u.Hw, u.CoutG, beta);
+                    }
+
+                    if (!u.Pointwise)
+                    {
+                        ConvColumns.Col2Im(col, dxg, u.P with { Beta = Acc });
+                    }
+                }
+            }
+        }
+    }
+}
