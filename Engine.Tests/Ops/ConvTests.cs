@@ -128,6 +128,30 @@ public sealed class ConvTests(DeviceConfig config)
     }
 
     [Test]
+    public void Gradients_are_bit_identical_on_every_run()
+    {
+        // More images than threads, so each thread's partial weight gradient sums several of them: the sums must not
+        // depend on which thread got which image.
+        var s = new ConvSpec("4 -> 7 channels 3x3, batch 13", 13, 4, 6, 7, 7, 3, 3, (1, 1), ConvPadding.Symmetric(1, 1), (1, 1), 1, false);
+        var d = Make(s, 60);
+        var geo = Conv2d.Describe(s.XShape, s.WShape, s.Options);
+        using var x = Tensor.FromHost(Dev, d.X, s.XShape);
+        using var w = Tensor.FromHost(Dev, d.W, s.WShape);
+        using var g = Tensor.FromHost(Dev, d.G, geo.OutputShape);
+        using var dx = Tensor.Empty(Dev, x.Shape);
+        using var dw = Tensor.Empty(Dev, w.Shape);
+        Conv2d.Backward(x, w, g, dx, dw, null, s.Options);
+        var firstX = dx.ToArray();
+        var firstW = dw.ToArray();
+        for (int run = 1; run < 20; run++)
+        {
+            Conv2d.Backward(x, w, g, dx, dw, null, s.Options);
+            Assert.That(dw.ToArray(), Is.EqualTo(firstW), $"dw of run {run}");
+            Assert.That(dx.ToArray(), Is.EqualTo(firstX), $"dx of run {run}");
+        }
+    }
+
+    [Test]
     public void Only_the_requested_gradients_are_written()
     {
         var s = Specs().First();

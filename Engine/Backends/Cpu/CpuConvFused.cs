@@ -58,7 +58,6 @@ internal static unsafe class CpuConvFused
             float* partials = wantDw && u.Slots > 1 ? HostScratch.Conv.Rent((u.Slots - 1) * wPad, out token) : null;
             try
             {
-                int next = 0;
                 fixed (float* px = HostViews.Span(x), pw = HostViews.Span(w), pdy = HostViews.Span(dy), pdx = HostViews.Span(dx),
                        pdw = HostViews.Span(dw), pws = HostViews.Span(ws))
                 {
@@ -72,7 +71,7 @@ internal static unsafe class CpuConvFused
                     var body = new BackwardBody
                     {
                         U = u, X = px, W = pw, Dy = pdy, Dx = wantDx ? pdx : null, Dw = wantDw ? pdw : null, Ws = pws,
-                        Partials = partials, PartialStride = wPad, WElems = wElems, Used = used, Next = &next, Acc = accumulate ? 1f : 0f,
+                        Partials = partials, PartialStride = wPad, WElems = wElems, Used = used, Acc = accumulate ? 1f : 0f,
                     };
                     HostParallel.For(u.Slots, ref body);
                     for (int s = 1; s < u.Slots && wantDw; s++)
@@ -187,15 +186,26 @@ internal static unsafe class CpuConvFused
         public float* X, W, Dy, Dx, Dw, Ws, Partials;
         public long PartialStride, WElems;
         public int* Used;
-        public int* Next;
         public float Acc;
 
         public readonly void Run(int start, int end)
         {
+            for (int slot = start; slot < end; slot++)
+            {
+                RunSlot(slot);
+            }
+        }
+
+        private readonly void RunSlot(int slot)
+        {
             var u = U;
-            float* col = Ws + (start * u.SlotSize);
-            float* dwTarget = start == 0 ? Dw : Partials + ((start - 1) * PartialStride);
-            for (int t = Interlocked.Increment(ref *Next) - 1; t < u.Count; t = Interlocked.Increment(ref *Next) - 1)
+            float* col = Ws + (slot * u.SlotSize);
+            float* dwTarget = slot == 0 ? Dw : Partials + ((slot - 1) * PartialStride);
+
+            // Each slot takes a fixed, contiguous range of units (not the next one from a shared counter), so every
+            // partial weight gradient sums the same images in the same order on every run: results are reproducible.
+            int first = (int)((long)slot * u.Count / u.Slots), last = (int)((long)(slot + 1) * u.Count / u.Slots);
+            for (int t = first; t < last; t++)
             {
                 int i = t / u.Groups, gi = t - (i * u.Groups);
                 float* xg = X + (i * u.XImage) + (gi * u.XGroup);
@@ -203,12 +213,12 @@ internal static unsafe class CpuConvFused
                 float* wg = W + ((long)gi * u.CoutG * u.K);
                 if (Dw != null)
                 {
-                    if (Used[start] == 0 && start > 0)
+                    if (Used[slot] == 0 && slot > 0)
                     {
                         new Span<float>(dwTarget, (int)WElems).Clear();
                     }
 
-                    Used[start] = 1;
+                    Used[slot] = 1;
                     float* cp = xg;
                     if (!u.Pointwise)
                     {
