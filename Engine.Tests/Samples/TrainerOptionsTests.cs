@@ -12,7 +12,7 @@ public sealed class TrainerOptionsTests
         var (d, err) = TrainerOptions.Parse([]);
         Assert.That(err, Is.Null);
         Assert.That(d, Is.EqualTo(new TrainerOptions()));
-        Assert.That((d!.Device, d.Epochs, d.BatchSize, d.LearningRate, d.Model, d.DataDirectory, d.Seed, d.Shift), Is.EqualTo(("auto", 8, 64, 0.002, ModelKind.Cnn, (string?)null, 1L, 2)));
+        Assert.That((d!.Device, d.Epochs, d.BatchSize, d.LearningRate, d.Model, d.DataDirectory, d.Seed, d.Shift), Is.EqualTo(("auto", 8, 32, 0.002, ModelKind.Cnn, (string?)null, 1L, 2)));
 
         var (o, e) = TrainerOptions.Parse(["--device", "cuda", "--epochs=12", "--batch-size", "128", "--lr", "5e-4", "--model", "MLP",
             "--data", "/d", "--out=/o", "--seed", "-3", "--shift", "0"]);

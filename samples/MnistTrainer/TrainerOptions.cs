@@ -22,7 +22,7 @@ internal sealed record TrainerOptions
 
     public int Epochs { get; init; } = 8;
 
-    public int BatchSize { get; init; } = 64;
+    public int BatchSize { get; init; } = 32;
 
     public double LearningRate { get; init; } = 0.002;
 
@@ -52,7 +52,7 @@ internal sealed record TrainerOptions
           --device KIND     where to train: auto (CUDA, then OpenCL, then CPU), cuda, opencl, cpu, or a device
                             index from the device list (default auto; the ENGINE_DEVICE variable also works)
           --epochs N        passes over the training set (default 8)
-          --batch-size N    samples per training step (default 64)
+          --batch-size N    samples per training step (default 32)
           --lr X            Adam's learning rate, decayed to 0 along a cosine over the run (default 0.002)
           --model NAME      cnn (two conv/pool stages and a dense head) or mlp (dense layers) (default cnn)
           --data DIR        folder with the four MNIST IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte,
