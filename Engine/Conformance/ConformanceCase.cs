@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Text.Json.Nodes;
+using Engine.Ops;
 
 namespace Engine.Conformance;
 
@@ -40,9 +41,10 @@ public sealed record HostTensor(int[] Shape, double[] Data)
 
 /// <summary>
 /// A case's params. Every key a handler reads is recorded; keys left unread after the case ran make it fail as
-/// "unknown param", so a file can never silently ask for a setting the engine ignores.
+/// "unknown param", so a file can never silently ask for a setting the engine ignores. The op tables read them
+/// through <see cref="IOpParams"/>.
 /// </summary>
-public sealed class CaseParams
+public sealed class CaseParams : IOpParams
 {
     private readonly JsonObject json;
     private readonly HashSet<string> read = new(StringComparer.Ordinal);
