@@ -64,7 +64,7 @@ public static class LossTable
         var sb = new StringBuilder("| op | params (default) | loss per element / sample | gradient | fixtures / tests |\n| --- | --- | --- | --- | --- |\n");
         foreach (var r in Rows)
         {
-            var ps = r.Parameters.Select(q => string.Create(CultureInfo.InvariantCulture, $"{q.Name} ({q.Default}, {q.RuleText})")).ToList();
+            var ps = r.Parameters.Select(q => string.Create(CultureInfo.InvariantCulture, $"{q.Name} ({q.Default:0.##########}, {q.RuleText})")).ToList();
             if (r.AcceptsWeight)
             {
                 ps.Insert(0, "target_kind (\"indices\" or \"probabilities\")");
