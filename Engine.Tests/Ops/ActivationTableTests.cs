@@ -54,6 +54,30 @@ public sealed class ActivationTableTests
     }
 
     [Test]
+    public void Kernel_tanh_is_accurate_to_about_one_float_ulp_in_both_forms()
+    {
+        // The kernels' tanh (not XMath.Tanh, which is tanh.approx.f32 on CUDA): polynomial below 0.625, exp form above.
+        double worst = 0;
+        var xs = new float[System.Numerics.Vector<float>.Count];
+        for (double x = -12; x <= 12; x += 1.0 / 4096)
+        {
+            float f = (float)x;
+            double want = Math.Tanh(f);
+            double got = Engine.Kernels.Activations.ActivationMath.Tanh(f);
+            xs[0] = f;
+            double vec = Engine.Kernels.Activations.ActivationMath.Tanh(new System.Numerics.Vector<float>(xs))[0];
+            double scale = Math.Max(Math.Abs(want), 1e-30);
+            worst = Math.Max(worst, Math.Max(Math.Abs(got - want), Math.Abs(vec - want)) / scale);
+        }
+
+        Assert.That(worst, Is.LessThan(2.5e-7), "relative error of ActivationMath.Tanh against double");
+        Assert.That(Engine.Kernels.Activations.ActivationMath.Tanh(1e-20f), Is.EqualTo(1e-20f));
+        Assert.That(Engine.Kernels.Activations.ActivationMath.Tanh(float.PositiveInfinity), Is.EqualTo(1f));
+        Assert.That(Engine.Kernels.Activations.ActivationMath.Tanh(-100f), Is.EqualTo(-1f));
+        Assert.That(float.IsNaN(Engine.Kernels.Activations.ActivationMath.Tanh(float.NaN)), Is.True);
+    }
+
+    [Test]
     public void Unknown_names_and_choices_throw()
     {
         Assert.That(() => ActivationTable.Parse("relu6", new OpParams([])), Throws.ArgumentException.With.Message.Contain("not an activation").And.Message.Contain("hardswish"));
