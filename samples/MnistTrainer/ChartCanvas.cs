@@ -20,6 +20,12 @@ internal sealed class ChartCanvas : IDisposable
     public static readonly SKColor Orange = new(0xE8, 0x71, 0x0A);
 
     private static readonly Lazy<string> Sans = new(FindSans);
+    private static readonly Lazy<int> Glyphs = new(() =>
+    {
+        // With no fonts SkiaSharp still lists one family, named "", whose typeface has no glyphs.
+        using var typeface = SKTypeface.FromFamilyName(SansFamily);
+        return typeface?.GlyphCount ?? 0;
+    });
     private readonly SKSurface surface;
 
     public ChartCanvas(int width, int height)
@@ -36,8 +42,8 @@ internal sealed class ChartCanvas : IDisposable
     /// <summary>The family the pictures' text uses: DejaVu Sans where installed, else the first sans family found.</summary>
     public static string SansFamily => Sans.Value;
 
-    /// <summary>Whether SkiaSharp found any font; without one the pictures are drawn with no text.</summary>
-    public static bool HasFonts => SKFontManager.Default.FontFamilyCount > 0;
+    /// <summary>Whether SkiaSharp found a font with glyphs; without one the pictures are drawn with no text.</summary>
+    public static bool HasFonts => Glyphs.Value > 0;
 
     public int Width { get; }
 
@@ -74,7 +80,7 @@ internal sealed class ChartCanvas : IDisposable
 
     private static string FindSans()
     {
-        string[] families = [.. SKFontManager.Default.FontFamilies];
+        string[] families = [.. SKFontManager.Default.FontFamilies.Where(f => f.Length > 0)];
         string[] preferred = ["DejaVu Sans", "Liberation Sans", "Noto Sans", "Arial", "Helvetica", "Segoe UI"];
         return preferred.FirstOrDefault(p => families.Contains(p, StringComparer.OrdinalIgnoreCase))
             ?? families.FirstOrDefault(f => f.Contains("Sans", StringComparison.OrdinalIgnoreCase) && !f.Contains("Mono", StringComparison.OrdinalIgnoreCase))
