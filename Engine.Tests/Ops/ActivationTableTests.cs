@@ -78,6 +78,30 @@ public sealed class ActivationTableTests
     }
 
     [Test]
+    public void Host_vector_exp_is_accurate_and_keeps_nan_and_the_infinities()
+    {
+        double worst = 0;
+        var xs = new float[System.Numerics.Vector<float>.Count];
+        for (double x = -86.5; x <= 88.72; x += 1.0 / 512)
+        {
+            xs[0] = (float)x;
+            double got = Engine.Kernels.Activations.ActivationMath.Exp(new System.Numerics.Vector<float>(xs))[0];
+            double want = Math.Exp(xs[0]);
+            worst = Math.Max(worst, Math.Abs(got - want) / want);
+        }
+
+        Assert.That(worst, Is.LessThan(2.5e-7), "relative error of ActivationMath.Exp against double");
+        float[] special = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 88.8f, 88.72f, -100f, 0f];
+        for (int i = 0; i < special.Length; i++)
+        {
+            xs[0] = special[i];
+            float got = Engine.Kernels.Activations.ActivationMath.Exp(new System.Numerics.Vector<float>(xs))[0];
+            float want = MathF.Exp(special[i]);
+            Assert.That(got, special[i] == -100f ? Is.EqualTo(0f) : Is.EqualTo(want).Within(2e-5).Percent, $"exp({special[i]})");
+        }
+    }
+
+    [Test]
     public void Unknown_names_and_choices_throw()
     {
         Assert.That(() => ActivationTable.Parse("relu6", new OpParams([])), Throws.ArgumentException.With.Message.Contain("not an activation").And.Message.Contain("hardswish"));

@@ -1,5 +1,5 @@
 // Host path of the elementwise activations: one Vector<float> loop generic over the operator struct (its vector
-// forms), split across cores by HostParallel for large tensors; the tail of a span runs through the same vector
+// forms), split across cores by HostParallel for large tensors; the tail of a range runs through the same vector
 // code on a padded copy, so every element is computed the same way.
 using System;
 using System.Numerics;
@@ -42,58 +42,55 @@ internal static unsafe class CpuActivations
         }
     }
 
-    /// <summary>Forward over a span pair (single-threaded).</summary>
-    public static void ForwardSpan<TOp>(ReadOnlySpan<float> x, Span<float> y, ActivationParams p)
+    /// <summary>Forward over n elements (single-threaded): whole vectors, then the tail through a padded copy.</summary>
+    public static void ForwardRange<TOp>(float* x, float* y, int n, ActivationParams p)
         where TOp : struct, IActivationOperator
     {
         var op = default(TOp);
-        int n = x.Length;
         int w = Vector<float>.Count;
         int i = 0;
         for (; i + w <= n; i += w)
         {
-            op.Forward(new Vector<float>(x.Slice(i, w)), p).CopyTo(y.Slice(i, w));
+            op.Forward(Vector.Load(x + i), p).Store(y + i);
         }
 
         if (i < n)
         {
-            Span<float> tmp = stackalloc float[Vector<float>.Count];
-            tmp.Clear();
-            x[i..].CopyTo(tmp);
-            op.Forward(new Vector<float>(tmp), p).CopyTo(tmp);
-            tmp[..(n - i)].CopyTo(y[i..]);
+            float* t = stackalloc float[Vector<float>.Count];
+            new Span<float>(t, w).Clear();
+            new ReadOnlySpan<float>(x + i, n - i).CopyTo(new Span<float>(t, w));
+            op.Forward(Vector.Load(t), p).Store(t);
+            new ReadOnlySpan<float>(t, n - i).CopyTo(new Span<float>(y + i, n - i));
         }
     }
 
-    /// <summary>Backward over spans (single-threaded); reads only the tensor the operator's derivative needs.</summary>
-    public static void BackwardSpan<TOp>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, ActivationParams p)
+    /// <summary>
+    /// Backward over n elements (single-threaded): dx = dy * f', reading only the tensor the operator's derivative
+    /// needs (<paramref name="saved"/> is x or y).
+    /// </summary>
+    public static void BackwardRange<TOp>(float* saved, float* dy, float* dx, int n, ActivationParams p)
         where TOp : struct, IActivationOperator
     {
         var op = default(TOp);
-        var saved = op.DerivativeReads == ActivationInput.Output ? y : x;
-        int n = x.Length;
         int w = Vector<float>.Count;
         int i = 0;
         for (; i + w <= n; i += w)
         {
-            var s = new Vector<float>(saved.Slice(i, w));
-            (Derivative(op, s, p) * new Vector<float>(dy.Slice(i, w))).CopyTo(dx.Slice(i, w));
+            var s = Vector.Load(saved + i);
+            (op.Derivative(s, s, p) * Vector.Load(dy + i)).Store(dx + i);
         }
 
         if (i < n)
         {
-            Span<float> t = stackalloc float[Vector<float>.Count * 2];
-            t.Clear();
-            saved[i..].CopyTo(t);
-            dy[i..].CopyTo(t[w..]);
-            (Derivative(op, new Vector<float>(t[..w]), p) * new Vector<float>(t.Slice(w, w))).CopyTo(t);
-            t[..(n - i)].CopyTo(dx[i..]);
+            float* t = stackalloc float[Vector<float>.Count * 2];
+            new Span<float>(t, 2 * w).Clear();
+            new ReadOnlySpan<float>(saved + i, n - i).CopyTo(new Span<float>(t, w));
+            new ReadOnlySpan<float>(dy + i, n - i).CopyTo(new Span<float>(t + w, w));
+            var s = Vector.Load(t);
+            (op.Derivative(s, s, p) * Vector.Load(t + w)).Store(t);
+            new ReadOnlySpan<float>(t, n - i).CopyTo(new Span<float>(dx + i, n - i));
         }
     }
-
-    // The operator's derivative with the saved tensor in the argument it reads (the other gets the same lanes).
-    private static Vector<float> Derivative<TOp>(TOp op, Vector<float> saved, ActivationParams p)
-        where TOp : struct, IActivationOperator => op.Derivative(saved, saved, p);
 
     private struct Body<TOp> : IRangeBody
         where TOp : struct, IActivationOperator
@@ -110,11 +107,13 @@ internal static unsafe class CpuActivations
             int n = end - start;
             if (Backward)
             {
-                BackwardSpan<TOp>(new ReadOnlySpan<float>(X + start, n), new ReadOnlySpan<float>(Y + start, n), new ReadOnlySpan<float>(Dy + start, n), new Span<float>(Dx + start, n), P);
+                // The operator's derivative reads x or y, never both (it gets the same lanes twice).
+                float* saved = default(TOp).DerivativeReads == ActivationInput.Output ? Y : X;
+                BackwardRange<TOp>(saved + start, Dy + start, Dx + start, n, P);
             }
             else
             {
-                ForwardSpan<TOp>(new ReadOnlySpan<float>(X + start, n), new Span<float>(Y + start, n), P);
+                ForwardRange<TOp>(X + start, Y + start, n, P);
             }
         }
     }

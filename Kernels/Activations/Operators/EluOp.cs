@@ -20,9 +20,9 @@ public readonly struct EluOp : IActivationOperator
 
     /// <inheritdoc />
     public Vector<float> Forward(Vector<float> x, ActivationParams p) =>
-        Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<float>.Zero), x, (Vector.Exp(x) - Vector<float>.One) * p.Alpha);
+        Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<float>.Zero), x, (ActivationMath.Exp(x) - Vector<float>.One) * p.Alpha);
 
     /// <inheritdoc />
     public Vector<float> Derivative(Vector<float> x, Vector<float> y, ActivationParams p) =>
-        Vector.ConditionalSelect(Vector.LessThanOrEqual(x, Vector<float>.Zero), Vector.Exp(x) * p.Alpha, Vector<float>.One);
+        Vector.ConditionalSelect(Vector.LessThanOrEqual(x, Vector<float>.Zero), ActivationMath.Exp(x) * p.Alpha, Vector<float>.One);
 }

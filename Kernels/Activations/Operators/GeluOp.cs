@@ -23,5 +23,5 @@ public readonly struct GeluOp : IActivationOperator
 
     /// <inheritdoc />
     public Vector<float> Derivative(Vector<float> x, Vector<float> y, ActivationParams p) =>
-        ActivationMath.NormalCdf(x) + (x * ActivationMath.InvSqrtTwoPi * Vector.Exp(x * x * -0.5f));
+        ActivationMath.NormalCdf(x) + (x * ActivationMath.InvSqrtTwoPi * ActivationMath.Exp(x * x * -0.5f));
 }

@@ -26,12 +26,12 @@ public readonly struct MishOp : IActivationOperator
     }
 
     /// <inheritdoc />
-    public Vector<float> Forward(Vector<float> x, ActivationParams p) => x * TanhSoftplus(Vector.Exp(x));
+    public Vector<float> Forward(Vector<float> x, ActivationParams p) => x * TanhSoftplus(ActivationMath.Exp(x));
 
     /// <inheritdoc />
     public Vector<float> Derivative(Vector<float> x, Vector<float> y, ActivationParams p)
     {
-        var e = Vector.Exp(x);
+        var e = ActivationMath.Exp(x);
         var n = e * (e + new Vector<float>(2f));
         var t = TanhSoftplus(e);
         return t + (x * ActivationMath.Sigmoid(x) * (new Vector<float>(2f) / (n + new Vector<float>(2f))) * (Vector<float>.One + t));
