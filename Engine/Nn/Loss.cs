@@ -79,7 +79,7 @@ public static class Loss
         public Shape TargetShape(Shape prediction)
         {
             ArgumentNullException.ThrowIfNull(prediction);
-            var target = spec.Kind == LossKind.CrossEntropy && spec.TargetKind == CrossEntropyTarget.Indices && prediction.Rank == 2
+            var target = spec.TakesClassIndices && prediction.Rank == 2
                 ? new Shape(prediction[0])
                 : prediction;
             Losses.Describe(spec, prediction, target, weights is null ? null : new Shape(weights.Length));
