@@ -45,7 +45,7 @@ public sealed class PtxTests
         var problems = new List<string>();
         var failedKernels = new HashSet<string>(StringComparer.Ordinal);
         var table = new StringBuilder("kernel\ttarget\tptx_lines\tshared_bytes\tlocal_bytes\tfma_f32\tld_global_nc\tapprox\n");
-        using var compiler = new PtxCompiler();
+        var compiler = new PtxCompiler();
         foreach (var (target, _) in PtxCompiler.Targets)
         {
             string dir = Path.Combine(ArtifactsDir, target);
@@ -60,6 +60,13 @@ public sealed class PtxTests
                     failedKernels.Add(kernel.Name);
                 }
 
+                if (result.Error is not null)
+                {
+                    // A failed compilation can leave ILGPU's context unusable: go on with a fresh one.
+                    compiler.Dispose();
+                    compiler = new PtxCompiler();
+                }
+
                 if (result.Ptx is { } ptx)
                 {
                     File.WriteAllText(Path.Combine(dir, kernel.Name + ".ptx"), ptx);
@@ -69,6 +76,7 @@ public sealed class PtxTests
             }
         }
 
+        compiler.Dispose();
         File.WriteAllText(Path.Combine(ArtifactsDir, "kernels.tsv"), table.ToString());
         string summary = $"ptx: {kernels.Count} kernels, {PtxCompiler.Targets.Count} targets, {failedKernels.Count} failed";
         File.WriteAllText(Path.Combine(ArtifactsDir, "summary.txt"), summary + "\n");

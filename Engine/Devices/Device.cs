@@ -226,9 +226,9 @@ public sealed class Device : IDisposable
     }
 
     /// <summary>
-    /// The compiler options every device's kernels are built with (ILGPU.Algorithms math intrinsics, O1). The PTX
+    /// The compiler options every device's kernels are built with (ILGPU.Algorithms math intrinsics, the engine's own KernelMath intrinsics, O1). The PTX
     /// test compiles every kernel with exactly these options, without a GPU.
     /// </summary>
     internal static Context.Builder ConfigureCompiler(Context.Builder builder) =>
-        builder.EnableAlgorithms().Optimize(OptimizationLevel.O1);
+        KernelIntrinsics.Register(builder.EnableAlgorithms().Optimize(OptimizationLevel.O1));
 }
