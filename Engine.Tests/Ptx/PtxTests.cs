@@ -85,4 +85,24 @@ public sealed class PtxTests
     }
 
     private static int Count(string text, string pattern) => Regex.Matches(text, pattern).Count;
+
+    [Test]
+    public void The_tiled_gemm_inner_loop_is_unrolled_with_32_bit_shared_addresses_and_fma()
+    {
+        // Per staged K slice of 16: 8 shared loads and 16 FMAs per k, addressed as [%r + constant] from 32-bit registers.
+        var gemm = KernelInventory.All().Single(k => k.Name == "Gemm.GemmTiledKernel.Run");
+        using var compiler = new PtxCompiler();
+        foreach (var (target, _) in PtxCompiler.Targets)
+        {
+            string ptx = compiler.Compile(gemm, target).Ptx!;
+            Assert.Multiple(() =>
+            {
+                Assert.That(Count(ptx, @"\bfma\.rn\.f32\b"), Is.EqualTo((16 * 16) + 16), $"{target}: FMAs in the unrolled slice and the 16 beta stores");
+                Assert.That(Count(ptx, @"ld\.shared\.f32\s+%f\d+, \[%r\d+(\+\d+)?\]"), Is.EqualTo(16 * 8), $"{target}: 32-bit shared loads");
+                Assert.That(Count(ptx, @"ld\.shared\.f32\s+%f\d+, \[%rd"), Is.Zero, $"{target}: 64-bit shared loads");
+                Assert.That(Count(ptx, @"\bld\.global\.nc\.f32\b"), Is.EqualTo(2), $"{target}: read-only loads of A and B");
+                Assert.That(Count(ptx, @"\bmul\.f32\b"), Is.EqualTo(32), $"{target}: multiplies outside the FMAs: alpha * acc and beta * c per store");
+            });
+        }
+    }
 }

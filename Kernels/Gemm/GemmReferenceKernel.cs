@@ -24,6 +24,6 @@ public static class GemmReferenceKernel
         }
 
         long ci = (batch * p.StrideC) + ((long)i * p.Ldc) + j;
-        c[ci] = p.Beta == 0f ? p.Alpha * acc : (p.Alpha * acc) + (p.Beta * c[ci]);
+        c[ci] = p.Beta == 0f ? p.Alpha * acc : KernelMath.Fma(p.Alpha, acc, p.Beta * c[ci]); // as the host micro-kernels
     }
 }

@@ -133,7 +133,7 @@ public static class GemmTiledKernel
         if (row < p.M && col < p.N)
         {
             long ci = cBase + ((long)row * p.Ldc) + col;
-            c[ci] = p.Beta == 0f ? p.Alpha * acc : (p.Alpha * acc) + (p.Beta * c[ci]);
+            c[ci] = p.Beta == 0f ? p.Alpha * acc : KernelMath.Fma(p.Alpha, acc, p.Beta * c[ci]); // as the host micro-kernels
         }
     }
 
