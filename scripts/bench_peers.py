@@ -236,26 +236,33 @@ def _fields(line):
     return head, out
 
 
-def report(path):
-    best, missing, peaks, infos, order = {}, {}, [], [], []
+def _read(path):
+    """The lines of a peers log: best (side, workload) -> (median ms, flops), peak memory, missing, peaks, infos."""
+    log = {"best": {}, "memory": {}, "missing": {}, "peaks": [], "infos": [], "order": []}
     with open(path) as f:
         for line in f:
             kind, kv = _fields(line.strip())
+            if kind in ("result", "memory", "unavailable") and kv["workload"] not in log["order"]:
+                log["order"].append(kv["workload"])
             if kind == "result":
                 key = (kv["side"], kv["workload"])
                 ms = float(kv["median_ms"])
-                if key not in best or ms < best[key][0]:
-                    best[key] = (ms, float(kv["flops"]))
-                if kv["workload"] not in order:
-                    order.append(kv["workload"])
+                if key not in log["best"] or ms < log["best"][key][0]:
+                    log["best"][key] = (ms, float(kv["flops"]))
+            elif kind == "memory":
+                log["memory"][(kv["side"], kv["workload"])] = int(kv["peak_bytes"])
             elif kind == "unavailable":
-                missing[(kv["side"], kv["workload"])] = kv.get("reason", "")
-                if kv["workload"] not in order:
-                    order.append(kv["workload"])
+                log["missing"][(kv["side"], kv["workload"])] = kv.get("reason", "")
             elif kind == "peak":
-                peaks.append((float(kv["gflops"]), float(kv["single_thread_gflops"])))
+                log["peaks"].append((float(kv["gflops"]), float(kv["single_thread_gflops"])))
             elif kind in ("info", "load"):
-                infos.append(line.strip())
+                log["infos"].append(line.strip())
+    return log
+
+
+def report(path):
+    log = _read(path)
+    best, missing, peaks, infos, order = log["best"], log["missing"], log["peaks"], log["infos"], log["order"]
     for i in dict.fromkeys(infos):
         print(i)
     peak = max(p[0] for p in peaks) if peaks else None
@@ -288,23 +295,9 @@ def report(path):
 
 
 def gpu_report(path):
-    best, memory, order, infos = {}, {}, [], []
-    with open(path) as f:
-        for line in f:
-            kind, kv = _fields(line.strip())
-            if kind in ("result", "memory", "unavailable") and kv.get("workload") not in order:
-                order.append(kv["workload"])
-            if kind == "result":
-                key = (kv["side"], kv["workload"])
-                ms = float(kv["median_ms"])
-                if key not in best or ms < best[key][0]:
-                    best[key] = (ms, float(kv["flops"]))
-            elif kind == "memory":
-                memory[(kv["side"], kv["workload"])] = int(kv["peak_bytes"])
-            elif kind == "unavailable":
-                infos.append(line.strip())
-            elif kind == "info":
-                infos.append(line.strip())
+    log = _read(path)
+    best, memory, order = log["best"], log["memory"], log["order"]
+    infos = log["infos"] + [f"unavailable side={k[0]} workload={k[1]} reason={v}" for k, v in log["missing"].items()]
     for i in dict.fromkeys(infos):
         print(f"    {i}")
     print()
