@@ -260,6 +260,19 @@ def _read(path):
     return log
 
 
+def _header(hdr):
+    print("| " + " | ".join(hdr) + " |")
+    print("|" + "|".join(" --- " if i == 0 else " ---: " for i in range(len(hdr))) + "|")
+
+
+def _ms(x):
+    return f"{x[0]:.3f}" if x else "-"
+
+
+def _gf(x, digits=1):
+    return f"{x[1] / x[0] / 1e6:.{digits}f}" if x else "-"
+
+
 def report(path):
     log = _read(path)
     best, missing, peaks, infos, order = log["best"], log["missing"], log["peaks"], log["infos"], log["order"]
@@ -271,18 +284,11 @@ def report(path):
               f"{', '.join(f'{p[0]:.0f}' for p in peaks)}); one thread: {max(p[1] for p in peaks):.1f} GFLOP/s")
     hdr = ["workload", "engine ms", "torch ms", "engine GFLOP/s", "torch GFLOP/s", "engine % of FMA peak",
            "engine/torch", "torch-oneDNN ms", "engine/oneDNN"]
-    print("| " + " | ".join(hdr) + " |")
-    print("|" + "|".join(" --- " if i == 0 else " ---: " for i in range(len(hdr))) + "|")
+    _header(hdr)
     ratios = []
+    ms, gf = _ms, _gf
     for w in order:
         e, t, d = best.get(("engine", w)), best.get(("torch", w)), best.get(("torch-onednn", w))
-
-        def ms(x):
-            return f"{x[0]:.3f}" if x else "-"
-
-        def gf(x):
-            return f"{x[1] / x[0] / 1e6:.1f}" if x else "-"
-
         frac = f"{100 * e[1] / e[0] / 1e6 / peak:.0f}%" if e and peak else "-"
         ratio = f"{e[0] / t[0]:.3f}" if e and t else "n/a"
         rd = f"{e[0] / d[0]:.3f}" if e and d else "-"
@@ -303,17 +309,14 @@ def gpu_report(path):
     print()
     hdr = ["workload", "engine ms", "torch ms (TF32 off)", "torch ms (TF32 on)", "engine/torch", "engine/torch-TF32",
            "engine GFLOP/s", "torch GFLOP/s", "engine peak MiB", "torch peak MiB"]
-    print("| " + " | ".join(hdr) + " |")
-    print("|" + "|".join(" --- " if i == 0 else " ---: " for i in range(len(hdr))) + "|")
+    _header(hdr)
     ratios = []
+    ms = _ms
     for w in order:
         e, t, t32 = best.get(("engine", w)), best.get(("torch", w)), best.get(("torch-tf32", w))
 
-        def ms(x):
-            return f"{x[0]:.3f}" if x else "-"
-
         def gf(x):
-            return f"{x[1] / x[0] / 1e6:.0f}" if x else "-"
+            return _gf(x, 0)
 
         def mib(side):
             b = memory.get((side, w))
