@@ -1,6 +1,6 @@
 // One ONNX node that maps to one engine layer: Gemm to Linear, Conv to Conv2d, BatchNormalization to BatchNorm with its
 // running statistics, the pools, Concat, Flatten, Reshape of a flatten, Add of two computed tensors, the activations
-// ONNX has as single ops, and Identity/Dropout (inference: the same tensor). Settings the engine cannot represent
+// ONNX has as single ops, and Identity (the same tensor; PyTorch writes no Dropout in eval mode). Settings the engine cannot represent
 // are errors naming the node, never silently dropped.
 using System;
 using System.Collections.Generic;
@@ -49,7 +49,6 @@ internal static class NodeRules
         ["Softmax"] = (s, n) => Apply(s, n, ActivationTable.SoftmaxName, Attrs.Only, ("axis", (int)Attrs.Int(n, "axis", -1))),
         ["LogSoftmax"] = (s, n) => Apply(s, n, ActivationTable.LogSoftmaxName, Attrs.Only, ("axis", (int)Attrs.Int(n, "axis", -1))),
         ["Identity"] = (s, n) => s.Alias(n, n.Input[0], n.Output[0]),
-        ["Dropout"] = Dropout,
     };
 
     private static NodeRule Act(string name) => (s, n) => Apply(s, n, name, Attrs.Only);
@@ -288,18 +287,6 @@ internal static class NodeRules
         }
 
         s.Apply(n, new Nn.Add(), [n.Input[0], n.Input[1]], n.Output[0]);
-    }
-
-    private static void Dropout(ImportState s, NodeProto n)
-    {
-        Attrs.Only(s, n, "seed");
-        bool training = n.Input.Count > 2 && n.Input[2].Length > 0 && (s.Static(n, 2, "training mode").Ints?.Any(v => v != 0) ?? true);
-        if (training || !s.OnlyFirstOutputUsed(n))
-        {
-            throw s.Error(n, "is in training mode or uses its mask; export the model in eval mode.");
-        }
-
-        s.Alias(n, n.Input[0], n.Output[0]);
     }
 
     private static List<ParamValue> WeightAndBias(ImportState s, NodeProto n, float[] w, int outputs)

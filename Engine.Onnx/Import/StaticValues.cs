@@ -1,6 +1,6 @@
 // Values known while importing: weights and constants (float32) and shape arithmetic (int64 vectors whose batch-
 // dependent elements are unknown). PyTorch computes the target of x.view(x.size(0), -1) with Shape, Gather,
-// Unsqueeze and Concat; evaluating those here leaves a Reshape with a known target that maps to a Flatten layer.
+// Unsqueeze and Concat (and Mul for x.size(1) * x.size(2)); evaluating those here leaves a Reshape with a known target that maps to a Flatten layer.
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -32,7 +32,7 @@ internal sealed record StaticValue(long[] Dims, float[]? Floats, long?[]? Ints)
 internal static class StaticValues
 {
     /// <summary>The op types this evaluates.</summary>
-    public static IReadOnlyList<string> Ops { get; } = ["Cast", "Concat", "Constant", "Gather", "Identity", "Shape", "Slice", "Squeeze", "Unsqueeze"];
+    public static IReadOnlyList<string> Ops { get; } = ["Concat", "Constant", "Gather", "Identity", "Mul", "Shape", "Slice", "Unsqueeze"];
 
     /// <summary>The value of <paramref name="n"/>'s output, or null when it is not known at import time.</summary>
     public static StaticValue? TryEvaluate(ImportState s, NodeProto n)
@@ -63,11 +63,10 @@ internal static class StaticValues
         return n.OpType switch
         {
             "Identity" => In(0),
-            "Cast" => Cast(s, n, In(0)),
             "Concat" => Concat(s, n, n.Input.Select(i => s.Statics[i]).ToList()),
             "Gather" => Gather(s, n, In(0), In(1)),
             "Unsqueeze" => Reshape(In(0), Unsqueeze(In(0).Dims, Axes(s, n, Opt(1)))),
-            "Squeeze" => Reshape(In(0), Squeeze(s, n, In(0).Dims, Axes(s, n, Opt(1)))),
+            "Mul" => Multiply(s, n, In(0), In(1)),
             "Slice" => Slice(s, n, In(0), In(1), In(2), Opt(3), Opt(4)),
             _ => null,
         };
@@ -94,22 +93,6 @@ internal static class StaticValues
 
     private static StaticValue Reshape(StaticValue v, long[] dims) => v with { Dims = dims };
 
-    private static StaticValue Cast(ImportState s, NodeProto n, StaticValue v)
-    {
-        long to = Attrs.Int(n, "to", 0);
-        if (to == (long)TensorProto.Types.DataType.Int64)
-        {
-            return v.Ints is not null ? v : StaticValue.Of(v.Dims, v.Floats!.Select(f => (long?)(long)f).ToArray());
-        }
-
-        if (to == (long)TensorProto.Types.DataType.Float && (v.Floats is not null || v.Ints!.All(i => i is not null)))
-        {
-            return v.Floats is not null ? v : StaticValue.Of(v.Dims, v.Ints!.Select(i => (float)i!.Value).ToArray());
-        }
-
-        throw s.Error(n, $"casts a known value to data type {to}; only FLOAT and INT64 are read.");
-    }
-
     private static long[] Axes(ImportState s, NodeProto n, StaticValue? input)
     {
         var axes = input?.Ints?.Select(a => a ?? throw s.Error(n, "has unknown axes.")).ToArray() ?? Attrs.Ints(n, "axes");
@@ -129,16 +112,19 @@ internal static class StaticValues
         return list.ToArray();
     }
 
-    private static long[] Squeeze(ImportState s, NodeProto n, long[] dims, long[] axes)
+    // x.size(1) * x.size(2): products of shape elements (unknown when either is), or of known floats.
+    private static StaticValue Multiply(ImportState s, NodeProto n, StaticValue a, StaticValue b)
     {
-        var drop = axes.Length == 0 ? dims.Select((d, i) => (d, i)).Where(p => p.d == 1).Select(p => (long)p.i).ToHashSet()
-            : axes.Select(a => Norm(a, dims.Length)).ToHashSet();
-        if (drop.Any(a => a < 0 || a >= dims.Length || dims[a] != 1))
+        if ((a.Floats is null) != (b.Floats is null) || (a.Count != b.Count && a.Count != 1 && b.Count != 1))
         {
-            throw s.Error(n, $"squeezes axes that are not of size 1 in [{string.Join(", ", dims)}].");
+            throw s.Error(n, "multiplies known values of different types or sizes.");
         }
 
-        return dims.Where((_, i) => !drop.Contains(i)).ToArray();
+        var big = a.Count >= b.Count ? a : b;
+        int count = (int)big.Count;
+        return a.Floats is not null
+            ? new StaticValue(big.Dims, Enumerable.Range(0, count).Select(i => a.Floats[a.Count == 1 ? 0 : i] * b.Floats![b.Count == 1 ? 0 : i]).ToArray(), null)
+            : new StaticValue(big.Dims, null, Enumerable.Range(0, count).Select(i => a.Ints![a.Count == 1 ? 0 : i] * b.Ints![b.Count == 1 ? 0 : i]).ToArray());
     }
 
     private static StaticValue Concat(ImportState s, NodeProto n, List<StaticValue> parts)
