@@ -134,6 +134,12 @@ public sealed class SafeTensorsTests
             Throws.InstanceOf<SafeTensorsFormatException>().With.Message.Contain("unknown dtype 'Q7'"));
         Assert.That(() => SafeTensorsFile.Parse(WithHeader("{\"__metadata__\":{\"a\":1}}", 0), "f"),
             Throws.InstanceOf<SafeTensorsFormatException>().With.Message.Contain("not a string"));
+        Assert.That(() => SafeTensorsFile.Parse(WithHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[2147483647,2147483647,2147483647],\"data_offsets\":[0,4]}}", 4), "f"),
+            Throws.InstanceOf<SafeTensorsFormatException>().With.Message.Contain("'a' has shape [2147483647, 2147483647, 2147483647], more bytes than any file holds"));
+        Assert.That(() => SafeTensorsFile.Parse(WithHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,99999999999999999999999]}}", 4), "f"),
+            Throws.InstanceOf<SafeTensorsFormatException>().With.Message.Contain("needs data_offsets [begin, end] of two integers"));
+        Assert.That(() => SafeTensorsFile.Parse(WithHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,4]}}", 4), "f"),
+            Throws.InstanceOf<SafeTensorsFormatException>().With.Message.Contain("invalid data_offsets [8, 4]"));
         var f64 = SafeTensorsFile.Parse(WithHeader("{\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}", 8), "f");
         Assert.That(() => f64.ReadFloat32("a"), Throws.InstanceOf<SafeTensorsFormatException>().With.Message.Contain("dtype F64; expected F32"));
     }
