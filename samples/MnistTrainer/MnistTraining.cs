@@ -7,6 +7,7 @@ using System.Threading;
 using Engine;
 using Engine.Data;
 using Engine.Nn;
+using Engine.Onnx;
 using Engine.Optim;
 using Engine.Optim.Schedules;
 using Engine.Training;
@@ -28,6 +29,9 @@ internal interface IMnistTraining : IDisposable
 
     /// <summary>Writes the trained weights (safetensors under PyTorch's state-dict names).</summary>
     void SaveWeights(string path);
+
+    /// <summary>Writes the trained model as ONNX; false when there is no model to export (test doubles).</summary>
+    bool ExportOnnx(string path, IReadOnlyDictionary<string, string> metadata) => false;
 }
 
 /// <summary>
@@ -99,6 +103,12 @@ internal sealed class MnistTraining : IMnistTraining
     public IReadOnlyList<EpochMetrics> History => trainer?.History ?? [];
 
     public void SaveWeights(string path) => net.SaveWeights(path);
+
+    public bool ExportOnnx(string path, IReadOnlyDictionary<string, string> metadata)
+    {
+        OnnxExporter.Export(net, path, new OnnxExportOptions { Metadata = metadata });
+        return true;
+    }
 
     public void Dispose()
     {

@@ -160,7 +160,8 @@ internal static class TrainerApp
                 using var training = makeTraining(device, o, loggers.CreateLogger("MnistTrainer.Training"));
                 try
                 {
-                    return (0, Train(device, training, trainLoader, testLoader, source, train.Count, test.Count, ct), false);
+                    string result = Train(device, training, trainLoader, testLoader, source, train.Count, test.Count, ct);
+                    return (0, OnnxCheck.Report(training, o.OutputDirectory, test, norm, log) + result, false);
                 }
                 catch (TrainingDivergedException e)
                 {
