@@ -89,7 +89,8 @@ internal sealed class ModuleTree(ImportState state)
         return prefix is not null && prefix.Split('.').All(s => s.Length > 0) ? prefix : null;
     }
 
-    // PyTorch 1.13 names nodes after their module scope: "/layer1/0/conv1/Conv" is in layer1.0.conv1.
+    // PyTorch 1.13 names nodes after their module scope, a container's children by "container.index":
+    // "/layer1/layer1.0/conv1/Conv" is in layer1.0.conv1, "/features/features.0/Conv" in features.0.
     private static string? ScopePath(NodeProto n)
     {
         if (!n.Name.StartsWith('/'))
@@ -97,8 +98,15 @@ internal sealed class ModuleTree(ImportState state)
             return null;
         }
 
-        var parts = n.Name.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        return parts.Length < 2 ? null : string.Join(".", parts[..^1].Select(Sanitize));
+        var segments = n.Name.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var path = new List<string>();
+        foreach (var seg in segments[..^1])
+        {
+            bool child = path.Count > 0 && seg.StartsWith(path[^1] + ".", StringComparison.Ordinal);
+            path.Add(Sanitize(child ? seg[(path[^1].Length + 1)..] : seg));
+        }
+
+        return path.Count == 0 ? null : string.Join(".", path);
     }
 
     private static string Sanitize(string name)

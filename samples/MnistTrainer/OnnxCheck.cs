@@ -4,18 +4,14 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
-using System.Linq;
 using Engine;
 using Engine.Data;
 using Microsoft.Extensions.Logging;
-using Microsoft.ML.OnnxRuntime;
 
 namespace MnistTrainer;
 
 internal static class OnnxCheck
 {
-    private const int Batch = 256;
-
     /// <summary>
     /// Exports the trained model to DIR/model.onnx, runs it in ONNX Runtime on the test digits and returns the line that
     /// prints its accuracy beside the engine's (empty when the training has no model to export).
@@ -28,7 +24,7 @@ internal static class OnnxCheck
             return string.Empty;
         }
 
-        double ort = Accuracy(path, test, norm), engine = training.History[^1].ValidationAccuracy;
+        double ort = OnnxAccuracy.Of(path, test, norm), engine = training.History[^1].ValidationAccuracy;
         log.LogInformation("Wrote {Path} (ONNX opset 17, dynamic batch)", path);
         return string.Create(CultureInfo.InvariantCulture, $"ONNX Runtime on {path}: test accuracy {ort * 100:F2}% ({test.Count} samples); the engine: {engine * 100:F2}%\n");
     }
@@ -39,43 +35,4 @@ internal static class OnnxCheck
         ["input"] = "MNIST digits (N, 1, 28, 28), pixels / 255, then (x - mean) / std",
         ["normalization"] = norm.ToString(),
     };
-
-    /// <summary>The fraction of <paramref name="test"/> that ONNX Runtime classifies right with the model at <paramref name="path"/>.</summary>
-    public static double Accuracy(string path, IDataset test, Normalization norm)
-    {
-        using var session = new InferenceSession(path);
-        string input = session.InputNames.Single(), output = session.OutputNames[0];
-        int per = (int)test.SampleShape.Length, correct = 0;
-        var labels = new int[Batch];
-        for (int start = 0; start < test.Count; start += Batch)
-        {
-            int n = Math.Min(Batch, test.Count - start);
-            var x = new float[n * per];
-            for (int i = 0; i < n; i++)
-            {
-                var sample = x.AsSpan(i * per, per);
-                labels[i] = test.Read(start + i, sample);
-                norm.Apply(sample, test.SampleShape);
-            }
-
-            using var value = OrtValue.CreateTensorValueFromMemory(x, [n, .. test.SampleShape.Select(d => (long)d)]);
-            using var options = new RunOptions();
-            using var results = session.Run(options, [input], [value], [output]);
-            var logits = results[0].GetTensorDataAsSpan<float>();
-            int classes = logits.Length / n;
-            for (int i = 0; i < n; i++)
-            {
-                var row = logits.Slice(i * classes, classes);
-                int best = 0;
-                for (int c = 1; c < classes; c++)
-                {
-                    best = row[c] > row[best] ? c : best;
-                }
-
-                correct += best == labels[i] ? 1 : 0;
-            }
-        }
-
-        return (double)correct / test.Count;
-    }
 }
