@@ -22,23 +22,6 @@ internal static class PyTorch
         return code == 0 ? null : $"'{Python} -c \"import torch\"' failed: {output.Trim()}";
     });
 
-    /// <summary>The repository root (the folder with Engine.sln above the test binaries).</summary>
-    public static string RepoRoot
-    {
-        get
-        {
-            for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            {
-                if (File.Exists(Path.Combine(d.FullName, "Engine.sln")))
-                {
-                    return d.FullName;
-                }
-            }
-
-            throw new InvalidOperationException($"no Engine.sln above {AppContext.BaseDirectory}");
-        }
-    }
-
     /// <summary>Runs scripts/<paramref name="script"/> with <paramref name="args"/>; fails the test unless it exits 0. Returns stdout and stderr.</summary>
     public static string RunScript(string script, params string[] args)
     {
@@ -47,7 +30,7 @@ internal static class PyTorch
             Assert.Fail($"PyTorch is required for this round-trip test and is missing ({why}). Install Debian's python3-torch: apt-get update && apt-get install -y python3-torch");
         }
 
-        var (code, output) = Start([Path.Combine(RepoRoot, "scripts", script), .. args], TimeSpan.FromMinutes(5));
+        var (code, output) = Start([Path.Combine(Docs.ReadmeTests.RepoRoot(), "scripts", script), .. args], TimeSpan.FromMinutes(5));
         Assert.That(code, Is.Zero, $"scripts/{script} {string.Join(" ", args)} failed:\n{output}");
         return output;
     }
