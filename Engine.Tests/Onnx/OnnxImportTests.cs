@@ -49,6 +49,22 @@ public sealed class OnnxImportTests
     }
 
     [Test]
+    public void Weights_pytorch_renamed_when_folding_batch_norm_are_named_after_their_module_scope()
+    {
+        // PyTorch's default eval export folds batch norm into the convolutions and names them onnx::Conv_N; the nodes
+        // are /features/features.0/Conv, so the layers are features.0 and features.4, as in the PyTorch model.
+        string path = Path.Combine(FixtureTests.FixtureDir, "onnx", "digits_0to4_cnn.onnx");
+        Assert.That(ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)).Graph.Initializer.Select(i => i.Name), Does.Contain("onnx::Conv_32"));
+        using var model = OnnxImporter.Load(path);
+        using var net = model.Compile(Host, [2, 1, 28, 28]);
+        Assert.That(net.Parameters.Select(p => p.Name), Is.EqualTo(new[]
+        {
+            "features.0.weight", "features.0.bias", "features.4.weight", "features.4.bias", "features.9.weight", "features.9.bias", "head.weight", "head.bias",
+        }));
+        Assert.That(net.Output.Shape, Is.EqualTo(new Shape(2, 5)));
+    }
+
+    [Test]
     public void An_unsupported_node_names_itself_its_op_and_the_supported_list()
     {
         var m = OnnxFiles.Model(13, OnnxFiles.Node("my_selu", "Selu", ["x"], ["y"]));
