@@ -3,6 +3,7 @@
 // claims a huge tensor costs nothing; external data and other dtypes are refused by name.
 using System;
 using System.Buffers.Binary;
+using System.Collections.Generic;
 using System.Linq;
 using Onnx;
 using DataType = Onnx.TensorProto.Types.DataType;
@@ -39,46 +40,12 @@ internal static class TensorData
     public static bool IsFloat(TensorProto t) => t.DataType == (int)DataType.Float;
 
     /// <summary>The data of a float32 tensor.</summary>
-    public static float[] Floats(TensorProto t, string where)
-    {
-        var dims = Check(t, where, DataType.Float);
-        long n = Count(dims);
-        if (t.RawData.Length > 0 || t.FloatData.Count == 0)
-        {
-            var raw = Raw(t, where, n, 4);
-            var data = new float[n];
-            for (int i = 0; i < data.Length; i++)
-            {
-                data[i] = BinaryPrimitives.ReadSingleLittleEndian(raw.Slice(4 * i));
-            }
-
-            return data;
-        }
-
-        return t.FloatData.Count == n ? t.FloatData.ToArray()
-            : throw new OnnxFormatException($"{where} is FLOAT [{string.Join(", ", dims)}] ({n} elements) but holds {t.FloatData.Count} values (truncated or corrupt).");
-    }
+    public static float[] Floats(TensorProto t, string where) =>
+        Read(t, where, DataType.Float, t.FloatData, 4, static (b, i) => BinaryPrimitives.ReadSingleLittleEndian(b.Slice(4 * i)));
 
     /// <summary>The data of an int64 tensor.</summary>
-    public static long[] Int64s(TensorProto t, string where)
-    {
-        var dims = Check(t, where, DataType.Int64);
-        long n = Count(dims);
-        if (t.RawData.Length > 0 || t.Int64Data.Count == 0)
-        {
-            var raw = Raw(t, where, n, 8);
-            var data = new long[n];
-            for (int i = 0; i < data.Length; i++)
-            {
-                data[i] = BinaryPrimitives.ReadInt64LittleEndian(raw.Slice(8 * i));
-            }
-
-            return data;
-        }
-
-        return t.Int64Data.Count == n ? t.Int64Data.ToArray()
-            : throw new OnnxFormatException($"{where} is INT64 [{string.Join(", ", dims)}] ({n} elements) but holds {t.Int64Data.Count} values (truncated or corrupt).");
-    }
+    public static long[] Int64s(TensorProto t, string where) =>
+        Read(t, where, DataType.Int64, t.Int64Data, 8, static (b, i) => BinaryPrimitives.ReadInt64LittleEndian(b.Slice(8 * i)));
 
     /// <summary>Refuses external data and segments, and checks the dtype is float32 or int64.</summary>
     public static void CheckStorage(TensorProto t, string where)
@@ -99,6 +66,29 @@ internal static class TensorData
             string type = Enum.IsDefined(typeof(DataType), t.DataType) ? ((DataType)t.DataType).ToString().ToUpperInvariant() : t.DataType.ToString(System.Globalization.CultureInfo.InvariantCulture);
             throw new OnnxFormatException($"{where} has data type {type}; the importer reads FLOAT (float32) weights and INT64 shapes (export the model in float32).");
         }
+    }
+
+    private delegate T Element<T>(ReadOnlySpan<byte> raw, int index);
+
+    // Raw little-endian bytes or the typed field, whichever the file uses, checked against the element count first.
+    private static T[] Read<T>(TensorProto t, string where, DataType type, IReadOnlyList<T> typed, int size, Element<T> element)
+    {
+        var dims = Check(t, where, type);
+        long n = Count(dims);
+        if (t.RawData.Length > 0 || typed.Count == 0)
+        {
+            var raw = Raw(t, where, n, size);
+            var data = new T[n];
+            for (int i = 0; i < data.Length; i++)
+            {
+                data[i] = element(raw, i);
+            }
+
+            return data;
+        }
+
+        return typed.Count == n ? typed.ToArray()
+            : throw new OnnxFormatException($"{where} is {type.ToString().ToUpperInvariant()} [{string.Join(", ", dims)}] ({n} elements) but holds {typed.Count} values (truncated or corrupt).");
     }
 
     private static long[] Check(TensorProto t, string where, DataType want)

@@ -14,11 +14,7 @@ public sealed class FineTuneTests
     [Test]
     public void A_pytorch_model_fine_tuned_in_the_engine_runs_in_onnx_runtime()
     {
-        string digits = TrainerApp.DefaultCacheDirectory();
-        if (!MnistNpmPackage.OutputsIntact(digits))
-        {
-            Assert.Fail($"The real MNIST digits are not in '{digits}'; run ./build.sh test (it fetches them) or MnistTrainer --fetch-only.");
-        }
+        string digits = MnistTrainingTests.CachedDigits();
 
         using var tmp = new TempDir();
         var (options, error) = FineTuneOptions.Parse(["--data", digits, "--out", tmp.Path, "--train", "3000", "--test", "500", "--head-epochs", "1", "--epochs", "2"]);

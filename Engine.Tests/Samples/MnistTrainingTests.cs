@@ -22,7 +22,7 @@ public sealed class MnistTrainingTests
     private const double AccuracyFloor = 0.90;
 
     /// <summary>The npm digits fetched by `./build.sh test` (or `--fetch-only`); the test never downloads.</summary>
-    private static string CachedDigits()
+    internal static string CachedDigits()
     {
         string dir = TrainerApp.DefaultCacheDirectory();
         if (!MnistNpmPackage.OutputsIntact(dir))

