@@ -145,6 +145,27 @@ public sealed class SafeTensorsTests
     }
 
     [Test]
+    public void Loading_a_file_of_another_dtype_or_shape_names_the_file_and_the_tensor()
+    {
+        string dir = TempDir();
+        try
+        {
+            // 0.weight as F16 (24 bytes for [4, 3]) and 2.weight with a shape the model does not have.
+            string header = "{\"0.bias\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},\"0.weight\":{\"dtype\":\"F16\",\"shape\":[4,3],\"data_offsets\":[16,40]},"
+                + "\"2.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[40,48]},\"2.weight\":{\"dtype\":\"F32\",\"shape\":[4,2],\"data_offsets\":[48,80]}}";
+            string path = Path.Combine(dir, "hostile.safetensors");
+            File.WriteAllBytes(path, WithHeader(header, 80));
+            using var model = SampleModel(Dev);
+            var ex = Assert.Throws<CheckpointMismatchException>(() => Checkpoint.LoadWeights(path, model))!;
+            Assert.That(ex.Message, Does.Contain(path).And.Contain("'0.weight' is F16 in the file, the model needs F32").And.Contain("'2.weight' is [4, 2] in the file, [2, 4] in the model"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
     public void Writer_rejects_bad_tensor_lists()
     {
         string dir = TempDir();
