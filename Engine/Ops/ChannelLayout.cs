@@ -58,8 +58,13 @@ public static class ChannelLayout
     {
         ArgumentNullException.ThrowIfNull(indices);
         ArgumentNullException.ThrowIfNull(oneHot);
-        var want = oneHot.Rank >= 2 ? oneHot.Shape.ToArray() : null;
-        if (want is null || indices.Rank != oneHot.Rank - 1 || indices.Shape[0] != want[0] || !indices.Shape.ToArray().AsSpan(1).SequenceEqual(want.AsSpan(2)))
+        bool fits = oneHot.Rank >= 2 && indices.Rank == oneHot.Rank - 1 && indices.Shape[0] == oneHot.Shape[0];
+        for (int i = 1; fits && i < indices.Rank; i++)
+        {
+            fits = indices.Shape[i] == oneHot.Shape[i + 1];
+        }
+
+        if (!fits)
         {
             throw new ArgumentException($"one_hot: oneHot is {oneHot.Shape} for indices {indices.Shape}; expected (N, C, d...) for indices (N, d...).", nameof(oneHot));
         }

@@ -67,15 +67,20 @@ internal static class SegmentationLosses
     private static Entry Prepare(LossSpec spec, Tensor pred, Tensor target)
     {
         ArgumentNullException.ThrowIfNull(target);
-        var (p2, t2) = Flatten(spec, pred.Shape, target.Shape);
+        bool indices = spec.Kind == LossKind.CrossEntropy && spec.TargetKind == CrossEntropyTarget.Indices;
+        if (!Fits(pred.Shape, target.Shape, indices))
+        {
+            Flatten(spec, pred.Shape, target.Shape);   // throws with the shapes
+        }
+
         if (target.Device != pred.Device)
         {
             throw new ArgumentException("target lives on another device than pred.", nameof(target));
         }
 
-        var s = Caches.GetValue(pred.Device, static d => new Cache(d)).Get(p2, t2);
+        var s = Caches.GetValue(pred.Device, static d => new Cache(d)).Get(checked((int)(pred.Length / pred.Shape[1])), pred.Shape[1], indices);
         ChannelLayout.ToChannelsLast(pred, s.Pred);
-        if (t2.Rank == 1)
+        if (indices)
         {
             s.Target.CopyFrom(target);
         }
@@ -85,6 +90,30 @@ internal static class SegmentationLosses
         }
 
         return s;
+    }
+
+    /// <summary>Whether target fits pred (without allocating: this runs in every training step).</summary>
+    private static bool Fits(Shape pred, Shape target, bool indices)
+    {
+        if (!indices)
+        {
+            return target.Equals(pred);
+        }
+
+        if (target.Rank != pred.Rank - 1 || target[0] != pred[0])
+        {
+            return false;
+        }
+
+        for (int i = 1; i < target.Rank; i++)
+        {
+            if (target[i] != pred[i + 1])
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Channels-last pred, target and gradient tensors of one shape.</summary>
@@ -104,9 +133,9 @@ internal static class SegmentationLosses
         private readonly Dictionary<(int Rows, int C, bool Indices), Entry> entries = new();
         private readonly Lock gate = new();
 
-        public Entry Get(Shape pred, Shape target)
+        public Entry Get(int rows, int classes, bool indices)
         {
-            var key = (pred[0], pred[1], target.Rank == 1);
+            var key = (rows, classes, indices);
             lock (gate)
             {
                 if (entries.TryGetValue(key, out var e) && !e.Pred.IsDisposed)
@@ -126,7 +155,8 @@ internal static class SegmentationLosses
                     entries.Clear();
                 }
 
-                e = new Entry(Tensor.Empty(device, pred), Tensor.Empty(device, target), Tensor.Empty(device, pred));
+                var pred = new Shape(rows, classes);
+                e = new Entry(Tensor.Empty(device, pred), Tensor.Empty(device, indices ? new Shape(rows) : pred), Tensor.Empty(device, pred));
                 entries[key] = e;
                 return e;
             }

@@ -93,10 +93,14 @@ public sealed partial class Trainer
         batchInEpoch = 0;
         part = default;
         version++;
-        logger.LogInformation(
-            "Epoch {Epoch}/{Epochs}: loss {Loss:G5}{Train}, val_loss {ValLoss:G5}{Validation}, lr {Lr:G4}, {Rate:N0} samples/s, {Seconds:F1} s",
-            m.Epoch, Options.Epochs, m.TrainLoss, Listed(m.TrainMetrics, string.Empty), m.ValidationLoss, Listed(m.ValidationMetrics, "val_"),
-            m.LearningRate, m.SamplesPerSecond, m.Seconds);
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            logger.LogInformation(
+                "Epoch {Epoch}/{Epochs}: loss {Loss:G5}{Train}, val_loss {ValLoss:G5}{Validation}, lr {Lr:G4}, {Rate:N0} samples/s, {Seconds:F1} s",
+                m.Epoch, Options.Epochs, m.TrainLoss, Listed(m.TrainMetrics, string.Empty), m.ValidationLoss, Listed(m.ValidationMetrics, "val_"),
+                m.LearningRate, m.SamplesPerSecond, m.Seconds);
+        }
+
         progress?.Report(new TrainingProgress
         {
             Phase = TrainingPhase.EpochEnd, Epoch = m.Epoch, Epochs = Options.Epochs, Batch = batches, Batches = batches, Step = step,
