@@ -34,11 +34,13 @@ public sealed class TaskSampleTests
     {
         using var tmp = new TempDir();
         string digits = RealDigits.Subset(tmp, 2000, 500);
-        var (code, last, err) = await Run("autoencoder", "--data", digits, "--out", tmp["out"], "--device", "cpu", "--epochs", "3");
+        var (code, last, err) = await Run("autoencoder", "--data", digits, "--out", tmp["out"], "--device", "cpu", "--epochs", "5", "--lr", "0.005");
         Assert.That(err, Is.Empty);
         Assert.That(code, Is.Zero);
         Assert.That(last, Does.Match(@"^test mse: 0\.\d{5} \(per pixel; 500 samples\)$"));
-        Assert.That(Number(last, @"mse: ([\d.]+)"), Is.LessThan(0.06), last);
+
+        // Measured: 0.03704 (3 epochs at the default lr: 0.06314, about what the mean image gives).
+        Assert.That(Number(last, @"mse: ([\d.]+)"), Is.LessThan(0.045), last);
         using var png = SKBitmap.Decode(Path.Combine(tmp["out"], "reconstructions.png"));
         Assert.That(png.Width, Is.GreaterThan(16 * 84));
         var log = TrainingLog.ReadJson(Path.Combine(tmp["out"], "metrics.json"));
@@ -50,12 +52,15 @@ public sealed class TaskSampleTests
     public async Task Segmentation_labels_every_pixel_of_real_digits()
     {
         using var tmp = new TempDir();
-        string digits = RealDigits.Subset(tmp, 1000, 300);
-        var (code, last, err) = await Run("segment", "--data", digits, "--out", tmp["out"], "--device", "cpu", "--epochs", "2");
+        string digits = RealDigits.Subset(tmp, 3000, 300);
+        var (code, last, err) = await Run("segment", "--data", digits, "--out", tmp["out"], "--device", "cpu", "--epochs", "3", "--batch-size", "16", "--lr", "0.004");
         Assert.That(err, Is.Empty);
         Assert.That(code, Is.Zero);
         Assert.That(last, Does.Match(@"^test mean IoU: \d+\.\d\d% \(11 classes; pixel accuracy \d+\.\d\d%; 300 samples\)$"));
-        Assert.That(Number(last, @"pixel accuracy ([\d.]+)%"), Is.GreaterThan(85), last);
+
+        // Measured: mean IoU 34.06%, pixel accuracy 92.60% (all background would give about 8% and 81%).
+        Assert.That(Number(last, @"IoU: ([\d.]+)%"), Is.GreaterThan(25), last);
+        Assert.That(Number(last, @"pixel accuracy ([\d.]+)%"), Is.GreaterThan(90), last);
         var log = TrainingLog.ReadJson(Path.Combine(tmp["out"], "metrics.json"));
         Assert.That(log.Epochs[^1].ValidationMetrics.Keys, Does.Contain("iou_10").And.Contain("dice_0"));
         Assert.That(File.ReadAllLines(Path.Combine(tmp["out"], "metrics.csv"))[0], Does.Contain("validation_mean_iou"));
@@ -66,11 +71,11 @@ public sealed class TaskSampleTests
     {
         using var tmp = new TempDir();
         string digits = RealDigits.Subset(tmp, 2000, 500);
-        var (code, last, err) = await Run("triplet", "--data", digits, "--out", tmp["out"], "--device", "cpu", "--epochs", "2");
+        var (code, last, err) = await Run("triplet", "--data", digits, "--out", tmp["out"], "--device", "cpu", "--epochs", "3", "--lr", "0.004");
         Assert.That(err, Is.Empty);
         Assert.That(code, Is.Zero);
         Assert.That(last, Does.Match(@"^test kNN accuracy: \d+\.\d\d% \(500 samples, 5 nearest of 2000 training embeddings\)$"));
-        Assert.That(Number(last, @"accuracy: ([\d.]+)%"), Is.GreaterThan(80), last);
+        Assert.That(Number(last, @"accuracy: ([\d.]+)%"), Is.GreaterThan(80), last + " (measured: 84.40%)");
         var v = TrainingLog.ReadJson(Path.Combine(tmp["out"], "metrics.json")).Epochs[^1].ValidationMetrics;
         Assert.That(v.Keys, Is.EqualTo(new[] { "triplet_accuracy", "knn_accuracy" }));
     }

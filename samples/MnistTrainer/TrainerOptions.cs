@@ -181,7 +181,7 @@ internal sealed record TrainerOptions
     private static bool IsKnown(string name) => name is "--device" or "--epochs" or "--batch-size" or "--lr" or "--model"
         or "--data" or "--out" or "--seed" or "--shift";
 
-    private static string? ValidateDevice(string value)
+    internal static string? ValidateDevice(string value)
     {
         if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int index))
         {
@@ -199,7 +199,7 @@ internal sealed record TrainerOptions
         }
     }
 
-    private static int Int(string name, string value, int min, int max, ref string? error)
+    internal static int Int(string name, string value, int min, int max, ref string? error)
     {
         if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min || v > max)
         {

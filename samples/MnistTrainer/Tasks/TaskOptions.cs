@@ -90,12 +90,13 @@ internal sealed record TaskOptions
             {
                 case "--device":
                     o = o with { Device = value };
+                    error = TrainerOptions.ValidateDevice(value);
                     break;
                 case "--epochs":
-                    o = o with { Epochs = Int(name, value, 1, 100000, ref error) };
+                    o = o with { Epochs = TrainerOptions.Int(name, value, 1, 100000, ref error) };
                     break;
                 case "--batch-size":
-                    o = o with { BatchSize = Int(name, value, 1, 65536, ref error) };
+                    o = o with { BatchSize = TrainerOptions.Int(name, value, 1, 65536, ref error) };
                     break;
                 case "--lr":
                     if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double lr) || !double.IsFinite(lr) || lr <= 0)
@@ -120,10 +121,10 @@ internal sealed record TaskOptions
                     o = o with { DataDirectory = value };
                     break;
                 case "--train-samples":
-                    o = o with { TrainSamples = Int(name, value, 1, int.MaxValue, ref error) };
+                    o = o with { TrainSamples = TrainerOptions.Int(name, value, 1, int.MaxValue, ref error) };
                     break;
                 case "--test-samples":
-                    o = o with { TestSamples = Int(name, value, 1, int.MaxValue, ref error) };
+                    o = o with { TestSamples = TrainerOptions.Int(name, value, 1, int.MaxValue, ref error) };
                     break;
                 case "--csv":
                     o = o with { Csv = value };
@@ -147,14 +148,4 @@ internal sealed record TaskOptions
 
     /// <summary>The default output folder of a task: out/NAME.</summary>
     public static string OutFor(string task) => Path.Combine("out", task);
-
-    private static int Int(string name, string value, int min, int max, ref string? error)
-    {
-        if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min || v > max)
-        {
-            error = $"{name} must be a whole number from {min} to {max}; got '{value}'";
-        }
-
-        return v;
-    }
 }
