@@ -18,9 +18,9 @@ public sealed class ActivationTests(DeviceConfig config)
 
     public static IEnumerable<TestCaseData> Specs() => ActivationReference.All().Select(s => new TestCaseData(s).SetArgDisplayNames(s.ToString()));
 
-    private IEnumerable<string> Variants() => Activations.ForwardRegistry.Variants.Where(v => v.Path == Dev.Path).Select(v => v.Variant);
+    private IEnumerable<string> Variants(ActivationSpec spec) => spec.Definition.ForwardRegistry!.Variants.Where(v => v.Path == Dev.Path).Select(v => v.Variant);
 
-    private IEnumerable<string> BackwardVariants() => Activations.BackwardRegistry.Variants.Where(v => v.Path == Dev.Path).Select(v => v.Variant);
+    private IEnumerable<string> BackwardVariants(ActivationSpec spec) => spec.Definition.BackwardRegistry!.Variants.Where(v => v.Path == Dev.Path).Select(v => v.Variant);
 
     [TestCaseSource(nameof(Specs))]
     public void Forward_and_backward_match_double_reference_at_odd_sizes(ActivationSpec spec)
@@ -36,13 +36,13 @@ public sealed class ActivationTests(DeviceConfig config)
             using var g = Tensor.FromHost(Dev, gh, new Shape(n));
             using var y = Tensor.Empty(Dev, x.Shape);
             using var dx = Tensor.Empty(Dev, x.Shape);
-            foreach (var v in Variants())
+            foreach (var v in Variants(spec))
             {
                 Activations.Forward(spec, x, y, v);
                 HostMath.AssertClose(y.ToArray(), wantY, 2e-6, 2e-5, $"{spec} y n={n} {v}");
             }
 
-            foreach (var v in BackwardVariants())
+            foreach (var v in BackwardVariants(spec))
             {
                 Activations.Backward(spec, x, y, g, dx, v);
                 HostMath.AssertClose(dx.ToArray(), wantDx, 2e-6, 5e-5, $"{spec} dx n={n} {v}");
@@ -53,13 +53,9 @@ public sealed class ActivationTests(DeviceConfig config)
     [TestCaseSource(nameof(Specs))]
     public void Backward_matches_finite_differences(ActivationSpec spec)
     {
-        // Stay away from the kinks (finite differences are meaningless there) and from softplus's threshold.
-        var xh = HostMath.Random(29, 5, -4f, 4f).Select(v => MathF.Abs(v) < 0.05f ? v + 0.1f : v).ToArray();
-        if (spec.Kind == ActivationKind.Softplus)
-        {
-            xh = xh.Select(v => MathF.Abs((spec.Beta * v) - spec.Threshold) < 0.05f ? v + 0.1f : v).ToArray();
-        }
-
+        // Stay away from the kinks (finite differences are meaningless there), e.g. 0, softplus's threshold, hardswish's +-3.
+        var kinks = ActivationReference.Kinks(spec).Append(0).ToArray();
+        var xh = HostMath.Random(29, 5, -4f, 4f).Select(v => kinks.Any(k => Math.Abs(v - k) < 0.05) ? v + 0.1f : v).ToArray();
         var gh = HostMath.Random(29, 6);
         using var x = Tensor.FromHost(Dev, xh, new Shape(29));
         using var g = Tensor.FromHost(Dev, gh, new Shape(29));
@@ -79,6 +75,7 @@ public sealed class ActivationTests(DeviceConfig config)
             (ActivationSpec.Relu, 0f), (ActivationSpec.LeakyRelu(0.13f), 0.13f), (ActivationSpec.Elu(0.37f), 0.37f), (ActivationSpec.Elu(), 1f),
             (ActivationSpec.Gelu(), 0.5f), (ActivationSpec.Gelu(GeluApproximation.Tanh), 0.5f), (ActivationSpec.Swish(1.7f), 0.5f),
             (ActivationSpec.Softplus(2f, 3f), 0.5f), (ActivationSpec.Sigmoid, 0.25f), (ActivationSpec.Tanh, 1f),
+            (ActivationSpec.Named("mish"), 0.6f), (ActivationSpec.Named("hardswish"), 0.5f),
         ];
         using var x = Tensor.FromHost(Dev, zeros, new Shape(2));
         using var g = Tensor.FromHost(Dev, [1f, 1f], new Shape(2));
@@ -89,6 +86,46 @@ public sealed class ActivationTests(DeviceConfig config)
             spec.Forward(x, y);
             spec.Backward(x, y, g, dx);
             Assert.That(dx.ToArray(), Is.EqualTo(new[] { want, want }).Within(1e-6), spec.ToString());
+        }
+    }
+
+    [Test]
+    public void Nan_gives_nan_and_infinities_give_pytorchs_values_on_every_path()
+    {
+        // Forward: NaN stays NaN for every activation (relu too, as torch.relu); the infinities as PyTorch.
+        using var x = Tensor.FromHost(Dev, [float.NaN, float.PositiveInfinity, float.NegativeInfinity], new Shape(3));
+        using var y = Tensor.Empty(Dev, x.Shape);
+        foreach (var spec in ActivationReference.All())
+        {
+            foreach (var v in Variants(spec))
+            {
+                Activations.Forward(spec, x, y, v);
+                Assert.That(float.IsNaN(y.ToArray()[0]), Is.True, $"{spec} {v}: f(NaN)");
+            }
+        }
+
+        (string Op, float[] Want)[] infinities = [("relu", [float.PositiveInfinity, 0f]), ("tanh", [1f, -1f]), ("sigmoid", [1f, 0f]),
+            ("mish", [float.PositiveInfinity, float.NaN]), ("hardswish", [float.PositiveInfinity, float.NaN]), ("elu", [float.PositiveInfinity, -1f])];
+        foreach (var (op, want) in infinities)
+        {
+            ActivationSpec.Named(op).Forward(x, y);
+            Assert.That(y.ToArray()[1..], Is.EqualTo(want), op);
+        }
+    }
+
+    [Test]
+    public void Hardswish_derivative_at_its_kinks_is_pytorchs()
+    {
+        // torch's scalar and CUDA kernels: x / 3 + 1/2 on [-3, 3] inclusive, 0 below, 1 above and at NaN.
+        var spec = ActivationSpec.Named("hardswish");
+        using var x = Tensor.FromHost(Dev, [-3f, 3f, -3.0001f, 3.0001f, float.NaN], new Shape(5));
+        using var g = Tensor.FromHost(Dev, [1f, 1f, 1f, 1f, 1f], new Shape(5));
+        using var y = Tensor.Empty(Dev, x.Shape);
+        using var dx = Tensor.Empty(Dev, x.Shape);
+        foreach (var v in BackwardVariants(spec))
+        {
+            Activations.Backward(spec, x, y, g, dx, v);
+            Assert.That(dx.ToArray(), Is.EqualTo(new[] { -0.5f, 1.5f, 0f, 1f, 1f }).Within(1e-6), v);
         }
     }
 
@@ -134,26 +171,31 @@ public sealed class ActivationTests(DeviceConfig config)
     [Test]
     public void Parses_conformance_names_and_sequential_layers()
     {
-        Assert.That(ActivationOps.Parse("leaky_relu", new CaseParams(new JsonObject { ["alpha"] = 0.2 })), Is.EqualTo(ActivationSpec.LeakyRelu(0.2f)));
-        Assert.That(ActivationOps.Parse("relu", new CaseParams(null)), Is.SameAs(ActivationSpec.Relu));
-        Assert.That(ActivationOps.FromJson(new JsonObject { ["type"] = "gelu", ["approximate"] = "tanh" }), Is.EqualTo(ActivationSpec.Gelu(GeluApproximation.Tanh)));
-        Assert.That(ActivationOps.FromJson(new JsonObject { ["type"] = "swish", ["beta"] = 1.0 }), Is.EqualTo(ActivationSpec.Swish()));
-        var sm = ActivationOps.FromJson(new JsonObject { ["type"] = "log_softmax", ["axis"] = 1 });
+        Assert.That(ActivationTable.Parse("leaky_relu", new CaseParams(new JsonObject { ["alpha"] = 0.2 })), Is.EqualTo(ActivationSpec.LeakyRelu(0.2f)));
+        Assert.That(ActivationTable.Parse("relu", new CaseParams(null)), Is.EqualTo(ActivationSpec.Relu));
+        Assert.That(ActivationTable.Parse("gelu", new CaseParams(null)), Is.EqualTo(ActivationSpec.Gelu()));
+        Assert.That(ActivationSpec.Named("hardswish").ToString(), Is.EqualTo("hardswish"));
+        Assert.That(ActivationSpec.Softplus(2f, 3f).ToString(), Is.EqualTo("softplus(beta=2, threshold=3)"));
+        Assert.That(ActivationTable.FromJson(new JsonObject { ["type"] = "gelu", ["approximate"] = "tanh" }), Is.EqualTo(ActivationSpec.Gelu(GeluApproximation.Tanh)));
+        Assert.That(ActivationTable.FromJson(new JsonObject { ["type"] = "swish", ["beta"] = 1.0 }), Is.EqualTo(ActivationSpec.Swish()));
+        var sm = ActivationTable.FromJson(new JsonObject { ["type"] = "log_softmax", ["axis"] = 1 });
         Assert.That(sm, Is.TypeOf<SoftmaxSpec>().With.Property("Axis").EqualTo(1).And.Property("Log").True);
-        Assert.That(ActivationOps.FromJson(new JsonObject { ["type"] = "maxout", ["pieces"] = 3 }).OutputShape(new Shape(2, 9)), Is.EqualTo(new Shape(2, 3)));
-        Assert.That(ActivationOps.FromJson(new JsonObject { ["type"] = "softplus" }), Is.EqualTo(ActivationSpec.Softplus(1f, 20f)));
-        Assert.That(ActivationOps.IsActivation("elu") && !ActivationOps.IsActivation("linear"));
+        Assert.That(ActivationTable.FromJson(new JsonObject { ["type"] = "maxout", ["pieces"] = 3 }).OutputShape(new Shape(2, 9)), Is.EqualTo(new Shape(2, 3)));
+        Assert.That(ActivationTable.FromJson(new JsonObject { ["type"] = "softplus" }), Is.EqualTo(ActivationSpec.Softplus(1f, 20f)));
+        Assert.That(ActivationTable.IsActivation("elu") && !ActivationTable.IsActivation("linear"));
     }
 
     [Test]
     public void Bad_names_and_params_are_rejected()
     {
-        Assert.That(() => ActivationOps.Parse("relu6", new CaseParams(null)), Throws.ArgumentException.With.Message.Contain("not an activation"));
-        Assert.That(() => ActivationOps.FromJson(new JsonObject { ["type"] = "relu", ["alpha"] = 0.1 }), Throws.ArgumentException.With.Message.Contain("unknown param(s) alpha"));
-        Assert.That(() => ActivationOps.FromJson(new JsonObject { ["type"] = "gelu", ["approximate"] = "erf" }), Throws.ArgumentException.With.Message.Contain("\"none\" or \"tanh\""));
-        Assert.That(() => ActivationOps.FromJson(new JsonObject { ["alpha"] = 0.1 }), Throws.ArgumentException.With.Message.Contain("'type'"));
-        Assert.That(() => ActivationOps.FromJson(new JsonObject { ["type"] = "maxout" }), Throws.ArgumentException.With.Message.Contain("pieces"));
+        Assert.That(() => ActivationTable.Parse("relu6", new CaseParams(null)), Throws.ArgumentException.With.Message.Contain("not an activation"));
+        Assert.That(() => ActivationTable.FromJson(new JsonObject { ["type"] = "relu", ["alpha"] = 0.1 }), Throws.ArgumentException.With.Message.Contain("unknown param(s) alpha"));
+        Assert.That(() => ActivationTable.FromJson(new JsonObject { ["type"] = "gelu", ["approximate"] = "erf" }), Throws.ArgumentException.With.Message.Contain("\"none\" or \"tanh\""));
+        Assert.That(() => ActivationTable.FromJson(new JsonObject { ["alpha"] = 0.1 }), Throws.ArgumentException.With.Message.Contain("'type'"));
+        Assert.That(() => ActivationTable.FromJson(new JsonObject { ["type"] = "maxout" }), Throws.ArgumentException.With.Message.Contain("pieces"));
         Assert.That(() => ActivationSpec.Softplus(0f), Throws.ArgumentException.With.Property("ParamName").EqualTo("beta"));
+        Assert.That(() => ActivationSpec.Named("softmax"), Throws.ArgumentException.With.Message.Contain("not elementwise"));
+        Assert.That(() => ActivationSpec.Named("mish", ("beta", 1.0)), Throws.ArgumentException.With.Message.Contain("unknown param(s) beta"));
         Assert.That(() => ActivationSpec.LeakyRelu(float.NaN), Throws.ArgumentException.With.Message.Contain("finite"));
     }
 }

@@ -17,11 +17,11 @@ public static class LossReference
     public static double Loss(LossSpec s, double[] pred, double[] target, double[]? weight, int c)
     {
         int n = pred.Length;
-        switch (s.Kind)
+        switch (s.Op)
         {
-            case LossKind.CrossEntropy:
+            case "cross_entropy":
                 return CrossEntropy(s, pred, target, weight, c);
-            case LossKind.Dice or LossKind.Iou or LossKind.Tversky:
+            case "dice" or "iou" or "tversky":
                 return Region(s, pred, target, c);
         }
 
@@ -29,15 +29,16 @@ public static class LossReference
         for (int i = 0; i < n; i++)
         {
             double p = pred[i], t = target[i], d = p - t;
-            sum += s.Kind switch
+            sum += s.Op switch
             {
-                LossKind.Mse => d * d,
-                LossKind.Mae => Math.Abs(d),
-                LossKind.Huber => Math.Abs(d) < s.Delta ? 0.5 * d * d : s.Delta * (Math.Abs(d) - (0.5 * s.Delta)),
-                LossKind.SmoothL1 => Math.Abs(d) < s.Beta ? 0.5 * d * d / s.Beta : Math.Abs(d) - (0.5 * s.Beta),
-                LossKind.Bce => -((t * Math.Max(Math.Log(p), -100)) + ((1 - t) * Math.Max(Math.Log(1 - p), -100))),
-                LossKind.BceWithLogits => -((t * Math.Log(Sigmoid(p))) + ((1 - t) * Math.Log(1 - Sigmoid(p)))),
-                _ => Focal(s, p, t),
+                "mse" => d * d,
+                "mae" => Math.Abs(d),
+                "huber" => Math.Abs(d) < s.Delta ? 0.5 * d * d : s.Delta * (Math.Abs(d) - (0.5 * s.Delta)),
+                "smooth_l1" => Math.Abs(d) < s.Beta ? 0.5 * d * d / s.Beta : Math.Abs(d) - (0.5 * s.Beta),
+                "bce" => -((t * Math.Max(Math.Log(p), -100)) + ((1 - t) * Math.Max(Math.Log(1 - p), -100))),
+                "bce_with_logits" => -((t * Math.Log(Sigmoid(p))) + ((1 - t) * Math.Log(1 - Sigmoid(p)))),
+                "focal" => Focal(s, p, t),
+                _ => throw new ArgumentException($"no reference for loss {s.Op}"),
             };
         }
 
@@ -124,11 +125,12 @@ public static class LossReference
                 ys += yv;
             }
 
-            acc += s.Kind switch
+            acc += s.Op switch
             {
-                LossKind.Dice => ((2 * tp) + s.Eps) / (ps + ys + s.Eps),
-                LossKind.Iou => (tp + s.Eps) / (ps + ys - tp + s.Eps),
-                _ => (tp + s.Eps) / (tp + (s.Alpha * fp) + (s.Beta * fn) + s.Eps),
+                "dice" => ((2 * tp) + s.Eps) / (ps + ys + s.Eps),
+                "iou" => (tp + s.Eps) / (ps + ys - tp + s.Eps),
+                "tversky" => (tp + s.Eps) / (tp + (s.Alpha * fp) + (s.Beta * fn) + s.Eps),
+                _ => throw new ArgumentException($"no reference for loss {s.Op}"),
             };
         }
 

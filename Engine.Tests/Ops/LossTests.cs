@@ -14,9 +14,9 @@ public sealed class LossTests(DeviceConfig config)
 {
     private Device Dev => TestDevices.Get(config);
 
-    private IEnumerable<(string Fwd, string Bwd)> Variants() =>
-        Losses.ForwardRegistry.Variants.Where(v => v.Path == Dev.Path).Select(v => v.Variant)
-            .Zip(Losses.BackwardRegistry.Variants.Where(v => v.Path == Dev.Path).Select(v => v.Variant));
+    private IEnumerable<(string Fwd, string Bwd)> Variants(LossSpec spec) =>
+        spec.Definition.ForwardRegistry.Variants.Where(v => v.Path == Dev.Path).Select(v => v.Variant)
+            .Zip(spec.Definition.BackwardRegistry.Variants.Where(v => v.Path == Dev.Path).Select(v => v.Variant));
 
     public static IEnumerable<TestCaseData> PointwiseSpecs()
     {
@@ -42,20 +42,20 @@ public sealed class LossTests(DeviceConfig config)
         var target = new float[n];
         for (int i = 0; i < n; i++)
         {
-            switch (s.Kind)
+            switch (s.Op)
             {
-                case LossKind.Bce:
+                case "bce":
                     pred[i] = 0.02f + (0.96f * (float)r.NextDouble());
                     target[i] = i % 3 == 0 ? (float)r.NextDouble() : (float)r.Next(2);
                     break;
-                case LossKind.BceWithLogits or LossKind.Focal:
+                case "bce_with_logits" or "focal":
                     pred[i] = (float)((r.NextDouble() * 8) - 4);
                     target[i] = r.Next(2);
                     break;
                 default:
                     target[i] = (float)((r.NextDouble() * 4) - 2);
                     float d = (float)((r.NextDouble() * 3) - 1.5);
-                    float kink = s.Kind == LossKind.Huber ? s.Delta : (s.Kind == LossKind.SmoothL1 ? s.Beta : 0f);
+                    float kink = s.Op == "huber" ? s.Delta : (s.Op == "smooth_l1" ? s.Beta : 0f);
                     if (MathF.Abs(MathF.Abs(d) - kink) < 0.01f || MathF.Abs(d) < 0.01f)
                     {
                         d += 0.05f;
@@ -74,7 +74,7 @@ public sealed class LossTests(DeviceConfig config)
     {
         // 4099 already needs grid-stride loops on the CPU simulator (at most 64 groups of 8); 70001 needs them on GPUs
         // (more than 256 groups of 256), so two losses also run at that size.
-        int[] sizes = spec.Kind is LossKind.Mse or LossKind.Focal ? [1, 37, 1000, 4099, 70001] : [1, 37, 1000, 4099];
+        int[] sizes = spec.Op is "mse" or "focal" ? [1, 37, 1000, 4099, 70001] : [1, 37, 1000, 4099];
         foreach (int n in sizes)
         {
             var (ph, th) = PointwiseData(spec, n, n);
@@ -85,7 +85,7 @@ public sealed class LossTests(DeviceConfig config)
             using var target = Tensor.FromHost(Dev, th, new Shape(n));
             using var loss = Tensor.Empty(Dev, new Shape(1));
             using var dpred = Tensor.Empty(Dev, pred.Shape);
-            foreach (var (fwd, bwd) in Variants())
+            foreach (var (fwd, bwd) in Variants(spec))
             {
                 Losses.Forward(spec, pred, target, loss, variant: fwd);
                 Assert.That(loss.ToArray()[0], Is.EqualTo(want).Within(1e-5 + (2e-5 * Math.Abs(want))), $"{spec} n={n} {fwd}");
@@ -131,7 +131,7 @@ public sealed class LossTests(DeviceConfig config)
                 var wd = wh is null ? null : GradCheck.ToDouble(wh);
                 var td = GradCheck.ToDouble(th);
                 double want = LossReference.Loss(spec, GradCheck.ToDouble(xh), td, wd, c);
-                foreach (var (fwd, bwd) in Variants())
+                foreach (var (fwd, bwd) in Variants(spec))
                 {
                     Losses.Forward(spec, pred, target, loss, weight, fwd);
                     Assert.That(loss.ToArray()[0], Is.EqualTo(want).Within(1e-5 + (2e-5 * Math.Abs(want))), $"{spec} {n}x{c} {fwd}");
@@ -173,7 +173,7 @@ public sealed class LossTests(DeviceConfig config)
             using var target = Tensor.FromHost(Dev, th, pred.Shape);
             using var loss = Tensor.Empty(Dev, new Shape(1));
             using var dpred = Tensor.Empty(Dev, pred.Shape);
-            foreach (var (fwd, bwd) in Variants())
+            foreach (var (fwd, bwd) in Variants(spec))
             {
                 Losses.Forward(spec, pred, target, loss, variant: fwd);
                 Assert.That(loss.ToArray()[0], Is.EqualTo(want).Within(2e-6 + (2e-5 * Math.Abs(want))), $"{spec} {n}x{c} {fwd}");
@@ -206,7 +206,7 @@ public sealed class LossTests(DeviceConfig config)
             {
                 var spec = LossSpec.Triplet(margin, p, red);
                 double want = LossReference.Triplet(spec, ad, pd, qd, d);
-                foreach (var (fwd, bwd) in Variants())
+                foreach (var (fwd, bwd) in Variants(spec))
                 {
                     Losses.TripletForward(spec, a, pos, neg, loss, fwd);
                     Assert.That(loss.ToArray()[0], Is.EqualTo(want).Within(1e-5 + (2e-5 * Math.Abs(want))), $"{spec} {n}x{d} {fwd}");

@@ -93,7 +93,7 @@ public sealed class LossValidationTests(DeviceConfig config)
     public void Parses_conformance_params_and_sequential_loss_objects()
     {
         var ce = LossSpec.FromJson((JsonObject)JsonNode.Parse("""{"op": "cross_entropy", "reduction": "sum", "target_kind": "probabilities", "label_smoothing": 0.1}""")!);
-        Assert.That((ce.Kind, ce.Reduction, ce.TargetKind, ce.LabelSmoothing), Is.EqualTo((LossKind.CrossEntropy, LossReduction.Sum, CrossEntropyTarget.Probabilities, 0.1f)));
+        Assert.That((ce.Op, ce.Reduction, ce.TargetKind, ce.LabelSmoothing), Is.EqualTo(("cross_entropy", LossReduction.Sum, CrossEntropyTarget.Probabilities, 0.1f)));
         var f = LossSpec.Parse("focal", new CaseParams(new JsonObject { ["gamma"] = 1.5, ["alpha"] = -1.0, ["reduction"] = "mean" }));
         Assert.That((f.Gamma, f.Alpha), Is.EqualTo((1.5f, -1f)));
         var tv = LossSpec.FromJson(new JsonObject { ["op"] = "tversky", ["alpha"] = 0.3, ["beta"] = 0.7, ["eps"] = 1 });

@@ -1,6 +1,7 @@
 // Warm forward and backward calls of the activation, softmax, maxout and loss ops allocate no device memory and
 // grow no scratch; on the host path they allocate no managed memory either.
 using System;
+using Engine.Backends;
 using Engine.Ops;
 using Engine.Tests.Infrastructure;
 using NUnit.Framework;

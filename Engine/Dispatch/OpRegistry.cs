@@ -88,7 +88,10 @@ public static class OpTable
 {
     private static readonly List<IOpRegistry> Registries = new();
 
-    /// <summary>Every registry of the engine assembly (their static owners are initialized first), sorted by op.</summary>
+    /// <summary>
+    /// Every registry of the engine assembly, sorted by op. Their owners (types with a static field holding a registry
+    /// or a list of them, such as the op tables) are initialized first.
+    /// </summary>
     public static IReadOnlyList<IOpRegistry> All
     {
         get
@@ -126,7 +129,7 @@ public static class OpTable
         foreach (var t in typeof(OpTable).Assembly.GetTypes())
         {
             bool owns = t.GetFields(System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic)
-                .Any(f => typeof(IOpRegistry).IsAssignableFrom(f.FieldType));
+                .Any(f => typeof(IOpRegistry).IsAssignableFrom(f.FieldType) || typeof(IEnumerable<IOpRegistry>).IsAssignableFrom(f.FieldType));
             if (owns && !t.ContainsGenericParameters)
             {
                 System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(t.TypeHandle);

@@ -98,21 +98,21 @@ public static class Loss
 
         public string Describe() => spec.ToString();
 
-        public LossTask Task => spec.Kind switch
+        public LossTask Task => spec.Op switch
         {
-            LossKind.CrossEntropy => LossTask.Classification,
-            LossKind.Mse or LossKind.Mae or LossKind.Huber or LossKind.SmoothL1 => LossTask.Regression,
-            LossKind.Bce => LossTask.BinaryProbabilities,
-            LossKind.BceWithLogits or LossKind.Focal => LossTask.BinaryLogits,
-            LossKind.Dice or LossKind.Iou or LossKind.Tversky => LossTask.Segmentation,
-            _ => throw new InvalidOperationException($"{spec.Op} is not a prediction-and-target loss."),
+            "cross_entropy" => LossTask.Classification,
+            "mse" or "mae" or "huber" or "smooth_l1" => LossTask.Regression,
+            "bce" => LossTask.BinaryProbabilities,
+            "bce_with_logits" or "focal" => LossTask.BinaryLogits,
+            "dice" or "iou" or "tversky" => LossTask.Segmentation,
+            _ => LossTask.Other,
         };
 
         public Shape TargetShape(Shape prediction)
         {
             ArgumentNullException.ThrowIfNull(prediction);
             // Class indices: one per row of (N, C) scores, one per position of (N, C, d1, ...) scores.
-            var target = spec.Kind == LossKind.CrossEntropy && spec.TargetKind == CrossEntropyTarget.Indices && prediction.Rank >= 2
+            var target = spec.TakesClassIndices && prediction.Rank >= 2
                 ? new Shape([prediction[0], .. prediction.ToArray()[2..]])
                 : prediction;
             Losses.Describe(spec, prediction, target, weights is null ? null : new Shape(weights.Length));

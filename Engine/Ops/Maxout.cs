@@ -34,7 +34,10 @@ public sealed class MaxoutSpec : IActivationOp
     public int Pieces { get; }
 
     /// <inheritdoc />
-    public string Op => "maxout";
+    public string Op => ActivationTable.MaxoutName;
+
+    /// <inheritdoc />
+    public ActivationInput BackwardReads => ActivationInput.Input;
 
     /// <inheritdoc />
     public Shape OutputShape(Shape input) => Maxout.OutputShape(input, Pieces);

@@ -20,7 +20,7 @@ internal static class SegmentationLosses
 
     /// <summary>Whether <paramref name="pred"/> is a segmentation shape of <paramref name="spec"/>.</summary>
     public static bool Applies(LossSpec spec, Shape pred) =>
-        pred.Rank > 2 && spec.Kind is LossKind.CrossEntropy or LossKind.Dice or LossKind.Iou or LossKind.Tversky;
+        pred.Rank > 2 && (spec.AcceptsWeight || spec.Op is "dice" or "iou" or "tversky");
 
     /// <summary>The row-loss shapes (N S, C) and (N S) or (N S, C) of a segmentation call, after checking the target.</summary>
     /// <exception cref="ArgumentException">The target does not fit pred; the message names both.</exception>
@@ -29,7 +29,7 @@ internal static class SegmentationLosses
         int n = pred[0], c = pred[1];
         int rows = checked((int)(pred.Length / c));
         var positions = pred.ToArray()[2..];
-        if (spec.Kind == LossKind.CrossEntropy && spec.TargetKind == CrossEntropyTarget.Indices)
+        if (spec.TakesClassIndices)
         {
             var want = new Shape([n, .. positions]);
             if (target != want)
@@ -67,7 +67,7 @@ internal static class SegmentationLosses
     private static Entry Prepare(LossSpec spec, Tensor pred, Tensor target)
     {
         ArgumentNullException.ThrowIfNull(target);
-        bool indices = spec.Kind == LossKind.CrossEntropy && spec.TargetKind == CrossEntropyTarget.Indices;
+        bool indices = spec.TakesClassIndices;
         if (!Fits(pred.Shape, target.Shape, indices))
         {
             Flatten(spec, pred.Shape, target.Shape);   // throws with the shapes

@@ -33,7 +33,10 @@ public sealed class SoftmaxSpec : IActivationOp
     public bool Log { get; }
 
     /// <inheritdoc />
-    public string Op => Log ? "log_softmax" : "softmax";
+    public string Op => Log ? ActivationTable.LogSoftmaxName : ActivationTable.SoftmaxName;
+
+    /// <inheritdoc />
+    public ActivationInput BackwardReads => ActivationInput.Output;
 
     /// <inheritdoc />
     public Shape OutputShape(Shape input)

@@ -1,12 +1,8 @@
 // torch.optim.NAdam (PyTorch 1.13's rule) as one fused launch per parameter group or a SIMD host loop.
 using System;
 using System.Collections.Generic;
-using System.Numerics;
-using Engine.Dispatch;
 using Engine.Kernels.Optim;
 using Engine.Nn;
-using ILGPU;
-using ILGPU.Runtime;
 
 namespace Engine.Optim;
 
@@ -19,19 +15,9 @@ namespace Engine.Optim;
 /// </summary>
 public sealed class NAdam : Optimizer
 {
-    /// <summary>Implementations: <c>kernel.fused</c>, <c>host.simd</c>.</summary>
-    public static readonly OpRegistry<OptimStepImpl<NadamParams>> Registry = new OpRegistry<OptimStepImpl<NadamParams>>("optim.nadam")
-        .Register("kernel.fused", ComputePath.Kernels, LaunchKernel, "ILGPU kernel over the group's chunk table")
-        .Register("host.simd", ComputePath.Host, RunHost, "Vector<float> loop, chunks in parallel");
-
-    private static readonly string[] StateNamesList = ["exp_avg", "exp_avg_sq"];
-
     /// <summary>Creates the optimizer; <paramref name="groupOptions"/> override <paramref name="options"/> per group name.</summary>
     public NAdam(ParameterSet parameters, NAdamOptions options, IReadOnlyDictionary<string, OptimizerOptions>? groupOptions = null)
-        : base("nadam", parameters, options, groupOptions) => AddScalarState("mu_product", 1.0);
-
-    /// <inheritdoc />
-    public override IReadOnlyList<string> AllStateNames => StateNamesList;
+        : base(OptimizerTable.NAdamRow, parameters, options, groupOptions) => AddScalarState("mu_product", 1.0);
 
     private protected override void AdvanceScalars(int index)
     {
@@ -50,9 +36,8 @@ public sealed class NAdam : Optimizer
         double muNext = Mu(o, step + 1);
         double muProductNext = muProduct * mu * muNext;
         double lr = unit.Group.Lr;
-        var p = new NadamParams
+        var rule = new NadamRule
         {
-            Reg = Reg(unit.Group),
             Beta1 = (float)o.Beta1,
             OneMinusBeta1 = (float)(1 - o.Beta1),
             Beta2 = (float)o.Beta2,
@@ -62,43 +47,8 @@ public sealed class NAdam : Optimizer
             GradCoef = (float)(-lr * (1 - mu) / (1 - muProduct)),
             AvgCoef = (float)(-lr * muNext / (1 - muProductNext)),
         };
-        Registry.Select(Device, Variant)(Device, Args(unit, "exp_avg", "exp_avg_sq"), p);
+        OptimizerTable.NAdamRow.Steps.Select(Device, Variant)(Device, Args(unit, "exp_avg", "exp_avg_sq"), Reg(unit.Group), rule);
     }
 
     private static double Mu(NAdamOptions o, double step) => o.Beta1 * (1 - (0.5 * Math.Pow(0.96, step * o.MomentumDecay)));
-
-    /// <summary>Launches <see cref="OptimizerKernels.Nadam"/>.</summary>
-    public static void LaunchKernel(Device device, in OptimStepArgs a, NadamParams p) =>
-        OptimKernelLaunch.Run(device, a, p, "optim.nadam", OptimizerKernels.Nadam);
-
-    /// <summary>Runs the step on the host (CPU device).</summary>
-    public static void RunHost(Device device, in OptimStepArgs a, NadamParams p)
-    {
-        ArgumentNullException.ThrowIfNull(device);
-        HostOptim.Run(device, a, p.Reg, new Rule
-        {
-            Beta1 = Vec.B(p.Beta1),
-            OneMinusBeta1 = Vec.B(p.OneMinusBeta1),
-            Beta2 = Vec.B(p.Beta2),
-            OneMinusBeta2 = Vec.B(p.OneMinusBeta2),
-            Bc2 = Vec.B(p.Bc2),
-            Eps = Vec.B(p.Eps),
-            GradCoef = Vec.B(p.GradCoef),
-            AvgCoef = Vec.B(p.AvgCoef),
-        });
-    }
-
-    private struct Rule : IHostRule
-    {
-        public Vector<float> Beta1, OneMinusBeta1, Beta2, OneMinusBeta2, Bc2, Eps, GradCoef, AvgCoef;
-
-        public readonly void Apply(ref Vector<float> w, Vector<float> g, ref Vector<float> m, ref Vector<float> v, ref Vector<float> s2)
-        {
-            m = (m * Beta1) + (OneMinusBeta1 * g);
-            v = (v * Beta2) + (OneMinusBeta2 * g * g);
-            var denom = Vector.SquareRoot(v / Bc2) + Eps;
-            w += GradCoef * (g / denom);
-            w += AvgCoef * (m / denom);
-        }
-    }
 }

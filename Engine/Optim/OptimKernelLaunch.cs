@@ -1,4 +1,4 @@
-// One launcher for every optimizer's fused ILGPU kernel: the optimizers differ only in their kernel and the number of state buffers.
+// One launcher for every optimizer's fused ILGPU kernel: the generic chunk-loop kernel instantiated with the rule struct.
 using System;
 using Engine.Kernels.Optim;
 using ILGPU;
@@ -7,15 +7,13 @@ using ILGPU.Runtime;
 namespace Engine.Optim;
 
 /// <summary>
-/// Loads (once per device, under <c>name</c>) and launches an optimizer kernel over a chunk table: one group of
-/// <see cref="OptimLayout.GroupSize"/> threads per chunk. Overloads by the number of state buffers the kernel takes
-/// (<see cref="OptimStepArgs.S0"/>, <see cref="OptimStepArgs.S1"/>, <see cref="OptimStepArgs.S2"/> in order).
+/// Loads (once per device and rule struct) and launches <see cref="OptimizerKernels.Step{TRule}"/> over a chunk
+/// table: one group of <see cref="OptimLayout.GroupSize"/> threads per chunk.
 /// </summary>
 internal static class OptimKernelLaunch
 {
-    public static void Run<TParams>(Device device, in OptimStepArgs a, TParams p, string name,
-        Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, TParams> kernel)
-        where TParams : unmanaged
+    public static void Run<TRule>(Device device, in OptimStepArgs a, RegParams reg, TRule rule)
+        where TRule : struct, IOptimizerRule
     {
         ArgumentNullException.ThrowIfNull(device);
         if (a.ChunkCount == 0)
@@ -23,35 +21,13 @@ internal static class OptimKernelLaunch
             return;
         }
 
-        var k = device.Kernels.Get(name, kernel, static (acc, kern) => acc.LoadKernel(kern));
-        k(device.Stream, new KernelConfig(a.ChunkCount, OptimLayout.GroupSize), a.W, a.G, a.S0, a.Chunks, p);
+        var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, RegParams, int, TRule>>(
+            Name<TRule>.Value, static acc => acc.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, RegParams, int, TRule>(OptimizerKernels.Step<TRule>));
+        k(device.Stream, new KernelConfig(a.ChunkCount, OptimLayout.GroupSize), a.W, a.G, a.S0, a.S1, a.S2, a.Chunks, reg, a.UsedStates, rule);
     }
 
-    public static void Run<TParams>(Device device, in OptimStepArgs a, TParams p, string name,
-        Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, TParams> kernel)
-        where TParams : unmanaged
+    private static class Name<TRule>
     {
-        ArgumentNullException.ThrowIfNull(device);
-        if (a.ChunkCount == 0)
-        {
-            return;
-        }
-
-        var k = device.Kernels.Get(name, kernel, static (acc, kern) => acc.LoadKernel(kern));
-        k(device.Stream, new KernelConfig(a.ChunkCount, OptimLayout.GroupSize), a.W, a.G, a.S0, a.S1, a.Chunks, p);
-    }
-
-    public static void Run<TParams>(Device device, in OptimStepArgs a, TParams p, string name,
-        Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, TParams> kernel)
-        where TParams : unmanaged
-    {
-        ArgumentNullException.ThrowIfNull(device);
-        if (a.ChunkCount == 0)
-        {
-            return;
-        }
-
-        var k = device.Kernels.Get(name, kernel, static (acc, kern) => acc.LoadKernel(kern));
-        k(device.Stream, new KernelConfig(a.ChunkCount, OptimLayout.GroupSize), a.W, a.G, a.S0, a.S1, a.S2, a.Chunks, p);
+        public static readonly string Value = "optim.step." + typeof(TRule).Name;
     }
 }

@@ -1,4 +1,4 @@
-// The optimizer dispatch contract (flat buffers + chunk table) and the host SIMD driver shared by every host rule.
+// The optimizer dispatch contract (flat buffers + chunk table) and the host SIMD driver shared by every rule struct.
 using System;
 using System.Numerics;
 using Engine.Backends.Cpu;
@@ -8,8 +8,8 @@ using ILGPU;
 namespace Engine.Optim;
 
 /// <summary>An implementation of one optimizer's step over the elements of a chunk table.</summary>
-/// <typeparam name="TParams">The kernel parameter struct of the optimizer.</typeparam>
-public delegate void OptimStepImpl<TParams>(Device device, in OptimStepArgs args, TParams p) where TParams : struct;
+/// <typeparam name="TRule">The optimizer's rule struct (its step's scalars).</typeparam>
+public delegate void OptimStepImpl<TRule>(Device device, in OptimStepArgs args, RegParams reg, TRule rule) where TRule : struct, IOptimizerRule;
 
 /// <summary>Flat buffers of one optimizer launch. Unused state views alias <see cref="W"/>.</summary>
 public readonly struct OptimStepArgs
@@ -42,22 +42,16 @@ public readonly struct OptimStepArgs
     public int[] HostChunks { get; init; }
 }
 
-/// <summary>An optimizer's element rule on SIMD vectors; the driver applies the regularization first (decoupled decay of w, then L2 and L1 terms added to g).</summary>
-internal interface IHostRule
-{
-    /// <summary>Updates weights <paramref name="w"/> and state from the (regularized) gradient <paramref name="g"/>.</summary>
-    void Apply(ref Vector<float> w, Vector<float> g, ref Vector<float> s0, ref Vector<float> s1, ref Vector<float> s2);
-}
-
 /// <summary>
-/// Runs an <see cref="IHostRule"/> over a chunk table on the CPU device: chunks in parallel on
+/// Runs an <see cref="IOptimizerRule"/>'s vector form over a chunk table on the CPU device: chunks in parallel on
 /// <see cref="HostParallel"/>, each chunk in SIMD vectors; the tail of a chunk goes through the same vector code on
 /// a padded copy, so every element is computed the same way on every run (bit-identical results).
 /// </summary>
 internal static unsafe class HostOptim
 {
-    public static void Run<TRule>(Device device, in OptimStepArgs a, RegParams reg, TRule rule) where TRule : struct, IHostRule
+    public static void Run<TRule>(Device device, in OptimStepArgs a, RegParams reg, TRule rule) where TRule : struct, IOptimizerRule
     {
+        ArgumentNullException.ThrowIfNull(device);
         if (a.ChunkCount == 0)
         {
             return;
@@ -88,7 +82,7 @@ internal static unsafe class HostOptim
         }
     }
 
-    private struct Body<TRule> : IRangeBody where TRule : struct, IHostRule
+    private struct Body<TRule> : IRangeBody where TRule : struct, IOptimizerRule
     {
         public float* W, G, S0, S1, S2;
         public int* Chunks;
@@ -195,19 +189,5 @@ internal static unsafe class HostOptim
                 dst[j] = src[j];
             }
         }
-    }
-}
-
-/// <summary>Vector helpers for the host rules.</summary>
-internal static class Vec
-{
-    /// <summary>Broadcasts a scalar.</summary>
-    public static Vector<float> B(float x) => new(x);
-
-    /// <summary>Maximum that propagates a NaN in <paramref name="a"/> (torch.maximum / amax semantics for our uses).</summary>
-    public static Vector<float> MaxNaN(Vector<float> a, Vector<float> b)
-    {
-        var takeA = Vector.GreaterThan(a, b) | ~Vector.Equals(a, a);
-        return Vector.ConditionalSelect(takeA, a, b);
     }
 }

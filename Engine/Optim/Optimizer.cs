@@ -29,11 +29,12 @@ public abstract class Optimizer : IDisposable
 
     /// <summary>Creates the groups: one per distinct <see cref="Parameter.Group"/> (null is "default"), in order.</summary>
     /// <exception cref="ArgumentException">Options of the wrong type, or group options naming no group.</exception>
-    private protected Optimizer(string name, ParameterSet parameters, OptimizerOptions defaults, IReadOnlyDictionary<string, OptimizerOptions>? groupOptions)
+    private protected Optimizer(OptimizerDefinition definition, ParameterSet parameters, OptimizerOptions defaults, IReadOnlyDictionary<string, OptimizerOptions>? groupOptions)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(defaults);
-        Name = name;
+        Definition = definition;
+        string name = definition.Name;
         Parameters = parameters;
         defaults.Validate();
         Defaults = defaults;
@@ -83,8 +84,11 @@ public abstract class Optimizer : IDisposable
         AddScalarState("step", 0);
     }
 
-    /// <summary>PyTorch's name of the optimizer (sgd, adagrad, adadelta, rmsprop, adam, adamw, adamax, nadam).</summary>
-    public string Name { get; }
+    /// <summary>The optimizer's row of <see cref="OptimizerTable"/>.</summary>
+    public OptimizerDefinition Definition { get; }
+
+    /// <summary>PyTorch's name of the optimizer (sgd, adagrad, adadelta, rmsprop, adam, adamw, adamax, nadam), from the table.</summary>
+    public string Name => Definition.Name;
 
     /// <summary>The parameters this optimizer updates.</summary>
     public ParameterSet Parameters { get; }
@@ -122,8 +126,8 @@ public abstract class Optimizer : IDisposable
     /// <summary>Whether <paramref name="name"/> is a state buffer this optimizer can hold (allocated or not).</summary>
     public bool IsStateName(string name) => AllStateNames.Contains(name, StringComparer.Ordinal);
 
-    /// <summary>Every state buffer name this optimizer may allocate.</summary>
-    public abstract IReadOnlyList<string> AllStateNames { get; }
+    /// <summary>Every state buffer name this optimizer may allocate (from the table).</summary>
+    public IReadOnlyList<string> AllStateNames => Definition.StateNames;
 
     /// <summary>The state buffer <paramref name="name"/>, allocated (zero-filled) if it was not yet.</summary>
     /// <exception cref="ArgumentException">The optimizer has no state of that name.</exception>

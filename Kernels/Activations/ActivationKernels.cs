@@ -1,18 +1,31 @@
-// Elementwise activation kernels and the maxout kernels, forward and backward side by side.
+// Elementwise activation kernels, generic over the operator struct (one compiled kernel per activation, as
+// ILGPU.Algorithms does with its operation interfaces), and the maxout kernels; forward and backward side by side.
 using ILGPU;
 
 namespace Engine.Kernels.Activations;
 
-/// <summary>One thread per element (auto-grouped launches over the element count).</summary>
+/// <summary>
+/// One thread per element (auto-grouped launches over the element count). <c>TOp</c> is any
+/// <see cref="IActivationOperator"/> struct of this assembly; each instantiation is its own kernel.
+/// </summary>
 public static class ActivationKernels
 {
     /// <summary>y[i] = f(x[i]). x, y: (n) any shape flattened; y may be x.</summary>
-    public static void Forward(Index1D i, ArrayView<float> x, ArrayView<float> y, ActivationParams p) =>
-        y[i] = ActivationMath.Forward(x[i], p);
+    public static void Forward<TOp>(Index1D i, ArrayView<float> x, ArrayView<float> y, ActivationParams p)
+        where TOp : struct, IActivationOperator =>
+        y[i] = default(TOp).Forward(x[i], p);
 
-    /// <summary>dx[i] = dy[i] * f'(x[i]) (sigmoid and tanh use y[i]). x, y, dy, dx: (n); dx may be dy.</summary>
-    public static void Backward(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, ActivationParams p) =>
-        dx[i] = dy[i] * ActivationMath.Derivative(x[i], y[i], p);
+    /// <summary>
+    /// dx[i] = dy[i] * f'(x[i]) given y = f(x); only the tensor the operator's derivative reads is loaded (the other
+    /// may hold anything). x, y, dy, dx: (n); dx may be dy.
+    /// </summary>
+    public static void Backward<TOp>(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, ActivationParams p)
+        where TOp : struct, IActivationOperator
+    {
+        var op = default(TOp);
+        float d = op.DerivativeReads == ActivationInput.Output ? op.Derivative(0f, y[i], p) : op.Derivative(x[i], 0f, p);
+        dx[i] = dy[i] * d;
+    }
 
     /// <summary>
     /// Maxout forward, one thread per output: x (rows, F * k) seen as (rows, F, k), y (rows, F) = max over k.

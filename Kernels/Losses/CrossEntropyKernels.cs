@@ -19,15 +19,15 @@ public static class CrossEntropyKernels
     /// First pass of the forward over rows (grid-stride): partials[g] = sum num, partials[groups + g] = sum den.
     /// partials: (2 * groups).
     /// </summary>
-    public static void Reduce(ArrayView<float> pred, ArrayView<float> target, ArrayView<float> weight, ArrayView<float> partials, LossParams q)
+    public static void Reduce(ArrayView<float> pred, ArrayView<float> target, ArrayView<float> weight, ArrayView<float> partials, LossCall call, CrossEntropyParams q)
     {
         var shared = SharedMemory.Allocate<float>(GroupReduce.MaxGroupSize);
         int groups = Grid.DimX;
         int stride = groups * Group.DimX;
-        int n = q.N;
-        int c = q.C;
+        int n = call.N;
+        int c = call.C;
         bool hasW = q.HasWeight != 0;
-        float e = q.Eps;
+        float e = q.LabelSmoothing;
         float num = 0f;
         float den = 0f;
         for (int row = (Grid.IdxX * Group.DimX) + Group.IdxX; row < n; row += stride)
@@ -36,7 +36,7 @@ public static class CrossEntropyKernels
             // (m - x_k) + log(sum exp(x - m)): exact differences first, precise for huge logits.
             float m = RowMax(pred, b, c);
             float ls = LogSumExpShifted(pred, b, c, m);
-            if (q.TargetProbs != 0)
+            if (q.TargetIsProbabilities != 0)
             {
                 float acc = 0f;
                 for (int k = 0; k < c; k++)
@@ -84,12 +84,12 @@ public static class CrossEntropyKernels
     }
 
     /// <summary>First pass of sum_i w_{y_i} (the weighted-mean denominator) over rows: partials[g]. partials: (groups).</summary>
-    public static void WeightSum(ArrayView<float> target, ArrayView<float> weight, ArrayView<float> partials, LossParams q)
+    public static void WeightSum(ArrayView<float> target, ArrayView<float> weight, ArrayView<float> partials, LossCall call)
     {
         var shared = SharedMemory.Allocate<float>(GroupReduce.MaxGroupSize);
         int stride = Grid.DimX * Group.DimX;
-        int n = q.N;
-        int c = q.C;
+        int n = call.N;
+        int c = call.C;
         float acc = 0f;
         for (int row = (Grid.IdxX * Group.DimX) + Group.IdxX; row < n; row += stride)
         {
@@ -107,21 +107,21 @@ public static class CrossEntropyKernels
 
     /// <summary>
     /// Backward, one thread per row: dpred = s * d(num_i)/dx with s = Scale * upstream[0] (when HasUpstream) / den[0]
-    /// (when DenFromBuffer). Launch over N rows. den: (1) (unused unless DenFromBuffer).
+    /// (when WeightedMean). Launch over N rows. den: (1) (unused unless DenFromBuffer).
     /// </summary>
-    public static void Backward(Index1D row, ArrayView<float> pred, ArrayView<float> target, ArrayView<float> weight, ArrayView<float> upstream, ArrayView<float> den, ArrayView<float> dpred, LossParams q)
+    public static void Backward(Index1D row, ArrayView<float> pred, ArrayView<float> target, ArrayView<float> weight, ArrayView<float> upstream, ArrayView<float> den, ArrayView<float> dpred, LossCall call, CrossEntropyParams q)
     {
-        int c = q.C;
+        int c = call.C;
         long b = (long)row.X * c;
         bool hasW = q.HasWeight != 0;
-        float e = q.Eps;
-        float s = q.Scale;
-        if (q.HasUpstream != 0)
+        float e = q.LabelSmoothing;
+        float s = call.Scale;
+        if (call.HasUpstream != 0)
         {
             s *= upstream[0];
         }
 
-        if (q.DenFromBuffer != 0)
+        if (q.WeightedMean != 0)
         {
             s /= den[0];
         }
@@ -134,7 +134,7 @@ public static class CrossEntropyKernels
         }
 
         float inv = 1f / sum;
-        if (q.TargetProbs != 0)
+        if (q.TargetIsProbabilities != 0)
         {
             // d/dx_j of sum_k w_k t'_k (lse - x_k) = (sum_k w_k t'_k) softmax_j - w_j t'_j
             float tw = 0f;

@@ -1,69 +1,13 @@
-// Per-element terms of the pointwise losses and their derivatives in float, shared by the forward and backward kernels.
+// Helpers of the pointwise loss operators in float (kernels) and double (host path), side by side: the logistic
+// sigmoid, the stable BCE of a logit and torchvision's focal term and its derivative.
+using System;
 using ILGPU.Algorithms;
 
 namespace Engine.Kernels.Losses;
 
-/// <summary>
-/// l(p, t) and dl/dp for mse, mae, huber, smooth_l1, bce, bce_with_logits and focal, with PyTorch's choices at the
-/// kinks: mae'(0) = 0; huber' is -delta for d &lt;= -delta, delta for d &gt;= delta, d between; smooth_l1' is -1 for
-/// d &lt;= -beta, 1 for d &gt;= beta, d / beta between (so beta = 0 gives -1 at d = 0, as torch 1.13).
-/// </summary>
+/// <summary>Scalar helpers shared by the pointwise loss operators.</summary>
 public static class PointwiseLossMath
 {
-    /// <summary>The per-element loss.</summary>
-    public static float Term(float p, float t, LossParams q)
-    {
-        float d = p - t;
-        switch (q.Kind)
-        {
-            case LossCodes.Mse:
-                return d * d;
-            case LossCodes.Mae:
-                return XMath.Abs(d);
-            case LossCodes.Huber:
-                {
-                    float z = XMath.Abs(d);
-                    return z < q.A ? 0.5f * d * d : q.A * (z - (0.5f * q.A));
-                }
-
-            case LossCodes.SmoothL1:
-                {
-                    float z = XMath.Abs(d);
-                    return z < q.A ? 0.5f * d * d / q.A : z - (0.5f * q.A);
-                }
-
-            case LossCodes.Bce:
-                return -((t * XMath.Max(XMath.Log(p), -100f)) + ((1f - t) * XMath.Max(XMath.Log(1f - p), -100f)));
-            case LossCodes.BceWithLogits:
-                return LogitsBce(p, t);
-            default:
-                return FocalTerm(p, t, q.A, q.B);
-        }
-    }
-
-    /// <summary>dl/dp, before the reduction's scale.</summary>
-    public static float Derivative(float p, float t, LossParams q)
-    {
-        float d = p - t;
-        switch (q.Kind)
-        {
-            case LossCodes.Mse:
-                return 2f * d;
-            case LossCodes.Mae:
-                return d > 0f ? 1f : (d < 0f ? -1f : 0f);
-            case LossCodes.Huber:
-                return d <= -q.A ? -q.A : (d >= q.A ? q.A : d);
-            case LossCodes.SmoothL1:
-                return d <= -q.A ? -1f : (d >= q.A ? 1f : d / q.A);
-            case LossCodes.Bce:
-                return d / XMath.Max((1f - p) * p, 1e-12f);
-            case LossCodes.BceWithLogits:
-                return Sigmoid(p) - t;
-            default:
-                return FocalDerivative(p, t, q.A, q.B);
-        }
-    }
-
     /// <summary>Logistic sigmoid.</summary>
     public static float Sigmoid(float x) => 1f / (1f + XMath.Exp(-x));
 
@@ -99,5 +43,40 @@ public static class PointwiseLossMath
         }
 
         return alpha >= 0f ? g * ((alpha * t) + ((1f - alpha) * (1f - t))) : g;
+    }
+
+    /// <summary><see cref="Sigmoid(float)"/> in double.</summary>
+    public static double Sigmoid(double x) => 1.0 / (1.0 + Math.Exp(-x));
+
+    /// <summary>log(1 + z), exact when 1 + z rounds to 1.</summary>
+    public static double Log1p(double z)
+    {
+        double w = 1.0 + z;
+        return w == 1.0 ? z : Math.Log(w) * z / (w - 1.0);
+    }
+
+    /// <summary><see cref="LogitsBce(float, float)"/> in double.</summary>
+    public static double LogitsBce(double x, double t) => ((1 - t) * x) + Math.Max(-x, 0) + Log1p(Math.Exp(-Math.Abs(x)));
+
+    /// <summary><see cref="FocalTerm(float, float, float, float)"/> in double.</summary>
+    public static double FocalTerm(double x, double t, double gamma, double alpha)
+    {
+        double m = (Sigmoid(x) * (1 - t)) + (Sigmoid(-x) * t);
+        double l = LogitsBce(x, t) * (gamma == 0 ? 1 : Math.Pow(m, gamma));
+        return alpha >= 0 ? l * ((alpha * t) + ((1 - alpha) * (1 - t))) : l;
+    }
+
+    /// <summary><see cref="FocalDerivative(float, float, float, float)"/> in double.</summary>
+    public static double FocalDerivative(double x, double t, double gamma, double alpha)
+    {
+        double s = Sigmoid(x), r = Sigmoid(-x);
+        double m = (s * (1 - t)) + (r * t);
+        double g = (s - t) * (gamma == 0 ? 1 : Math.Pow(m, gamma));
+        if (gamma != 0)
+        {
+            g += LogitsBce(x, t) * gamma * Math.Pow(m, gamma - 1) * s * r * (1 - (2 * t));
+        }
+
+        return alpha >= 0 ? g * ((alpha * t) + ((1 - alpha) * (1 - t))) : g;
     }
 }

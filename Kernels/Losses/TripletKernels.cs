@@ -7,7 +7,7 @@ namespace Engine.Kernels.Losses;
 
 /// <summary>
 /// d(a, b) = || a - b + eps ||_p with eps = 1e-6 (torch pairwise_distance); l_i = max(d(a, p) - d(a, n) + margin, 0).
-/// LossParams: N rows, C = D, A = margin, B = p. anchor, positive, negative and their gradients: (N, D).
+/// LossCall: N rows, C = D; TripletParams: margin, norm degree p. anchor, positive, negative and their gradients: (N, D).
 /// </summary>
 public static class TripletKernels
 {
@@ -15,18 +15,18 @@ public static class TripletKernels
     public const float DistanceEps = 1e-6f;
 
     /// <summary>First pass of the forward over rows (grid-stride): partials[g] = sum of l_i. partials: (groups).</summary>
-    public static void Reduce(ArrayView<float> anchor, ArrayView<float> positive, ArrayView<float> negative, ArrayView<float> partials, LossParams q)
+    public static void Reduce(ArrayView<float> anchor, ArrayView<float> positive, ArrayView<float> negative, ArrayView<float> partials, LossCall call, TripletParams q)
     {
         var shared = SharedMemory.Allocate<float>(GroupReduce.MaxGroupSize);
         int stride = Grid.DimX * Group.DimX;
-        int n = q.N;
+        int n = call.N;
         float acc = 0f;
         for (int row = (Grid.IdxX * Group.DimX) + Group.IdxX; row < n; row += stride)
         {
-            long b = (long)row * q.C;
-            float dp = Distance(anchor, positive, b, q.C, q.B);
-            float dn = Distance(anchor, negative, b, q.C, q.B);
-            acc += XMath.Max(dp - dn + q.A, 0f);
+            long b = (long)row * call.C;
+            float dp = Distance(anchor, positive, b, call.C, q.NormDegree);
+            float dn = Distance(anchor, negative, b, call.C, q.NormDegree);
+            acc += XMath.Max(dp - dn + q.Margin, 0f);
         }
 
         float s = GroupReduce.Sum(acc, shared);
@@ -41,15 +41,15 @@ public static class TripletKernels
     /// rule), da = s (g(a - p) - g(a - n)), dp = -s g(a - p), dn = s g(a - n) with g the gradient of the p-norm;
     /// elsewhere zeros. s = Scale * upstream[0] (when HasUpstream). Launch over N rows.
     /// </summary>
-    public static void Backward(Index1D row, ArrayView<float> anchor, ArrayView<float> positive, ArrayView<float> negative, ArrayView<float> upstream, ArrayView<float> danchor, ArrayView<float> dpositive, ArrayView<float> dnegative, LossParams q)
+    public static void Backward(Index1D row, ArrayView<float> anchor, ArrayView<float> positive, ArrayView<float> negative, ArrayView<float> upstream, ArrayView<float> danchor, ArrayView<float> dpositive, ArrayView<float> dnegative, LossCall call, TripletParams q)
     {
-        int d = q.C;
-        float p = q.B;
+        int d = call.C;
+        float p = q.NormDegree;
         long b = (long)row.X * d;
-        float s = q.HasUpstream != 0 ? q.Scale * upstream[0] : q.Scale;
+        float s = call.HasUpstream != 0 ? call.Scale * upstream[0] : call.Scale;
         float dp = Distance(anchor, positive, b, d, p);
         float dn = Distance(anchor, negative, b, d, p);
-        bool active = dp - dn + q.A >= 0f;
+        bool active = dp - dn + q.Margin >= 0f;
         for (int k = 0; k < d; k++)
         {
             long i = b + k;

@@ -5,9 +5,23 @@ using Engine;
 using Engine.Conformance;
 using Microsoft.Extensions.Logging;
 
-if (args.Length == 1 && args[0] == "--op-table")
+if (args.Length is 1 or 2 && args[0] == "--op-table")
 {
-    Console.Write(Engine.Dispatch.OpTable.ToMarkdown());
+    string? table = (args.Length == 1 ? "dispatch" : args[1]) switch
+    {
+        "dispatch" => Engine.Dispatch.OpTable.ToMarkdown(),
+        "activations" => Engine.Ops.ActivationTable.ToMarkdown(),
+        "losses" => Engine.Ops.LossTable.ToMarkdown(),
+        "optimizers" => Engine.Optim.OptimizerTable.ToMarkdown(),
+        _ => null,
+    };
+    if (table is null)
+    {
+        Console.Error.WriteLine($"unknown table '{args[1]}'; expected dispatch, activations, losses or optimizers.");
+        return 2;
+    }
+
+    Console.Write(table);
     return 0;
 }
 
@@ -15,7 +29,8 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
 {
     Console.WriteLine("usage: engine-conformance FILE.json [FILE.json ...]\n" +
         "Runs every case on the default device (ENGINE_DEVICE=cpu|cuda|opencl|<index> overrides).\n" +
-        "engine-conformance --op-table prints the dispatch table (op, variant, path) as Markdown.");
+        "engine-conformance --op-table [dispatch|activations|losses|optimizers] prints that table as Markdown\n" +
+        "(the dispatch table by default); docs/ops.md and docs/optimizers.md embed them.");
     return args.Length == 0 ? 2 : 0;
 }
 

@@ -1,120 +1,110 @@
-// Host path of the losses: double-precision terms and accumulators, deterministic block partial sums spread over
-// cores by HostParallel, scratch from the device's OpScratch (no allocation once warm).
+// Host path of the losses, one entry pair per loss family (pointwise and region ones generic over the loss operator
+// struct's double form): double accumulators, deterministic block partial sums spread over cores by HostParallel,
+// scratch from the device's OpScratch (no allocation once warm).
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Engine.Kernels.Losses;
-using Engine.Ops;
 using ILGPU;
 
 namespace Engine.Backends.Cpu;
 
 /// <summary>Managed loss forward and backward over CPU-accelerator buffers (the <c>host.parallel</c> variants).</summary>
-public static unsafe class CpuLosses
+internal static unsafe partial class CpuLosses
 {
     private const int BlockWork = 4096;
     private const int MaxBlocks = 256;
 
-    /// <summary>Writes the loss into views.Loss[0].</summary>
-    public static void Forward(Device device, in LossViews views, LossParams p)
+    /// <summary>Pointwise forward: loss[0] = Scale * sum of the terms (blocks in parallel, folded in block order).</summary>
+    public static void PointwiseForward<TOp>(Device device, in LossViews views, in LossArgs a)
+        where TOp : struct, IPointwiseLoss
     {
-        ArgumentNullException.ThrowIfNull(device);
-        device.Synchronize();
-        var body = Body.From(views, p);
-        int work = p.Kind is LossCodes.Dice or LossCodes.Iou or LossCodes.Tversky or LossCodes.CrossEntropy or LossCodes.Triplet ? p.N * p.C : p.N;
-        int blocks = p.Kind is LossCodes.Dice or LossCodes.Iou or LossCodes.Tversky
-            ? Math.Clamp(work / BlockWork, 1, Math.Max(1, Math.Min(p.N, 64)))
-            : Math.Clamp(work / BlockWork, 1, Math.Min(p.N, MaxBlocks));
-        int width = p.Kind is LossCodes.Dice or LossCodes.Iou or LossCodes.Tversky ? 3 * p.C : 2;
-        var scratch = OpScratch.For(device).HostDoubles(blocks * width);
-        fixed (double* s = scratch)
+        Sync(device);
+        int n = a.Call.N;
+        int blocks = Math.Clamp(n / BlockWork, 1, Math.Min(n, MaxBlocks));
+        fixed (double* s = OpScratch.For(device).HostDoubles(blocks))
         {
-            body.Out = s;
-            body.Blocks = blocks;
-            body.Width = width;
+            var body = new PointwiseBody<TOp> { Pred = Ptr(views.Pred), Target = Ptr(views.Target), Out = s, Blocks = blocks, N = n, Q = a.Pointwise };
             HostParallel.For(blocks, ref body);
-            double loss;
-            if (width == 2)
+            double sum = 0;
+            for (int b = 0; b < blocks; b++)
             {
-                double num = 0, den = 0;
-                for (int b = 0; b < blocks; b++)
-                {
-                    num += s[2 * b];
-                    den += s[(2 * b) + 1];
-                }
-
-                loss = p.Kind == LossCodes.CrossEntropy && p.DenFromBuffer != 0 ? num / den : num * p.Scale;
-            }
-            else
-            {
-                FoldStats(s, blocks, p.C);
-                double acc = 0;
-                for (int c = 0; c < p.C; c++)
-                {
-                    acc += Ratio(s[3 * c], s[(3 * c) + 1], s[(3 * c) + 2], p);
-                }
-
-                loss = 1.0 - (acc / p.C);
+                sum += s[b];
             }
 
-            body.Loss[0] = (float)loss;
+            Ptr(views.Loss)[0] = (float)(sum * a.Call.Scale);
         }
     }
 
-    /// <summary>Writes the gradients (views.DPred, and for triplet DTarget and DNegative).</summary>
-    public static void Backward(Device device, in LossViews views, LossParams p)
+    /// <summary>Pointwise backward: dpred = Scale * upstream * dl/dp, elementwise.</summary>
+    public static void PointwiseBackward<TOp>(Device device, in LossViews views, in LossArgs a)
+        where TOp : struct, IPointwiseLoss
+    {
+        Sync(device);
+        var body = new PointwiseBody<TOp>
+        {
+            Pred = Ptr(views.Pred), Target = Ptr(views.Target), DPred = Ptr(views.DPred), Backward = true, S = UpstreamScale(views, a.Call), Q = a.Pointwise,
+        };
+        HostParallel.For(a.Call.N, ref body, BlockWork);
+    }
+
+    /// <summary>Region forward: per-class sums I, P, Y, then 1 - mean over classes of the ratio.</summary>
+    public static void RegionForward<TOp>(Device device, in LossViews views, in LossArgs a)
+        where TOp : struct, IRegionLoss
+    {
+        Sync(device);
+        var op = default(TOp);
+        int c = a.Call.C;
+        int blocks = RegionBlocks(a.Call);
+        fixed (double* st = OpScratch.For(device).HostDoubles(blocks * 3 * c))
+        {
+            RegionStats(views, a.Call, st, blocks);
+            double acc = 0;
+            for (int k = 0; k < c; k++)
+            {
+                acc += op.Ratio(st[3 * k], st[(3 * k) + 1], st[(3 * k) + 2], a.Region);
+            }
+
+            Ptr(views.Loss)[0] = (float)(1.0 - (acc / c));
+        }
+    }
+
+    /// <summary>Region backward: per-class sums, then dpred = -s / C * dr/dp elementwise.</summary>
+    public static void RegionBackward<TOp>(Device device, in LossViews views, in LossArgs a)
+        where TOp : struct, IRegionLoss
+    {
+        Sync(device);
+        int blocks = RegionBlocks(a.Call);
+        fixed (double* st = OpScratch.For(device).HostDoubles(blocks * 3 * a.Call.C))
+        {
+            RegionStats(views, a.Call, st, blocks);
+            var body = new RegionGradBody<TOp> { Target = Ptr(views.Target), DPred = Ptr(views.DPred), Stats = st, C = a.Call.C, S = UpstreamScale(views, a.Call), Q = a.Region };
+            HostParallel.For(a.Call.N * a.Call.C, ref body, BlockWork);
+        }
+    }
+
+    private static void Sync(Device device)
     {
         ArgumentNullException.ThrowIfNull(device);
         device.Synchronize();
-        var body = Body.From(views, p);
-        body.Backward = true;
-        double s = p.Scale * (p.HasUpstream != 0 ? body.Upstream[0] : 1f);
-        switch (p.Kind)
+    }
+
+    private static double UpstreamScale(in LossViews views, LossCall call) => call.Scale * (call.HasUpstream != 0 ? Ptr(views.Upstream)[0] : 1f);
+
+    private static int RegionBlocks(LossCall call) => Math.Clamp(call.N * call.C / BlockWork, 1, Math.Max(1, Math.Min(call.N, 64)));
+
+    // Per-class sums of p y, p and y over row blocks in parallel, folded in block order into st[0, 3 C).
+    private static void RegionStats(in LossViews views, LossCall call, double* st, int blocks)
+    {
+        var body = new RegionStatsBody { Pred = Ptr(views.Pred), Target = Ptr(views.Target), Out = st, Blocks = blocks, N = call.N, C = call.C };
+        HostParallel.For(blocks, ref body);
+        int width = 3 * call.C;
+        for (int b = 1; b < blocks; b++)
         {
-            case LossCodes.CrossEntropy:
-                if (p.DenFromBuffer != 0)
-                {
-                    double den = 0;
-                    for (int i = 0; i < p.N; i++)
-                    {
-                        den += body.Weight[(int)body.Target[i]];
-                    }
-
-                    s /= den;
-                }
-
-                body.S = s;
-                HostParallel.For(p.N, ref body, Math.Max(1, BlockWork / p.C));
-                return;
-            case LossCodes.Triplet:
-                body.S = s;
-                HostParallel.For(p.N, ref body, Math.Max(1, BlockWork / p.C));
-                return;
-            case LossCodes.Dice or LossCodes.Iou or LossCodes.Tversky:
-                {
-                    int blocks = Math.Clamp(p.N * p.C / BlockWork, 1, Math.Max(1, Math.Min(p.N, 64)));
-                    var scratch = OpScratch.For(device).HostDoubles(blocks * 3 * p.C);
-                    fixed (double* st = scratch)
-                    {
-                        var stats = body;
-                        stats.Backward = false;
-                        stats.Out = st;
-                        stats.Blocks = blocks;
-                        stats.Width = 3 * p.C;
-                        HostParallel.For(blocks, ref stats);
-                        FoldStats(st, blocks, p.C);
-                        body.Out = st;
-                        body.S = s;
-                        HostParallel.For(p.N * p.C, ref body, BlockWork);
-                    }
-
-                    return;
-                }
-
-            default:
-                body.S = s;
-                HostParallel.For(p.N, ref body, BlockWork);
-                return;
+            for (int k = 0; k < width; k++)
+            {
+                st[k] += st[(b * width) + k];
+            }
         }
     }
 
@@ -123,59 +113,24 @@ public static unsafe class CpuLosses
         // CPU-accelerator buffers live in native memory, so their addresses are stable without pinning.
         (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(HostViews.Span(v)));
 
-    private static void FoldStats(double* s, int blocks, int c)
+    private struct PointwiseBody<TOp> : IRangeBody
+        where TOp : struct, IPointwiseLoss
     {
-        for (int b = 1; b < blocks; b++)
-        {
-            for (int k = 0; k < 3 * c; k++)
-            {
-                s[k] += s[(b * 3 * c) + k];
-            }
-        }
-    }
-
-    private static double Ratio(double i, double ps, double ys, LossParams q)
-    {
-        double eps = q.Eps;
-        return q.Kind switch
-        {
-            LossCodes.Dice => ((2 * i) + eps) / (ps + ys + eps),
-            LossCodes.Iou => (i + eps) / (ps + ys - i + eps),
-            _ => (i + eps) / (i + (q.A * (ps - i)) + (q.B * (ys - i)) + eps),
-        };
-    }
-
-    private struct Body : IRangeBody
-    {
-        public float* Pred;
-        public float* Target;
-        public float* Weight;
-        public float* Negative;
-        public float* Loss;
-        public float* Upstream;
-        public float* DPred;
-        public float* DTarget;
-        public float* DNegative;
+        public float* Pred, Target, DPred;
         public double* Out;
-        public int Blocks;
-        public int Width;
+        public int Blocks, N;
         public double S;
         public bool Backward;
-        public LossParams Q;
-
-        public static Body From(in LossViews v, LossParams p) => new()
-        {
-            Pred = Ptr(v.Pred), Target = Ptr(v.Target), Weight = Ptr(v.Weight), Negative = Ptr(v.Negative), Loss = Ptr(v.Loss),
-            Upstream = Ptr(v.Upstream), DPred = Ptr(v.DPred), DTarget = Ptr(v.DTarget), DNegative = Ptr(v.DNegative), Q = p,
-        };
+        public PointwiseLossParams Q;
 
         public readonly void Run(int start, int end)
         {
+            var op = default(TOp);
             if (Backward)
             {
                 for (int i = start; i < end; i++)
                 {
-                    BackwardAt(i);
+                    DPred[i] = (float)(S * op.Derivative(Pred[i], Target[i], Q));
                 }
 
                 return;
@@ -183,123 +138,62 @@ public static unsafe class CpuLosses
 
             for (int b = start; b < end; b++)
             {
-                int r0 = (int)((long)Q.N * b / Blocks), r1 = (int)((long)Q.N * (b + 1) / Blocks);
-                double* o = Out + ((long)b * Width);
-                if (Q.Kind is LossCodes.Dice or LossCodes.Iou or LossCodes.Tversky)
-                {
-                    new Span<double>(o, Width).Clear();
-                    for (int r = r0; r < r1; r++)
-                    {
-                        for (int c = 0; c < Q.C; c++)
-                        {
-                            double pv = Pred[((long)r * Q.C) + c], yv = Target[((long)r * Q.C) + c];
-                            o[3 * c] += pv * yv;
-                            o[(3 * c) + 1] += pv;
-                            o[(3 * c) + 2] += yv;
-                        }
-                    }
-
-                    continue;
-                }
-
-                double num = 0, den = 0;
+                int r0 = (int)((long)N * b / Blocks), r1 = (int)((long)N * (b + 1) / Blocks);
+                double num = 0;
                 for (int r = r0; r < r1; r++)
                 {
-                    if (Q.Kind == LossCodes.CrossEntropy)
-                    {
-                        CrossEntropyRow(r, out double n, out double d);
-                        num += n;
-                        den += d;
-                    }
-                    else if (Q.Kind == LossCodes.Triplet)
-                    {
-                        long rb = (long)r * Q.C;
-                        num += Math.Max(Distance(Pred + rb, Target + rb, Q.C, Q.B) - Distance(Pred + rb, Negative + rb, Q.C, Q.B) + Q.A, 0.0);
-                    }
-                    else
-                    {
-                        num += HostLossMath.Term(Pred[r], Target[r], Q);
-                    }
+                    num += op.Term(Pred[r], Target[r], Q);
                 }
 
-                o[0] = num;
-                o[1] = den;
+                Out[b] = num;
             }
         }
+    }
 
-        private readonly void CrossEntropyRow(int r, out double num, out double den)
+    private struct RegionStatsBody : IRangeBody
+    {
+        public float* Pred, Target;
+        public double* Out;
+        public int Blocks, N, C;
+
+        public readonly void Run(int start, int end)
         {
-            int c = Q.C;
-            float* x = Pred + ((long)r * c);
-            var (m, ls) = HostLossMath.LogSumExp(x, c);
-            double e = Q.Eps;
-            bool hasW = Q.HasWeight != 0;
-            if (Q.TargetProbs != 0)
+            for (int b = start; b < end; b++)
             {
-                double acc = 0;
-                for (int k = 0; k < c; k++)
+                int r0 = (int)((long)N * b / Blocks), r1 = (int)((long)N * (b + 1) / Blocks);
+                double* o = Out + ((long)b * 3 * C);
+                new Span<double>(o, 3 * C).Clear();
+                for (int r = r0; r < r1; r++)
                 {
-                    acc += (hasW ? Weight[k] : 1.0) * (((1 - e) * Target[((long)r * c) + k]) + (e / c)) * (m - x[k] + ls);
+                    for (int c = 0; c < C; c++)
+                    {
+                        double pv = Pred[((long)r * C) + c], yv = Target[((long)r * C) + c];
+                        o[3 * c] += pv * yv;
+                        o[(3 * c) + 1] += pv;
+                        o[(3 * c) + 2] += yv;
+                    }
                 }
-
-                num = acc;
-                den = 1;
-                return;
             }
-
-            int y = (int)Target[r];
-            double wy = hasW ? Weight[y] : 1.0, smooth = 0;
-            for (int k = 0; e != 0 && k < c; k++)
-            {
-                smooth += (hasW ? Weight[k] : 1.0) * (m - x[k] + ls);
-            }
-
-            num = ((1 - e) * wy * (m - x[y] + ls)) + (e / c * smooth);
-            den = wy;
         }
+    }
 
-        private readonly void BackwardAt(int i)
+    private struct RegionGradBody<TOp> : IRangeBody
+        where TOp : struct, IRegionLoss
+    {
+        public float* Target, DPred;
+        public double* Stats;
+        public int C;
+        public double S;
+        public RegionLossParams Q;
+
+        public readonly void Run(int start, int end)
         {
-            switch (Q.Kind)
+            var op = default(TOp);
+            for (int i = start; i < end; i++)
             {
-                case LossCodes.CrossEntropy:
-                    HostLossMath.CrossEntropyRowGrad(Pred, Target, Weight, DPred, i, Q, S);
-                    return;
-                case LossCodes.Triplet:
-                    {
-                        long rb = (long)i * Q.C;
-                        double dp = Distance(Pred + rb, Target + rb, Q.C, Q.B), dn = Distance(Pred + rb, Negative + rb, Q.C, Q.B);
-                        bool active = dp - dn + Q.A >= 0;
-                        for (int k = 0; k < Q.C; k++)
-                        {
-                            double gp = 0, gn = 0;
-                            if (active)
-                            {
-                                gp = S * HostLossMath.NormGrad((double)Pred[rb + k] - Target[rb + k] + TripletKernels.DistanceEps, dp, Q.B);
-                                gn = S * HostLossMath.NormGrad((double)Pred[rb + k] - Negative[rb + k] + TripletKernels.DistanceEps, dn, Q.B);
-                            }
-
-                            DPred[rb + k] = (float)(gp - gn);
-                            DTarget[rb + k] = (float)-gp;
-                            DNegative[rb + k] = (float)gn;
-                        }
-
-                        return;
-                    }
-
-                case LossCodes.Dice or LossCodes.Iou or LossCodes.Tversky:
-                    {
-                        int c = i % Q.C;
-                        DPred[i] = (float)(-S * HostLossMath.RatioGrad(Target[i], Out[3 * c], Out[(3 * c) + 1], Out[(3 * c) + 2], Q) / Q.C);
-                        return;
-                    }
-
-                default:
-                    DPred[i] = (float)(S * HostLossMath.Derivative(Pred[i], Target[i], Q));
-                    return;
+                int c = i % C;
+                DPred[i] = (float)(-S * op.RatioGrad(Target[i], Stats[3 * c], Stats[(3 * c) + 1], Stats[(3 * c) + 2], Q) / C);
             }
         }
-
-        private static double Distance(float* a, float* x, int d, double p) => HostLossMath.Distance(a, x, d, p);
     }
 }

@@ -1,81 +1,13 @@
-// Double-precision loss terms and derivatives for the host path (the float kernels mirror them in
-// Kernels/Losses): pointwise terms, cross-entropy row gradients, p-norm distances and region-loss ratios.
+// Double-precision row math of the host path's cross-entropy and triplet losses (the float kernels mirror it in
+// Kernels/Losses); the pointwise and region losses carry their double forms in their operator structs.
 using System;
 using Engine.Kernels.Losses;
 
 namespace Engine.Backends.Cpu;
 
-/// <summary>Scalar loss math in double, with PyTorch's conventions at the kinks (see <see cref="PointwiseLossMath"/>).</summary>
+/// <summary>Cross-entropy and triplet row math in double.</summary>
 internal static unsafe class HostLossMath
 {
-    public static double Sigmoid(double x) => 1.0 / (1.0 + Math.Exp(-x));
-
-    public static double Log1p(double z)
-    {
-        double w = 1.0 + z;
-        return w == 1.0 ? z : Math.Log(w) * z / (w - 1.0);
-    }
-
-    public static double LogitsBce(double x, double t) => ((1 - t) * x) + Math.Max(-x, 0) + Log1p(Math.Exp(-Math.Abs(x)));
-
-    public static double Term(double p, double t, in LossParams q)
-    {
-        double d = p - t, z = Math.Abs(d), a = q.A;
-        switch (q.Kind)
-        {
-            case LossCodes.Mse:
-                return d * d;
-            case LossCodes.Mae:
-                return z;
-            case LossCodes.Huber:
-                return z < a ? 0.5 * d * d : a * (z - (0.5 * a));
-            case LossCodes.SmoothL1:
-                return z < a ? 0.5 * d * d / a : z - (0.5 * a);
-            case LossCodes.Bce:
-                return -((t * Math.Max(Math.Log(p), -100)) + ((1 - t) * Math.Max(Math.Log(1 - p), -100)));
-            case LossCodes.BceWithLogits:
-                return LogitsBce(p, t);
-            default:
-                {
-                    double m = (Sigmoid(p) * (1 - t)) + (Sigmoid(-p) * t);
-                    double l = LogitsBce(p, t) * (a == 0 ? 1 : Math.Pow(m, a));
-                    return q.B >= 0 ? l * ((q.B * t) + ((1 - q.B) * (1 - t))) : l;
-                }
-        }
-    }
-
-    public static double Derivative(double p, double t, in LossParams q)
-    {
-        double d = p - t, a = q.A;
-        switch (q.Kind)
-        {
-            case LossCodes.Mse:
-                return 2 * d;
-            case LossCodes.Mae:
-                return Math.Sign(d);
-            case LossCodes.Huber:
-                return d <= -a ? -a : (d >= a ? a : d);
-            case LossCodes.SmoothL1:
-                return d <= -a ? -1 : (d >= a ? 1 : d / a);
-            case LossCodes.Bce:
-                return d / Math.Max((1 - p) * p, 1e-12);
-            case LossCodes.BceWithLogits:
-                return Sigmoid(p) - t;
-            default:
-                {
-                    double s = Sigmoid(p), r = Sigmoid(-p);
-                    double m = (s * (1 - t)) + (r * t);
-                    double g = (s - t) * (a == 0 ? 1 : Math.Pow(m, a));
-                    if (a != 0)
-                    {
-                        g += LogitsBce(p, t) * a * Math.Pow(m, a - 1) * s * r * (1 - (2 * t));
-                    }
-
-                    return q.B >= 0 ? g * ((q.B * t) + ((1 - q.B) * (1 - t))) : g;
-                }
-        }
-    }
-
     /// <summary>(max, log sum exp(x - max)) of a row; callers form (max - x_k) + the second, exact for huge logits.</summary>
     public static (double Max, double LogSum) LogSumExp(float* x, int c)
     {
@@ -95,15 +27,14 @@ internal static unsafe class HostLossMath
     }
 
     /// <summary>dpred of one cross-entropy row, times <paramref name="s"/> (scale, upstream and denominator).</summary>
-    public static void CrossEntropyRowGrad(float* pred, float* target, float* weight, float* dpred, int row, in LossParams q, double s)
+    public static void CrossEntropyRowGrad(float* pred, float* target, float* weight, float* dpred, int row, int c, in CrossEntropyParams q, double s)
     {
-        int c = q.C;
         long b = (long)row * c;
         float* x = pred + b;
         var (m, ls) = LogSumExp(x, c);
-        double e = q.Eps;
+        double e = q.LabelSmoothing;
         bool hasW = q.HasWeight != 0;
-        if (q.TargetProbs != 0)
+        if (q.TargetIsProbabilities != 0)
         {
             double tw = 0;
             for (int k = 0; k < c; k++)
@@ -162,32 +93,5 @@ internal static unsafe class HostLossMath
         }
 
         return p == 2 ? v / norm : Math.Sign(v) * Math.Pow(Math.Abs(v), p - 1) / Math.Pow(norm, p - 1);
-    }
-
-    /// <summary>dr_c/dp for one element with target y and class sums I, P, Y.</summary>
-    public static double RatioGrad(double y, double i, double ps, double ys, in LossParams q)
-    {
-        double eps = q.Eps;
-        switch (q.Kind)
-        {
-            case LossCodes.Dice:
-                {
-                    double den = ps + ys + eps;
-                    return ((2 * y * den) - ((2 * i) + eps)) / (den * den);
-                }
-
-            case LossCodes.Iou:
-                {
-                    double u = ps + ys - i + eps;
-                    return ((y * u) - ((i + eps) * (1 - y))) / (u * u);
-                }
-
-            default:
-                {
-                    double den = i + (q.A * (ps - i)) + (q.B * (ys - i)) + eps;
-                    double dden = y + (q.A * (1 - y)) - (q.B * y);
-                    return ((y * den) - ((i + eps) * dden)) / (den * den);
-                }
-        }
     }
 }

@@ -1,133 +1,130 @@
-// Kernel path of the losses: picks the kernel family for the loss, sizes the reduction grid and uses the device's
-// cached scratch for partial sums, so a warm call launches kernels and allocates nothing.
+// Kernel path of the losses, one launcher pair per loss family (pointwise and region ones generic over the loss
+// operator struct): sizes the reduction grid and uses the device's cached scratch for partial sums, so a warm call
+// launches kernels and allocates nothing.
 using System;
 using Engine.Kernels.Losses;
 using Engine.Kernels.Reduction;
-using Engine.Ops;
 using ILGPU;
 using ILGPU.Runtime;
 
 namespace Engine.Backends.Kernel;
 
-/// <summary>Launchers of the loss kernels (the <c>kernel.*</c> variants of <see cref="Losses"/>).</summary>
-public static class LossLaunchers
+/// <summary>Launchers of the loss kernels (the <c>kernel.*</c> variants of every loss's dispatch rows).</summary>
+internal static class LossLaunchers
 {
     // Scratch layout: [0, 2 * MaxGroups) partial sums, then one slot for a denominator, then 3 C per-class sums.
     private const int DenSlot = 2 * GroupReduce.MaxGroups;
     private const int StatsStart = DenSlot + 1;
 
-    /// <summary>Forward: partial sums per group, then a one-group finish into views.Loss.</summary>
-    public static void Forward(Device device, in LossViews views, LossParams p)
+    /// <summary>Pointwise forward: grid-stride partial sums, then a one-group finish into views.Loss.</summary>
+    public static void PointwiseForward<TOp>(Device device, in LossViews views, in LossArgs a)
+        where TOp : struct, IPointwiseLoss
     {
-        ArgumentNullException.ThrowIfNull(device);
-        var scratch = OpScratch.For(device).DeviceFloats(StatsStart + (3L * p.C));
-        int rows = p.N;
-        int gs = LaunchShapes.GroupSize(device, rows);
-        int groups = LaunchShapes.Groups(device, rows, gs);
-        var partials = scratch.SubView(0, 2 * GroupReduce.MaxGroups);
-        var finish = new FinishParams { Count = groups, Ratio = 0, Scale = p.Scale };
-        switch (p.Kind)
-        {
-            case LossCodes.CrossEntropy:
-                {
-                    var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>>(
-                        "loss.ce.reduce", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>(CrossEntropyKernels.Reduce));
-                    k(device.Stream, new KernelConfig(groups, gs), views.Pred, views.Target, views.Weight, partials, p);
-                }
-
-                finish.Ratio = p.DenFromBuffer;
-                break;
-            case LossCodes.Triplet:
-                {
-                    var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>>(
-                        "loss.triplet.reduce", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>(TripletKernels.Reduce));
-                    k(device.Stream, new KernelConfig(groups, gs), views.Pred, views.Target, views.Negative, partials, p);
-                }
-
-                break;
-            case LossCodes.Dice or LossCodes.Iou or LossCodes.Tversky:
-                {
-                    var stats = scratch.SubView(StatsStart, 3L * p.C);
-                    Stats(device, views, stats, p);
-                    var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, LossParams>>(
-                        "loss.region.finish", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, LossParams>(RegionLossKernels.Finish));
-                    k(device.Stream, new KernelConfig(1, LaunchShapes.GroupSize(device, p.C)), stats, views.Loss, p);
-                    return;
-                }
-
-            default:
-                {
-                    var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>>(
-                        "loss.pointwise.reduce", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>(PointwiseLossKernels.Reduce));
-                    k(device.Stream, new KernelConfig(groups, gs), views.Pred, views.Target, partials, p);
-                    break;
-                }
-        }
-
-        Finish(device, partials, views.Loss, finish);
+        var (partials, gs, groups) = Partials(device, a.Call);
+        var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossCall, PointwiseLossParams>>(
+            Names<TOp>.Reduce, static acc => acc.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, LossCall, PointwiseLossParams>(PointwiseLossKernels.Reduce<TOp>));
+        k(device.Stream, new KernelConfig(groups, gs), views.Pred, views.Target, partials, a.Call, a.Pointwise);
+        Finish(device, partials, views.Loss, new FinishParams { Count = groups, Ratio = 0, Scale = a.Call.Scale });
     }
 
-    /// <summary>Backward: elementwise or per-row gradient kernels (after a denominator or class-sum pass where needed).</summary>
-    public static void Backward(Device device, in LossViews views, LossParams p)
+    /// <summary>Pointwise backward: one thread per element.</summary>
+    public static void PointwiseBackward<TOp>(Device device, in LossViews views, in LossArgs a)
+        where TOp : struct, IPointwiseLoss
     {
         ArgumentNullException.ThrowIfNull(device);
-        switch (p.Kind)
-        {
-            case LossCodes.CrossEntropy:
-                {
-                    var den = views.Upstream;
-                    if (p.DenFromBuffer != 0)
-                    {
-                        var scratch = OpScratch.For(device).DeviceFloats(StatsStart);
-                        int gs = LaunchShapes.GroupSize(device, p.N);
-                        int groups = LaunchShapes.Groups(device, p.N, gs);
-                        var partials = scratch.SubView(0, GroupReduce.MaxGroups);
-                        den = scratch.SubView(DenSlot, 1);
-                        var w = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>>(
-                            "loss.ce.weightsum", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>(CrossEntropyKernels.WeightSum));
-                        w(device.Stream, new KernelConfig(groups, gs), views.Target, views.Weight, partials, p);
-                        Finish(device, partials, den, new FinishParams { Count = groups, Ratio = 0, Scale = 1f });
-                    }
-
-                    var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>>(
-                        "loss.ce.backward", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>(CrossEntropyKernels.Backward));
-                    k(device.Stream, p.N, views.Pred, views.Target, views.Weight, views.Upstream, den, views.DPred, p);
-                    return;
-                }
-
-            case LossCodes.Triplet:
-                {
-                    var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>>(
-                        "loss.triplet.backward", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>(TripletKernels.Backward));
-                    k(device.Stream, p.N, views.Pred, views.Target, views.Negative, views.Upstream, views.DPred, views.DTarget, views.DNegative, p);
-                    return;
-                }
-
-            case LossCodes.Dice or LossCodes.Iou or LossCodes.Tversky:
-                {
-                    var stats = OpScratch.For(device).DeviceFloats(StatsStart + (3L * p.C)).SubView(StatsStart, 3L * p.C);
-                    Stats(device, views, stats, p);
-                    var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>>(
-                        "loss.region.backward", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>(RegionLossKernels.Backward));
-                    k(device.Stream, checked(p.N * p.C), views.Target, stats, views.Upstream, views.DPred, p);
-                    return;
-                }
-
-            default:
-                {
-                    var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>>(
-                        "loss.pointwise.backward", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>(PointwiseLossKernels.Backward));
-                    k(device.Stream, p.N, views.Pred, views.Target, views.Upstream, views.DPred, p);
-                    return;
-                }
-        }
+        var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossCall, PointwiseLossParams>>(
+            Names<TOp>.Backward, static acc => acc.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossCall, PointwiseLossParams>(PointwiseLossKernels.Backward<TOp>));
+        k(device.Stream, a.Call.N, views.Pred, views.Target, views.Upstream, views.DPred, a.Call, a.Pointwise);
     }
 
-    private static void Stats(Device device, in LossViews views, ArrayView<float> stats, LossParams p)
+    /// <summary>Region forward: per-class sums, then one group folds the ratios into views.Loss.</summary>
+    public static void RegionForward<TOp>(Device device, in LossViews views, in LossArgs a)
+        where TOp : struct, IRegionLoss
     {
-        var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>>(
-            "loss.region.stats", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, LossParams>(RegionLossKernels.Stats));
-        k(device.Stream, new KernelConfig(p.C, LaunchShapes.GroupSize(device, p.N)), views.Pred, views.Target, stats, p);
+        var stats = Stats(device, views, a.Call);
+        var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, LossCall, RegionLossParams>>(
+            Names<TOp>.Reduce, static acc => acc.LoadKernel<ArrayView<float>, ArrayView<float>, LossCall, RegionLossParams>(RegionLossKernels.Finish<TOp>));
+        k(device.Stream, new KernelConfig(1, LaunchShapes.GroupSize(device, a.Call.C)), stats, views.Loss, a.Call, a.Region);
+    }
+
+    /// <summary>Region backward: per-class sums, then one thread per element.</summary>
+    public static void RegionBackward<TOp>(Device device, in LossViews views, in LossArgs a)
+        where TOp : struct, IRegionLoss
+    {
+        var stats = Stats(device, views, a.Call);
+        var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossCall, RegionLossParams>>(
+            Names<TOp>.Backward, static acc => acc.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossCall, RegionLossParams>(RegionLossKernels.Backward<TOp>));
+        k(device.Stream, checked(a.Call.N * a.Call.C), views.Target, stats, views.Upstream, views.DPred, a.Call, a.Region);
+    }
+
+    /// <summary>Cross-entropy forward: per-row terms and denominators, then sum(num) / sum(den) or sum(num) * Scale.</summary>
+    public static void CrossEntropyForward(Device device, in LossViews views, in LossArgs a)
+    {
+        var (partials, gs, groups) = Partials(device, a.Call);
+        var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossCall, CrossEntropyParams>>(
+            "loss.cross_entropy.reduce", static acc => acc.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossCall, CrossEntropyParams>(CrossEntropyKernels.Reduce));
+        k(device.Stream, new KernelConfig(groups, gs), views.Pred, views.Target, views.Weight, partials, a.Call, a.CrossEntropy);
+        Finish(device, partials, views.Loss, new FinishParams { Count = groups, Ratio = a.CrossEntropy.WeightedMean, Scale = a.Call.Scale });
+    }
+
+    /// <summary>Cross-entropy backward: the weighted-mean denominator first where needed, then one thread per row.</summary>
+    public static void CrossEntropyBackward(Device device, in LossViews views, in LossArgs a)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        var den = views.Upstream;
+        if (a.CrossEntropy.WeightedMean != 0)
+        {
+            var scratch = OpScratch.For(device).DeviceFloats(StatsStart);
+            int gs = LaunchShapes.GroupSize(device, a.Call.N);
+            int groups = LaunchShapes.Groups(device, a.Call.N, gs);
+            var partials = scratch.SubView(0, GroupReduce.MaxGroups);
+            den = scratch.SubView(DenSlot, 1);
+            var w = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossCall>>(
+                "loss.cross_entropy.weightsum", static acc => acc.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, LossCall>(CrossEntropyKernels.WeightSum));
+            w(device.Stream, new KernelConfig(groups, gs), views.Target, views.Weight, partials, a.Call);
+            Finish(device, partials, den, new FinishParams { Count = groups, Ratio = 0, Scale = 1f });
+        }
+
+        var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossCall, CrossEntropyParams>>(
+            "loss.cross_entropy.backward", static acc => acc.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossCall, CrossEntropyParams>(CrossEntropyKernels.Backward));
+        k(device.Stream, a.Call.N, views.Pred, views.Target, views.Weight, views.Upstream, den, views.DPred, a.Call, a.CrossEntropy);
+    }
+
+    /// <summary>Triplet forward: per-row hinge terms, then their sum times Scale.</summary>
+    public static void TripletForward(Device device, in LossViews views, in LossArgs a)
+    {
+        var (partials, gs, groups) = Partials(device, a.Call);
+        var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossCall, TripletParams>>(
+            "loss.triplet.reduce", static acc => acc.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossCall, TripletParams>(TripletKernels.Reduce));
+        k(device.Stream, new KernelConfig(groups, gs), views.Pred, views.Target, views.Negative, partials, a.Call, a.Triplet);
+        Finish(device, partials, views.Loss, new FinishParams { Count = groups, Ratio = 0, Scale = a.Call.Scale });
+    }
+
+    /// <summary>Triplet backward: one thread per row writes the three gradients.</summary>
+    public static void TripletBackward(Device device, in LossViews views, in LossArgs a)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossCall, TripletParams>>(
+            "loss.triplet.backward", static acc => acc.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossCall, TripletParams>(TripletKernels.Backward));
+        k(device.Stream, a.Call.N, views.Pred, views.Target, views.Negative, views.Upstream, views.DPred, views.DTarget, views.DNegative, a.Call, a.Triplet);
+    }
+
+    private static (ArrayView<float> Partials, int GroupSize, int Groups) Partials(Device device, LossCall call)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        var scratch = OpScratch.For(device).DeviceFloats(StatsStart + (3L * call.C));
+        int gs = LaunchShapes.GroupSize(device, call.N);
+        return (scratch.SubView(0, 2 * GroupReduce.MaxGroups), gs, LaunchShapes.Groups(device, call.N, gs));
+    }
+
+    private static ArrayView<float> Stats(Device device, in LossViews views, LossCall call)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        var stats = OpScratch.For(device).DeviceFloats(StatsStart + (3L * call.C)).SubView(StatsStart, 3L * call.C);
+        var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, LossCall>>(
+            "loss.region.stats", static acc => acc.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, LossCall>(RegionLossKernels.Stats));
+        k(device.Stream, new KernelConfig(call.C, LaunchShapes.GroupSize(device, call.N)), views.Pred, views.Target, stats, call);
+        return stats;
     }
 
     private static void Finish(Device device, ArrayView<float> partials, ArrayView<float> output, FinishParams f)
@@ -135,5 +132,11 @@ public static class LossLaunchers
         var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, FinishParams>>(
             "reduce.finish", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, FinishParams>(GroupReduce.Finish));
         k(device.Stream, new KernelConfig(1, LaunchShapes.GroupSize(device, f.Count)), partials, output, f);
+    }
+
+    private static class Names<TOp>
+    {
+        public static readonly string Reduce = "loss.reduce." + typeof(TOp).Name;
+        public static readonly string Backward = "loss.backward." + typeof(TOp).Name;
     }
 }

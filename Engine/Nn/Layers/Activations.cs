@@ -2,6 +2,8 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
+using Engine.Kernels.Activations;
 using Engine.Ops;
 
 namespace Engine.Nn;
@@ -9,7 +11,7 @@ namespace Engine.Nn;
 /// <summary>
 /// An activation layer running an <see cref="IActivationOp"/> (elementwise, softmax, log-softmax or maxout). The
 /// named subclasses (<see cref="ReLU"/>, <see cref="GELU"/>, ...) are the usual way to write one; this class takes
-/// any op, e.g. from <see cref="ActivationOps.Parse"/>.
+/// any op, e.g. from <see cref="ActivationTable.Parse"/>.
 /// </summary>
 public class Activation : Layer
 {
@@ -20,27 +22,16 @@ public class Activation : Layer
     public IActivationOp Op { get; }
 
     /// <summary>
-    /// An activation by its op name and settings, as in docs/conformance.md: <c>Named("leaky_relu", ("alpha", 0.1))</c>,
-    /// <c>Named("gelu", ("approximate", "tanh"))</c>, <c>Named("softmax", ("axis", 1))</c>, <c>Named("maxout", ("pieces", 2))</c>.
+    /// An activation by its op name and settings, as in docs/ops.md's activation table: <c>Named("leaky_relu", ("alpha", 0.1))</c>,
+    /// <c>Named("gelu", ("approximate", "tanh"))</c>, <c>Named("mish")</c>, <c>Named("softmax", ("axis", 1))</c>, <c>Named("maxout", ("pieces", 2))</c>.
     /// </summary>
     /// <exception cref="ArgumentException">Unknown name or setting, or a bad value; the message says which.</exception>
     public static Activation Named(string name, params (string Key, object Value)[] settings)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(settings);
-        var o = new System.Text.Json.Nodes.JsonObject { ["type"] = name };
-        foreach (var (key, value) in settings)
-        {
-            o[key] = value switch
-            {
-                string text => System.Text.Json.Nodes.JsonValue.Create(text),
-                bool flag => System.Text.Json.Nodes.JsonValue.Create(flag),
-                IConvertible number => System.Text.Json.Nodes.JsonValue.Create(number.ToDouble(CultureInfo.InvariantCulture)),
-                _ => throw new ArgumentException($"{name}: setting '{key}' must be a number, a string or a bool.", nameof(settings)),
-            };
-        }
-
-        return new Activation(ActivationOps.FromJson(o));
+        var values = new OpParams(settings.Select(s => new KeyValuePair<string, object>(s.Key, s.Value)));
+        return new Activation(ActivationTable.Named(name, values));
     }
 
     /// <inheritdoc />
@@ -62,20 +53,17 @@ public class Activation : Layer
             return;
         }
 
-        // Keep only what the derivative reads: sigmoid, tanh and softmax use y; the others x.
-        switch (Op)
+        // Keep only what the derivative reads: the input or the output, as the op's table row says.
+        switch (Op.BackwardReads)
         {
-            case ActivationSpec { Kind: ActivationKind.Sigmoid or ActivationKind.Tanh }:
-            case SoftmaxSpec:
-                plan.KeepOutput();
-                break;
-            case ActivationSpec:
-            case MaxoutSpec:
+            case ActivationInput.Input:
                 plan.KeepInput();
                 break;
-            default:
-                plan.KeepInput().KeepOutput();
+            case ActivationInput.Output:
+                plan.KeepOutput();
                 break;
+            default:
+                throw new InvalidOperationException($"{Op.Op}: unknown saved tensor {Op.BackwardReads}.");
         }
     }
 

@@ -8,12 +8,12 @@ namespace Engine.Conformance.Handlers;
 public sealed class ActivationCases : IConformanceHandler
 {
     /// <inheritdoc />
-    public IReadOnlyCollection<string> Ops => ActivationOps.Ops;
+    public IReadOnlyCollection<string> Ops => ActivationTable.Names;
 
     /// <inheritdoc />
     public IReadOnlyDictionary<string, HostTensor> Run(Device device, ConformanceCase testCase)
     {
-        var op = ActivationOps.Parse(testCase.Op, testCase.Params);
+        var op = ActivationTable.Parse(testCase.Op, testCase.Params);
         var xh = testCase.Input("x");
         using var x = Tensor.FromHost(device, xh.ToFloat(), xh.ToShape());
         using var y = Tensor.Empty(device, op.OutputShape(x.Shape));

@@ -54,9 +54,9 @@ public static class LayerFactory
     private static Module Layer(JsonObject o, string path)
     {
         string type = o["type"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw new FormatException($"layer {path} has no string 'type'");
-        if (ActivationOps.IsActivation(type))
+        if (ActivationTable.IsActivation(type))
         {
-            return new Activation(ActivationOps.FromJson(o));
+            return new Activation(ActivationTable.FromJson(o));
         }
 
         var p = new CaseParams(o);

@@ -1,18 +1,20 @@
-// A case's params with read-tracking: the engine's activation and loss parsers (ActivationOps.FromJson, LossSpec)
-// read JSON params through it, so it stays in Engine.dll while they do; the rest of the conformance runner lives in
-// tools/Engine.Conformance. Once the parsers read params another way, this file moves there too.
+// A case's params with read-tracking. The engine's op tables (activations, losses, optimizers) read settings through
+// Engine.Ops.IOpParams, which this implements, so the runner adapts its case params to the engine and not the
+// other way round.
 using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Text.Json.Nodes;
+using Engine.Ops;
 
 namespace Engine.Conformance;
 
 /// <summary>
 /// A case's params. Every key a handler reads is recorded; keys left unread after the case ran make it fail as
-/// "unknown param", so a file can never silently ask for a setting the engine ignores.
+/// "unknown param", so a file can never silently ask for a setting the engine ignores. The op tables read them
+/// through <see cref="IOpParams"/>.
 /// </summary>
-public sealed class CaseParams
+public sealed class CaseParams : IOpParams
 {
     private readonly JsonObject json;
     private readonly HashSet<string> read = new(StringComparer.Ordinal);

@@ -5,7 +5,7 @@ using System.Runtime.CompilerServices;
 using System.Threading;
 using ILGPU;
 
-namespace Engine.Ops;
+namespace Engine.Backends;
 
 /// <summary>
 /// Scratch space cached per <see cref="Device"/>: one device buffer (rented from the device's allocator, kept until
