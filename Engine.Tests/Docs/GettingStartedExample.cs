@@ -1,6 +1,7 @@
 // The embedding example of docs/getting-started.md, compiled and run by a test; the test also checks the doc shows it.
 using System;
 using System.IO;
+using Engine.Checkpoints;
 using Engine.Data;
 using Engine.Data.Mnist;
 using Engine.Nn;

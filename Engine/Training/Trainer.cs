@@ -6,6 +6,7 @@ using System.Linq;
 using System.Threading;
 using Engine.Data;
 using Engine.Nn;
+using Engine.Ops;
 using Engine.Optim;
 using Engine.Optim.Schedules;
 using Microsoft.Extensions.Logging;

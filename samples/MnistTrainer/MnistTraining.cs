@@ -4,6 +4,7 @@
 using System;
 using System.Threading;
 using Engine;
+using Engine.Checkpoints;
 using Engine.Data;
 using Engine.Nn;
 using Engine.Optim;
