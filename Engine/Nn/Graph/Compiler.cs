@@ -130,7 +130,6 @@ internal static class Compiler
         }
 
         var memory = MemoryPlanner.Plan(b, schedule, plans, outputs, lossValue, target, o);
-        LegacyMemoryPlanner.AssertSame(memory, LegacyMemoryPlanner.Plan(b, schedule, plans, outputs, lossValue, target, o)); // TEMPORARY
         return new CompiledModel(device, root, state, b, schedule, plans, memory, inputs, outputs, target, lossValue, paths, o);
     }
 
