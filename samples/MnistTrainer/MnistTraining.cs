@@ -2,6 +2,7 @@
 // engine's Trainer (Adam, cosine decay per step, validation on the held-out digits after every epoch); save it.
 // Everything else (options, data, loaders, progress bar, metrics, plots) lives in TrainerApp.
 using System;
+using System.Collections.Generic;
 using System.Threading;
 using Engine;
 using Engine.Checkpoints;
@@ -22,6 +23,9 @@ internal interface IMnistTraining : IDisposable
     /// step and every epoch's end to <paramref name="progress"/>, synchronously, on the calling thread.
     /// </summary>
     TrainingResult Fit(DeviceDataLoader train, DeviceDataLoader test, IProgress<TrainingProgress> progress, CancellationToken ct);
+
+    /// <summary>Every finished epoch's metrics (the Trainer's history); the last one is there when its end is reported.</summary>
+    IReadOnlyList<EpochMetrics> History { get; }
 
     /// <summary>Writes the trained weights (safetensors under PyTorch's state-dict names).</summary>
     void SaveWeights(string path);
@@ -92,6 +96,8 @@ internal sealed class MnistTraining : IMnistTraining
 
         return trainer.Fit(train, test, progress, ct);
     }
+
+    public IReadOnlyList<EpochMetrics> History => trainer?.History ?? [];
 
     public void SaveWeights(string path) => net.SaveWeights(path);
 

@@ -1,5 +1,5 @@
 // The trainer's flow: options, data (fetch, validate, load, normalize, preview), device and loaders, then the
-// engine's Trainer (through the IMnistTraining seam) with a progress bar, and metrics.json, the model and a plot
+// engine's Trainer (through the IMnistTraining seam) with a progress bar, and metrics.json/.csv, the model and a plot
 // after every epoch.
 using System;
 using System.Collections.Generic;
@@ -12,9 +12,7 @@ using System.Threading.Tasks;
 using Engine;
 using Engine.Data;
 using Engine.Data.Mnist;
-using Engine.Reporting;
 using Engine.Training;
-using EpochMetrics = Engine.Reporting.EpochMetrics;
 using Microsoft.Extensions.Logging;
 
 namespace MnistTrainer;
@@ -123,7 +121,8 @@ internal static class TrainerApp
             try
             {
                 Directory.CreateDirectory(o.OutputDirectory);
-                DigitSheet.Render(test, $"The first {Math.Min(40, test.Count)} test digits and their labels ({source})").SavePng(sheet);
+                using var picture = DigitSheet.Render(test, $"The first {Math.Min(40, test.Count)} test digits and their labels ({source})");
+                picture.SavePng(sheet);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -131,6 +130,10 @@ internal static class TrainerApp
             }
 
             log.LogInformation("Wrote {Path}", sheet);
+            if (!ChartCanvas.HasFonts)
+            {
+                log.LogWarning("No fonts found, so the pictures have no text; install a font package (on Debian: apt-get install fonts-dejavu-core)");
+            }
 
             Device device;
             try
@@ -225,15 +228,17 @@ internal static class TrainerApp
                 ["data"] = source,
                 ["train_samples"] = trainCount.ToString(CultureInfo.InvariantCulture),
                 ["test_samples"] = testCount.ToString(CultureInfo.InvariantCulture),
+                ["validation"] = "the test samples, after every epoch",
                 ["started_utc"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
             });
             string metricsPath = Path.Combine(o.OutputDirectory, "metrics.json");
+            string csvPath = Path.Combine(o.OutputDirectory, "metrics.csv");
             string plotPath = Path.Combine(o.OutputDirectory, "training.png");
             string modelPath = Path.Combine(o.OutputDirectory, "model.safetensors");
             EvaluationResult? last = null;
             var bar = new EpochProgress(stdout, interactive, log, 1, o.Epochs, trainCount);
 
-            // The trainer reports after every step (the bar) and at every epoch's end (metrics.json, the model, the plot).
+            // The trainer reports after every step (the bar) and at every epoch's end (metrics, the model, the plot).
             var progress = new SyncProgress<TrainingProgress>(p =>
             {
                 if (p.Phase == TrainingPhase.Training)
@@ -244,12 +249,17 @@ internal static class TrainerApp
 
                 var test = p.Validation ?? throw new InvalidOperationException("The trainer reported an epoch without validating on the test digits.");
                 last = test;
-                metrics.Add(new EpochMetrics(p.Epoch, p.Loss, p.Accuracy, test.Loss, test.Accuracy, p.Elapsed.TotalSeconds, p.SamplesPerSecond));
+                var epoch = training.History.Count > 0 && training.History[^1].Epoch == p.Epoch
+                    ? training.History[^1]
+                    : throw new InvalidOperationException($"The trainer reported the end of epoch {p.Epoch} without its metrics in its history.");
+                metrics.Add(epoch);
                 metrics.WriteJson(metricsPath);
+                metrics.WriteCsv(csvPath);
                 training.SaveWeights(modelPath);
-                double best = metrics.Epochs.Max(e => e.TestAccuracy) * 100;
-                metrics.RenderChart(string.Create(CultureInfo.InvariantCulture,
-                    $"MNIST {o.Model.ToString().ToLowerInvariant()} on {device.Kind.ToString().ToLowerInvariant()}, batch {o.BatchSize}, lr {o.LearningRate}: test accuracy {test.Accuracy * 100:F2}% (best {best:F2}%)")).SavePng(plotPath);
+                double best = metrics.Epochs.Max(e => e.ValidationAccuracy) * 100;
+                using var chart = TrainingChart.Render(metrics.Epochs, string.Create(CultureInfo.InvariantCulture,
+                    $"MNIST {o.Model.ToString().ToLowerInvariant()} on {device.Kind.ToString().ToLowerInvariant()}, batch {o.BatchSize}, lr {o.LearningRate}: test accuracy {test.Accuracy * 100:F2}% (best {best:F2}%)"));
+                chart.SavePng(plotPath);
                 bar = new EpochProgress(stdout, interactive, log, p.Epoch + 1, o.Epochs, trainCount);
             });
 
@@ -260,7 +270,7 @@ internal static class TrainerApp
             }
 
             var final = last ?? throw new InvalidOperationException("The trainer finished without reporting an epoch.");
-            log.LogInformation("Wrote {Model}, {Metrics} and {Plot}", modelPath, metricsPath, plotPath);
+            log.LogInformation("Wrote {Model}, {Metrics}, {Csv} and {Plot}", modelPath, metricsPath, csvPath, plotPath);
             return string.Create(CultureInfo.InvariantCulture, $"test accuracy: {final.Accuracy * 100:F2}% ({final.Samples} samples)");
         }
     }

@@ -26,7 +26,7 @@ public sealed record CaseResult(string Op, string Label, bool Passed, double Wor
 }
 
 /// <summary>
-/// Reads case files in the conformance format and runs them with the handlers found in the engine assembly.
+/// Reads case files in the conformance format and runs them with the handlers found in this assembly.
 /// A value passes when |got - want| &lt;= atol + rtol * |want| (atol 1e-4, rtol 1e-3). Unknown ops, unknown params
 /// and missing outputs are failures.
 /// </summary>

