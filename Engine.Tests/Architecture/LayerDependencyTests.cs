@@ -32,7 +32,7 @@ public sealed partial class LayerDependencyTests
         ("Engine/Devices", "Core"), ("Engine/Tensors", "Core"), ("Engine/Memory", "Core"), ("Engine/Dispatch", "Core"),
         ("Kernels", "Kernels"), ("Engine/Backends", "Backends"), ("Engine/Ops", "Ops"), ("Engine/Nn", "Nn"), ("Engine/Optim", "Optim"),
         ("Engine/Data", "Data"), ("Engine/Checkpoints", "Checkpoints"), ("Engine/Training", "Training"),
-        ("Engine/Reporting", "Reporting"), ("Engine/Conformance", "Conformance"),
+        ("Engine/Conformance", "Conformance"),
     ];
 
     private static List<TypeReferenceEdge> EngineEdges()
