@@ -45,9 +45,6 @@ public static unsafe class HostParallel
     /// <summary>Number of threads that share the work now (workers plus the caller): <see cref="HostThreads.Count"/>.</summary>
     public static int Degree => HostThreads.Count;
 
-    /// <summary>Worker threads started so far (they are never stopped).</summary>
-    internal static int StartedWorkers => workers.Length;
-
     /// <summary>The most workers any call used since <see cref="ResetPeakWorkers"/> (for tests of the thread cap).</summary>
     internal static int PeakWorkers => Volatile.Read(ref peakWorkers);
 
