@@ -145,6 +145,43 @@ public sealed class SafeTensorsTests
     }
 
     [Test]
+    public void Mutated_files_parse_or_fail_with_a_clear_error()
+    {
+        // Bit flips, truncations, 0xFF runs and repeated bytes in the file PyTorch wrote: the reader either parses it and
+        // reads every tensor, or throws SafeTensorsFormatException naming the file; never another exception or a crash.
+        var good = File.ReadAllBytes(FixturePath("python_written.safetensors"));
+        var rng = new Random(16);
+        int parsed = 0, refused = 0;
+        for (int k = 0; k < 1000; k++)
+        {
+            var (bytes, what) = ByteMutations.Mutate(good, rng);
+            try
+            {
+                var file = SafeTensorsFile.Parse(bytes, "mutant");
+                foreach (var t in file.Tensors)
+                {
+                    Assert.That(file.ReadFloat32(t.Name), Has.Length.EqualTo(t.ElementCount), what);
+                }
+
+                parsed++;
+            }
+            catch (SafeTensorsFormatException ex)
+            {
+                Assert.That(ex.Message, Does.Contain("mutant"), what);
+                refused++;
+            }
+            catch (Exception ex) when (ex is not AssertionException)
+            {
+                Assert.Fail($"{what}: {ex.GetType().Name}: {ex.Message}");
+            }
+        }
+
+        TestContext.Out.WriteLine($"{parsed} mutants parsed, {refused} refused");
+        Assert.That(parsed, Is.GreaterThan(0));
+        Assert.That(refused, Is.GreaterThan(0));
+    }
+
+    [Test]
     public void Loading_a_file_of_another_dtype_or_shape_names_the_file_and_the_tensor()
     {
         string dir = TempDir();
