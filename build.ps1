@@ -18,6 +18,8 @@ usage: ./build.ps1 VERB [ARGS...]
   bench [ARGS...]       BenchmarkDotNet suite
   bench-peers [ARGS...] the engine and PyTorch on the same workloads, side by side, with ratios
   pack                  NuGet packages of the engine into artifacts/packages
+  ptx                   compile every kernel to PTX (sm_80, sm_90) without a GPU; PTX text in artifacts/ptx
+  (opencl and gpu are Linux-only verbs of ./build.sh)
 "@
 }
 
@@ -52,6 +54,17 @@ switch ($Verb) {
   }
   "bench" { dotnet run -c Release --project Engine.Benchmarks -- @Rest; exit $LASTEXITCODE }
   "bench-peers" { bash scripts/bench-peers.sh @Rest; exit $LASTEXITCODE }
+  "ptx" {
+    dotnet build Engine.Tests -c Release
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+    Remove-Item -Force -ErrorAction SilentlyContinue artifacts/ptx/summary.txt
+    dotnet Engine.Tests/bin/Release/net10.0/Engine.Tests.dll --no-progress --filter "FullyQualifiedName~Engine.Tests.Ptx" @Rest
+    $rc = $LASTEXITCODE
+    if (-not (Test-Path artifacts/ptx/summary.txt)) { Write-Error "the PTX test wrote no summary (exit code $rc)" -ErrorAction Continue; exit 1 }
+    Get-Content artifacts/ptx/summary.txt
+    exit $rc
+  }
+  { $_ -in "opencl", "gpu" } { Write-Error "'$Verb' builds PoCL or drives a Linux GPU machine: run ./build.sh $Verb on Linux" -ErrorAction Continue; exit 2 }
   "pack" { dotnet pack Engine.sln -c Release -o artifacts/packages @Rest; exit $LASTEXITCODE }
   { $_ -in "", "help", "-h", "--help" } { Show-Usage; if ($Verb -eq "") { exit 1 } else { exit 0 } }
   default { Write-Error "unknown verb '$Verb'" -ErrorAction Continue; Show-Usage; exit 2 }

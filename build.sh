@@ -14,6 +14,9 @@ usage: ./build.sh VERB [ARGS...]
   bench [ARGS...]       BenchmarkDotNet suite (args go to BenchmarkDotNet, e.g. --filter '*Gemm*'; --out-of-process: a host process per benchmark)
   bench-peers [ARGS...] the engine and PyTorch on the same workloads, side by side, with ratios
   pack                  NuGet packages of the engine into artifacts/packages
+  ptx                   compile every kernel to PTX (sm_80, sm_90) without a GPU; PTX text in artifacts/ptx
+  opencl                build PoCL 6.0 once (scripts/opencl), run the kernel-path tests and fixtures on OpenCL
+  gpu [prepare|dry-run] one prepared run for a lent CUDA machine (scripts/gpu/README.md)
 USAGE
 }
 
@@ -78,6 +81,26 @@ case "$verb" in
   pack)
     need_dotnet
     dotnet pack Engine.sln -c Release -o artifacts/packages "$@"
+    ;;
+  ptx)
+    need_dotnet
+    dotnet build Engine.Tests -c Release
+    rm -f artifacts/ptx/summary.txt
+    set +e
+    dotnet Engine.Tests/bin/Release/net10.0/Engine.Tests.dll --no-progress --filter "FullyQualifiedName~Engine.Tests.Ptx" "$@"
+    rc=$?
+    set -e
+    [[ -f artifacts/ptx/summary.txt ]] || { echo "error: the PTX test wrote no summary (exit code $rc)" >&2; exit 1; }
+    cat artifacts/ptx/summary.txt
+    [[ "$rc" == 0 ]]
+    ;;
+  opencl)
+    need_dotnet
+    exec scripts/opencl/run.sh "$@"
+    ;;
+  gpu)
+    need_dotnet
+    exec scripts/gpu/gpu.sh "$@"
     ;;
   -h|--help|help|"")
     usage

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 # PyTorch side of `./build.sh bench-peers`: times the same workloads as the engine, and turns both logs into the table.
 """Usage:
-  bench_peers.py torch [--seconds S] [--threads T] [--onednn] WORKLOAD...
-      time WORKLOAD(s) on PyTorch (float32, CPU); print one `result side=torch ...` line each
-      (with --onednn, GEMMs also through oneDNN's matmul as side=torch-onednn)
+  bench_peers.py torch [--seconds S] [--threads T] [--onednn] [--device D] [--tf32 on|off] [--memory] WORKLOAD...
+      time WORKLOAD(s) on PyTorch (float32, CPU unless --device cuda); print one `result side=torch ...` line each
+      (with --onednn, GEMMs also through oneDNN's matmul as side=torch-onednn; on CUDA, --tf32 on lets cuBLAS and
+      cuDNN use TF32 and names the side torch-tf32; --memory adds `memory side=... peak_bytes=..` on CUDA)
   bench_peers.py blas [--threads T]
       print which BLAS library torch's matmul runs in (shared objects mapped into this process after a matmul,
       and threadpoolctl's view when it is installed) and torch.mm's GFLOP/s on 1024 x 1024, as `info side=torch-blas`
+  bench_peers.py gpu-report LOG
+      the GPU run's table (scripts/gpu/gpu.sh): engine against torch with TF32 off and on, GFLOP/s and peak memory
   bench_peers.py report LOG
       read the `info`, `peak`, `result` and `unavailable` lines of LOG (both sides, any number of rounds) and print
       the side-by-side table and one `ratio NAME X` line per workload, X = engine time / PyTorch time
@@ -23,33 +26,33 @@ import time
 WORKLOADS = ["gemm256", "gemm512", "gemm1024", "gemm2048", "mlp_step", "cnn_step"]
 
 
-def _gemm(n, onednn):
+def _gemm(n, onednn, device="cpu"):
     import torch
 
     g = torch.Generator().manual_seed(1)
-    a = torch.rand(n, n, generator=g)
-    b = torch.rand(n, n, generator=g)
+    a = torch.rand(n, n, generator=g).to(device)
+    b = torch.rand(n, n, generator=g).to(device)
     flops = 2.0 * n ** 3
     if onednn:
         # oneDNN's inner product computes x @ w^T: pass B transposed, both in oneDNN's layout.
         am = a.to_mkldnn()
         bt = b.t().contiguous().to_mkldnn()
         return (lambda: torch._C._nn.mkldnn_linear(am, bt, None)), flops
-    c = torch.empty(n, n)
+    c = torch.empty(n, n, device=device)
     return (lambda: torch.mm(a, b, out=c)), flops
 
 
-def _mlp_step():
+def _mlp_step(device="cpu"):
     # MLP 784-512-256-10, batch 128, cross-entropy, SGD: forward, backward and update.
     import torch
     from torch import nn
 
     torch.manual_seed(1)
-    model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
+    model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     loss_fn = nn.CrossEntropyLoss()
-    x = torch.rand(128, 784)
-    y = torch.randint(0, 10, (128,))
+    x = torch.rand(128, 784).to(device)
+    y = torch.randint(0, 10, (128,)).to(device)
 
     def step():
         opt.zero_grad(set_to_none=False)
@@ -61,7 +64,7 @@ def _mlp_step():
     return step, 3 * forward  # backward ~ twice the forward GEMM work
 
 
-def _cnn_step():
+def _cnn_step(device="cpu"):
     # conv(1->32,3x3,p1)-ReLU-maxpool2-conv(32->64,3x3,p1)-ReLU-maxpool2-flatten-dense(3136->128)-ReLU-dense(128->10),
     # batch 64, cross-entropy, Adam: forward, backward and update.
     import torch
@@ -71,11 +74,11 @@ def _cnn_step():
     model = nn.Sequential(
         nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
+        nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10)).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
-    x = torch.rand(64, 1, 28, 28)
-    y = torch.randint(0, 10, (64,))
+    x = torch.rand(64, 1, 28, 28).to(device)
+    y = torch.randint(0, 10, (64,)).to(device)
 
     def step():
         opt.zero_grad(set_to_none=False)
@@ -87,19 +90,27 @@ def _cnn_step():
     return step, 3 * forward
 
 
-def _make(name, onednn=False):
+def _make(name, onednn=False, device="cpu"):
     if name.startswith("gemm") and name[4:].isdigit():
-        return _gemm(int(name[4:]), onednn)
+        return _gemm(int(name[4:]), onednn, device)
     if onednn:
         return None
     if name == "mlp_step":
-        return _mlp_step()
+        return _mlp_step(device)
     if name == "cnn_step":
-        return _cnn_step()
+        return _cnn_step(device)
     raise SystemExit(f"unknown workload '{name}'; known: {' '.join(WORKLOADS)}")
 
 
-def _time(step, seconds):
+def _time(step, seconds, sync=None):
+    if sync is not None:
+        # A GPU step is queued work: each timed run waits for it (the engine's steps synchronize too).
+        unsynced = step
+
+        def step():
+            unsynced()
+            sync()
+
     t0 = time.perf_counter()
     warm = 0
     while warm < 3 or ((warm < 5 or time.perf_counter() - t0 < 2) and time.perf_counter() - t0 < 20):
@@ -157,6 +168,7 @@ def run_torch(args):
     import torch
 
     seconds, threads, onednn, names = 1.0, os.cpu_count() or 1, False, []
+    device, tf32, memory = "cpu", "off", False
     it = iter(args)
     for a in it:
         if a == "--seconds":
@@ -165,24 +177,50 @@ def run_torch(args):
             threads = int(next(it))
         elif a == "--onednn":
             onednn = True
+        elif a == "--device":
+            device = next(it)
+        elif a == "--tf32":
+            tf32 = next(it)
+        elif a == "--memory":
+            memory = True
         else:
             names.append(a)
+    cuda = device.startswith("cuda")
     torch.set_num_threads(threads)
     torch.set_grad_enabled(True)
-    print(f"info side=torch version={torch.__version__} threads={torch.get_num_threads()} "
+    base = "torch"
+    sync = None
+    if cuda:
+        torch.backends.cuda.matmul.allow_tf32 = tf32 == "on"
+        torch.backends.cudnn.allow_tf32 = tf32 == "on"
+        base = "torch-tf32" if tf32 == "on" else "torch"
+        sync = torch.cuda.synchronize
+        onednn = False
+    print(f"info side={base} version={torch.__version__} threads={torch.get_num_threads()} device={device} "
+          f"gpu={torch.cuda.get_device_name(0).replace(' ', '_') if cuda else '-'} tf32={tf32 if cuda else '-'} "
           f"mkldnn={int(torch.backends.mkldnn.is_available())}", flush=True)
     for name in names:
-        for side, use_onednn in (("torch", False), ("torch-onednn", True)):
+        for side, use_onednn in ((base, False), ("torch-onednn", True)):
             if use_onednn and not (onednn and torch.backends.mkldnn.is_available()):
                 continue
-            made = _make(name, use_onednn)
+            if cuda:
+                torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats()
+                before = torch.cuda.memory_allocated()
+            made = _make(name, use_onednn, device)
             if made is None:
                 continue
             step, flops = made
-            times = _time(step, seconds)
+            times = _time(step, seconds, sync)
             med = statistics.median(times)
             print(f"result side={side} workload={name} median_ms={med:.4f} min_ms={min(times):.4f} reps={len(times)} "
                   f"flops={flops:.0f} gflops={flops / med / 1e6:.1f}", flush=True)
+            if memory and cuda:
+                print(f"memory side={side} workload={name} peak_bytes={torch.cuda.max_memory_allocated() - before} "
+                      f"reserved_bytes={torch.cuda.memory_reserved()}", flush=True)
+            del step
+            if cuda:
+                torch.cuda.empty_cache()
 
 
 def _fields(line):
@@ -198,26 +236,46 @@ def _fields(line):
     return head, out
 
 
-def report(path):
-    best, missing, peaks, infos, order = {}, {}, [], [], []
+def _read(path):
+    """The lines of a peers log: best (side, workload) -> (median ms, flops), peak memory, missing, peaks, infos."""
+    log = {"best": {}, "memory": {}, "missing": {}, "peaks": [], "infos": [], "order": []}
     with open(path) as f:
         for line in f:
             kind, kv = _fields(line.strip())
+            if kind in ("result", "memory", "unavailable") and kv["workload"] not in log["order"]:
+                log["order"].append(kv["workload"])
             if kind == "result":
                 key = (kv["side"], kv["workload"])
                 ms = float(kv["median_ms"])
-                if key not in best or ms < best[key][0]:
-                    best[key] = (ms, float(kv["flops"]))
-                if kv["workload"] not in order:
-                    order.append(kv["workload"])
+                if key not in log["best"] or ms < log["best"][key][0]:
+                    log["best"][key] = (ms, float(kv["flops"]))
+            elif kind == "memory":
+                log["memory"][(kv["side"], kv["workload"])] = int(kv["peak_bytes"])
             elif kind == "unavailable":
-                missing[(kv["side"], kv["workload"])] = kv.get("reason", "")
-                if kv["workload"] not in order:
-                    order.append(kv["workload"])
+                log["missing"][(kv["side"], kv["workload"])] = kv.get("reason", "")
             elif kind == "peak":
-                peaks.append((float(kv["gflops"]), float(kv["single_thread_gflops"])))
+                log["peaks"].append((float(kv["gflops"]), float(kv["single_thread_gflops"])))
             elif kind in ("info", "load"):
-                infos.append(line.strip())
+                log["infos"].append(line.strip())
+    return log
+
+
+def _header(hdr):
+    print("| " + " | ".join(hdr) + " |")
+    print("|" + "|".join(" --- " if i == 0 else " ---: " for i in range(len(hdr))) + "|")
+
+
+def _ms(x):
+    return f"{x[0]:.3f}" if x else "-"
+
+
+def _gf(x, digits=1):
+    return f"{x[1] / x[0] / 1e6:.{digits}f}" if x else "-"
+
+
+def report(path):
+    log = _read(path)
+    best, missing, peaks, infos, order = log["best"], log["missing"], log["peaks"], log["infos"], log["order"]
     for i in dict.fromkeys(infos):
         print(i)
     peak = max(p[0] for p in peaks) if peaks else None
@@ -226,18 +284,11 @@ def report(path):
               f"{', '.join(f'{p[0]:.0f}' for p in peaks)}); one thread: {max(p[1] for p in peaks):.1f} GFLOP/s")
     hdr = ["workload", "engine ms", "torch ms", "engine GFLOP/s", "torch GFLOP/s", "engine % of FMA peak",
            "engine/torch", "torch-oneDNN ms", "engine/oneDNN"]
-    print("| " + " | ".join(hdr) + " |")
-    print("|" + "|".join(" --- " if i == 0 else " ---: " for i in range(len(hdr))) + "|")
+    _header(hdr)
     ratios = []
+    ms, gf = _ms, _gf
     for w in order:
         e, t, d = best.get(("engine", w)), best.get(("torch", w)), best.get(("torch-onednn", w))
-
-        def ms(x):
-            return f"{x[0]:.3f}" if x else "-"
-
-        def gf(x):
-            return f"{x[1] / x[0] / 1e6:.1f}" if x else "-"
-
         frac = f"{100 * e[1] / e[0] / 1e6 / peak:.0f}%" if e and peak else "-"
         ratio = f"{e[0] / t[0]:.3f}" if e and t else "n/a"
         rd = f"{e[0] / d[0]:.3f}" if e and d else "-"
@@ -249,14 +300,46 @@ def report(path):
     print("\n".join(ratios))
 
 
+def gpu_report(path):
+    log = _read(path)
+    best, memory, order = log["best"], log["memory"], log["order"]
+    infos = log["infos"] + [f"unavailable side={k[0]} workload={k[1]} reason={v}" for k, v in log["missing"].items()]
+    for i in dict.fromkeys(infos):
+        print(f"    {i}")
+    print()
+    hdr = ["workload", "engine ms", "torch ms (TF32 off)", "torch ms (TF32 on)", "engine/torch", "engine/torch-TF32",
+           "engine GFLOP/s", "torch GFLOP/s", "engine peak MiB", "torch peak MiB"]
+    _header(hdr)
+    ratios = []
+    ms = _ms
+    for w in order:
+        e, t, t32 = best.get(("engine", w)), best.get(("torch", w)), best.get(("torch-tf32", w))
+
+        def gf(x):
+            return _gf(x, 0)
+
+        def mib(side):
+            b = memory.get((side, w))
+            return f"{b / 2 ** 20:.1f}" if b is not None else "-"
+
+        r = f"{e[0] / t[0]:.3f}" if e and t else "n/a"
+        r32 = f"{e[0] / t32[0]:.3f}" if e and t32 else "-"
+        print(f"| {w} | {ms(e)} | {ms(t)} | {ms(t32)} | {r} | {r32} | {gf(e)} | {gf(t)} | {mib('engine')} | {mib('torch')} |")
+        ratios.append(f"ratio {w} {r}")
+    print()
+    print("\n".join(ratios))
+
+
 def main(argv):
-    if len(argv) < 2 or argv[1] not in ("torch", "blas", "report"):
+    if len(argv) < 2 or argv[1] not in ("torch", "blas", "report", "gpu-report"):
         print(__doc__, file=sys.stderr)
         return 2
     if argv[1] == "torch":
         run_torch(argv[2:])
     elif argv[1] == "blas":
         run_blas(argv[2:])
+    elif argv[1] == "gpu-report":
+        gpu_report(argv[2])
     else:
         report(argv[2])
     return 0

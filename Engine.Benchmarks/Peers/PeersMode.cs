@@ -10,16 +10,18 @@ using Engine.Backends.Cpu;
 namespace Engine.Benchmarks.Peers;
 
 /// <summary>
-/// Usage: <c>peers [--device cpu] [--seconds S] [--peak] [--serial] [--profile N] WORKLOAD...</c>. Each workload is warmed up,
+/// Usage: <c>peers [--device cpu] [--seconds S] [--peak] [--memory] [--serial] [--profile N] WORKLOAD...</c>. Each workload is warmed up,
 /// then run repeatedly for about S seconds (at least 3 times); one line per workload:
 /// <c>result side=engine workload=NAME median_ms=.. min_ms=.. reps=.. flops=.. gflops=.. cpu_ms=.. thread_cpu_min_ms=..</c>
 /// (cpu_ms: process CPU time per run; thread_cpu_min_ms: the calling thread's least), or
-/// <c>unavailable side=engine workload=NAME reason=...</c>. <c>--peak</c> adds <c>peak ...</c> (FMA GFLOP/s).
+/// <c>unavailable side=engine workload=NAME reason=...</c>. <c>--peak</c> adds <c>peak ...</c> (FMA GFLOP/s);
+/// <c>--memory</c> adds <c>memory side=engine workload=NAME peak_bytes=.. reserved_bytes=..</c> (device memory the
+/// workload rented at its peak, from setup to the last timed run, and what the allocator holds).
 /// Tuning aids: workloads <c>gemm_MxNxK[_nt|_tn|_tt]</c>, <c>--serial</c> (GEMMs on the calling thread only) and
 /// <c>--kernel-probe KC PANELS</c> (the micro-kernel alone on cache-resident panels), <c>--conv-probe</c> (the host
 /// convolution's pieces), <c>--profile N</c> (training steps: N more steps with every node timed), <c>--alloc N</c>
 /// (managed bytes allocated over N more warm runs, calling thread and whole process) and workloads
-/// <c>conv_NxCxHxW_CoutxK_pP[_bwd|_dw][@variant]</c>.
+/// <c>conv_NxCxHxW_CoutxK_pP[_bwd|_dw][@variant]</c>; <c>--devices</c> lists every device and whether it is usable.
 /// </summary>
 public static class PeersMode
 {
@@ -28,6 +30,7 @@ public static class PeersMode
         string deviceName = "cpu";
         double seconds = 1.0;
         bool peak = false;
+        bool memory = false;
         int profile = 0;
         int alloc = 0;
         var names = new List<string>();
@@ -53,11 +56,21 @@ public static class PeersMode
                 case "--alloc":
                     alloc = int.Parse(args[++i], CultureInfo.InvariantCulture);
                     break;
+                case "--devices":
+                    foreach (var d in Device.ListDevices())
+                    {
+                        Console.WriteLine($"device {d}{(d.IsUsable ? "" : " (unusable: " + d.UnusableReason + ")")}");
+                    }
+
+                    return 0;
                 case "--conv-probe":
                     ConvProbe.Run();
                     return 0;
                 case "--peak":
                     peak = true;
+                    break;
+                case "--memory":
+                    memory = true;
                     break;
                 default:
                     names.Add(args[i]);
@@ -85,6 +98,9 @@ public static class PeersMode
 
         foreach (var name in names)
         {
+            dev.Synchronize();
+            dev.Allocator.ResetPeak();
+            long inUse0 = dev.Allocator.Stats.BytesInUse;
             using var w = PeerWorkloads.Create(name, dev, out string? missing);
             if (w is null)
             {
@@ -99,6 +115,14 @@ public static class PeersMode
             double cpuMs = ((proc.TotalProcessorTime - cpu0).TotalMilliseconds - warmCpuMs) / times.Count;
             Console.WriteLine(string.Format(inv, "result side=engine workload={0} median_ms={1:F4} min_ms={2:F4} reps={3} flops={4:F0} gflops={5:F1} cpu_ms={6:F4} thread_cpu_min_ms={7:F4}",
                 name, Median(times), times.Min(), times.Count, w.Flops, w.Flops / Median(times) / 1e6, cpuMs, ThreadCpuMinMs));
+            if (memory)
+            {
+                dev.Synchronize();
+                var st = dev.Allocator.Stats;
+                Console.WriteLine(string.Format(inv, "memory side=engine workload={0} peak_bytes={1} reserved_bytes={2}",
+                    name, st.PeakBytesInUse - inUse0, st.BytesReserved));
+            }
+
             if (profile > 0 && w is TrainingStepWorkload t)
             {
                 t.Profile(name, profile);

@@ -119,4 +119,43 @@ public sealed class GemmTests(DeviceConfig config)
         using var a = Tensor.Zeros(Dev, new Shape(1, 1));
         Assert.That(() => Gemm.Run(a, a, a, variant: "nope"), Throws.ArgumentException.With.Message.Contain("kernel.tiled"));
     }
+
+    [Test]
+    public void Kernel_variants_compute_each_element_as_an_in_order_fma_chain()
+    {
+        // C(i, j) = alpha * fma(a(i, K-1), b(K-1, j), ... fma(a(i, 0), b(0, j), 0)): one rounding per step, in K order,
+        // bit for bit on every device that runs the kernels (CUDA's fma.rn.f32, OpenCL's fma, MathF on the CPU).
+        if (Dev.Path != ComputePath.Kernels)
+        {
+            Assert.That(Variants(), Does.Not.Contain("kernel.tiled"), "the host path has its own blocking");
+            return;
+        }
+
+        const int m = 37, n = 70, k = 200;
+        var ah = HostMath.Random(m * k, 21);
+        var bh = HostMath.Random(k * n, 22);
+        var want = new float[m * n];
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                float acc = 0f;
+                for (int q = 0; q < k; q++)
+                {
+                    acc = MathF.FusedMultiplyAdd(ah[(i * k) + q], bh[(q * n) + j], acc);
+                }
+
+                want[(i * n) + j] = 0.5f * acc;
+            }
+        }
+
+        using var a = Tensor.FromHost(Dev, ah, new Shape(m, k));
+        using var b = Tensor.FromHost(Dev, bh, new Shape(k, n));
+        using var c = Tensor.Zeros(Dev, new Shape(m, n));
+        foreach (var v in Variants())
+        {
+            Gemm.Run(a, b, c, alpha: 0.5f, variant: v);
+            Assert.That(c.ToArray(), Is.EqualTo(want), $"{v}: bit for bit against the in-order FMA chain");
+        }
+    }
 }

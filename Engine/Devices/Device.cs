@@ -222,6 +222,13 @@ public sealed class Device : IDisposable
         // The CPU accelerator simulates a GPU: give it groups of up to 256 threads (warp 32) so the tiled
         // kernels that GPUs run can be proven on it, with one simulated multiprocessor.
         var cpu = new CPUDevice(numThreadsPerWarp: 32, numWarpsPerMultiprocessor: 8, numMultiprocessors: 1);
-        return Context.Create(b => b.Cuda().OpenCL().CPU(cpu).EnableAlgorithms().Optimize(OptimizationLevel.O1));
+        return Context.Create(b => ConfigureCompiler(b.Cuda().OpenCL().CPU(cpu)));
     }
+
+    /// <summary>
+    /// The compiler options every device's kernels are built with (ILGPU.Algorithms math intrinsics, the engine's own KernelMath intrinsics, O1). The PTX
+    /// test compiles every kernel with exactly these options, without a GPU.
+    /// </summary>
+    internal static Context.Builder ConfigureCompiler(Context.Builder builder) =>
+        KernelIntrinsics.Register(builder.EnableAlgorithms().Optimize(OptimizationLevel.O1));
 }

@@ -39,7 +39,7 @@ public static class ConvKernels
                 float v = 0f;
                 if (rowIn && iw >= 0 && iw < width)
                 {
-                    v = x[xBase + ((long)ih * width) + iw];
+                    v = KernelMath.LoadReadOnly(ref x[xBase + ((long)ih * width) + iw]); // neighbouring windows reread x
                 }
 
                 col[colBase + (((long)(kh * kernelW) + kw) * outHw)] = v;

@@ -15,14 +15,15 @@ public static class GemmReferenceKernel
         long aBase = batch * p.StrideA;
         long bBase = batch * p.StrideB;
         float acc = 0f;
-        for (int k = 0; k < p.K; k++)
+        int kTotal = p.K;
+        for (int k = 0; k < kTotal; k++)
         {
             float av = p.TransA != 0 ? a[aBase + ((long)k * p.Lda) + i] : a[aBase + ((long)i * p.Lda) + k];
             float bv = p.TransB != 0 ? b[bBase + ((long)j * p.Ldb) + k] : b[bBase + ((long)k * p.Ldb) + j];
-            acc += av * bv;
+            acc = KernelMath.Fma(av, bv, acc); // one rounding per step, as the tiled kernel and the host's FMA micro-kernels
         }
 
         long ci = (batch * p.StrideC) + ((long)i * p.Ldc) + j;
-        c[ci] = p.Beta == 0f ? p.Alpha * acc : (p.Alpha * acc) + (p.Beta * c[ci]);
+        c[ci] = p.Beta == 0f ? p.Alpha * acc : KernelMath.Fma(p.Alpha, acc, p.Beta * c[ci]); // as the host micro-kernels
     }
 }

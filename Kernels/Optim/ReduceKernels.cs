@@ -139,8 +139,10 @@ public static class ReduceKernels
     /// </summary>
     public static void ScaleByNorm(ArrayView<float> g, ArrayView<int> chunks, ArrayView<float> norm, ClipParams p)
     {
+        // NaN is tested explicitly: ILGPU's OpenCL backend emits C#'s unordered float branches as ordered comparisons,
+        // so `if (coef >= 1f) return;` returned early for a NaN coefficient there.
         float coef = p.Limit / (norm[0] + 1e-6f);
-        if (coef >= 1f)
+        if (!XMath.IsNaN(coef) && coef >= 1f)
         {
             return;
         }

@@ -35,7 +35,7 @@ public static class PoolKernels
             for (int w = ws; w < we; w++)
             {
                 int at = (h * width) + w;
-                float v = x[xBase + at];
+                float v = KernelMath.LoadReadOnly(ref x[xBase + at]); // overlapping windows reread x
                 if (v > max || XMath.IsNaN(v))
                 {
                     max = v;

@@ -1,5 +1,6 @@
 // Shared-memory tree reductions inside one group, and the final step that folds per-group partial sums.
 using ILGPU;
+using ILGPU.Algorithms;
 
 namespace Engine.Kernels.Reduction;
 
@@ -50,7 +51,7 @@ public static class GroupReduce
         return r;
     }
 
-    /// <summary>Maximum of <paramref name="value"/> over the group; every thread gets the result.</summary>
+    /// <summary>Maximum of <paramref name="value"/> over the group, NaN if any is (as torch.max); every thread gets the result.</summary>
     public static float Max(float value, ArrayView<float> shared)
     {
         int tid = Group.IdxX;
@@ -62,7 +63,7 @@ public static class GroupReduce
             if (tid < s)
             {
                 float o = shared[tid + s];
-                if (o > shared[tid])
+                if (o > shared[tid] || XMath.IsNaN(o))
                 {
                     shared[tid] = o;
                 }
