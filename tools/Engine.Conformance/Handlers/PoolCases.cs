@@ -1,4 +1,4 @@
-// Conformance handler for the pooling cases: max, average and power-average pooling, and global average pooling.
+// Conformance handler for the pooling cases: max, median, average and power-average pooling, global average and max pooling.
 using System;
 using System.Collections.Generic;
 using Engine.Ops;
@@ -6,13 +6,13 @@ using Engine.Ops;
 namespace Engine.Conformance.Handlers;
 
 /// <summary>
-/// Runs <c>max_pool2d</c> (outputs y, optional indices, dx), <c>avg_pool2d</c>, <c>lp_pool2d</c> and
-/// <c>global_avg_pool2d</c> (x (N, C, H, W) to y (N, C)) cases.
+/// Runs <c>max_pool2d</c> and <c>median_pool2d</c> (outputs y, optional indices, dx), <c>avg_pool2d</c>, <c>lp_pool2d</c>,
+/// <c>global_avg_pool2d</c> (x (N, C, H, W) to y (N, C)) and <c>global_max_pool2d</c> (to y (N, C, 1, 1)) cases.
 /// </summary>
 public sealed class PoolCases : IConformanceHandler
 {
     /// <inheritdoc />
-    public IReadOnlyCollection<string> Ops { get; } = ["max_pool2d", "avg_pool2d", "lp_pool2d", "global_avg_pool2d"];
+    public IReadOnlyCollection<string> Ops { get; } = ["max_pool2d", "median_pool2d", "avg_pool2d", "lp_pool2d", "global_avg_pool2d", "global_max_pool2d"];
 
     /// <inheritdoc />
     public IReadOnlyDictionary<string, HostTensor> Run(Device device, ConformanceCase testCase)
@@ -35,6 +35,19 @@ public sealed class PoolCases : IConformanceHandler
                 GlobalAvgPool2d.Backward(g, dx!);
             }
         }
+        else if (testCase.Op == "global_max_pool2d")
+        {
+            var shape = new Shape(x.Shape[0], x.Shape[1], 1, 1);
+            using var y = Tensor.Empty(device, shape);
+            using var indices = Tensor.Empty(device, shape);
+            GlobalMaxPool2d.Forward(x, y, indices);
+            outputs["y"] = HostTensor.From(y);
+            outputs["indices"] = HostTensor.From(indices);
+            if (g is not null)
+            {
+                GlobalMaxPool2d.Backward(g, indices, dx!);
+            }
+        }
         else
         {
             var k = p.Pair("kernel", 0);
@@ -54,6 +67,22 @@ public sealed class PoolCases : IConformanceHandler
                     if (g is not null)
                     {
                         MaxPool2d.Backward(g, indices, dx!, o);
+                    }
+
+                    break;
+                }
+
+                case "median_pool2d":
+                {
+                    var shape = MedianPool2d.OutputShape(x.Shape, o);
+                    using var y = Tensor.Empty(device, shape);
+                    using var indices = Tensor.Empty(device, shape);
+                    MedianPool2d.Forward(x, y, indices, o);
+                    outputs["y"] = HostTensor.From(y);
+                    outputs["indices"] = HostTensor.From(indices);
+                    if (g is not null)
+                    {
+                        MedianPool2d.Backward(g, indices, dx!, o);
                     }
 
                     break;
