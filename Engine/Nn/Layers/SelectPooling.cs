@@ -49,23 +49,10 @@ public sealed class MedianPool2d : Pool2dLayer
     }
 
     /// <inheritdoc />
-    public override void Forward(NodeContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        var s = (PoolCall)context.State!;
-        Ops.MedianPool2d.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.Input().View, context.Output().View, context.Saved(0).View);
-    }
+    public override void Forward(NodeContext context) => PoolCall.ForwardIndexed(context, Ops.MedianPool2d.ForwardRegistry);
 
     /// <inheritdoc />
-    public override void Backward(NodeContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        if (context.InputGrad() is { } dx)
-        {
-            var s = (PoolCall)context.State!;
-            Ops.MedianPool2d.BackwardRegistry.Resolve(context.Device)(context.Device, s.Backward, context.OutputGrad().View, context.Saved(0).View, dx.View);
-        }
-    }
+    public override void Backward(NodeContext context) => PoolCall.BackwardIndexed(context, Ops.MedianPool2d.BackwardRegistry);
 }
 
 /// <summary>
@@ -102,23 +89,10 @@ public sealed class GlobalMaxPool : Layer
     }
 
     /// <inheritdoc />
-    public override void Forward(NodeContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        var s = (PoolCall)context.State!;
-        Ops.GlobalMaxPool2d.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.Input().View, context.Output().View, context.Saved(0).View);
-    }
+    public override void Forward(NodeContext context) => PoolCall.ForwardIndexed(context, Ops.GlobalMaxPool2d.ForwardRegistry);
 
     /// <inheritdoc />
-    public override void Backward(NodeContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        if (context.InputGrad() is { } dx)
-        {
-            var s = (PoolCall)context.State!;
-            Ops.GlobalMaxPool2d.BackwardRegistry.Resolve(context.Device)(context.Device, s.Backward, context.OutputGrad().View, context.Saved(0).View, dx.View);
-        }
-    }
+    public override void Backward(NodeContext context) => PoolCall.BackwardIndexed(context, Ops.GlobalMaxPool2d.BackwardRegistry);
 
     /// <inheritdoc />
     public override long Flops(IReadOnlyList<Shape> inputs, IReadOnlyList<Shape> outputs)

@@ -37,16 +37,7 @@ public sealed class PoolCases : IConformanceHandler
         }
         else if (testCase.Op == "global_max_pool2d")
         {
-            var shape = new Shape(x.Shape[0], x.Shape[1], 1, 1);
-            using var y = Tensor.Empty(device, shape);
-            using var indices = Tensor.Empty(device, shape);
-            GlobalMaxPool2d.Forward(x, y, indices);
-            outputs["y"] = HostTensor.From(y);
-            outputs["indices"] = HostTensor.From(indices);
-            if (g is not null)
-            {
-                GlobalMaxPool2d.Backward(g, indices, dx!);
-            }
+            Indexed(device, new Shape(x.Shape[0], x.Shape[1], 1, 1), g, outputs, (y, i) => GlobalMaxPool2d.Forward(x, y, i), (gy, i) => GlobalMaxPool2d.Backward(gy, i, dx!));
         }
         else
         {
@@ -57,36 +48,12 @@ public sealed class PoolCases : IConformanceHandler
             switch (testCase.Op)
             {
                 case "max_pool2d":
-                {
-                    var shape = MaxPool2d.OutputShape(x.Shape, o);
-                    using var y = Tensor.Empty(device, shape);
-                    using var indices = Tensor.Empty(device, shape);
-                    MaxPool2d.Forward(x, y, indices, o);
-                    outputs["y"] = HostTensor.From(y);
-                    outputs["indices"] = HostTensor.From(indices);
-                    if (g is not null)
-                    {
-                        MaxPool2d.Backward(g, indices, dx!, o);
-                    }
-
+                    Indexed(device, MaxPool2d.OutputShape(x.Shape, o), g, outputs, (y, i) => MaxPool2d.Forward(x, y, i, o), (gy, i) => MaxPool2d.Backward(gy, i, dx!, o));
                     break;
-                }
 
                 case "median_pool2d":
-                {
-                    var shape = MedianPool2d.OutputShape(x.Shape, o);
-                    using var y = Tensor.Empty(device, shape);
-                    using var indices = Tensor.Empty(device, shape);
-                    MedianPool2d.Forward(x, y, indices, o);
-                    outputs["y"] = HostTensor.From(y);
-                    outputs["indices"] = HostTensor.From(indices);
-                    if (g is not null)
-                    {
-                        MedianPool2d.Backward(g, indices, dx!, o);
-                    }
-
+                    Indexed(device, MedianPool2d.OutputShape(x.Shape, o), g, outputs, (y, i) => MedianPool2d.Forward(x, y, i, o), (gy, i) => MedianPool2d.Backward(gy, i, dx!, o));
                     break;
-                }
 
                 case "avg_pool2d":
                 {
@@ -123,5 +90,19 @@ public sealed class PoolCases : IConformanceHandler
         }
 
         return outputs;
+    }
+
+    // A pooling that saves an index per output (max, median, global max): y and indices, and with g the gradient.
+    private static void Indexed(Device device, Shape shape, Tensor? g, Dictionary<string, HostTensor> outputs, Action<Tensor, Tensor> forward, Action<Tensor, Tensor> backward)
+    {
+        using var y = Tensor.Empty(device, shape);
+        using var indices = Tensor.Empty(device, shape);
+        forward(y, indices);
+        outputs["y"] = HostTensor.From(y);
+        outputs["indices"] = HostTensor.From(indices);
+        if (g is not null)
+        {
+            backward(g, indices);
+        }
     }
 }
