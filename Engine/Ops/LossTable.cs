@@ -30,7 +30,7 @@ public static class LossTable
         Pointwise<FocalLoss>("focal", "α_t (1−p_t)^γ · bce_with_logits (torchvision; α < 0: no α_t)", "analytic",
             P("gamma", 2, LossParameterRule.NonNegative, s => s.Gamma, (s, v) => s with { Gamma = v }),
             P("alpha", 0.25, LossParameterRule.Finite, s => s.Alpha, (s, v) => s with { Alpha = v })),
-        new("focal_softmax", new FocalSoftmaxFamily(), "−α (1−p_t)^γ log p_t, p = softmax(x), t the class index", "α((1−p_t)^γ − γ(1−p_t)^{γ−1} p_t log p_t)·(p − onehot(t))",
+        new("focal_softmax", new FocalSoftmaxFamily(), "−α (1−p_t)^γ log p_t, p = softmax(x) over classes, t the class index; (N, C) rows or every position of (N, C, d…)", "α((1−p_t)^γ − γ(1−p_t)^{γ−1} p_t log p_t)·(p − onehot(t))",
         [
             P("gamma", 2, LossParameterRule.NonNegative, s => s.Gamma, (s, v) => s with { Gamma = v }),
             P("alpha", 0.25, LossParameterRule.Finite, s => s.Alpha, (s, v) => s with { Alpha = v }),

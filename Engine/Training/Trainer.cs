@@ -28,8 +28,6 @@ public sealed partial class Trainer : IDisposable
     private readonly GradientClipper? clipper;
     private readonly ILogger logger;
     private readonly bool debugNonFinite;
-    private float[] outputHost = [];
-    private float[] labelHost = [];
     private bool disposed;
 
     /// <summary>Creates a trainer for <paramref name="model"/> (a training plan with a loss and one input).</summary>
@@ -117,15 +115,20 @@ public sealed partial class Trainer : IDisposable
     /// <summary>
     /// Trains on <paramref name="train"/> (with the batch size of <see cref="TrainingOptions.Mode"/>, shuffled by
     /// <see cref="TrainingOptions.Seed"/>) until <see cref="TrainingOptions.Epochs"/> epochs have completed, evaluating
-    /// on <paramref name="validation"/> after each epoch. Labels become class indices or one-hot rows, whichever the
-    /// model's loss target is.
+    /// on <paramref name="validation"/> after each epoch. Class labels become class indices or one-hot rows, whichever the
+    /// model's loss target is; float targets must have the loss target's per-sample shape; triples need the triplet loss.
     /// </summary>
-    /// <exception cref="ArgumentException">The data do not fit the model.</exception>
+    /// <exception cref="ArgumentException">The data do not fit the model (checked before anything runs; the message names both shapes).</exception>
     /// <exception cref="TrainingDivergedException">A step produced NaN or infinity.</exception>
     public TrainingResult Fit(IDataset train, IDataset? validation = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(train);
         var labels = LabelFormatFor(train);
+        if (validation is not null)
+        {
+            LabelFormatFor(validation);
+        }
+
         int batch = Options.Mode switch
         {
             GradientDescentMode.Batch => train.Count,
@@ -153,7 +156,8 @@ public sealed partial class Trainer : IDisposable
             CheckLoader(validation, nameof(validation));
         }
 
-        bool accuracy = AccuracyAvailable(train.Dataset);
+        var metrics = BindTrainMetrics(train.Dataset);
+        bool accuracy = metrics.HasAccuracy;
         CheckMetric(Options.EarlyStopping?.Monitor, validation, accuracy, "Early stopping");
         CheckMetric(Schedule is ReduceLROnPlateau ? Options.PlateauMetric : null, validation, accuracy, "ReduceLROnPlateau");
         CheckData(train);
@@ -180,12 +184,9 @@ public sealed partial class Trainer : IDisposable
 
                 long stepStart = Stopwatch.GetTimestamp();   // not a Stopwatch object: a step allocates nothing
                 double lr = Optimizer.Groups[0].Lr;
-                double loss = RunStep(b.Features, b.Labels, b.Count, batchInEpoch + 1, batches);
-                if (accuracy)
-                {
-                    CountCorrect(b.Labels, b.Count, ref part.Correct);
-                    part.AccuracySamples += b.Count;
-                }
+                int rows = b.Features.Shape[0];
+                double loss = RunStep(b.Features, b.Labels, rows, batchInEpoch + 1, batches);
+                UpdateMetrics(metrics, b.Labels, rows, Model.ForBatchSize(rows));
 
                 part.LossSum += loss * b.Count;
                 part.Samples += b.Count;
@@ -199,10 +200,11 @@ public sealed partial class Trainer : IDisposable
                 {
                     var elapsed = epochClock.Elapsed;
                     long remaining = (batches - batchInEpoch) + ((long)(Options.Epochs - epoch - 1) * batches);
+                    var running = metrics.Refresh();
                     progress.Report(new TrainingProgress
                     {
                         Phase = TrainingPhase.Training, Epoch = epoch + 1, Epochs = Options.Epochs, Batch = batchInEpoch, Batches = batches, Step = step,
-                        BatchLoss = loss, Loss = part.LossSum / part.Samples, Accuracy = PartAccuracy(), LearningRate = Optimizer.Groups[0].Lr,
+                        BatchLoss = loss, Loss = part.LossSum / part.Samples, Accuracy = running.GetOrNaN("accuracy"), Metrics = running, LearningRate = Optimizer.Groups[0].Lr,
                         SamplesPerSecond = epochSessionSamples / Math.Max(elapsed.TotalSeconds, 1e-9), Elapsed = elapsed,
                         Eta = TimeSpan.FromTicks((long)(trainTime.Ticks / (double)sessionSteps * remaining)),
                     });
@@ -220,7 +222,7 @@ public sealed partial class Trainer : IDisposable
                 return Finish(StopReason.Cancelled);
             }
 
-            bool stop = EndEpoch(validation, epochClock, epochSessionSamples, batches, progress);
+            bool stop = EndEpoch(metrics, validation, epochClock, epochSessionSamples, batches, progress);
             if (Options.Checkpoints is { EveryEpochs: > 0 } ce && epoch % ce.EveryEpochs == 0)
             {
                 SaveManaged();
@@ -256,39 +258,38 @@ public sealed partial class Trainer : IDisposable
         return (float)RunStep(input, target, input.Shape[0], 0, 0);
     }
 
-    /// <summary>Mean loss and accuracy of the model on <paramref name="data"/> in evaluation mode (dropout off, running statistics).</summary>
+    /// <summary>Mean loss, accuracy and task metrics of the model on <paramref name="data"/> in evaluation mode (dropout off, running statistics).</summary>
+    /// <exception cref="ArgumentException">The data do not fit the model.</exception>
     public EvaluationResult Evaluate(IDataset data, int? batchSize = null)
     {
         ArgumentNullException.ThrowIfNull(data);
+        LabelFormatFor(data);
         using var loader = ValidationLoader(data, batchSize ?? Options.BatchSize, batchSize);
         return Evaluate(loader);
     }
 
-    /// <summary>Mean loss and accuracy of the model over one pass of <paramref name="loader"/> (epoch 0) in evaluation mode.</summary>
+    /// <summary>Mean loss, accuracy and task metrics of the model over one pass of <paramref name="loader"/> (epoch 0) in evaluation mode.</summary>
+    /// <exception cref="ArgumentException">The loader does not fit the model.</exception>
     public EvaluationResult Evaluate(DeviceDataLoader loader)
     {
         ArgumentNullException.ThrowIfNull(loader);
         ObjectDisposedException.ThrowIf(disposed, this);
         CheckLoader(loader, nameof(loader));
-        bool accuracy = AccuracyAvailable(loader.Dataset);
+        var metrics = new MetricSet(MetricsFor(loader.Dataset), Model.Output.Shape, Model.Target!.Shape, loader.Dataset.Count, evaluation: true);
         bool wasTraining = Model.Training, wasChecking = Model.CheckFinite;
         Model.Training = false;
         Model.CheckFinite = false;
         double lossSum = 0;
-        long correct = 0;
         int samples = 0;
         try
         {
             foreach (DeviceBatch b in loader.Epoch(0))
             {
-                var plan = Model.ForBatchSize(b.Count);
+                int rows = b.Features.Shape[0];
+                var plan = Model.ForBatchSize(rows);
                 plan.Forward(b.Features, b.Labels);
                 lossSum += plan.ReadLoss() * (double)b.Count;
-                if (accuracy)
-                {
-                    CountCorrect(b.Labels, b.Count, ref correct, plan);
-                }
-
+                UpdateMetrics(metrics, b.Labels, rows, plan);
                 samples += b.Count;
             }
         }
@@ -298,7 +299,8 @@ public sealed partial class Trainer : IDisposable
             Model.CheckFinite = wasChecking;
         }
 
-        return new EvaluationResult(lossSum / samples, accuracy ? correct / (double)samples : double.NaN, samples);
+        var values = metrics.Refresh().Snapshot();
+        return new EvaluationResult(lossSum / samples, values.GetOrNaN("accuracy"), samples) { Metrics = values };
     }
 
     /// <summary>Frees the trainer's own device memory (the best-weights copy); the model and optimizer stay with the caller.</summary>
@@ -314,10 +316,10 @@ public sealed partial class Trainer : IDisposable
         best?.Dispose();
     }
 
-    private double RunStep(Tensor features, Tensor labels, int count, int batch, int batches)
+    private double RunStep(Tensor features, Tensor labels, int rows, int batch, int batches)
     {
         Model.CheckFinite = debugNonFinite;
-        var plan = Model.ForBatchSize(count);
+        var plan = Model.ForBatchSize(rows);
         plan.Seed = Model.Seed;
 
         // Dropout draws from (seed, step, node): set the counter from the trainer's step so that every plan, and a

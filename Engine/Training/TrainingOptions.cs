@@ -147,6 +147,13 @@ public sealed record TrainingOptions
     /// <summary>Report progress every this many steps (and always at the last step of an epoch). Default 1.</summary>
     public int ProgressEvery { get; init; } = 1;
 
+    /// <summary>
+    /// The metrics computed over training batches and validation data; null (the default) picks them from the loss's
+    /// task: accuracy for class scores, mae/rmse/r2 for regression, binary accuracy for bce losses, pixel accuracy and
+    /// per-class IoU and Dice for segmentation, triplet and kNN accuracy for the triplet loss. An empty list computes none.
+    /// </summary>
+    public IReadOnlyList<Metric>? Metrics { get; init; }
+
     internal void Validate()
     {
         Check(Epochs >= 1, nameof(Epochs), Epochs, "must be at least 1");

