@@ -81,6 +81,8 @@ public static class LayerFactory
             }, p.Bool("bias", true)),
             "max_pool2d" => new Nn.MaxPool2d(Tuple(p.Pair("kernel", 0)), p.Has("stride") ? Tuple(p.Pair("stride", 0)) : null, Tuple(p.Pair("padding", 0))),
             "avg_pool2d" => new Nn.AvgPool2d(Tuple(p.Pair("kernel", 0)), p.Has("stride") ? Tuple(p.Pair("stride", 0)) : null, Tuple(p.Pair("padding", 0))),
+            "median_pool2d" => new Nn.MedianPool2d(Tuple(p.Pair("kernel", 0)), p.Has("stride") ? Tuple(p.Pair("stride", 0)) : null),
+            "global_max_pool2d" => new GlobalMaxPool(),
             "lp_pool2d" => new LPPool2d(p.Number("norm_type", 2), Tuple(p.Pair("kernel", 0)), p.Has("stride") ? Tuple(p.Pair("stride", 0)) : null),
             "batch_norm" => new Nn.BatchNorm(p.Int("num_features", 0), (float)p.Number("eps", 1e-5), (float)p.Number("momentum", 0.1)),
             "layer_norm" => new Nn.LayerNorm(new Shape(NormalizedShape(p)), (float)p.Number("eps", 1e-5)),
