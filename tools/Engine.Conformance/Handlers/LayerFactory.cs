@@ -64,6 +64,7 @@ public static class LayerFactory
         Module m = type switch
         {
             "linear" => new Linear(p.Int("in_features", 0), p.Int("out_features", 0), p.Bool("bias", true)),
+            "conv1d" => new Nn.Conv1d(p.Int("in_channels", 0), p.Int("out_channels", 0), p.Int("kernel", 0), ConvCases.Conv1dOptions(p), p.Bool("bias", true)),
             "conv2d" => new Nn.Conv2d(p.Int("in_channels", 0), p.Int("out_channels", 0), Tuple(p.Pair("kernel", 0)), new Conv2dOptions
             {
                 Stride = Tuple(p.Pair("stride", 1)),
