@@ -13,26 +13,12 @@ namespace Engine.Tests.Architecture;
 
 public sealed partial class LayerDependencyTests
 {
-    /// <summary>
-    /// The back edges that other branches of issue 12 remove, and nothing else: the referencing type, its file and the
-    /// layer it may not use. The coordinator deletes each entry when its branch is merged (a test below fails while an
-    /// entry is no longer needed).
-    /// </summary>
-    private static readonly (string FromType, string File, string ToLayer)[] ForeignEdges =
-    [
-        ("Engine.Backends.Cpu.CpuLosses", "Engine/Backends/Cpu/CpuLosses.cs", "Ops"),             // ops-table: LossViews, OpScratch
-        ("Engine.Backends.Kernel.LossLaunchers", "Engine/Backends/Kernel/LossLaunchers.cs", "Ops"), // ops-table: LossViews, OpScratch
-        ("Engine.Ops.ActivationOps", "Engine/Ops/ActivationSpec.cs", "Conformance"),                // ops-table: parses through CaseParams
-        ("Engine.Ops.LossSpec", "Engine/Ops/LossSpec.cs", "Conformance"),                           // ops-table: parses through CaseParams
-    ];
-
     /// <summary>Top folders of the sources and the layer each sits in.</summary>
     private static readonly (string Folder, string Layer)[] Folders =
     [
         ("Engine/Devices", "Core"), ("Engine/Tensors", "Core"), ("Engine/Memory", "Core"), ("Engine/Dispatch", "Core"),
         ("Kernels", "Kernels"), ("Engine/Backends", "Backends"), ("Engine/Ops", "Ops"), ("Engine/Nn", "Nn"), ("Engine/Optim", "Optim"),
         ("Engine/Data", "Data"), ("Engine/Checkpoints", "Checkpoints"), ("Engine/Training", "Training"),
-        ("Engine/Conformance", "Conformance"),
     ];
 
     private static List<TypeReferenceEdge> EngineEdges()
@@ -44,21 +30,11 @@ public sealed partial class LayerDependencyTests
             .ToList();
     }
 
-    private static bool IsForeign(LayerViolation v) => ForeignEdges.Any(f => f.FromType == v.Edge.FromType.Split('+')[0] && f.ToLayer == v.ToLayer);
-
     [Test]
     public void No_type_reference_points_up_the_layers()
     {
-        var unexpected = LayerRule.Engine.Violations(EngineEdges()).Where(v => !IsForeign(v)).Select(v => v.ToString()).Distinct().ToList();
+        var unexpected = LayerRule.Engine.Violations(EngineEdges()).Select(v => v.ToString()).Distinct().ToList();
         Assert.That(unexpected, Is.Empty, "references against the layer rule (docs/architecture.md):\n" + string.Join("\n", unexpected));
-    }
-
-    [Test]
-    public void Every_foreign_exception_is_still_needed()
-    {
-        var violations = LayerRule.Engine.Violations(EngineEdges());
-        var stale = ForeignEdges.Where(f => !violations.Any(v => v.Edge.FromType.Split('+')[0] == f.FromType && v.ToLayer == f.ToLayer)).ToList();
-        Assert.That(stale, Is.Empty, "these back edges are gone: delete their ForeignEdges entries");
     }
 
     [Test]
@@ -99,8 +75,7 @@ public sealed partial class LayerDependencyTests
                 for (int i = 0; i < lines.Length; i++)
                 {
                     var m = UsingLine().Match(lines[i]);
-                    if (m.Success && LayerRule.Engine.LayerOf(m.Groups[1].Value) is { } to && !LayerRule.Engine.Allows(layer, to)
-                        && !ForeignEdges.Any(f => f.File == file && f.ToLayer == to))
+                    if (m.Success && LayerRule.Engine.LayerOf(m.Groups[1].Value) is { } to && !LayerRule.Engine.Allows(layer, to))
                     {
                         problems.Add($"{layer} -> {to}: {file}:{i + 1}: {lines[i].Trim()}");
                     }

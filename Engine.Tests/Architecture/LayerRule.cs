@@ -48,10 +48,6 @@ internal sealed class LayerRule
         new("Data", ["Engine.Data"], ["Core"]),
         new("Checkpoints", ["Engine.Checkpoints"], ["Core", "Kernels", "Backends", "Ops", "Nn", "Optim"]),
         new("Training", ["Engine.Training"], ["Core", "Kernels", "Backends", "Ops", "Nn", "Optim", "Data", "Checkpoints"]),
-
-        // What is left in Engine.dll of the conformance runner (tools/Engine.Conformance): CaseParams, which the activation
-        // and loss parsers still read params through (ops-table removes that edge; then this entry and folder go too).
-        new("Conformance", ["Engine.Conformance"], ["Core", "Kernels", "Backends", "Ops", "Nn", "Optim", "Data", "Checkpoints", "Training"]),
     ]);
 
     /// <summary>This rule with <paramref name="ns"/> (and the namespaces under it) placed in layer <paramref name="layer"/>.</summary>

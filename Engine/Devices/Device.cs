@@ -20,6 +20,10 @@ namespace Engine;
 /// </summary>
 public sealed class Device : IDisposable
 {
+    // Steps the layers above add to every context's compiler (AddCompilerExtension); filled when Engine.dll loads,
+    // before the first context is created.
+    private static readonly List<Func<Context.Builder, Context.Builder>> CompilerExtensions = [];
+
     private static readonly Lazy<Context> SharedContext = new(CreateContext);
     private bool disposed;
 
@@ -258,6 +262,27 @@ public sealed class Device : IDisposable
     /// The compiler options every device's kernels are built with (ILGPU.Algorithms math intrinsics, the engine's own KernelMath intrinsics, O1). The PTX
     /// test compiles every kernel with exactly these options, without a GPU.
     /// </summary>
-    internal static Context.Builder ConfigureCompiler(Context.Builder builder) =>
-        KernelIntrinsics.Register(builder.EnableAlgorithms().Optimize(OptimizationLevel.O1));
+    internal static Context.Builder ConfigureCompiler(Context.Builder builder)
+    {
+        builder = builder.EnableAlgorithms().Optimize(OptimizationLevel.O1);
+        foreach (var extension in CompilerExtensions)
+        {
+            builder = extension(builder);
+        }
+
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds a step to <see cref="ConfigureCompiler"/>: the layers above the device register what their kernels need on
+    /// the compiler (the KernelMath intrinsics of the kernel launchers) without the device referencing them.
+    /// </summary>
+    internal static void AddCompilerExtension(Func<Context.Builder, Context.Builder> extension)
+    {
+        ArgumentNullException.ThrowIfNull(extension);
+        lock (CompilerExtensions)
+        {
+            CompilerExtensions.Add(extension);
+        }
+    }
 }
