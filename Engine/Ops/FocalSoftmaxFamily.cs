@@ -9,7 +9,7 @@ using Engine.Kernels.Losses;
 namespace Engine.Ops;
 
 /// <summary>-alpha (1 - p_t)^gamma log p_t over softmax probabilities of (N, C) logits, class numbers (N).</summary>
-internal sealed class FocalSoftmaxFamily : LossFamily
+internal sealed class FocalSoftmaxFamily : RowLossFamily
 {
     public override bool TakesClassIndices(LossSpec spec) => true;
 
@@ -20,14 +20,6 @@ internal sealed class FocalSoftmaxFamily : LossFamily
     public override LossForwardImpl HostForward => CpuLosses.FocalSoftmaxForward;
 
     public override LossBackwardImpl HostBackward => CpuLosses.FocalSoftmaxBackward;
-
-    public override string KernelForwardText => "ILGPU: per-row terms, grid-stride group partial sums, one-group finish";
-
-    public override string KernelBackwardText => "ILGPU: one thread per row";
-
-    public override string HostForwardText => "managed, double accumulation, row blocks across cores";
-
-    public override string HostBackwardText => "managed, double precision, rows across cores";
 
     public override LossArgs Describe(LossSpec spec, Shape pred, Shape target, Shape? weight)
     {

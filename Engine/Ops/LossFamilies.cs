@@ -158,8 +158,20 @@ internal sealed class RegionFamily<TOp> : LossFamily
     }
 }
 
+/// <summary>A loss computed per row of (N, C) logits (cross-entropy, focal_softmax): the descriptions of its implementations.</summary>
+internal abstract class RowLossFamily : LossFamily
+{
+    public override string KernelForwardText => "ILGPU: per-row terms, grid-stride group partial sums, one-group finish";
+
+    public override string KernelBackwardText => "ILGPU: one thread per row";
+
+    public override string HostForwardText => "managed, double accumulation, row blocks across cores";
+
+    public override string HostBackwardText => "managed, double precision, rows across cores";
+}
+
 /// <summary>Cross-entropy of (N, C) logits against class indices (N) or probabilities (N, C), optional weights (C).</summary>
-internal sealed class CrossEntropyFamily : LossFamily
+internal sealed class CrossEntropyFamily : RowLossFamily
 {
     public override bool TakesClassIndices(LossSpec spec) => spec.TargetKind == CrossEntropyTarget.Indices;
 
@@ -170,14 +182,6 @@ internal sealed class CrossEntropyFamily : LossFamily
     public override LossForwardImpl HostForward => CpuLosses.CrossEntropyForward;
 
     public override LossBackwardImpl HostBackward => CpuLosses.CrossEntropyBackward;
-
-    public override string KernelForwardText => "ILGPU: per-row terms, grid-stride group partial sums, one-group finish";
-
-    public override string KernelBackwardText => "ILGPU: one thread per row";
-
-    public override string HostForwardText => "managed, double accumulation, row blocks across cores";
-
-    public override string HostBackwardText => "managed, double precision, rows across cores";
 
     public override LossArgs Describe(LossSpec spec, Shape pred, Shape target, Shape? weight)
     {

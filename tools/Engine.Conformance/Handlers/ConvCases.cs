@@ -21,62 +21,40 @@ public sealed class ConvCases : IConformanceHandler
     public IReadOnlyDictionary<string, HostTensor> Run(Device device, ConformanceCase testCase)
     {
         ArgumentNullException.ThrowIfNull(testCase);
-        if (testCase.Op == "conv1d")
-        {
-            return RunConv1d(device, testCase);
-        }
-
         var p = testCase.Params;
-        var stride = p.Pair("stride", 1);
-        var dilation = p.Pair("dilation", 1);
-        int groups = p.Int("groups", 1);
-        bool transposed = testCase.Op == "conv_transpose2d";
         using var x = Load(device, testCase.Input("x"));
         using var w = Load(device, testCase.Input("w"));
         var bh = testCase.OptionalInput("b");
         using var b = bh is null ? null : Load(device, bh);
-        var gh = testCase.OptionalInput("g");
-        var outputs = new Dictionary<string, HostTensor>();
-        if (!transposed)
+        switch (testCase.Op)
         {
-            var o = new Conv2dOptions { Stride = (stride[0], stride[1]), Dilation = (dilation[0], dilation[1]), Groups = groups, Padding = Padding(p.Node("padding")) };
-            using var y = Tensor.Empty(device, Conv2d.OutputShape(x.Shape, w.Shape, o));
-            Conv2d.Forward(x, w, b, y, o);
-            outputs["y"] = HostTensor.From(y);
-            if (gh is not null)
+            case "conv1d":
             {
-                using var g = Load(device, gh);
-                using var dx = Tensor.Empty(device, x.Shape);
-                using var dw = Tensor.Empty(device, w.Shape);
-                using var db = b is null ? null : Tensor.Empty(device, b.Shape);
-                Conv2d.Backward(x, w, g, dx, dw, db, o);
-                Collect(outputs, dx, dw, db);
+                var o = Conv1dOptions(p);
+                return Convolve(device, testCase, x, w, b, Conv1d.OutputShape(x.Shape, w.Shape, o),
+                    y => Conv1d.Forward(x, w, b, y, o), (g, dx, dw, db) => Conv1d.Backward(x, w, g, dx, dw, db, o));
             }
-        }
-        else
-        {
-            var pad = p.Pair("padding", 0);
-            var outPad = p.Pair("output_padding", 0);
-            var o = new ConvTranspose2dOptions
-            {
-                Stride = (stride[0], stride[1]), Dilation = (dilation[0], dilation[1]), Groups = groups,
-                Padding = (pad[0], pad[1]), OutputPadding = (outPad[0], outPad[1]),
-            };
-            using var y = Tensor.Empty(device, ConvTranspose2d.OutputShape(x.Shape, w.Shape, o));
-            ConvTranspose2d.Forward(x, w, b, y, o);
-            outputs["y"] = HostTensor.From(y);
-            if (gh is not null)
-            {
-                using var g = Load(device, gh);
-                using var dx = Tensor.Empty(device, x.Shape);
-                using var dw = Tensor.Empty(device, w.Shape);
-                using var db = b is null ? null : Tensor.Empty(device, b.Shape);
-                ConvTranspose2d.Backward(x, w, g, dx, dw, db, o);
-                Collect(outputs, dx, dw, db);
-            }
-        }
 
-        return outputs;
+            case "conv2d":
+            {
+                var (stride, dilation) = (p.Pair("stride", 1), p.Pair("dilation", 1));
+                var o = new Conv2dOptions { Stride = (stride[0], stride[1]), Dilation = (dilation[0], dilation[1]), Groups = p.Int("groups", 1), Padding = Padding(p.Node("padding")) };
+                return Convolve(device, testCase, x, w, b, Conv2d.OutputShape(x.Shape, w.Shape, o),
+                    y => Conv2d.Forward(x, w, b, y, o), (g, dx, dw, db) => Conv2d.Backward(x, w, g, dx, dw, db, o));
+            }
+
+            default:
+            {
+                var (stride, dilation, pad, outPad) = (p.Pair("stride", 1), p.Pair("dilation", 1), p.Pair("padding", 0), p.Pair("output_padding", 0));
+                var o = new ConvTranspose2dOptions
+                {
+                    Stride = (stride[0], stride[1]), Dilation = (dilation[0], dilation[1]), Groups = p.Int("groups", 1),
+                    Padding = (pad[0], pad[1]), OutputPadding = (outPad[0], outPad[1]),
+                };
+                return Convolve(device, testCase, x, w, b, ConvTranspose2d.OutputShape(x.Shape, w.Shape, o),
+                    y => ConvTranspose2d.Forward(x, w, b, y, o), (g, dx, dw, db) => ConvTranspose2d.Backward(x, w, g, dx, dw, db, o));
+            }
+        }
     }
 
     /// <summary>conv1d's settings from <c>stride</c>, <c>padding</c> (a number, "same" or "valid"), <c>dilation</c>, <c>groups</c>.</summary>
@@ -91,16 +69,13 @@ public sealed class ConvCases : IConformanceHandler
         };
     }
 
-    private static Dictionary<string, HostTensor> RunConv1d(Device device, ConformanceCase c)
+    // y, and with g the gradients dx, dw and db (db when the case has a bias).
+    private static Dictionary<string, HostTensor> Convolve(Device device, ConformanceCase c, Tensor x, Tensor w, Tensor? b, Shape yShape,
+        Action<Tensor> forward, Action<Tensor, Tensor, Tensor, Tensor?> backward)
     {
-        var o = Conv1dOptions(c.Params);
-        using var x = Load(device, c.Input("x"));
-        using var w = Load(device, c.Input("w"));
-        var bh = c.OptionalInput("b");
-        using var b = bh is null ? null : Load(device, bh);
         var outputs = new Dictionary<string, HostTensor>();
-        using var y = Tensor.Empty(device, Conv1d.OutputShape(x.Shape, w.Shape, o));
-        Conv1d.Forward(x, w, b, y, o);
+        using var y = Tensor.Empty(device, yShape);
+        forward(y);
         outputs["y"] = HostTensor.From(y);
         if (c.OptionalInput("g") is { } gh)
         {
@@ -108,24 +83,19 @@ public sealed class ConvCases : IConformanceHandler
             using var dx = Tensor.Empty(device, x.Shape);
             using var dw = Tensor.Empty(device, w.Shape);
             using var db = b is null ? null : Tensor.Empty(device, b.Shape);
-            Conv1d.Backward(x, w, g, dx, dw, db, o);
-            Collect(outputs, dx, dw, db);
+            backward(g, dx, dw, db);
+            outputs["dx"] = HostTensor.From(dx);
+            outputs["dw"] = HostTensor.From(dw);
+            if (db is not null)
+            {
+                outputs["db"] = HostTensor.From(db);
+            }
         }
 
         return outputs;
     }
 
     private static Tensor Load(Device device, HostTensor t) => Tensor.FromHost(device, t.ToFloat(), t.ToShape());
-
-    private static void Collect(Dictionary<string, HostTensor> outputs, Tensor dx, Tensor dw, Tensor? db)
-    {
-        outputs["dx"] = HostTensor.From(dx);
-        outputs["dw"] = HostTensor.From(dw);
-        if (db is not null)
-        {
-            outputs["db"] = HostTensor.From(db);
-        }
-    }
 
     private static ConvPadding Padding(JsonNode? node)
     {
