@@ -230,9 +230,11 @@ public static class OnnxImporter
             }
             else
             {
-                var layers = PatternRules.All.Where(r => OpsOf(r.Pattern).Contains(n.OpType)).Select(r => r.Layer).Distinct().ToList();
+                var layers = PatternRules.LayersUsing(n.OpType);
                 throw s.Error(n, layers.Count > 0
                     ? $"is read only inside the sequences PyTorch writes for {string.Join(", ", layers)}, and this one matches none of them (supported node types: {string.Join(", ", SupportedOps)})."
+                    : StaticValues.Ops.Contains(n.OpType)
+                    ? $"is read only on values known at import time (constants, shape arithmetic), and here it reads a computed tensor (supported node types: {string.Join(", ", SupportedOps)})."
                     : $"is not supported; supported node types: {string.Join(", ", SupportedOps)}.");
             }
         }
@@ -241,6 +243,4 @@ public static class OnnxImporter
             throw new OnnxFormatException($"{s.File.Source}: {OnnxFile.Describe(n)} cannot be built: {ex.Message}", ex);
         }
     }
-
-    private static IEnumerable<string> OpsOf(Pat p) => p is OpPat o ? o.Args.SelectMany(OpsOf).Prepend(o.Type) : [];
 }

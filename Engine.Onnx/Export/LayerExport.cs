@@ -28,14 +28,15 @@ internal sealed record LayerContext(OnnxGraphWriter Writer, ModelGraphNode Node,
 }
 
 /// <summary>Writes one layer use as ONNX nodes.</summary>
-internal static class LayerExport
+internal static partial class LayerExport
 {
     /// <summary>The layer types with an ONNX form (for messages; the switch in <see cref="Emit"/> is the truth).</summary>
     public static IReadOnlyList<string> Supported { get; } =
     [
-        nameof(Linear), nameof(Nn.Conv2d), nameof(Nn.ConvTranspose2d), nameof(Nn.MaxPool2d), nameof(Nn.AvgPool2d), nameof(LPPool2d),
-        nameof(GlobalAvgPool), nameof(Nn.BatchNorm), nameof(BatchNorm1d), nameof(BatchNorm2d), nameof(Nn.LayerNorm), nameof(Nn.Dropout),
-        nameof(Flatten), nameof(Identity), nameof(Add), nameof(Nn.Concat), nameof(Activation) + " (every row of the activation table)",
+        nameof(Linear), nameof(Nn.Conv1d), nameof(Nn.Conv2d), nameof(Nn.ConvTranspose2d), nameof(Nn.MaxPool2d), nameof(Nn.AvgPool2d), nameof(LPPool2d),
+        nameof(Nn.MedianPool2d), nameof(GlobalAvgPool), nameof(GlobalMaxPool), nameof(Nn.BatchNorm), nameof(BatchNorm1d), nameof(BatchNorm2d),
+        nameof(Nn.LayerNorm), nameof(Nn.Dropout), nameof(Flatten), nameof(Nn.Unflatten), nameof(Identity), nameof(Add), nameof(Subtract),
+        nameof(Multiply), nameof(Divide), nameof(Nn.Concat), nameof(Activation) + " (every row of the activation table)",
     ];
 
     /// <summary>Writes the node and returns the names of its outputs.</summary>
@@ -46,17 +47,21 @@ internal static class LayerExport
         string y = c.Node.Layer switch
         {
             Linear l => Linear(c, l),
+            Nn.Conv1d conv => Conv1d(c, conv),
             Nn.Conv2d conv => Conv(c, conv),
             Nn.ConvTranspose2d t => ConvTranspose(c, t),
             Nn.MaxPool2d p => c.Op("MaxPool", [x[0]], PoolAttributes(p.Options, ceil: true)),
             Nn.AvgPool2d p => c.Op("AveragePool", [x[0]], [.. PoolAttributes(p.Options, ceil: true), Attr("count_include_pad", 1L)]),
             LPPool2d p => LpPool(c, p),
+            Nn.MedianPool2d p => MedianPool(c, p),
             GlobalAvgPool => c.Op("Flatten", [c.Op("GlobalAveragePool", [x[0]])], Attr("axis", 1L)),
+            GlobalMaxPool => c.Op("ReduceMax", [x[0]], Ints("axes", 2, 3), Attr("keepdims", 0L)),
             Nn.BatchNorm bn => BatchNorm(c, bn),
             Nn.LayerNorm ln => LayerNorm(c, ln),
             Nn.Dropout or Identity => c.Op("Identity", [x[0]]),
             Flatten => Reshape(c),
-            Add => c.Op("Add", [x[0], x[1]]),
+            Nn.Unflatten u => Unflatten(c, u),
+            ElementwiseBinary b => Binary(c, b),
             Nn.Concat cat => c.Op("Concat", x, Attr("axis", (long)cat.Axis)),
             Activation a => ActivationExport.Emit(c.Writer, c.Scope, x[0], a.Op, c.InputShape()),
             _ => throw new NotSupportedException(

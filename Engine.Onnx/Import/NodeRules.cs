@@ -1,5 +1,6 @@
-// One ONNX node that maps to one engine layer: Gemm to Linear, Conv to Conv2d, BatchNormalization to BatchNorm with its
-// running statistics, the pools, Concat, Flatten, Reshape of a flatten, Add of two computed tensors, the activations
+// One ONNX node that maps to one engine layer: Gemm to Linear, Conv to Conv2d (Conv1d: NodeRules.Seeds.cs), BatchNormalization
+// to BatchNorm with its running statistics, the pools, Concat, Flatten, Reshape of a flatten (or Unflatten), Add, Sub, Mul
+// and Div of two computed tensors, the activations
 // ONNX has as single ops, and Identity (the same tensor; PyTorch writes no Dropout in eval mode). Settings the engine cannot represent
 // are errors naming the node, never silently dropped.
 using System;
@@ -19,7 +20,7 @@ namespace Engine.Onnx.Import;
 internal delegate void NodeRule(ImportState s, NodeProto n);
 
 /// <summary>The single-node rules by op type.</summary>
-internal static class NodeRules
+internal static partial class NodeRules
 {
     public static IReadOnlyDictionary<string, NodeRule> All { get; } = new Dictionary<string, NodeRule>(StringComparer.Ordinal)
     {
@@ -29,7 +30,8 @@ internal static class NodeRules
         ["BatchNormalization"] = BatchNormalization,
         ["MaxPool"] = MaxPool,
         ["AveragePool"] = (s, n) => AveragePool(s, n, n.Input[0], (0, 0)),
-        ["ReduceMean"] = ReduceMean,
+        ["ReduceMean"] = (s, n) => GlobalPool(s, n, new GlobalAvgPool()),
+        ["ReduceMax"] = (s, n) => GlobalPool(s, n, new GlobalMaxPool()),
         ["Concat"] = (s, n) =>
         {
             Attrs.Only(s, n, "axis");
@@ -37,7 +39,10 @@ internal static class NodeRules
         },
         ["Flatten"] = Flatten,
         ["Reshape"] = Reshape,
-        ["Add"] = Add,
+        ["Add"] = Binary(() => new Nn.Add()),
+        ["Sub"] = Binary(() => new Subtract()),
+        ["Mul"] = Binary(() => new Multiply()),
+        ["Div"] = Binary(() => new Divide()),
         ["LayerNormalization"] = LayerNormalization,
         ["Relu"] = Act("relu"),
         ["Sigmoid"] = Act("sigmoid"),
@@ -111,9 +116,15 @@ internal static class NodeRules
         Attrs.Only(s, n, "auto_pad", "dilations", "group", "kernel_shape", "pads", "strides");
         var w = s.Static(n, 1, "weight");
         var x = s.Shape(n);
+        if (w.Dims.Length == 3 && w.Floats is not null && x.Rank == 3)
+        {
+            Conv1d(s, n, w);
+            return;
+        }
+
         if (w.Dims.Length != 4 || w.Floats is null || x.Rank != 4)
         {
-            throw s.Error(n, $"is a convolution with a weight of shape [{string.Join(", ", w.Dims)}] on input {x}; the importer reads 2-D convolutions (NCHW).");
+            throw s.Error(n, $"is a convolution with a weight of shape [{string.Join(", ", w.Dims)}] on input {x}; the importer reads 1-D and 2-D convolutions (NCL, NCHW).");
         }
 
         int groups = (int)Attrs.Int(n, "group", 1);
@@ -237,17 +248,18 @@ internal static class NodeRules
         s.Apply(n, new Nn.AvgPool2d(k, stride, (pad.H + extra.H, pad.W + extra.W)), [x], n.Output[0]);
     }
 
-    private static void ReduceMean(ImportState s, NodeProto n)
+    // ReduceMean / ReduceMax over axes 2, 3 of NCHW without keepdims: x.mean((2, 3)) and x.amax((2, 3)).
+    private static void GlobalPool(ImportState s, NodeProto n, Layer pool)
     {
         Attrs.Only(s, n, "axes", "keepdims");
         var x = s.Shape(n);
         var axes = (Attrs.Ints(n, "axes") ?? []).Select(a => a < 0 ? a + x.Rank : a).Order().ToArray();
         if (x.Rank != 4 || !axes.SequenceEqual([2L, 3L]) || Attrs.Int(n, "keepdims", 1) != 0)
         {
-            throw s.Error(n, $"averages axes [{string.Join(", ", axes)}] of {x}; alone, ReduceMean is read as global average pooling (axes 2, 3 of NCHW, keepdims 0).");
+            throw s.Error(n, $"reduces axes [{string.Join(", ", axes)}] of {x}; alone, {n.OpType} is read as global pooling (axes 2, 3 of NCHW, keepdims 0).");
         }
 
-        s.Apply(n, new GlobalAvgPool(), [n.Input[0]], n.Output[0]);
+        s.Apply(n, pool, [n.Input[0]], n.Output[0]);
     }
 
     private static void Flatten(ImportState s, NodeProto n)
@@ -274,19 +286,9 @@ internal static class NodeRules
             return;
         }
 
-        var flat = Reshapes.AsFlatten(x, target) ?? throw s.Error(n,
-            $"reshapes {x} to {target}; the importer reads a reshape that flattens a range of dimensions (or maxout's split before ReduceMax).");
+        var flat = Reshapes.AsFlatten(x, target) ?? AsUnflatten(x, target) ?? throw s.Error(n,
+            $"reshapes {x} to {target}; the importer reads a reshape that flattens a range of dimensions, one that splits a dimension (Unflatten), or maxout's split before ReduceMax.");
         s.Apply(n, flat, [n.Input[0]], n.Output[0]);
-    }
-
-    private static void Add(ImportState s, NodeProto n)
-    {
-        if (!s.IsDynamic(n.Input[0]) || !s.IsDynamic(n.Input[1]))
-        {
-            throw s.Error(n, "adds a constant; the importer reads Add of two computed tensors (a skip connection) or as the bias after MatMul.");
-        }
-
-        s.Apply(n, new Nn.Add(), [n.Input[0], n.Input[1]], n.Output[0]);
     }
 
     private static List<ParamValue> WeightAndBias(ImportState s, NodeProto n, float[] w, int outputs)

@@ -65,6 +65,9 @@ internal static class PatternRules
     /// <summary>The op types that appear in patterns.</summary>
     public static IReadOnlyCollection<string> Ops { get; } = All.SelectMany(r => OpsOf(r.Pattern)).ToHashSet(StringComparer.Ordinal);
 
+    /// <summary>The layers whose sequences contain <paramref name="op"/> (for messages).</summary>
+    public static IReadOnlyList<string> LayersUsing(string op) => All.Where(r => OpsOf(r.Pattern).Contains(op)).Select(r => r.Layer).Distinct().ToList();
+
     /// <summary>The rules whose pattern ends in <paramref name="op"/>.</summary>
     public static IEnumerable<PatternRule> ForRoot(string op) => All.Where(r => r.RootOp == op);
 

@@ -7,7 +7,9 @@ using System.Linq;
 using Engine.Nn;
 using Engine.Ops;
 using BatchNorm = Engine.Nn.BatchNorm;
+using Conv1d = Engine.Nn.Conv1d;
 using Conv2d = Engine.Nn.Conv2d;
+using MedianPool2d = Engine.Nn.MedianPool2d;
 using ConvTranspose2d = Engine.Nn.ConvTranspose2d;
 using MaxPool2d = Engine.Nn.MaxPool2d;
 using AvgPool2d = Engine.Nn.AvgPool2d;
@@ -18,8 +20,8 @@ using Softmax = Engine.Nn.Softmax;
 
 namespace Engine.Tests.Onnx;
 
-/// <summary>A test model: a name, how to build it, and its input shapes (batch first).</summary>
-internal sealed record OnnxTestModel(string Name, Func<Module> Build, Shape[] Inputs)
+/// <summary>A test model: a name, how to build it, its input shapes (batch first), and whether the importer reads its export back.</summary>
+internal sealed record OnnxTestModel(string Name, Func<Module> Build, Shape[] Inputs, bool Imports = true)
 {
     public override string ToString() => Name;
 }
@@ -38,6 +40,8 @@ internal static class OnnxTestModels
         {
             M("linear", () => new Sequential(new Linear(6, 4)), 3, 6),
             M("linear_3d_no_bias", () => new Sequential(new Linear(6, 4, bias: false), new Linear(4, 3)), 3, 2, 6),
+            M("conv1d", () => new Sequential(new Conv1d(3, 4, 3, stride: 2, padding: 1), new Conv1d(4, 6, 3, dilation: 2, groups: 2, bias: false),
+                new Conv1d(6, 2, 4, new Conv1dOptions { SamePadding = true })), 3, 3, 13),
             M("conv2d_stride_padding", () => new Sequential(new Conv2d(2, 4, 3, stride: 2, padding: 1)), 3, 2, 7, 7),
             M("conv2d_grouped_dilated_asymmetric", () => new Sequential(new Conv2d(4, 6, (3, 2), new Conv2dOptions
             {
@@ -49,6 +53,9 @@ internal static class OnnxTestModels
             M("max_pool2d", () => new Sequential(new Conv2d(2, 3, 3), new MaxPool2d(3, stride: 2, padding: 1)), 3, 2, 9, 8),
             M("avg_pool2d", () => new Sequential(new AvgPool2d((3, 2), (2, 1), (1, 1)), new AvgPool2d(2)), 3, 2, 9, 8),
             M("lp_pool2d", () => new Sequential(new Sigmoid(), new LPPool2d(2, 2), new LPPool2d(1.5, (2, 3), (1, 2))), 3, 2, 8, 12),
+            // Median pooling has no ONNX op; its export (strided Slices, TopK, ReduceMax) is checked by ONNX Runtime only.
+            new("median_pool2d", () => new Sequential(new MedianPool2d(3, stride: 1), new MedianPool2d((3, 1), (2, 1))), [new Shape(3, 2, 8, 6)], Imports: false),
+            M("global_max_pool", () => new Sequential(new Conv2d(2, 4, 3), new GlobalMaxPool(), new Linear(4, 3)), 3, 2, 6, 5),
             M("global_avg_pool", () => new Sequential(new Conv2d(2, 4, 3), new GlobalAvgPool(), new Linear(4, 3)), 3, 2, 6, 5),
             M("batch_norm2d", () => new Sequential(new Conv2d(2, 4, 3), new BatchNorm2d(4), new ReLU()), 3, 2, 6, 6),
             M("batch_norm1d", () => new Sequential(new Linear(6, 5), new BatchNorm1d(5, eps: 1e-3f, momentum: 0.2f)), 3, 6),
@@ -59,6 +66,7 @@ internal static class OnnxTestModels
             M("flatten", () => new Sequential(new Flatten(2), new Flatten(1, 2), new Flatten()), 3, 2, 3, 4, 2),
             M("residual", () => new Sequential(new Linear(5, 6), new Residual(new Linear(6, 6), new Tanh(), new Linear(6, 6)), new Linear(6, 2)), 3, 5),
             new("graph_add_concat_two_outputs", Graph, [new Shape(3, 2, 5, 5)]),
+            new("graph_gates_broadcast", Gates, [new Shape(3, 2, 5, 4)]),
             M("mnist_cnn", () => new Sequential(
                 new Conv2d(1, 4, 3, padding: 1), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2),
                 new Conv2d(4, 8, 3, padding: 1), new ReLU(), new MaxPool2d(2), new Flatten(), new Linear(8 * 7 * 7, 16), new ReLU(), new Dropout(0.25f), new Linear(16, 10), new LogSoftmax(1)), 3, 1, 28, 28),
@@ -95,6 +103,21 @@ internal static class OnnxTestModels
         var c = g.Concat(1, s, g.Apply(g.Register("side", new Conv2d(2, 3, 1)), x));
         var flat = g.Apply(new Flatten(), c);
         g.Output(g.Apply(g.Register("head", new Linear(5 * 5 * 5, 3)), flat), c);
+        return g;
+    }
+
+    // A gated convolution with squeeze-and-excitation weights: Multiply, Subtract and Divide, (N, C, 1, 1) broadcast
+    // on (N, C, H, W) through Unflatten, and global max pooling.
+    private static Module Gates()
+    {
+        var g = new GraphModule();
+        var x = g.Input();
+        var h = g.Apply(g.Register("conv_h", new Conv2d(2, 3, 3, padding: 1)), x);
+        var gate = g.Apply(new Sigmoid(), g.Apply(g.Register("conv_g", new Conv2d(2, 3, 3, padding: 1)), x));
+        var y = g.Multiply(h, gate);
+        var w = g.Apply(new Unflatten(1, 3, 1, 1), g.Apply(new Sigmoid(), g.Apply(g.Register("fc", new Linear(3, 3)), g.Apply(new GlobalMaxPool(), y))));
+        var z = g.Subtract(g.Multiply(y, w), g.Divide(h, g.Apply(new Softplus(), gate)));
+        g.Output(g.Apply(g.Register("head", new Linear(3, 2)), g.Apply(new GlobalAvgPool(), z)));
         return g;
     }
 
