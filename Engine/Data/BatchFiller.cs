@@ -6,7 +6,8 @@ namespace Engine.Data;
 
 /// <summary>
 /// Fills one batch's feature, label and index spans. The sample order of an epoch is computed once by
-/// <see cref="BeginEpoch"/>; <see cref="Fill"/> may then run on any thread and allocates nothing.
+/// <see cref="BeginEpoch"/>; <see cref="Fill"/> may then run on any thread and allocates nothing. With shards
+/// (data-parallel training) the batches cut this loader's shard of the epoch order: positions ShardIndex + j * ShardCount.
 /// </summary>
 internal sealed class BatchFiller
 {
@@ -14,6 +15,7 @@ internal sealed class BatchFiller
     private readonly DataLoaderOptions options;
     private readonly ISampleTransform[] transforms;
     private readonly int[] order;
+    private readonly int shardLength;
     private int epoch = -1;
 
     public BatchFiller(IDataset dataset, DataLoaderOptions options)
@@ -33,7 +35,8 @@ internal sealed class BatchFiller
         order = new int[dataset.Count];
         SampleLength = checked((int)dataset.SampleShape.Length);
         LabelLength = options.Labels == LabelFormat.OneHot ? dataset.ClassCount : 1;
-        BatchCount = options.DropLast ? dataset.Count / options.BatchSize : (dataset.Count + options.BatchSize - 1) / options.BatchSize;
+        shardLength = options.ShardLength(dataset.Count);
+        BatchCount = options.DropLast ? shardLength / options.BatchSize : (shardLength + options.BatchSize - 1) / options.BatchSize;
     }
 
     public int SampleLength { get; }
@@ -47,7 +50,7 @@ internal sealed class BatchFiller
     public int Epoch => epoch;
 
     /// <summary>Number of samples in batch <paramref name="batch"/> (BatchSize, or fewer for a kept last batch).</summary>
-    public int CountOf(int batch) => Math.Min(options.BatchSize, dataset.Count - (batch * options.BatchSize));
+    public int CountOf(int batch) => Math.Min(options.BatchSize, shardLength - (batch * options.BatchSize));
 
     public void BeginEpoch(int epochNumber)
     {
@@ -70,9 +73,12 @@ internal sealed class BatchFiller
             labels.Slice(0, count * LabelLength).Clear();
         }
 
+        int shards = options.ShardCount, shard = options.ShardIndex, total = order.Length;
         for (int i = 0; i < count; i++)
         {
-            int index = order[start + i];
+            // Position j of the shard is position shard + j * shards of the epoch order; past the end (the padding of
+            // even shards) it wraps around to the order's beginning.
+            int index = shards == 1 ? order[start + i] : order[(int)((shard + ((long)(start + i) * shards)) % total)];
             var row = features.Slice(i * n, n);
             int label = dataset.Read(index, row);
             if ((uint)label >= (uint)dataset.ClassCount)

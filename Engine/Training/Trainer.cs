@@ -85,6 +85,8 @@ public sealed partial class Trainer : IDisposable
         {
             clipper = new GradientClipper(model.Parameters);
         }
+
+        (group, reducer) = StartDataParallel(model, options, ref this.logger);
     }
 
     /// <summary>The compiled model being trained.</summary>
@@ -128,22 +130,39 @@ public sealed partial class Trainer : IDisposable
         var labels = LabelFormatFor(train);
         int batch = Options.Mode switch
         {
-            GradientDescentMode.Batch => train.Count,
+            GradientDescentMode.Batch => group is null ? train.Count : (train.Count + group.Size - 1) / group.Size,
             GradientDescentMode.Online => 1,
             _ => Options.BatchSize,
         };
         using var trainLoader = new DeviceDataLoader(Model.Device, train, new DataLoaderOptions
         {
             BatchSize = batch, Shuffle = Options.Shuffle, DropLast = Options.DropLast, Seed = Options.Seed, Transforms = Options.Transforms, Labels = labels,
+            ShardCount = group?.Size ?? 1, ShardIndex = group?.Rank ?? 0,
         });
         using var validationLoader = validation is null ? null : ValidationLoader(validation, batch);
         return Fit(trainLoader, validationLoader, progress, cancellationToken);
     }
 
-    /// <summary>Trains over batches of <paramref name="train"/> (its batch size, order and transforms as given); see the dataset overload.</summary>
+    /// <summary>
+    /// Trains over batches of <paramref name="train"/> (its batch size, order and transforms as given); see the dataset
+    /// overload. In data-parallel training the loader must read this rank's shard (<see cref="DataLoaderOptions.ShardCount"/>).
+    /// </summary>
     /// <exception cref="ArgumentException">The loaders do not fit the model.</exception>
     /// <exception cref="TrainingDivergedException">A step produced NaN or infinity.</exception>
+    /// <exception cref="Distributed.ProcessGroupException">Data-parallel training: a rank died, hung or failed; the message names it.</exception>
     public TrainingResult Fit(DeviceDataLoader train, DeviceDataLoader? validation = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return FitLoaders(train, validation, progress, cancellationToken);
+        }
+        catch (Distributed.ProcessGroupException e) when (group is not null)
+        {
+            throw Failed(e);
+        }
+    }
+
+    private TrainingResult FitLoaders(DeviceDataLoader train, DeviceDataLoader? validation, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(train);
         ObjectDisposedException.ThrowIf(disposed, this);
@@ -162,6 +181,12 @@ public sealed partial class Trainer : IDisposable
             return Result(StopReason.EarlyStopped);
         }
 
+        BeginDataParallelFit(train, validation);
+        if (group is not null && !group.IsRoot)
+        {
+            progress = null;   // rank 0 reports for all
+        }
+
         finished = null;
         Model.Training = true;
         long sessionSteps = 0;
@@ -173,26 +198,27 @@ public sealed partial class Trainer : IDisposable
             int epochSessionSamples = 0;
             foreach (DeviceBatch b in train.Epoch(epoch, batchInEpoch))
             {
-                if (cancellationToken.IsCancellationRequested)
+                if (StopRequested(cancellationToken))
                 {
                     break;
                 }
 
                 long stepStart = Stopwatch.GetTimestamp();   // not a Stopwatch object: a step allocates nothing
                 double lr = Optimizer.Groups[0].Lr;
-                double loss = RunStep(b.Features, b.Labels, b.Count, batchInEpoch + 1, batches);
+                var r = RunStep(b.Features, b.Labels, b.Count, batchInEpoch + 1, batches, accuracy, cancellationToken);
                 if (accuracy)
                 {
-                    CountCorrect(b.Labels, b.Count, ref part.Correct);
-                    part.AccuracySamples += b.Count;
+                    part.Correct += r.Correct;
+                    part.AccuracySamples += r.Samples;
                 }
 
-                part.LossSum += loss * b.Count;
-                part.Samples += b.Count;
+                double loss = r.Loss;
+                part.LossSum += loss * r.Samples;
+                part.Samples += r.Samples;
                 part.Steps++;
                 part.LastLr = lr;
                 batchInEpoch++;
-                epochSessionSamples += b.Count;
+                epochSessionSamples += r.Samples;
                 sessionSteps++;
                 trainTime += Stopwatch.GetElapsedTime(stepStart);
                 if (progress is not null && (batchInEpoch % Options.ProgressEvery == 0 || batchInEpoch == batches))
@@ -214,13 +240,18 @@ public sealed partial class Trainer : IDisposable
                 }
             }
 
-            if (cancellationToken.IsCancellationRequested)
+            if (StopRequested(cancellationToken))
             {
                 logger.LogInformation("Training cancelled at epoch {Epoch}, batch {Batch} of {Batches} (step {Step})", epoch + 1, batchInEpoch, batches, step);
                 return Finish(StopReason.Cancelled);
             }
 
             bool stop = EndEpoch(validation, epochClock, epochSessionSamples, batches, progress);
+            if (group is not null)
+            {
+                ModelSync.CheckValues(Model, group, $"after epoch {epoch}");
+            }
+
             if (Options.Checkpoints is { EveryEpochs: > 0 } ce && epoch % ce.EveryEpochs == 0)
             {
                 SaveManaged();
@@ -253,7 +284,7 @@ public sealed partial class Trainer : IDisposable
             throw new ArgumentException($"input is {input.Shape}; the model takes (batch, {string.Join(", ", sample)}).", nameof(input));
         }
 
-        return (float)RunStep(input, target, input.Shape[0], 0, 0);
+        return (float)RunStep(input, target, input.Shape[0], 0, 0, countAccuracy: false, default).Loss;
     }
 
     /// <summary>Mean loss and accuracy of the model on <paramref name="data"/> in evaluation mode (dropout off, running statistics).</summary>
@@ -264,7 +295,10 @@ public sealed partial class Trainer : IDisposable
         return Evaluate(loader);
     }
 
-    /// <summary>Mean loss and accuracy of the model over one pass of <paramref name="loader"/> (epoch 0) in evaluation mode.</summary>
+    /// <summary>
+    /// Mean loss and accuracy of the model over one pass of <paramref name="loader"/> (epoch 0) in evaluation mode. In
+    /// data-parallel training a sharded loader's sums are added up over the ranks (every rank must call this).
+    /// </summary>
     public EvaluationResult Evaluate(DeviceDataLoader loader)
     {
         ArgumentNullException.ThrowIfNull(loader);
@@ -298,6 +332,7 @@ public sealed partial class Trainer : IDisposable
             Model.CheckFinite = wasChecking;
         }
 
+        ReduceEvaluation(loader, ref lossSum, ref correct, ref samples);
         return new EvaluationResult(lossSum / samples, accuracy ? correct / (double)samples : double.NaN, samples);
     }
 
@@ -312,17 +347,20 @@ public sealed partial class Trainer : IDisposable
         disposed = true;
         clipper?.Dispose();
         best?.Dispose();
+        StopDataParallel();
     }
 
-    private double RunStep(Tensor features, Tensor labels, int count, int batch, int batches)
+    private StepResult RunStep(Tensor features, Tensor labels, int count, int batch, int batches, bool countAccuracy, CancellationToken cancellationToken)
     {
         Model.CheckFinite = debugNonFinite;
         var plan = Model.ForBatchSize(count);
-        plan.Seed = Model.Seed;
+        plan.Seed = StepSeed;
 
         // Dropout draws from (seed, step, node): set the counter from the trainer's step so that every plan, and a
         // trainer resumed from a checkpoint, draws the same masks for the same step.
         plan.StepCount = step;
+        reducer?.BeginStep(plan);
+        NonFiniteNodeException? nodeError = null;
         try
         {
             plan.Forward(features, labels);
@@ -330,10 +368,38 @@ public sealed partial class Trainer : IDisposable
         }
         catch (NonFiniteNodeException e)
         {
-            throw Diverged(e.Phase == NodePhase.Forward ? "forward" : "backward", batch, batches, double.NaN, e);
+            nodeError = e;
         }
 
-        double loss = plan.ReadLoss();
+        double loss = nodeError is null ? plan.ReadLoss() : double.NaN;
+        long correct = 0;
+        if (countAccuracy && nodeError is null)
+        {
+            CountCorrect(labels, count, ref correct, plan);
+        }
+
+        double samples = count;
+        if (reducer is not null)
+        {
+            // Gradients are now averaged over the ranks; the loss, counts and flags are summed, so that every rank sees
+            // the same numbers and takes the same decisions below.
+            var sums = reducer.FinishStep(cancellationToken.IsCancellationRequested, loss * count, correct, count, nodeError is not null);
+            agreedStop |= sums.Stop;
+            if (sums.FailedRanks > 0 && nodeError is null)
+            {
+                throw Diverged("another rank's forward or backward", batch, batches, double.NaN, null);
+            }
+
+            loss = sums.LossSum / sums.Samples;
+            correct = (long)sums.Correct;
+            samples = sums.Samples;
+        }
+
+        if (nodeError is not null)
+        {
+            throw Diverged(nodeError.Phase == NodePhase.Forward ? "forward" : "backward", batch, batches, double.NaN, nodeError);
+        }
+
         if (!double.IsFinite(loss))
         {
             throw Diverged("loss", batch, batches, loss, null);
@@ -375,7 +441,7 @@ public sealed partial class Trainer : IDisposable
             s.Step();
         }
 
-        return loss;
+        return new StepResult(loss, correct, samples);
     }
 
     private TrainingDivergedException Diverged(string what, int batch, int batches, double loss, NonFiniteNodeException? node)

@@ -1,5 +1,5 @@
 // The settings of a Trainer: epochs, gradient-descent mode and batch size, data order, schedule stepping,
-// clipping, early stopping, checkpoints and the non-finite debug mode.
+// clipping, early stopping, checkpoints, the non-finite debug mode and data parallelism.
 using System;
 using System.Collections.Generic;
 using Engine.Data;
@@ -147,6 +147,12 @@ public sealed record TrainingOptions
     /// <summary>Report progress every this many steps (and always at the last step of an epoch). Default 1.</summary>
     public int ProgressEvery { get; init; } = 1;
 
+    /// <summary>
+    /// Data-parallel training across the ranks of a process group, or null (default) for one process. Every rank runs the
+    /// same program; <see cref="BatchSize"/> is then per rank. See <see cref="DistributedOptions"/> and docs/distributed.md.
+    /// </summary>
+    public DistributedOptions? Distributed { get; init; }
+
     internal void Validate()
     {
         Check(Epochs >= 1, nameof(Epochs), Epochs, "must be at least 1");
@@ -168,6 +174,7 @@ public sealed record TrainingOptions
             Check(es.MinDelta >= 0, "EarlyStopping.MinDelta", es.MinDelta, "must be non-negative");
         }
 
+        Distributed?.Validate();
         if (Checkpoints is { } c)
         {
             if (string.IsNullOrWhiteSpace(c.Directory))
