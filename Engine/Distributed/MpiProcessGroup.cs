@@ -148,6 +148,12 @@ public sealed unsafe class MpiProcessGroup : ProcessGroup
 
     internal override void SetPolling(bool gentle) => this.gentle = gentle;
 
+    internal override string ExplainStall(out int[] suspects)
+    {
+        suspects = [];
+        return Heartbeat?.Explain(Timeout, out suspects) ?? string.Empty;
+    }
+
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
@@ -256,7 +262,7 @@ public sealed unsafe class MpiProcessGroup : ProcessGroup
                 if (code != MpiLibrary.Success)
                 {
                     anyFault = true;
-                    string why = Heartbeat?.Explain(Timeout, out _) ?? string.Empty;
+                    string why = ExplainStall(out _);
                     throw Fault(new ProcessGroupException($"Rank {rank} of {size}: {what} failed: {mpi.Describe(code)} (MPI error {code}). {why}".TrimEnd(), what, []));
                 }
 
@@ -269,8 +275,7 @@ public sealed unsafe class MpiProcessGroup : ProcessGroup
                 if (now > deadline)
                 {
                     anyFault = true;
-                    int[] suspects = [];
-                    string why = Heartbeat?.Explain(Timeout, out suspects) ?? string.Empty;
+                    string why = ExplainStall(out int[] suspects);
                     throw Fault(new ProcessGroupException(string.Create(CultureInfo.InvariantCulture,
                         $"Rank {rank} of {size} timed out after {Timeout.TotalSeconds:0.#} s in {what}: {why}").TrimEnd(), what, suspects));
                 }

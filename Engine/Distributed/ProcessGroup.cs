@@ -10,7 +10,7 @@ namespace Engine.Distributed;
 /// A fixed set of processes (ranks 0 to Size - 1) that run the same program and exchange data in collective calls:
 /// every rank must make the same calls in the same order. <see cref="Single"/> is the one-process group;
 /// <see cref="MpiProcessGroup"/> runs over Open MPI (processes started by <c>mpirun</c>, on one machine or several);
-/// <c>NcclProcessGroup</c> reduces CUDA device tensors with NCCL. A call that does not complete within
+/// <see cref="NcclProcessGroup"/> reduces CUDA device tensors with NCCL. A call that does not complete within
 /// <see cref="Timeout"/> (a rank died, hung or never called) throws a <see cref="ProcessGroupException"/> naming the
 /// ranks suspected; the group is then faulted and the process should end (disposing a faulted group ends the job).
 /// </summary>
@@ -180,7 +180,7 @@ public abstract unsafe class ProcessGroup : IDisposable
 
     /// <summary>
     /// Sums a device tensor over all ranks, in place. On the CPU device the tensor's host memory is reduced directly;
-    /// on other devices it is staged through a pinned host buffer (<c>NcclProcessGroup</c> reduces on the device).
+    /// on other devices it is staged through a pinned host buffer (<see cref="NcclProcessGroup"/> reduces on the device).
     /// </summary>
     public virtual void AllReduceSum(Tensor values)
     {
@@ -236,6 +236,13 @@ public abstract unsafe class ProcessGroup : IDisposable
 
     /// <summary>A new group over the same processes whose collectives are independent of this one's (run from another thread).</summary>
     internal abstract ProcessGroup Duplicate();
+
+    /// <summary>Why a collective may be stuck (which ranks are missing), as far as the group can tell; empty when it cannot.</summary>
+    internal virtual string ExplainStall(out int[] suspects)
+    {
+        suspects = [];
+        return string.Empty;
+    }
 
     /// <summary>Sets how the group waits for a pending collective: gently (sleeping between polls) while compute runs, or busily.</summary>
     internal virtual void SetPolling(bool gentle)

@@ -64,6 +64,8 @@ internal sealed class GradientReducer : IDisposable, IBackwardObserver
         syncDevice = device.Path != ComputePath.Host;
         if (this.overlap)
         {
+            // A thread's first blocking wait allocates its wait bookkeeping: do it now rather than in some later step.
+            workDone.WaitOne(1);
             thread = new Thread(Loop) { IsBackground = true, Name = "engine-gradient-allreduce" };
             thread.Start();
         }
@@ -205,6 +207,7 @@ internal sealed class GradientReducer : IDisposable, IBackwardObserver
     {
         try
         {
+            workAvailable.WaitOne(1);
             var spin = default(SpinWait);
             while (!stopping)
             {
