@@ -25,6 +25,10 @@ internal static class RankJob
     /// <summary>Runs the rank host alone (one process, no MPI): the single-process reference.</summary>
     public static RankJobResult Single(params string[] args) => Run("dotnet", [HostDll, .. args], TimeSpan.FromMinutes(3));
 
+    /// <summary>Runs <c>dotnet DLL ARGS</c> (a built app beside the tests, e.g. MnistTrainer.dll) as a child process.</summary>
+    public static RankJobResult Dotnet(string dll, params string[] args) =>
+        Run("dotnet", [Path.Combine(AppContext.BaseDirectory, dll), .. args], TimeSpan.FromMinutes(5));
+
     /// <summary>Runs <paramref name="ranks"/> copies of the rank host under mpirun on this machine.</summary>
     public static RankJobResult Mpi(int ranks, IEnumerable<string> mpirunOptions, params string[] args) =>
         Run(Mpirun(), ["-np", ranks.ToString(System.Globalization.CultureInfo.InvariantCulture), "--oversubscribe", "-x", "TERM=dumb", .. mpirunOptions, "dotnet", HostDll, .. args],
