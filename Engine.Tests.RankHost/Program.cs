@@ -9,11 +9,19 @@ using Engine.Tests.RankHost;
 
 if (args.Length == 0)
 {
-    Console.Error.WriteLine("usage: RankHost collectives|train [--name value ...]");
+    Console.Error.WriteLine("usage: RankHost collectives|train|example [--name value ...]");
     return 2;
 }
 
 var options = HostOptions.Parse(args[1..]);
+if (args[0] == "example")
+{
+    // The docs' example makes its own process group.
+    var result = DistributedExample.Run(TrainRun.Blobs(480, 4, 5), TrainRun.Blobs(120, 4, 6), options.String("checkpoints", "ck"));
+    Console.WriteLine($"example done: {result.Reason} after {result.Steps} steps");
+    return 0;
+}
+
 using var group = ProcessGroup.FromEnvironment(TimeSpan.FromSeconds(options.Double("timeout", 30)));
 try
 {

@@ -35,7 +35,7 @@ internal static class TrainRun
         string outDir = o.String("out", ".");
         Directory.CreateDirectory(outDir);
         using var device = Device.Create(DeviceKind.Cpu);
-        var data = model == "cnn" ? Images(o.Int("samples", 128), seed) : Blobs(o.Int("samples", 256), seed);
+        var data = model == "cnn" ? Images(o.Int("samples", 128), seed) : Blobs(o.Int("samples", 256), 8, seed);
         int hidden = o.Flag("mismatch") && group.Rank == 1 ? 17 : 16;
         var trip = new Tripwire(group.Rank == 1 ? o.Int("die-at-step", -1) : -1, group.Rank == 1 ? o.Int("hang-at-step", -1) : -1);
         using var net = Build(model, hidden, trip);
@@ -134,22 +134,22 @@ internal static class TrainRun
         _ => throw new ArgumentException($"--model must be mlp or cnn, not '{model}'"),
     };
 
-    /// <summary>Three Gaussian blobs in 8 dimensions.</summary>
-    private static InMemoryDataset Blobs(int count, long seed)
+    /// <summary>Three blobs in <paramref name="features"/> dimensions.</summary>
+    public static InMemoryDataset Blobs(int count, int features, long seed)
     {
         var rng = new Random((int)seed + 11);
-        var f = new float[count * 8];
+        var f = new float[count * features];
         var l = new int[count];
         for (int i = 0; i < count; i++)
         {
             l[i] = i % 3;
-            for (int j = 0; j < 8; j++)
+            for (int j = 0; j < features; j++)
             {
-                f[(i * 8) + j] = (float)((((l[i] * 7) + j) % 5) - 2 + (0.8 * (rng.NextDouble() - 0.5)));
+                f[(i * features) + j] = (float)((((l[i] * 7) + j) % 5) - 2 + (0.8 * (rng.NextDouble() - 0.5)));
             }
         }
 
-        return new InMemoryDataset(f, l, new Shape(8), 3);
+        return new InMemoryDataset(f, l, new Shape(features), 3);
     }
 
     /// <summary>8x8 images of four classes: a bright quadrant per class, plus noise.</summary>

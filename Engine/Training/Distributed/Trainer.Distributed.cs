@@ -28,6 +28,9 @@ public sealed partial class Trainer
         }
     }
 
+    /// <summary>The gradient reducer of data-parallel training (null with one rank), for benchmarks.</summary>
+    internal GradientReducer? Reducer => reducer;
+
     /// <summary>Dropout's seed: each rank draws its own masks (rank 0 those of a single process).</summary>
     private ulong StepSeed => group is null ? Model.Seed : unchecked(Model.Seed + ((ulong)group.Rank * 0x9E3779B97F4A7C15UL));
 
