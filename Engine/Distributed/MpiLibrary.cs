@@ -2,7 +2,6 @@
 // Open MPI's predefined handles (MPI_COMM_WORLD, MPI_FLOAT, MPI_SUM, ...) are the addresses of exported globals, so
 // they are read with NativeLibrary.GetExport; MPICH-style integer handles (as NuGet's MPI.NET uses) crash here.
 using System;
-using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Engine.Distributed;
@@ -27,13 +26,8 @@ internal sealed unsafe class MpiLibrary
 
     private MpiLibrary(nint lib)
     {
-        nint Fn(string name) => NativeLibrary.TryGetExport(lib, name, out nint p)
-            ? p
-            : throw new DllNotFoundException($"{FileName} has no export {name}; Engine needs Open MPI 4.x or newer.");
-
-        nint Global(string name) => NativeLibrary.TryGetExport(lib, name, out nint p)
-            ? p
-            : throw new DllNotFoundException($"{FileName} has no global {name}: it is not Open MPI (Engine reads Open MPI's predefined handles).");
+        nint Fn(string name) => NativeBinding.Export(lib, FileName, name, "Engine needs Open MPI 4.x or newer");
+        nint Global(string name) => NativeBinding.Export(lib, FileName, name, "it is not Open MPI (Engine reads Open MPI's predefined handles)");
 
         Initialized = (delegate* unmanaged<int*, int>)Fn("MPI_Initialized");
         Finalized = (delegate* unmanaged<int*, int>)Fn("MPI_Finalized");
@@ -149,33 +143,10 @@ internal sealed unsafe class MpiLibrary
     /// The library, loaded on first use. Throws <see cref="DllNotFoundException"/> with what to install when it is
     /// missing (<paramref name="path"/> overrides the file name, for tests).
     /// </summary>
-    public static MpiLibrary Load(string? path = null)
-    {
-        lock (Gate)
-        {
-            if (loaded is not null && path is null)
-            {
-                return loaded;
-            }
-
-            string file = path ?? Environment.GetEnvironmentVariable("ENGINE_MPI_LIBRARY") ?? FileName;
-            if (!NativeLibrary.TryLoad(file, out nint lib))
-            {
-                throw new DllNotFoundException(
-                    $"Open MPI's library {file} could not be loaded, so there is no MPI process group. Install Open MPI: on Debian or " +
-                    "Ubuntu `apt-get install -y openmpi-bin` (it brings the library, package libopenmpi3, and mpirun); elsewhere your " +
-                    "distribution's Open MPI 4.x package. ENGINE_MPI_LIBRARY may name the library file.");
-            }
-
-            var library = new MpiLibrary(lib);
-            if (path is null)
-            {
-                loaded = library;
-            }
-
-            return library;
-        }
-    }
+    public static MpiLibrary Load(string? path = null) => NativeBinding.Cached(ref loaded, Gate, path, p => new MpiLibrary(NativeBinding.Open(p, "ENGINE_MPI_LIBRARY", FileName, file =>
+        $"Open MPI's library {file} could not be loaded, so there is no MPI process group. Install Open MPI: on Debian or " +
+        "Ubuntu `apt-get install -y openmpi-bin` (it brings the library, package libopenmpi3, and mpirun); elsewhere your " +
+        "distribution's Open MPI 4.x package. ENGINE_MPI_LIBRARY may name the library file.")));
 
     /// <summary>Open MPI's text for an error code.</summary>
     public string Describe(int code)

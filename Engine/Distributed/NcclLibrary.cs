@@ -37,9 +37,7 @@ internal sealed unsafe class NcclLibrary
 
     private NcclLibrary(nint lib)
     {
-        nint Fn(string name) => NativeLibrary.TryGetExport(lib, name, out nint p)
-            ? p
-            : throw new DllNotFoundException($"{FileName} has no export {name}; Engine needs NCCL 2.4 or newer.");
+        nint Fn(string name) => NativeBinding.Export(lib, FileName, name, "Engine needs NCCL 2.4 or newer");
 
         GetUniqueId = (delegate* unmanaged<NcclUniqueId*, int>)Fn("ncclGetUniqueId");
         CommInitRank = (delegate* unmanaged<nint*, int, NcclUniqueId, int, int>)Fn("ncclCommInitRank");
@@ -77,33 +75,10 @@ internal sealed unsafe class NcclLibrary
     /// The library, loaded on first use (<paramref name="path"/> or ENGINE_NCCL_LIBRARY override the file name).
     /// </summary>
     /// <exception cref="DllNotFoundException">NCCL is not installed; the message says what to install.</exception>
-    public static NcclLibrary Load(string? path = null)
-    {
-        lock (Gate)
-        {
-            if (loaded is not null && path is null)
-            {
-                return loaded;
-            }
-
-            string file = path ?? Environment.GetEnvironmentVariable("ENGINE_NCCL_LIBRARY") ?? FileName;
-            if (!NativeLibrary.TryLoad(file, out nint lib))
-            {
-                throw new DllNotFoundException(
-                    $"NVIDIA's NCCL library {file} could not be loaded, so there is no NCCL process group. Install NCCL 2 for your CUDA " +
-                    "version (Debian/Ubuntu: `apt-get install -y libnccl2` from NVIDIA's CUDA repository), or train GPUs over MPI " +
-                    "(MpiProcessGroup; slower: gradients are staged through host memory). ENGINE_NCCL_LIBRARY may name the library file.");
-            }
-
-            var library = new NcclLibrary(lib);
-            if (path is null)
-            {
-                loaded = library;
-            }
-
-            return library;
-        }
-    }
+    public static NcclLibrary Load(string? path = null) => NativeBinding.Cached(ref loaded, Gate, path, p => new NcclLibrary(NativeBinding.Open(p, "ENGINE_NCCL_LIBRARY", FileName, file =>
+        $"NVIDIA's NCCL library {file} could not be loaded, so there is no NCCL process group. Install NCCL 2 for your CUDA " +
+        "version (Debian/Ubuntu: `apt-get install -y libnccl2` from NVIDIA's CUDA repository), or train GPUs over MPI " +
+        "(MpiProcessGroup; slower: gradients are staged through host memory). ENGINE_NCCL_LIBRARY may name the library file.")));
 
     /// <summary>NCCL's text for a result code.</summary>
     public string Describe(int code)
