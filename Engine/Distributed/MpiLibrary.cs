@@ -37,6 +37,7 @@ internal sealed unsafe class MpiLibrary
         CommRank = (delegate* unmanaged<nint, int*, int>)Fn("MPI_Comm_rank");
         CommSize = (delegate* unmanaged<nint, int*, int>)Fn("MPI_Comm_size");
         CommDup = (delegate* unmanaged<nint, nint*, int>)Fn("MPI_Comm_dup");
+        CommIdup = (delegate* unmanaged<nint, nint*, nint*, int>)Fn("MPI_Comm_idup");
         CommFree = (delegate* unmanaged<nint*, int>)Fn("MPI_Comm_free");
         CommSplitType = (delegate* unmanaged<nint, int, int, nint, nint*, int>)Fn("MPI_Comm_split_type");
         CommSetErrhandler = (delegate* unmanaged<nint, nint, int>)Fn("MPI_Comm_set_errhandler");
@@ -77,6 +78,9 @@ internal sealed unsafe class MpiLibrary
     public delegate* unmanaged<nint, int*, int> CommSize { get; }
 
     public delegate* unmanaged<nint, nint*, int> CommDup { get; }
+
+    /// <summary>MPI_Comm_idup(comm, newcomm, request): a duplicate made by a non-blocking collective.</summary>
+    public delegate* unmanaged<nint, nint*, nint*, int> CommIdup { get; }
 
     public delegate* unmanaged<nint*, int> CommFree { get; }
 

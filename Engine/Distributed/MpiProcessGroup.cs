@@ -141,8 +141,10 @@ public sealed unsafe class MpiProcessGroup : ProcessGroup
     {
         ThrowIfFaulted();
         ObjectDisposedException.ThrowIf(disposed, this);
-        nint dup;
-        mpi.Check(mpi.CommDup(comm, &dup), "MPI_Comm_dup");
+        // A collective: non-blocking and polled like the others, so that a rank that never comes is named, not waited for.
+        nint dup, request;
+        Start(mpi.CommIdup(comm, &dup, &request), "MPI_Comm_idup");
+        Wait(request, "MPI_Comm_idup");
         return new MpiProcessGroup(mpi, dup, world ?? this, finalizeAtEnd: false);
     }
 
