@@ -167,8 +167,11 @@ public sealed unsafe class MpiProcessGroup : ProcessGroup
         disposed = true;
         if (world is not null)
         {
-            // A duplicate: free its communicator unless the job is failing (the peers may be gone).
-            if (!anyFault)
+            // A duplicate: free its communicator unless the job is failing (the peers may be gone) or MPI has ended
+            // (the world group was disposed first; Open MPI aborts on calls after MPI_Finalize).
+            int finalized = 1;
+            mpi.Finalized(&finalized);
+            if (!anyFault && finalized == 0)
             {
                 FreeComm();
             }
