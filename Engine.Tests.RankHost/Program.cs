@@ -22,7 +22,7 @@ if (args[0] == "example")
     return 0;
 }
 
-using var group = ProcessGroup.FromEnvironment(TimeSpan.FromSeconds(options.Double("timeout", 30)));
+using var group = ProcessGroup.FromEnvironment(TimeSpan.FromSeconds(options.Double("timeout", 120)));
 try
 {
     return args[0] switch

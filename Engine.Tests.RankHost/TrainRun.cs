@@ -56,6 +56,12 @@ internal static class TrainRun
                 Group = group, BucketBytes = o.Int("bucket-bytes", 256), OverlapCommunication = !o.Flag("no-overlap"),
             } : null,
         };
+        // Ranks get here at different times (JIT, a loaded machine): meet once with a generous timeout, so that --timeout
+        // (short in the failure tests) bounds the training's waits only.
+        var timeout = group.Timeout;
+        group.Timeout = TimeSpan.FromMinutes(5);
+        group.Barrier();
+        group.Timeout = timeout;
         if (o.Flag("alloc"))
         {
             return Allocations(device, compiled, sgd, data, options, batch, outDir, group);
