@@ -9,7 +9,7 @@ usage() {
 usage: ./build.sh VERB [ARGS...]
   build                 restore and build everything (Release)
   test                  build and run every test; ends with "N passed, N failed"
-  train [ARGS...]       the main job: train a CNN on MNIST digits (./build.sh train --help)
+  train [ARGS...]       the main job: train a CNN on MNIST digits (./build.sh train --help); train autoencoder|segment|triplet|regression [ARGS...]: the task samples (samples/README.md)
   conformance FILE...   run conformance case files (JSON) on the default device
   bench [ARGS...]       BenchmarkDotNet suite (args go to BenchmarkDotNet, e.g. --filter '*Gemm*'; --out-of-process: a host process per benchmark)
   bench-peers [ARGS...] the engine and PyTorch on the same workloads, side by side, with ratios

@@ -1,7 +1,9 @@
 // Scenario "train": a small model trained data-parallel on synthetic data with the engine's Trainer; each rank writes
-// its final parameters and buffers (state.rankR.bin) and a summary (summary.rankR.txt) into --out. Options pick the
-// model (mlp, or cnn with batch norm), the total batch (split over the ranks), checkpoints and resume, a stop by
-// rank 0's token, a rank that dies or hangs at a step, a rank that builds another model, and an allocation count.
+// its final parameters and buffers (state.rankR.bin) and a summary with every epoch's task metrics (summary.rankR.txt)
+// into --out. Options pick the model (mlp or cnn with batch norm on class labels, reg on float targets with MSE,
+// triplet on triples with the triplet loss), the total batch (split over the ranks), a separate validation set,
+// checkpoints and resume, a stop by rank 0's token, a rank that dies or hangs at a step, a rank that builds another
+// model, and an allocation count.
 using System;
 using System.Diagnostics;
 using System.Globalization;
@@ -35,14 +37,20 @@ internal static class TrainRun
         string outDir = o.String("out", ".");
         Directory.CreateDirectory(outDir);
         using var device = Device.Create(DeviceKind.Cpu);
-        var data = model == "cnn" ? Images(o.Int("samples", 128), seed) : Blobs(o.Int("samples", 256), 8, seed);
+        int samples = o.Int("samples", model == "cnn" ? 128 : 256);
+        var data = Data(model, samples, seed);
+
+        // --val-samples N: validate on N other samples (an odd N gives the ranks uneven shards), else on the training data.
+        var validation = o.Maybe("val-samples") is null ? data : Data(model, o.Int("val-samples", 0), seed + 100);
         int hidden = o.Flag("mismatch") && group.Rank == 1 ? 17 : 16;
         var trip = new Tripwire(group.Rank == 1 ? o.Int("die-at-step", -1) : -1, group.Rank == 1 ? o.Int("hang-at-step", -1) : -1);
         using var net = Build(model, hidden, trip);
 
         // --scramble-init: ranks other than 0 start from other weights; the trainer's broadcast must fix that.
         int initSeed = o.Flag("scramble-init") && group.Rank != 0 ? 1000 + group.Rank : (int)seed;
-        using var compiled = net.Compile(device, [batch, .. data.SampleShape.ToArray()], Loss.CrossEntropy(), new CompileOptions { Seed = initSeed });
+        var loss = model switch { "reg" => Loss.Mse(), "triplet" => Loss.Triplet(), _ => Loss.CrossEntropy() };
+        int rows = model == "triplet" ? 3 * batch : batch;
+        using var compiled = net.Compile(device, [rows, .. data.SampleShape.ToArray()], loss, new CompileOptions { Seed = initSeed });
         using var sgd = new Sgd(compiled.Parameters, new SgdOptions { Lr = o.Double("lr", 0.1), Momentum = 0.9 });
         var options = new TrainingOptions
         {
@@ -64,7 +72,7 @@ internal static class TrainRun
         group.Timeout = timeout;
         if (o.Flag("alloc"))
         {
-            return Allocations(device, compiled, sgd, data, options, batch, outDir, group);
+            return Allocations(device, compiled, sgd, (InMemoryDataset)data, options, batch, outDir, group);
         }
 
         using var trainer = new Trainer(compiled, sgd, null, options);
@@ -84,7 +92,7 @@ internal static class TrainRun
             }
         });
         var clock = Stopwatch.StartNew();
-        var result = trainer.Fit(data, data, progress, cancel.Token);
+        var result = trainer.Fit(data, validation, progress, cancel.Token);
         var state = compiled.Parameters.Values.ToArray().Concat(compiled.Buffers.Values?.ToArray() ?? []).ToArray();
         File.WriteAllBytes(Path.Combine(outDir, $"state.rank{group.Rank}.bin"), MemoryMarshal.AsBytes(state.AsSpan()).ToArray());
         var summary = new StringBuilder();
@@ -92,6 +100,7 @@ internal static class TrainRun
         foreach (var m in result.History)
         {
             summary.Append(CultureInfo.InvariantCulture, $"epoch {m.Epoch} loss {m.TrainLoss:R} accuracy {m.TrainAccuracy:R} val_loss {m.ValidationLoss:R} val_accuracy {m.ValidationAccuracy:R}\n");
+            summary.Append(CultureInfo.InvariantCulture, $"metrics {m.Epoch} train{Listed(m.TrainMetrics)} val{Listed(m.ValidationMetrics)}\n");
         }
 
         File.WriteAllText(Path.Combine(outDir, $"summary.rank{group.Rank}.txt"), summary.ToString());
@@ -132,13 +141,51 @@ internal static class TrainRun
         return 0;
     }
 
+    /// <summary>" name=value" for every metric, values round-trippable.</summary>
+    private static string Listed(MetricValues values) =>
+        string.Concat(values.Select(kv => string.Create(CultureInfo.InvariantCulture, $" {kv.Key}={kv.Value:R}")));
+
+    private static IDataset Data(string model, int count, long seed) => model switch
+    {
+        "cnn" => Images(count, seed),
+        "reg" => Regression(count, 8, seed),
+        "triplet" => new TripletDataset(Blobs(count, 8, seed), seed),
+        _ => Blobs(count, 8, seed),
+    };
+
     private static Sequential Build(string model, int hidden, Tripwire trip) => model switch
     {
         "mlp" => new Sequential(trip, new Linear(8, hidden), new ReLU(), new Linear(hidden, 16), new ReLU(), new Linear(16, 3)),
+        "reg" => new Sequential(trip, new Linear(8, hidden), new ReLU(), new Linear(hidden, 2)),
+        "triplet" => new Sequential(trip, new Linear(8, hidden), new ReLU(), new Linear(hidden, 4)),
         "cnn" => new Sequential(trip, new Conv2d(1, 4, 3, padding: 1), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2),
             new Flatten(), new Linear(4 * 4 * 4, hidden), new BatchNorm1d(hidden), new ReLU(), new Linear(hidden, 4)),
-        _ => throw new ArgumentException($"--model must be mlp or cnn, not '{model}'"),
+        _ => throw new ArgumentException($"--model must be mlp, cnn, reg or triplet, not '{model}'"),
     };
+
+    /// <summary>Two float targets per sample: a linear and a nonlinear function of <paramref name="features"/> inputs, plus noise.</summary>
+    private static InMemoryDataset Regression(int count, int features, long seed)
+    {
+        var rng = new Random((int)seed + 23);
+        var f = new float[count * features];
+        var t = new float[count * 2];
+        for (int i = 0; i < count; i++)
+        {
+            double sum = 0, wave = 0;
+            for (int j = 0; j < features; j++)
+            {
+                double x = (2 * rng.NextDouble()) - 1;
+                f[(i * features) + j] = (float)x;
+                sum += x * ((j % 3) - 1);
+                wave += Math.Sin(x * (j + 1));
+            }
+
+            t[2 * i] = (float)(sum + (0.05 * (rng.NextDouble() - 0.5)));
+            t[(2 * i) + 1] = (float)((0.5 * wave) + (0.05 * (rng.NextDouble() - 0.5)));
+        }
+
+        return new InMemoryDataset(f, new Shape(features), t, new Shape(2));
+    }
 
     /// <summary>Three blobs in <paramref name="features"/> dimensions.</summary>
     public static InMemoryDataset Blobs(int count, int features, long seed)

@@ -1,8 +1,11 @@
 // Data-parallel training end to end under mpirun: R ranks with batch B/R train to the parameters one process reaches
-// with batch B (an MLP, and a CNN with synchronized batch norm, whose running statistics are compared too); every rank
-// ends bit-identical; resuming works on the same and on another number of ranks; a stop on one rank stops all; a rank
+// with batch B (an MLP, and a CNN with synchronized batch norm, whose running statistics are compared too; a regression
+// on float targets and a triplet embedding too), with the task metrics of training and of a sharded validation those of
+// one process; every rank ends bit-identical; resuming works on the same and on another number of ranks; a stop on one rank stops all; a rank
 // with another model is named; the collectives return what they should; and a step allocates nothing once warm.
 using System;
+using System.Collections.Generic;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using Engine.Tests.Data;
@@ -58,6 +61,80 @@ public sealed class DataParallelTests
         AssertClose(rank0, reference, $"{ranks} ranks with batch {32 / ranks} against one process with batch 32 ({model}, {epochs} epochs)");
         Assert.That(File.ReadAllText(Path.Combine(dir["many"], "summary.rank0.txt")), Does.Contain("reason Completed"));
         Assert.That(reference.Skip(1).Any(v => v != reference[0]), Is.True, "the state is not trivially constant");
+    }
+
+    [TestCase("mlp", 2)]
+    [TestCase("reg", 2)]
+    [TestCase("triplet", 2)]
+    [TestCase("reg", 3)]
+    public void Task_metrics_of_ranks_are_those_of_one_process(string model, int ranks)
+    {
+        // The validation set has 101 samples: uneven shards (51 and 50 on two ranks, 34, 34 and 33 on three). Training
+        // metrics are summed over the ranks after every step; validation metrics combine the ranks' shard contributions
+        // (counts and sums; for the triplet model also kNN accuracy, whose embeddings are gathered to every rank).
+        using var dir = new TempDir();
+        string[] common = ["train", "--model", model, "--batch", "24", "--epochs", "2", "--val-samples", "101", "--samples", "192", "--lr", model == "mlp" ? "0.1" : "0.02"];
+        var one = RankJob.Single([.. common, "--out", dir["one"]]);
+        Assert.That(one.ExitCode, Is.EqualTo(0), one.ToString());
+        var many = RankJob.Mpi(ranks, [.. common, "--out", dir["many"]]);
+        Assert.That(many.ExitCode, Is.EqualTo(0), many.ToString());
+
+        AssertClose(RankJob.State(dir["many"], 0), RankJob.State(dir["one"], 0), $"{model}: {ranks} ranks against one process");
+        var want = Metrics(dir["one"], 0);
+        var got = Metrics(dir["many"], 0);
+        for (int r = 1; r < ranks; r++)
+        {
+            Assert.That(Metrics(dir["many"], r), Is.EqualTo(got), $"rank {r} reports rank 0's metrics");
+        }
+
+        string[] expected = model switch
+        {
+            "reg" => ["train mae", "train rmse", "train r2", "val mae", "val rmse", "val r2", "val_loss"],
+            "triplet" => ["train triplet_accuracy", "val triplet_accuracy", "val knn_accuracy", "val_loss"],
+            _ => ["train accuracy", "val accuracy", "val_loss"],
+        };
+        Assert.That(want.Keys.Select(k => k[(k.IndexOf(' ', StringComparison.Ordinal) + 1)..]).Distinct(), Is.EquivalentTo(expected), "the task's metrics");
+        Assert.That(got.Keys, Is.EqualTo(want.Keys));
+        foreach (var (name, w) in want)
+        {
+            double g = got[name];
+            Assert.That(double.IsFinite(w), Is.True, $"{name} is measured");
+
+            // Accuracies are counts of the same decisions: equal. Losses and errors follow parameters equal to float rounding.
+            double tolerance = name.EndsWith("accuracy", StringComparison.Ordinal) ? 0 : 1e-4 * Math.Max(1, Math.Abs(w));
+            Assert.That(g, Is.EqualTo(w).Within(tolerance), $"{model}, {ranks} ranks: {name}");
+        }
+    }
+
+    /// <summary>"epoch name" -> value for every metric of every epoch in a rank's summary (train_, val_ and val_loss).</summary>
+    private static Dictionary<string, double> Metrics(string dir, int rank)
+    {
+        var found = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (string line in File.ReadAllLines(Path.Combine(dir, $"summary.rank{rank}.txt")))
+        {
+            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (f[0] == "epoch")
+            {
+                found[$"{f[1]} val_loss"] = double.Parse(f[7], CultureInfo.InvariantCulture);
+            }
+            else if (f[0] == "metrics")
+            {
+                string part = string.Empty;
+                foreach (string field in f[2..])
+                {
+                    int eq = field.IndexOf('=', StringComparison.Ordinal);
+                    if (eq < 0)
+                    {
+                        part = field;
+                        continue;
+                    }
+
+                    found[$"{f[1]} {part} {field[..eq]}"] = double.Parse(field[(eq + 1)..], CultureInfo.InvariantCulture);
+                }
+            }
+        }
+
+        return found;
     }
 
     [Test]

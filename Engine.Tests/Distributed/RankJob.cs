@@ -69,7 +69,9 @@ internal static class RankJob
         // Open MPI refuses to run as root unless told twice; CI containers run as root.
         start.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
         start.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
-        start.Environment["DOTNET_PROCESSOR_COUNT"] = "1";   // one host thread per rank: ranks share two cores on CI
+        // One host thread per rank (ranks share two cores on CI): the engine's cap, and the runtime's core count beside it.
+        start.Environment[HostThreads.EnvironmentVariable] = "1";
+        start.Environment["DOTNET_PROCESSOR_COUNT"] = "1";
         var output = new StringBuilder();
         var clock = Stopwatch.StartNew();
         using var process = new Process { StartInfo = start };

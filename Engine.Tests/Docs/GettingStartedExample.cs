@@ -1,6 +1,8 @@
-// The embedding example of docs/getting-started.md, compiled and run by a test; the test also checks the doc shows it.
+// The embedding examples of docs/getting-started.md (classification on MNIST files, a regression on float arrays),
+// compiled and run by tests; the tests also check the doc shows them.
 using System;
 using System.IO;
+using Engine.Checkpoints;
 using Engine.Data;
 using Engine.Data.Mnist;
 using Engine.Nn;
@@ -40,6 +42,26 @@ public static class GettingStartedExample
         Console.WriteLine($"test accuracy: {result.History[^1].ValidationAccuracy:P2}");
         net.SaveWeights(Path.Combine(outDir, "model.safetensors"));    // PyTorch's state-dict names
         // GETTING-STARTED-EXAMPLE-END
+        return result;
+    }
+
+    /// <summary>Trains a small MLP regression on <paramref name="features"/> (3 per sample) and one target per sample.</summary>
+    public static TrainingResult RunRegression(float[] features, float[] targets)
+    {
+        // REGRESSION-EXAMPLE-START
+        using var device = Device.Create();
+        var data = new InMemoryDataset(features, new Shape(3), targets, new Shape(1));   // float targets, one per sample
+        var (train, test) = data.Split(data.Count * 4 / 5, seed: 1);                      // 80% train, 20% test
+
+        using var model = new Sequential(new Linear(3, 64), new ReLU(), new Linear(64, 1));
+        using var net = model.Compile(device, inputShape: [32, 3], loss: Loss.Mse());
+        using var adam = new Adam(net.Parameters, new AdamOptions { Lr = 1e-2 });
+        using var trainer = new Trainer(net, adam, options: new TrainingOptions { Epochs = 30, BatchSize = 32, Seed = 1 });
+
+        TrainingResult result = trainer.Fit(train, validation: test);   // mae, rmse and r2 after every epoch
+        var metrics = result.History[^1].ValidationMetrics;
+        Console.WriteLine($"test RMSE {metrics["rmse"]:F3}, R² {metrics["r2"]:F3}");
+        // REGRESSION-EXAMPLE-END
         return result;
     }
 }

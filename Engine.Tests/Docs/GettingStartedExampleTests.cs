@@ -38,12 +38,34 @@ public sealed class GettingStartedExampleTests
     }
 
     [Test]
-    public void Getting_started_shows_the_compiled_example_verbatim()
+    public void The_regression_example_learns_a_function_of_three_features()
+    {
+        var rng = new Random(4);
+        var x = new float[400 * 3];
+        var y = new float[400];
+        for (int i = 0; i < 400; i++)
+        {
+            for (int j = 0; j < 3; j++)
+            {
+                x[(i * 3) + j] = (float)((rng.NextDouble() * 2) - 1);
+            }
+
+            y[i] = x[i * 3] + (2 * x[(i * 3) + 1]) - (x[(i * 3) + 2] * x[(i * 3) + 2]);
+        }
+
+        var result = GettingStartedExample.RunRegression(x, y);
+        Assert.That(result.History, Has.Count.EqualTo(30));
+        Assert.That(result.History[^1].ValidationMetrics["r2"], Is.GreaterThan(0.95), result.History[^1].ValidationMetrics.ToString());
+    }
+
+    [TestCase("GETTING-STARTED-EXAMPLE")]
+    [TestCase("REGRESSION-EXAMPLE")]
+    public void Getting_started_shows_the_compiled_example_verbatim(string marker)
     {
         string root = ReadmeTests.RepoRoot();
         var source = File.ReadAllLines(Path.Combine(root, "Engine.Tests", "Docs", "GettingStartedExample.cs"));
-        int start = Array.FindIndex(source, l => l.Contains("GETTING-STARTED-EXAMPLE-START", StringComparison.Ordinal));
-        int end = Array.FindIndex(source, l => l.Contains("GETTING-STARTED-EXAMPLE-END", StringComparison.Ordinal));
+        int start = Array.FindIndex(source, l => l.Contains(marker + "-START", StringComparison.Ordinal));
+        int end = Array.FindIndex(source, l => l.Contains(marker + "-END", StringComparison.Ordinal));
         var lines = source[(start + 1)..end];
         int indent = lines.Where(l => l.Trim().Length > 0).Min(l => l.Length - l.TrimStart().Length);
         string snippet = string.Join("\n", lines.Select(l => l.Length >= indent ? l[indent..] : l.Trim()));

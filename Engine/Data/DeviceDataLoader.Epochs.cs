@@ -132,7 +132,7 @@ public sealed partial class DeviceDataLoader
         int t = j % 3, slot = j % 2;
         consumed[t].Wait();
         int count = filler.CountOf(j);
-        int nf = count * filler.SampleLength, nl = count * filler.LabelLength;
+        int nf = count * filler.RowsPerSample * filler.SampleLength, nl = count * filler.LabelLength;
         var stream = copyStream!;
         ArrayView<float> hostFeatures = slotFeatures[slot].ArrayView, hostLabels = slotLabels[slot].ArrayView;
         hostFeatures.SubView(0, nf).CopyTo(stream, setFeatures[t].View.SubView(0, nf));
@@ -151,12 +151,12 @@ public sealed partial class DeviceDataLoader
         if (count < filler.BatchSize)
         {
             // Only the last batch is partial and it always lands in the same set, so these views are made once.
-            if (partialFeatures[s] is not { } pf || pf.Shape[0] != count)
+            if (partialFeatures[s] is not { } pf || pf.Shape[0] != count * filler.RowsPerSample)
             {
                 partialFeatures[s]?.Dispose();
                 partialLabels[s]?.Dispose();
-                partialFeatures[s] = f.Slice(0, count);
-                partialLabels[s] = l.Slice(0, count);
+                partialFeatures[s] = f.Slice(0, count * filler.RowsPerSample);
+                partialLabels[s] = l.Slice(0, count * filler.RowsPerSample);
             }
 
             f = partialFeatures[s]!;

@@ -23,9 +23,10 @@ public enum DeviceTransfer
 }
 
 /// <summary>
-/// One batch in device memory: <see cref="Features"/> [Count, sample...] and <see cref="Labels"/> ([Count] class
-/// numbers or [Count, C] one-hot rows). The tensors belong to the loader: do not dispose them, and use them only
-/// until the enumerator moves on.
+/// One batch in device memory: <see cref="Features"/> [Count, sample...] and <see cref="Labels"/>, its targets
+/// ([Count] class numbers, [Count, C] one-hot rows or [Count, target...] float values). For triplets the features are
+/// [3 Count, sample...] (anchors, positives, negatives) and the targets [3 Count], the rows' labels. The tensors belong
+/// to the loader: do not dispose them, and use them only until the enumerator moves on.
 /// </summary>
 public readonly struct DeviceBatch
 {
@@ -44,10 +45,10 @@ public readonly struct DeviceBatch
     /// <summary>The batch's features.</summary>
     public Tensor Features { get; }
 
-    /// <summary>The batch's labels.</summary>
+    /// <summary>The batch's targets (class labels, one-hot rows, float values, or the labels of a triplet batch's rows).</summary>
     public Tensor Labels { get; }
 
-    /// <summary>Number of samples (the batch size, or fewer for a kept last batch).</summary>
+    /// <summary>Number of samples, or triples (the batch size, or fewer for a kept last batch).</summary>
     public int Count { get; }
 
     /// <summary>The batch's position in its epoch.</summary>
@@ -111,8 +112,8 @@ public sealed partial class DeviceDataLoader : IDisposable, IBatchJob
         sets = Transfer == DeviceTransfer.Direct ? 2 : 3;
 
         int b = filler.BatchSize;
-        FeatureShape = new Shape([b, .. dataset.SampleShape.ToArray()]);
-        LabelShape = filler.LabelLength == 1 ? new Shape(b) : new Shape(b, filler.LabelLength);
+        FeatureShape = new Shape([b * filler.RowsPerSample, .. dataset.SampleShape.ToArray()]);
+        LabelShape = filler.LabelShapeFor(b);
         setFeatures = new Tensor[sets];
         setLabels = new Tensor[sets];
         partialFeatures = new Tensor?[sets];
@@ -162,11 +163,14 @@ public sealed partial class DeviceDataLoader : IDisposable, IBatchJob
     /// <summary>Batches per epoch.</summary>
     public int BatchCount => filler.BatchCount;
 
-    /// <summary>Shape of a full batch's features: [BatchSize, sample...].</summary>
+    /// <summary>Shape of a full batch's features: [BatchSize, sample...] ([3 BatchSize, sample...] for triplets).</summary>
     public Shape FeatureShape { get; }
 
-    /// <summary>Shape of a full batch's labels: [BatchSize] or [BatchSize, C].</summary>
+    /// <summary>Shape of a full batch's targets: [BatchSize], [BatchSize, C], [BatchSize, target...], or [3 BatchSize] for triplets.</summary>
     public Shape LabelShape { get; }
+
+    /// <summary>Feature rows per sample: 3 for triplets (anchor, positive, negative), else 1.</summary>
+    public int RowsPerSample => filler.RowsPerSample;
 
     /// <summary>How batches reach the device.</summary>
     public DeviceTransfer Transfer { get; }

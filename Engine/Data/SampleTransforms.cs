@@ -1,4 +1,5 @@
-// Per-sample transforms a loader applies while filling a batch: normalization and seeded shift/crop augmentation.
+// Per-sample transforms a loader applies while filling a batch: normalization and seeded shift/crop augmentation;
+// a shift moves a spatial target (a mask, a reconstruction) with its image.
 using System;
 
 namespace Engine.Data;
@@ -12,6 +13,14 @@ public interface ISampleTransform
 {
     /// <summary>Transforms <paramref name="sample"/> (shape <paramref name="shape"/>) in place.</summary>
     void Apply(Span<float> sample, Shape shape, ref SampleRandom random);
+
+    /// <summary>
+    /// Transforms <paramref name="sample"/> and its <paramref name="target"/> (shape <paramref name="targetShape"/>;
+    /// empty for class labels) in place, together: a geometric transform moves a spatial target (one whose last two
+    /// dimensions are the image's height and width, such as a mask) exactly as it moves the image. The default
+    /// transforms the sample alone.
+    /// </summary>
+    void Apply(Span<float> sample, Shape shape, Span<float> target, Shape targetShape, ref SampleRandom random) => Apply(sample, shape, ref random);
 }
 
 /// <summary>Normalizes each sample with fixed statistics: (x - mean) / std.</summary>
@@ -61,11 +70,25 @@ public sealed class RandomShift : ISampleTransform
     public int MaxShiftX { get; }
 
     /// <inheritdoc />
-    public void Apply(Span<float> sample, Shape shape, ref SampleRandom random)
+    public void Apply(Span<float> sample, Shape shape, ref SampleRandom random) => Apply(sample, shape, default, Shape.Scalar, ref random);
+
+    /// <summary>Shifts the sample, and a spatial target (its last two dimensions the image's) by the same pixels; uncovered target pixels become 0.</summary>
+    public void Apply(Span<float> sample, Shape shape, Span<float> target, Shape targetShape, ref SampleRandom random)
     {
         int dy = random.NextInt(-MaxShiftY, MaxShiftY);
         int dx = random.NextInt(-MaxShiftX, MaxShiftX);
         Shift(sample, shape, dy, dx);
+        ShiftTarget(target, targetShape, shape, dy, dx);
+    }
+
+    /// <summary>Shifts <paramref name="target"/> like its image when its last two dimensions are the image's height and width.</summary>
+    internal static void ShiftTarget(Span<float> target, Shape targetShape, Shape imageShape, int dy, int dx)
+    {
+        ArgumentNullException.ThrowIfNull(targetShape);
+        if (!target.IsEmpty && targetShape.Rank >= 2 && imageShape.Rank >= 2 && targetShape[-1] == imageShape[-1] && targetShape[-2] == imageShape[-2])
+        {
+            Shift(target, targetShape, dy, dx);
+        }
     }
 
     /// <summary>
@@ -142,11 +165,15 @@ public sealed class RandomCrop : ISampleTransform
     public int Padding { get; }
 
     /// <inheritdoc />
-    public void Apply(Span<float> sample, Shape shape, ref SampleRandom random)
+    public void Apply(Span<float> sample, Shape shape, ref SampleRandom random) => Apply(sample, shape, default, Shape.Scalar, ref random);
+
+    /// <summary>Crops the sample, and a spatial target (its last two dimensions the image's) at the same offset.</summary>
+    public void Apply(Span<float> sample, Shape shape, Span<float> target, Shape targetShape, ref SampleRandom random)
     {
         // A crop at offset (oy, ox) in [0, 2p] of the padded image is a shift by (p - oy, p - ox).
         int oy = random.NextInt(0, 2 * Padding);
         int ox = random.NextInt(0, 2 * Padding);
         RandomShift.Shift(sample, shape, Padding - oy, Padding - ox);
+        RandomShift.ShiftTarget(target, targetShape, shape, Padding - oy, Padding - ox);
     }
 }

@@ -1,4 +1,5 @@
-// The losses a compiled model can attach, over Engine.Ops.Losses: factories by name and the adapter to ILossSpec.
+// The losses a compiled model can attach, over Engine.Ops.Losses: factories by name, the adapter to ILossSpec, and the
+// task each loss trains for.
 using System;
 using System.Runtime.CompilerServices;
 using Engine.Ops;
@@ -12,8 +13,20 @@ namespace Engine.Nn;
 /// </summary>
 public static class Loss
 {
-    /// <summary>Any loss spec of <see cref="Engine.Ops"/> (triplet excepted); <paramref name="classWeights"/> only for cross-entropy.</summary>
-    public static ILossSpec From(LossSpec spec, float[]? classWeights = null) => new OpLoss(spec, classWeights);
+    /// <summary>
+    /// Any loss spec of <see cref="Engine.Ops"/>; <paramref name="classWeights"/> only for cross-entropy. A triplet spec
+    /// becomes <see cref="Triplet"/>'s loss (its prediction stacks anchors, positives and negatives).
+    /// </summary>
+    public static ILossSpec From(LossSpec spec, float[]? classWeights = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.IsTriplet)
+        {
+            return classWeights is null ? new TripletLoss(spec) : throw new ArgumentException("triplet takes no class weights.", nameof(classWeights));
+        }
+
+        return new OpLoss(spec, classWeights);
+    }
 
     /// <summary>Cross-entropy from logits (N, C) against class indices (N) or probabilities (N, C).</summary>
     public static ILossSpec CrossEntropy(CrossEntropyTarget target = CrossEntropyTarget.Indices, float labelSmoothing = 0f,
@@ -50,6 +63,20 @@ public static class Loss
     /// <summary>Tversky loss of probabilities (N, C) against one-hot targets.</summary>
     public static ILossSpec Tversky(float alpha = 0.5f, float beta = 0.5f, float eps = 1e-6f) => From(LossSpec.Tversky(alpha, beta, eps));
 
+    /// <summary>
+    /// Triplet margin loss of embeddings. The model's prediction (3N, D) stacks N anchors, then their positives, then
+    /// their negatives (what a loader of a <see cref="Data.ITripletDataset"/> feeds); compile the model for 3N rows. The
+    /// target (3N) holds the rows' class labels, which the loss ignores (the trainer's embedding metrics use them).
+    /// </summary>
+    public static ILossSpec Triplet(float margin = 1f, float p = 2f, LossReduction reduction = LossReduction.Mean) => From(LossSpec.Triplet(margin, p, reduction));
+
+    /// <summary>
+    /// Segmentation loss on class scores (N, C, d1, ...) against class indices (N, d1, ...): per-position cross-entropy
+    /// of the scores plus <paramref name="diceWeight"/> times the Dice loss of their softmax over classes against the
+    /// one-hot target (MONAI's DiceCELoss with softmax and one-hot targets).
+    /// </summary>
+    public static ILossSpec DiceCrossEntropy(float diceWeight = 1f, float eps = 1e-6f) => new DiceCrossEntropyLoss(diceWeight, eps);
+
     /// <summary>An <see cref="LossSpec"/> run by <see cref="Losses"/>.</summary>
     private sealed class OpLoss : ILossSpec
     {
@@ -60,11 +87,6 @@ public static class Loss
         public OpLoss(LossSpec spec, float[]? weights)
         {
             ArgumentNullException.ThrowIfNull(spec);
-            if (spec.IsTriplet)
-            {
-                throw new ArgumentException("The triplet loss takes three inputs; a compiled model's loss takes a prediction and a target.", nameof(spec));
-            }
-
             if (weights is not null && !spec.AcceptsWeight)
             {
                 throw new ArgumentException($"{spec.Op} takes no class weights.", nameof(weights));
@@ -76,11 +98,22 @@ public static class Loss
 
         public string Describe() => spec.ToString();
 
+        public LossTask Task => spec.Op switch
+        {
+            "cross_entropy" => LossTask.Classification,
+            "mse" or "mae" or "huber" or "smooth_l1" => LossTask.Regression,
+            "bce" => LossTask.BinaryProbabilities,
+            "bce_with_logits" or "focal" => LossTask.BinaryLogits,
+            "dice" or "iou" or "tversky" => LossTask.Segmentation,
+            _ => LossTask.Other,
+        };
+
         public Shape TargetShape(Shape prediction)
         {
             ArgumentNullException.ThrowIfNull(prediction);
-            var target = spec.TakesClassIndices && prediction.Rank == 2
-                ? new Shape(prediction[0])
+            // Class indices: one per row of (N, C) scores, one per position of (N, C, d1, ...) scores.
+            var target = spec.TakesClassIndices && prediction.Rank >= 2
+                ? new Shape([prediction[0], .. prediction.ToArray()[2..]])
                 : prediction;
             Losses.Describe(spec, prediction, target, weights is null ? null : new Shape(weights.Length));
             return target;

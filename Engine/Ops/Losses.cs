@@ -36,6 +36,14 @@ public static class Losses
     /// <exception cref="ArgumentException">Shapes, devices or (host-readable) target values are invalid.</exception>
     public static void Forward(LossSpec spec, Tensor pred, Tensor target, Tensor loss, Tensor? weight = null, string? variant = null)
     {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(pred);
+        if (SegmentationLosses.Applies(spec, pred.Shape))
+        {
+            SegmentationLosses.Forward(spec, pred, target, loss, weight, variant);
+            return;
+        }
+
         var p = Prepare(spec, pred, target, weight, loss, nameof(loss));
         Check(pred, loss, nameof(loss));
         if (loss.Length != 1)
@@ -54,6 +62,14 @@ public static class Losses
     /// <exception cref="ArgumentException">Shapes, devices or (host-readable) target values are invalid.</exception>
     public static void Backward(LossSpec spec, Tensor pred, Tensor target, Tensor dpred, Tensor? weight = null, Tensor? gradLoss = null, float scale = 1f, string? variant = null)
     {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(pred);
+        if (SegmentationLosses.Applies(spec, pred.Shape))
+        {
+            SegmentationLosses.Backward(spec, pred, target, dpred, weight, gradLoss, scale, variant);
+            return;
+        }
+
         var p = Prepare(spec, pred, target, weight, dpred, nameof(dpred));
         Activations.SameShape(spec.Op, pred, nameof(pred), dpred, nameof(dpred));
         Upstream(spec, pred, gradLoss, scale, ref p);
@@ -92,7 +108,9 @@ public static class Losses
     /// <summary>
     /// Checks the shapes of a (non-triplet) loss's inputs and returns the kernel parameters: pointwise losses need
     /// target of pred's shape; cross-entropy pred (N, C), target (N) indices or (N, C) probabilities, weight (C);
-    /// dice/iou/tversky pred and target (N, C).
+    /// dice/iou/tversky pred and target (N, C). Segmentation shapes: cross-entropy pred (N, C, d1, ...) with indices
+    /// (N, d1, ...) or probabilities of pred's shape, dice/iou/tversky pred and target (N, C, d1, ...); they are the
+    /// row losses over every position (the returned parameters are those of the (N d1 ..., C) rows).
     /// </summary>
     /// <exception cref="ArgumentException">A shape does not fit; the message names it and what was expected.</exception>
     public static LossArgs Describe(LossSpec spec, Shape pred, Shape target, Shape? weight)
@@ -103,6 +121,13 @@ public static class Losses
         if (weight is not null && !spec.AcceptsWeight)
         {
             throw new ArgumentException($"{spec.Op} takes no class weight (only cross_entropy does).", nameof(weight));
+        }
+
+        if (SegmentationLosses.Applies(spec, pred))
+        {
+            // (N, C, d1, ...) runs as the row loss over every position (SegmentationLosses).
+            var (rows, rowTargets) = SegmentationLosses.Flatten(spec, pred, target);
+            return Describe(spec, rows, rowTargets, weight);
         }
 
         return spec.Definition.Family.Describe(spec, pred, target, weight);

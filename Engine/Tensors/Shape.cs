@@ -37,6 +37,9 @@ public sealed class Shape : IEquatable<Shape>, IReadOnlyList<int>
         Length = n;
     }
 
+    /// <summary>The shape of a scalar: no dimensions, one element.</summary>
+    public static Shape Scalar { get; } = new();
+
     /// <summary>Number of dimensions.</summary>
     public int Rank => dims.Length;
 

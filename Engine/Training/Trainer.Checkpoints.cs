@@ -16,7 +16,7 @@ namespace Engine.Training;
 public sealed partial class Trainer
 {
     private const string LatestFile = "latest";
-    private const int StateVersion = 1;
+    private const int StateVersion = 2;
     private static readonly Regex ManagedName = new(@"^ckpt-(\d{6})-e\d+-s\d+\.safetensors$", RegexOptions.CultureInvariant);
     private string? lastCheckpoint;
     private long version;
@@ -112,9 +112,9 @@ public sealed partial class Trainer
 
         var meta = SafeTensorsFile.Read(statePath).Metadata;
         var state = meta.TryGetValue("user.trainer", out var text) ? JsonNode.Parse(text) as JsonObject : null;
-        if (state is null || state["version"]?.GetValue<int>() != StateVersion)
+        if (state is null || state["version"]?.GetValue<int>() is not (StateVersion or 1))
         {
-            throw new CheckpointMismatchException($"{statePath} holds no trainer state (version {StateVersion}); it was not written by Trainer.SaveCheckpoint.");
+            throw new CheckpointMismatchException($"{statePath} holds no trainer state (version 1 or {StateVersion}); it was not written by Trainer.SaveCheckpoint.");
         }
 
         SafeTensorsFile? bestFile = null;
@@ -212,8 +212,8 @@ public sealed partial class Trainer
         },
         ["partial"] = new JsonObject
         {
-            ["loss_sum"] = part.LossSum, ["samples"] = part.Samples, ["correct"] = part.Correct,
-            ["accuracy_samples"] = part.AccuracySamples, ["steps"] = part.Steps, ["last_lr"] = part.LastLr,
+            ["loss_sum"] = part.LossSum, ["samples"] = part.Samples, ["steps"] = part.Steps, ["last_lr"] = part.LastLr,
+            ["metric_state"] = new JsonArray([.. (trainMetrics?.State ?? savedMetricState ?? []).Select(v => (JsonNode?)JsonValue.Create(v))]),
         },
         ["best_metric"] = Num(bestMetric),
         ["best_epoch"] = bestEpoch,
@@ -237,9 +237,14 @@ public sealed partial class Trainer
         var p = (JsonObject)s["partial"]!;
         part = new PartialEpoch
         {
-            LossSum = p["loss_sum"]!.GetValue<double>(), Samples = p["samples"]!.GetValue<long>(), Correct = p["correct"]!.GetValue<long>(),
-            AccuracySamples = p["accuracy_samples"]!.GetValue<long>(), Steps = p["steps"]!.GetValue<int>(), LastLr = p["last_lr"]!.GetValue<double>(),
+            LossSum = p["loss_sum"]!.GetValue<double>(), Samples = p["samples"]!.GetValue<long>(), Steps = p["steps"]!.GetValue<int>(), LastLr = p["last_lr"]!.GetValue<double>(),
         };
+
+        // The training metrics' state of the epoch in progress (version 1 kept accuracy's counts, which is that state).
+        savedMetricState = p["metric_state"] is JsonArray ms
+            ? [.. ms.Select(v => v!.GetValue<double>())]
+            : [p["correct"]!.GetValue<long>(), p["accuracy_samples"]!.GetValue<long>()];
+        trainMetrics = null;
         bestMetric = Num(s["best_metric"]);
         bestEpoch = s["best_epoch"]!.GetValue<int>();
         badEpochs = s["bad_epochs"]!.GetValue<int>();

@@ -1,5 +1,5 @@
 // The trainer's epoch bookkeeping: end-of-epoch validation, metrics, schedule steps and early stopping, the end of
-// Fit, accuracy counting, and the checks that data fit the model.
+// Fit, and the checks of early stopping's and the plateau schedule's metric.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -31,8 +31,6 @@ public sealed partial class Trainer
     {
         public double LossSum;
         public long Samples;
-        public long Correct;
-        public long AccuracySamples;
         public int Steps;
         public double LastLr;
     }
@@ -47,14 +45,20 @@ public sealed partial class Trainer
             new(l.Dataset.Count, l.Options.BatchSize * l.Options.ShardCount, l.BatchCount, l.Options.Shuffle, l.Options.Seed, l.Options.DropLast);
     }
 
-    private bool EndEpoch(DeviceDataLoader? validation, Stopwatch clock, int sessionSamples, int batches, IProgress<TrainingProgress>? progress)
+    private bool EndEpoch(MetricSet trainSet, DeviceDataLoader? validation, Stopwatch clock, int sessionSamples, int batches, IProgress<TrainingProgress>? progress)
     {
         var trainSeconds = clock.Elapsed;
+        var train = trainSet.Refresh().Snapshot();
         EvaluationResult? val = validation is null ? null : Evaluate(validation);
-        var m = new EpochMetrics(epoch + 1, part.Samples > 0 ? part.LossSum / part.Samples : double.NaN, PartAccuracy(),
+        var m = new EpochMetrics(epoch + 1, part.Samples > 0 ? part.LossSum / part.Samples : double.NaN, train.GetOrNaN("accuracy"),
             val?.Loss ?? double.NaN, val?.Accuracy ?? double.NaN, part.LastLr, part.Steps, clock.Elapsed.TotalSeconds,
-            sessionSamples / Math.Max(trainSeconds.TotalSeconds, 1e-9));
+            sessionSamples / Math.Max(trainSeconds.TotalSeconds, 1e-9))
+        {
+            TrainMetrics = train,
+            ValidationMetrics = val?.Metrics ?? MetricValues.Empty,
+        };
         history.Add(m);
+        trainSet.Reset();
         if (Schedule is ReduceLROnPlateau plateau)
         {
             plateau.Step(m.Get(Options.PlateauMetric));
@@ -92,13 +96,18 @@ public sealed partial class Trainer
         batchInEpoch = 0;
         part = default;
         version++;
-        logger.LogInformation(
-            "Epoch {Epoch}/{Epochs}: loss {Loss:G5}, accuracy {Accuracy:P2}, val_loss {ValLoss:G5}, val_accuracy {ValAccuracy:P2}, lr {Lr:G4}, {Rate:N0} samples/s, {Seconds:F1} s",
-            m.Epoch, Options.Epochs, m.TrainLoss, m.TrainAccuracy, m.ValidationLoss, m.ValidationAccuracy, m.LearningRate, m.SamplesPerSecond, m.Seconds);
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            logger.LogInformation(
+                "Epoch {Epoch}/{Epochs}: loss {Loss:G5}{Train}, val_loss {ValLoss:G5}{Validation}, lr {Lr:G4}, {Rate:N0} samples/s, {Seconds:F1} s",
+                m.Epoch, Options.Epochs, m.TrainLoss, Listed(m.TrainMetrics, string.Empty), m.ValidationLoss, Listed(m.ValidationMetrics, "val_"),
+                m.LearningRate, m.SamplesPerSecond, m.Seconds);
+        }
+
         progress?.Report(new TrainingProgress
         {
             Phase = TrainingPhase.EpochEnd, Epoch = m.Epoch, Epochs = Options.Epochs, Batch = batches, Batches = batches, Step = step,
-            BatchLoss = double.NaN, Loss = m.TrainLoss, Accuracy = m.TrainAccuracy, LearningRate = Optimizer.Groups[0].Lr,
+            BatchLoss = double.NaN, Loss = m.TrainLoss, Accuracy = m.TrainAccuracy, Metrics = m.TrainMetrics, LearningRate = Optimizer.Groups[0].Lr,
             SamplesPerSecond = m.SamplesPerSecond, Elapsed = clock.Elapsed, Validation = val,
         });
         if (stop)
@@ -137,7 +146,20 @@ public sealed partial class Trainer
     private TrainingResult Result(StopReason reason) =>
         new(reason, history.ToArray(), step, bestEpoch, Options.EarlyStopping is null ? double.NaN : bestMetric, restoredBest && reason != StopReason.Cancelled);
 
-    private double PartAccuracy() => part.AccuracySamples > 0 ? part.Correct / (double)part.AccuracySamples : double.NaN;
+    /// <summary>", accuracy 97.50%, ..." with <paramref name="prefix"/> before each name (the epoch log line); per-class values left out.</summary>
+    private static string Listed(MetricValues values, string prefix)
+    {
+        var sb = new System.Text.StringBuilder();
+        foreach (var (name, v) in values)
+        {
+            if (!name.StartsWith("iou_", StringComparison.Ordinal) && !name.StartsWith("dice_", StringComparison.Ordinal))
+            {
+                sb.Append(", ").Append(MetricValues.Format(prefix + name, v));
+            }
+        }
+
+        return sb.ToString();
+    }
 
     private DeviceDataLoader ValidationLoader(IDataset data, int trainBatch, int? explicitBatch = null)
     {
@@ -147,91 +169,6 @@ public sealed partial class Trainer
             BatchSize = size, Shuffle = false, Seed = Options.Seed, Transforms = Options.ValidationTransforms, Labels = LabelFormatFor(data),
             ShardCount = group?.Size ?? 1, ShardIndex = group?.Rank ?? 0, EvenShards = false,
         });
-    }
-
-    /// <summary>Counts the samples of the last forward whose largest output is their label's class.</summary>
-    private void CountCorrect(Tensor labels, int count, ref long correct, CompiledModel? plan = null)
-    {
-        plan ??= Model.ForBatchSize(count);
-        var output = plan.Output;
-        int c = output.Shape[1];
-        if (outputHost.Length < output.Length)
-        {
-            outputHost = new float[output.Length];
-        }
-
-        if (labelHost.Length < labels.Length)
-        {
-            labelHost = new float[labels.Length];
-        }
-
-        output.CopyTo(outputHost.AsSpan(0, (int)output.Length));
-        labels.CopyTo(labelHost.AsSpan(0, (int)labels.Length));
-        bool oneHot = labels.Rank == 2;
-        for (int i = 0; i < count; i++)
-        {
-            int predicted = ArgMax(outputHost.AsSpan(i * c, c));
-            int label = oneHot ? ArgMax(labelHost.AsSpan(i * c, c)) : (int)labelHost[i];
-            if (predicted == label)
-            {
-                correct++;
-            }
-        }
-    }
-
-    /// <summary>Index of the largest value (the first on ties; NaN never wins).</summary>
-    private static int ArgMax(ReadOnlySpan<float> row)
-    {
-        int best = 0;
-        for (int j = 1; j < row.Length; j++)
-        {
-            if (row[j] > row[best])
-            {
-                best = j;
-            }
-        }
-
-        return best;
-    }
-
-    private bool AccuracyAvailable(IDataset d) => d.ClassCount >= 2 && Model.Output.Rank == 2 && Model.Output.Shape[1] == d.ClassCount;
-
-    private LabelFormat LabelFormatFor(IDataset d)
-    {
-        var target = Model.Target!;
-        if (target.Rank == 1)
-        {
-            return LabelFormat.Indices;
-        }
-
-        if (target.Rank == 2 && target.Shape[1] == d.ClassCount)
-        {
-            return LabelFormat.OneHot;
-        }
-
-        throw new ArgumentException(
-            $"The model's loss target is {target.Shape}; a dataset's labels give class indices (batch) or one-hot rows (batch, {d.ClassCount}).", nameof(d));
-    }
-
-    private void CheckLoader(DeviceDataLoader loader, string name)
-    {
-        if (!ReferenceEquals(loader.Device, Model.Device))
-        {
-            throw new ArgumentException($"The loader's device ({loader.Device.Name}) is not the model's ({Model.Device.Name}).", name);
-        }
-
-        var sample = Model.Input.Shape.ToArray()[1..];
-        if (!loader.Dataset.SampleShape.ToArray().SequenceEqual(sample))
-        {
-            throw new ArgumentException(
-                $"The samples are {loader.Dataset.SampleShape} but the model takes {Model.Input.Shape} (batch, {string.Join(", ", sample)}).", name);
-        }
-
-        var target = Model.Target!;
-        if (loader.LabelShape.Rank != target.Rank || (target.Rank == 2 && loader.LabelShape[1] != target.Shape[1]))
-        {
-            throw new ArgumentException($"The loader's labels are {loader.LabelShape} per batch but the loss target is {target.Shape}.", name);
-        }
     }
 
     private static void CheckMetric(TrainingMetric? metric, DeviceDataLoader? validation, bool accuracy, string who)

@@ -1,7 +1,10 @@
-// One training step of the trainer: forward, backward, in data-parallel training the ranks' averaged gradients and
-// summed loss and counts, the NaN and infinity checks, clipping, the optimizer update and the per-step schedule.
+// One training step of the trainer: forward, backward, the batch's metric state, in data-parallel training the ranks'
+// averaged gradients and summed loss and metric states, the NaN and infinity checks, clipping, the optimizer update
+// and the per-step schedule.
+using System;
 using System.Threading;
 using Engine.Nn;
+using Engine.Ops;
 using Engine.Optim;
 using Engine.Optim.Schedules;
 using Microsoft.Extensions.Logging;
@@ -10,10 +13,18 @@ namespace Engine.Training;
 
 public sealed partial class Trainer
 {
-    private StepResult RunStep(Tensor features, Tensor labels, int count, int batch, int batches, bool countAccuracy, CancellationToken cancellationToken)
+    /// <summary>What one step measured: the batch's mean loss and its samples (over all ranks in data-parallel training).</summary>
+    private readonly record struct StepResult(double Loss, int Samples);
+
+    /// <summary>
+    /// One step on a batch of <paramref name="rows"/> feature rows holding <paramref name="samples"/> samples (3 rows per
+    /// triplet). The batch's metric state is measured into <see cref="stepMetrics"/> and added to <paramref name="metrics"/>
+    /// only once the step succeeded; in data-parallel training it is summed over the ranks first, with the loss.
+    /// </summary>
+    private StepResult RunStep(Tensor features, Tensor labels, int rows, int samples, int batch, int batches, MetricSet? metrics, CancellationToken cancellationToken)
     {
         Model.CheckFinite = debugNonFinite;
-        var plan = Model.ForBatchSize(count);
+        var plan = Model.ForBatchSize(rows);
         plan.Seed = StepSeed;
 
         // Dropout draws from (seed, step, node): set the counter from the trainer's step so that every plan, and a
@@ -32,18 +43,19 @@ public sealed partial class Trainer
         }
 
         double loss = nodeError is null ? plan.ReadLoss() : double.NaN;
-        long correct = 0;
-        if (countAccuracy && nodeError is null)
+        var delta = metrics is null || metrics.IsEmpty ? Span<double>.Empty : stepMetrics.AsSpan(0, metrics.State.Length);
+        delta.Clear();
+        if (nodeError is null && !delta.IsEmpty)
         {
-            CountCorrect(labels, count, ref correct, plan);
+            UpdateMetrics(metrics!, labels, rows, plan, delta);
         }
 
-        double samples = count;
+        double count = samples;
         if (reducer is not null)
         {
-            // Gradients are now averaged over the ranks; the loss, counts and flags are summed, so that every rank sees
-            // the same numbers and takes the same decisions below.
-            var sums = reducer.FinishStep(cancellationToken.IsCancellationRequested, loss * count, correct, count, nodeError is not null);
+            // Gradients are now averaged over the ranks; the loss, the metric states and the flags are summed, so that
+            // every rank sees the same numbers and takes the same decisions below.
+            var sums = reducer.FinishStep(cancellationToken.IsCancellationRequested, loss * samples, samples, nodeError is not null, delta);
             agreedStop |= sums.Stop;
             if (sums.FailedRanks > 0 && nodeError is null)
             {
@@ -51,8 +63,7 @@ public sealed partial class Trainer
             }
 
             loss = sums.LossSum / sums.Samples;
-            correct = (long)sums.Correct;
-            samples = sums.Samples;
+            count = sums.Samples;
         }
 
         if (nodeError is not null)
@@ -101,7 +112,8 @@ public sealed partial class Trainer
             s.Step();
         }
 
-        return new StepResult(loss, correct, samples);
+        metrics?.Add(delta);
+        return new StepResult(loss, (int)count);
     }
 
     private TrainingDivergedException Diverged(string what, int batch, int batches, double loss, NonFiniteNodeException? node)

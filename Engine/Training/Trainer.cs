@@ -6,6 +6,7 @@ using System.Linq;
 using System.Threading;
 using Engine.Data;
 using Engine.Nn;
+using Engine.Ops;
 using Engine.Optim;
 using Engine.Optim.Schedules;
 using Microsoft.Extensions.Logging;
@@ -28,8 +29,6 @@ public sealed partial class Trainer : IDisposable
     private readonly GradientClipper? clipper;
     private readonly ILogger logger;
     private readonly bool debugNonFinite;
-    private float[] outputHost = [];
-    private float[] labelHost = [];
     private bool disposed;
 
     /// <summary>Creates a trainer for <paramref name="model"/> (a training plan with a loss and one input).</summary>
@@ -37,7 +36,7 @@ public sealed partial class Trainer : IDisposable
     /// <param name="optimizer">An optimizer over <paramref name="model"/>'s parameters.</param>
     /// <param name="schedule">A learning-rate schedule of <paramref name="optimizer"/>, or null.</param>
     /// <param name="options">Settings; null for the defaults.</param>
-    /// <param name="logger">Where epoch summaries, checkpoints and early stopping are logged; null: the device's logger.</param>
+    /// <param name="logger">Where epoch summaries, checkpoints and early stopping are logged; null: a logger of category <c>Engine.Training.Trainer</c> from the device's <see cref="Device.LoggerFactory"/>.</param>
     /// <exception cref="ArgumentException">The model, optimizer, schedule or options do not fit together; the message says how.</exception>
     public Trainer(CompiledModel model, Optimizer optimizer, LrSchedulerBase? schedule = null, TrainingOptions? options = null, ILogger? logger = null)
     {
@@ -79,7 +78,7 @@ public sealed partial class Trainer : IDisposable
         Optimizer = optimizer;
         Schedule = schedule;
         Options = options;
-        this.logger = logger ?? model.Device.Logger;
+        this.logger = logger ?? model.Device.LoggerFactory.CreateLogger<Trainer>();
         debugNonFinite = options.DebugNonFinite || model.CheckFinite;
         if (options.ClipGradNorm is not null || options.ClipGradValue is not null)
         {
@@ -119,15 +118,20 @@ public sealed partial class Trainer : IDisposable
     /// <summary>
     /// Trains on <paramref name="train"/> (with the batch size of <see cref="TrainingOptions.Mode"/>, shuffled by
     /// <see cref="TrainingOptions.Seed"/>) until <see cref="TrainingOptions.Epochs"/> epochs have completed, evaluating
-    /// on <paramref name="validation"/> after each epoch. Labels become class indices or one-hot rows, whichever the
-    /// model's loss target is.
+    /// on <paramref name="validation"/> after each epoch. Class labels become class indices or one-hot rows, whichever the
+    /// model's loss target is; float targets must have the loss target's per-sample shape; triples need the triplet loss.
     /// </summary>
-    /// <exception cref="ArgumentException">The data do not fit the model.</exception>
+    /// <exception cref="ArgumentException">The data do not fit the model (checked before anything runs; the message names both shapes).</exception>
     /// <exception cref="TrainingDivergedException">A step produced NaN or infinity.</exception>
     public TrainingResult Fit(IDataset train, IDataset? validation = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(train);
         var labels = LabelFormatFor(train);
+        if (validation is not null)
+        {
+            LabelFormatFor(validation);
+        }
+
         int batch = Options.Mode switch
         {
             GradientDescentMode.Batch => group is null ? train.Count : (train.Count + group.Size - 1) / group.Size,
@@ -172,7 +176,8 @@ public sealed partial class Trainer : IDisposable
             CheckLoader(validation, nameof(validation));
         }
 
-        bool accuracy = AccuracyAvailable(train.Dataset);
+        var metrics = BindTrainMetrics(train.Dataset);
+        bool accuracy = metrics.HasAccuracy;
         CheckMetric(Options.EarlyStopping?.Monitor, validation, accuracy, "Early stopping");
         CheckMetric(Schedule is ReduceLROnPlateau ? Options.PlateauMetric : null, validation, accuracy, "ReduceLROnPlateau");
         CheckData(train);
@@ -181,7 +186,7 @@ public sealed partial class Trainer : IDisposable
             return Result(StopReason.EarlyStopped);
         }
 
-        BeginDataParallelFit(train, validation);
+        BeginDataParallelFit(train, validation, metrics);
         if (group is not null && !group.IsRoot)
         {
             progress = null;   // rank 0 reports for all
@@ -205,13 +210,7 @@ public sealed partial class Trainer : IDisposable
 
                 long stepStart = Stopwatch.GetTimestamp();   // not a Stopwatch object: a step allocates nothing
                 double lr = Optimizer.Groups[0].Lr;
-                var r = RunStep(b.Features, b.Labels, b.Count, batchInEpoch + 1, batches, accuracy, cancellationToken);
-                if (accuracy)
-                {
-                    part.Correct += r.Correct;
-                    part.AccuracySamples += r.Samples;
-                }
-
+                var r = RunStep(b.Features, b.Labels, b.Features.Shape[0], b.Count, batchInEpoch + 1, batches, metrics, cancellationToken);
                 double loss = r.Loss;
                 part.LossSum += loss * r.Samples;
                 part.Samples += r.Samples;
@@ -225,10 +224,11 @@ public sealed partial class Trainer : IDisposable
                 {
                     var elapsed = epochClock.Elapsed;
                     long remaining = (batches - batchInEpoch) + ((long)(Options.Epochs - epoch - 1) * batches);
+                    var running = metrics.Refresh();
                     progress.Report(new TrainingProgress
                     {
                         Phase = TrainingPhase.Training, Epoch = epoch + 1, Epochs = Options.Epochs, Batch = batchInEpoch, Batches = batches, Step = step,
-                        BatchLoss = loss, Loss = part.LossSum / part.Samples, Accuracy = PartAccuracy(), LearningRate = Optimizer.Groups[0].Lr,
+                        BatchLoss = loss, Loss = part.LossSum / part.Samples, Accuracy = running.GetOrNaN("accuracy"), Metrics = running, LearningRate = Optimizer.Groups[0].Lr,
                         SamplesPerSecond = epochSessionSamples / Math.Max(elapsed.TotalSeconds, 1e-9), Elapsed = elapsed,
                         Eta = TimeSpan.FromTicks((long)(trainTime.Ticks / (double)sessionSteps * remaining)),
                     });
@@ -246,7 +246,7 @@ public sealed partial class Trainer : IDisposable
                 return Finish(StopReason.Cancelled);
             }
 
-            bool stop = EndEpoch(validation, epochClock, epochSessionSamples, batches, progress);
+            bool stop = EndEpoch(metrics, validation, epochClock, epochSessionSamples, batches, progress);
             if (group is not null)
             {
                 ModelSync.CheckValues(Model, group, $"after epoch {epoch}");
@@ -284,45 +284,50 @@ public sealed partial class Trainer : IDisposable
             throw new ArgumentException($"input is {input.Shape}; the model takes (batch, {string.Join(", ", sample)}).", nameof(input));
         }
 
-        return (float)RunStep(input, target, input.Shape[0], 0, 0, countAccuracy: false, default).Loss;
+        return (float)RunStep(input, target, input.Shape[0], input.Shape[0], 0, 0, metrics: null, default).Loss;
     }
 
-    /// <summary>Mean loss and accuracy of the model on <paramref name="data"/> in evaluation mode (dropout off, running statistics).</summary>
+    /// <summary>Mean loss, accuracy and task metrics of the model on <paramref name="data"/> in evaluation mode (dropout off, running statistics).</summary>
+    /// <exception cref="ArgumentException">The data do not fit the model.</exception>
     public EvaluationResult Evaluate(IDataset data, int? batchSize = null)
     {
         ArgumentNullException.ThrowIfNull(data);
+        LabelFormatFor(data);
         using var loader = ValidationLoader(data, batchSize ?? Options.BatchSize, batchSize);
         return Evaluate(loader);
     }
 
     /// <summary>
-    /// Mean loss and accuracy of the model over one pass of <paramref name="loader"/> (epoch 0) in evaluation mode. In
-    /// data-parallel training a sharded loader's sums are added up over the ranks (every rank must call this).
+    /// Mean loss, accuracy and task metrics of the model over one pass of <paramref name="loader"/> (epoch 0) in
+    /// evaluation mode. In data-parallel training a sharded loader's loss sums and metric states are combined over the
+    /// ranks (<see cref="Metric.ShardContribution"/>), so every rank gets the values of the whole pass (every rank must call this).
     /// </summary>
+    /// <exception cref="ArgumentException">The loader does not fit the model.</exception>
     public EvaluationResult Evaluate(DeviceDataLoader loader)
     {
         ArgumentNullException.ThrowIfNull(loader);
         ObjectDisposedException.ThrowIf(disposed, this);
         CheckLoader(loader, nameof(loader));
-        bool accuracy = AccuracyAvailable(loader.Dataset);
+        if (group is not null && loader.Options.ShardCount != 1)
+        {
+            CheckShard(loader, nameof(loader));
+        }
+
+        var metrics = new MetricSet(MetricsFor(loader.Dataset), Model.Output.Shape, Model.Target!.Shape, loader.Dataset.Count, evaluation: true);
         bool wasTraining = Model.Training, wasChecking = Model.CheckFinite;
         Model.Training = false;
         Model.CheckFinite = false;
         double lossSum = 0;
-        long correct = 0;
         int samples = 0;
         try
         {
             foreach (DeviceBatch b in loader.Epoch(0))
             {
-                var plan = Model.ForBatchSize(b.Count);
+                int rows = b.Features.Shape[0];
+                var plan = Model.ForBatchSize(rows);
                 plan.Forward(b.Features, b.Labels);
                 lossSum += plan.ReadLoss() * (double)b.Count;
-                if (accuracy)
-                {
-                    CountCorrect(b.Labels, b.Count, ref correct, plan);
-                }
-
+                UpdateMetrics(metrics, b.Labels, rows, plan);
                 samples += b.Count;
             }
         }
@@ -332,8 +337,9 @@ public sealed partial class Trainer : IDisposable
             Model.CheckFinite = wasChecking;
         }
 
-        ReduceEvaluation(loader, ref lossSum, ref correct, ref samples);
-        return new EvaluationResult(lossSum / samples, accuracy ? correct / (double)samples : double.NaN, samples);
+        ReduceEvaluation(loader, metrics, ref lossSum, ref samples);
+        var values = metrics.Refresh().Snapshot();
+        return new EvaluationResult(lossSum / samples, values.GetOrNaN("accuracy"), samples) { Metrics = values };
     }
 
     /// <summary>Frees the trainer's own device memory (the best-weights copy); the model and optimizer stay with the caller.</summary>

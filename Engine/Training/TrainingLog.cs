@@ -59,15 +59,23 @@ public sealed class TrainingLog
     }
 
     /// <summary>
-    /// Writes one line per epoch under a header of the JSON keys (<c>epoch,train_loss,...</c>) to
-    /// <paramref name="path"/>, invariant culture, empty fields for NaN; replaces the file atomically.
+    /// Writes one line per epoch under a header of the JSON keys (<c>epoch,train_loss,...</c>, then <c>train_NAME</c> and
+    /// <c>validation_NAME</c> for each task metric such as rmse) to <paramref name="path"/>, invariant culture, empty
+    /// fields for NaN; replaces the file atomically.
     /// </summary>
     public void WriteCsv(string path)
     {
-        var text = new StringBuilder().AppendJoin(',', Columns).Append('\n');
+        var columns = CsvColumns();
+        var text = new StringBuilder().AppendJoin(',', columns).Append('\n');
         foreach (var e in epochs)
         {
-            double[] values = [e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValidationLoss, e.ValidationAccuracy, e.LearningRate, e.Steps, e.Seconds, e.SamplesPerSecond];
+            double[] values =
+            [
+                e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValidationLoss, e.ValidationAccuracy, e.LearningRate, e.Steps, e.Seconds, e.SamplesPerSecond,
+                .. columns.Skip(Columns.Length).Select(c => c.StartsWith("train_", StringComparison.Ordinal)
+                    ? e.TrainMetrics.GetOrNaN(c["train_".Length..])
+                    : e.ValidationMetrics.GetOrNaN(c["validation_".Length..])),
+            ];
             text.AppendJoin(',', values.Select(v => double.IsFinite(v) ? v.ToString("R", CultureInfo.InvariantCulture) : string.Empty)).Append('\n');
         }
 
@@ -99,18 +107,54 @@ public sealed class TrainingLog
     }
 
     /// <summary>An epoch as JSON (NaN and infinities as null): the shape of metrics.json and of checkpointed history.</summary>
-    internal static JsonObject ToJson(EpochMetrics m) => new()
+    /// <remarks>The task metrics go under <c>train_metrics</c> and <c>validation_metrics</c>, objects of name: value.</remarks>
+    internal static JsonObject ToJson(EpochMetrics m)
     {
-        ["epoch"] = m.Epoch, ["train_loss"] = Num(m.TrainLoss), ["train_accuracy"] = Num(m.TrainAccuracy),
-        ["validation_loss"] = Num(m.ValidationLoss), ["validation_accuracy"] = Num(m.ValidationAccuracy),
-        ["lr"] = Num(m.LearningRate), ["steps"] = m.Steps, ["seconds"] = Num(m.Seconds), ["samples_per_second"] = Num(m.SamplesPerSecond),
-    };
+        var o = new JsonObject
+        {
+            ["epoch"] = m.Epoch, ["train_loss"] = Num(m.TrainLoss), ["train_accuracy"] = Num(m.TrainAccuracy),
+            ["validation_loss"] = Num(m.ValidationLoss), ["validation_accuracy"] = Num(m.ValidationAccuracy),
+            ["lr"] = Num(m.LearningRate), ["steps"] = m.Steps, ["seconds"] = Num(m.Seconds), ["samples_per_second"] = Num(m.SamplesPerSecond),
+        };
+        if (m.TrainMetrics.Count > 0)
+        {
+            o["train_metrics"] = ToJson(m.TrainMetrics);
+        }
 
-    /// <summary>Reads what <see cref="ToJson"/> wrote (null as NaN).</summary>
+        if (m.ValidationMetrics.Count > 0)
+        {
+            o["validation_metrics"] = ToJson(m.ValidationMetrics);
+        }
+
+        return o;
+    }
+
+    /// <summary>Reads what <see cref="ToJson(EpochMetrics)"/> wrote (null as NaN).</summary>
     /// <exception cref="FormatException">A key is missing or not a number.</exception>
     internal static EpochMetrics FromJson(JsonObject h) =>
         new(Int(h, "epoch"), Num(h, "train_loss"), Num(h, "train_accuracy"), Num(h, "validation_loss"), Num(h, "validation_accuracy"),
-            Num(h, "lr"), Int(h, "steps"), Num(h, "seconds"), Num(h, "samples_per_second"));
+            Num(h, "lr"), Int(h, "steps"), Num(h, "seconds"), Num(h, "samples_per_second"))
+        {
+            TrainMetrics = Values(h, "train_metrics"),
+            ValidationMetrics = Values(h, "validation_metrics"),
+        };
+
+    private static JsonObject ToJson(MetricValues values) => new(values.Select(kv => KeyValuePair.Create(kv.Key, Num(kv.Value))));
+
+    private static MetricValues Values(JsonObject h, string key) => h[key] switch
+    {
+        null => MetricValues.Empty,
+        JsonObject o => new MetricValues([.. o.Select(p => p.Key)], [.. o.Select(p => Num(o, p.Key))]),
+        _ => throw new FormatException($"'{key}' is not an object of metric values"),
+    };
+
+    /// <summary>The CSV columns: the fixed ones, then train_NAME and validation_NAME for every task metric seen (accuracy is already there).</summary>
+    private string[] CsvColumns() =>
+    [
+        .. Columns,
+        .. epochs.SelectMany(e => e.TrainMetrics.Keys).Where(k => k != "accuracy").Distinct().Select(k => "train_" + k),
+        .. epochs.SelectMany(e => e.ValidationMetrics.Keys).Where(k => k != "accuracy").Distinct().Select(k => "validation_" + k),
+    ];
 
     private static JsonNode? Num(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;
 

@@ -153,6 +153,15 @@ public sealed record TrainingOptions
     /// </summary>
     public DistributedOptions? Distributed { get; init; }
 
+    /// <summary>
+    /// The metrics computed over training batches and validation data; null (the default) picks them from the loss's
+    /// task: accuracy for class scores, mae/rmse/r2 for regression, binary accuracy for bce losses, pixel accuracy and
+    /// per-class IoU and Dice for segmentation, triplet and kNN accuracy for the triplet loss. An empty list computes none.
+    /// In data-parallel training the metrics of training steps are summed over the ranks (so they must be additive, see
+    /// <see cref="Metric.ShardContribution"/>) and those of a sharded evaluation combined by their shard contributions.
+    /// </summary>
+    public IReadOnlyList<Metric>? Metrics { get; init; }
+
     internal void Validate()
     {
         Check(Epochs >= 1, nameof(Epochs), Epochs, "must be at least 1");

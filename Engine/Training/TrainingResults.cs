@@ -30,11 +30,21 @@ public enum StopReason
     Cancelled = 2,
 }
 
-/// <summary>Mean loss and accuracy over some samples.</summary>
+/// <summary>Mean loss, accuracy and the task's metrics over some samples.</summary>
 /// <param name="Loss">Sample-weighted mean of the batch losses (the mean per-sample loss with a mean-reduced loss).</param>
 /// <param name="Accuracy">Fraction of samples whose largest output is the label's class; NaN when the output is not a class score vector.</param>
-/// <param name="Samples">Samples seen.</param>
-public readonly record struct EvaluationResult(double Loss, double Accuracy, int Samples);
+/// <param name="Samples">Samples (or triples) seen.</param>
+public readonly record struct EvaluationResult(double Loss, double Accuracy, int Samples)
+{
+    private readonly MetricValues? metrics;
+
+    /// <summary>Every metric of the pass by name (<see cref="TrainingOptions.Metrics"/>, or those of the loss's task), accuracy included.</summary>
+    public MetricValues Metrics
+    {
+        get => metrics ?? MetricValues.Empty;
+        init => metrics = value;
+    }
+}
 
 /// <summary>One progress report (after a step, or at the end of an epoch).</summary>
 public readonly record struct TrainingProgress
@@ -66,6 +76,18 @@ public readonly record struct TrainingProgress
     /// <summary>Training accuracy of this epoch so far (NaN when not a classification output).</summary>
     public double Accuracy { get; init; }
 
+    /// <summary>
+    /// The task's training metrics of this epoch so far (e.g. rmse, mean_iou). At <see cref="TrainingPhase.Training"/> this is
+    /// the trainer's running copy, updated in place after later steps: read it during the report, or copy it.
+    /// </summary>
+    public MetricValues Metrics
+    {
+        get => metrics ?? MetricValues.Empty;
+        init => metrics = value;
+    }
+
+    private readonly MetricValues? metrics;
+
     /// <summary>Learning rate of the first parameter group now.</summary>
     public double LearningRate { get; init; }
 
@@ -95,6 +117,12 @@ public readonly record struct TrainingProgress
 public sealed record EpochMetrics(int Epoch, double TrainLoss, double TrainAccuracy, double ValidationLoss, double ValidationAccuracy,
     double LearningRate, int Steps, double Seconds, double SamplesPerSecond)
 {
+    /// <summary>The task's metrics over the epoch's training batches (accuracy included), by name.</summary>
+    public MetricValues TrainMetrics { get; init; } = MetricValues.Empty;
+
+    /// <summary>The task's metrics on the validation data (empty without it), by name.</summary>
+    public MetricValues ValidationMetrics { get; init; } = MetricValues.Empty;
+
     /// <summary>The value of <paramref name="metric"/>.</summary>
     public double Get(TrainingMetric metric) => metric switch
     {

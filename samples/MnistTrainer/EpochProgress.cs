@@ -1,4 +1,5 @@
-// Per-epoch progress: a redrawn bar (loss, accuracy, samples/s, ETA) on a terminal, a few plain log lines otherwise.
+// Per-epoch progress: a redrawn bar (loss, accuracy or the task's metric, samples/s, ETA) on a terminal, a few plain
+// log lines otherwise.
 using System;
 using System.Globalization;
 using System.IO;
@@ -39,10 +40,13 @@ internal sealed class EpochProgress
     public int TotalSamples { get; }
 
     /// <summary>Reports <paramref name="samplesDone"/> samples trained so far with the running mean loss and accuracy.</summary>
-    public void Report(int samplesDone, double meanLoss, double accuracy)
+    public void Report(int samplesDone, double meanLoss, double accuracy) => Report(samplesDone, meanLoss, AccuracyText(accuracy));
+
+    /// <summary>Reports <paramref name="samplesDone"/> samples trained so far with the running mean loss and a metric's text (e.g. <c>rmse 0.412</c>).</summary>
+    public void Report(int samplesDone, double meanLoss, string metric)
     {
         double seconds = time.GetElapsedTime(start).TotalSeconds;
-        string line = Format(Epoch, Epochs, samplesDone, TotalSamples, meanLoss, accuracy, seconds);
+        string line = Format(Epoch, Epochs, samplesDone, TotalSamples, meanLoss, metric, seconds);
         if (interactive)
         {
             long now = time.GetTimestamp();
@@ -74,7 +78,11 @@ internal sealed class EpochProgress
     }
 
     /// <summary>The progress line, e.g. <c>epoch 2/5 [=======&gt;    ]  52%  loss 0.1234  acc 96.51%  2,345 samples/s  ETA 0:04</c>.</summary>
-    public static string Format(int epoch, int epochs, int done, int total, double loss, double accuracy, double seconds)
+    public static string Format(int epoch, int epochs, int done, int total, double loss, double accuracy, double seconds) =>
+        Format(epoch, epochs, done, total, loss, AccuracyText(accuracy), seconds);
+
+    /// <summary>The progress line with <paramref name="metric"/> in the place of the accuracy.</summary>
+    public static string Format(int epoch, int epochs, int done, int total, double loss, string metric, double seconds)
     {
         double frac = total > 0 ? Math.Clamp((double)done / total, 0, 1) : 0;
         int filled = (int)(frac * BarWidth);
@@ -82,8 +90,10 @@ internal sealed class EpochProgress
         double rate = seconds > 0 ? done / seconds : 0;
         string eta = rate > 0 ? Clock((total - done) / rate) : "--:--";
         return string.Create(CultureInfo.InvariantCulture,
-            $"epoch {epoch}/{epochs} [{bar}] {frac * 100,3:F0}%  loss {loss:F4}  acc {accuracy * 100:F2}%  {rate:N0} samples/s  {(done >= total ? "took " + Clock(seconds) : "ETA " + eta)}");
+            $"epoch {epoch}/{epochs} [{bar}] {frac * 100,3:F0}%  loss {loss:F4}  {metric}  {rate:N0} samples/s  {(done >= total ? "took " + Clock(seconds) : "ETA " + eta)}");
     }
+
+    private static string AccuracyText(double accuracy) => string.Create(CultureInfo.InvariantCulture, $"acc {accuracy * 100:F2}%");
 
     private static string Clock(double seconds)
     {

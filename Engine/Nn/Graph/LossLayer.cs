@@ -25,6 +25,34 @@ public interface ILossSpec
 
     /// <summary>Writes the gradient of the loss with respect to the prediction.</summary>
     void Backward(Tensor prediction, Tensor target, Tensor gradPrediction, Tensor? workspace);
+
+    /// <summary>What the loss trains a model for; the trainer picks its default metrics from it. Default <see cref="LossTask.Other"/>.</summary>
+    LossTask Task => LossTask.Other;
+}
+
+/// <summary>What a loss trains a model for (and so which metrics suit it).</summary>
+public enum LossTask
+{
+    /// <summary>Not known (a custom loss): no task metrics.</summary>
+    Other = 0,
+
+    /// <summary>Class scores against class indices or probabilities (cross-entropy); per position for (N, C, d...) scores.</summary>
+    Classification = 1,
+
+    /// <summary>Float values against float targets (mse, mae, huber, smooth_l1).</summary>
+    Regression = 2,
+
+    /// <summary>Independent yes/no outputs given as logits (bce_with_logits, focal).</summary>
+    BinaryLogits = 3,
+
+    /// <summary>Independent yes/no outputs given as probabilities (bce).</summary>
+    BinaryProbabilities = 4,
+
+    /// <summary>Class probabilities or scores per position against masks (dice, iou, tversky, dice with cross-entropy).</summary>
+    Segmentation = 5,
+
+    /// <summary>Embeddings of (anchor, positive, negative) triples stacked as 3N rows (triplet).</summary>
+    Triplet = 6,
 }
 
 /// <summary>The graph node computing a loss from (prediction, target).</summary>

@@ -1,6 +1,6 @@
 // The communication side of a data-parallel step: gradient buckets are averaged across ranks on a thread of its own
 // while backward still runs (Open MPI has no progress thread, so someone must poll), then a small "control" sum of the
-// step (loss, accuracy counts, samples, stop and failure flags) that keeps every rank's decisions the same.
+// step (loss, samples, stop and failure flags, the training metrics' state) that keeps every rank's decisions the same.
 // Nothing here allocates once the first step of each compiled plan has run.
 using System;
 using System.Collections.Generic;
@@ -14,12 +14,12 @@ using Engine.Ops;
 namespace Engine.Training;
 
 /// <summary>What the ranks agreed on after a step: sums over all ranks.</summary>
-internal readonly record struct StepSums(double LossSum, double Correct, double Samples, bool Stop, int FailedRanks);
+internal readonly record struct StepSums(double LossSum, double Samples, bool Stop, int FailedRanks);
 
 /// <summary>Averages gradients across the ranks of a process group, bucket by bucket, overlapping backward where it can.</summary>
 internal sealed class GradientReducer : IDisposable, IBackwardObserver
 {
-    private const int ControlLength = 5;
+    private const int ControlLength = 4;
     private readonly ProcessGroup group;
     private readonly Tensor grads;
     private readonly GradientBucket[] buckets;
@@ -27,7 +27,7 @@ internal sealed class GradientReducer : IDisposable, IBackwardObserver
     private readonly float scale;
     private readonly bool overlap;
     private readonly bool syncDevice;
-    private readonly double[] control = GC.AllocateArray<double>(ControlLength, pinned: true);
+    private double[] control = GC.AllocateArray<double>(ControlLength, pinned: true);
     private readonly Dictionary<CompiledModel, int[]> tables = new(ReferenceEqualityComparer.Instance);
     private readonly AutoResetEvent workAvailable = new(false);
     private readonly AutoResetEvent workDone = new(false);
@@ -86,6 +86,20 @@ internal sealed class GradientReducer : IDisposable, IBackwardObserver
     /// <summary>Steps finished.</summary>
     public long Steps => steps;
 
+    /// <summary>
+    /// Sizes the control sum for <paramref name="length"/> doubles of training-metric state per step (every rank the
+    /// same; the trainer checks). Allocates only when the length changes, between steps.
+    /// </summary>
+    public void SetMetricLength(int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (control.Length != ControlLength + length)
+        {
+            // The communication thread reads the field only after the next step's Volatile.Write of controlsPosted.
+            control = GC.AllocateArray<double>(ControlLength + length, pinned: true);
+        }
+    }
+
     /// <summary>Starts a step on <paramref name="plan"/>: its backward will post buckets as their gradients become final.</summary>
     public void BeginStep(CompiledModel plan)
     {
@@ -120,16 +134,20 @@ internal sealed class GradientReducer : IDisposable, IBackwardObserver
 
     /// <summary>
     /// Ends the step: makes sure every bucket is reduced (posting those backward did not reach, e.g. after an error),
-    /// sums the control values over the ranks and returns the sums. Gradients are then the average over the ranks.
+    /// sums the control values over the ranks and returns the sums. Gradients are then the average over the ranks, and
+    /// <paramref name="metrics"/> (this rank's step state of the training metrics, at most <see cref="SetMetricLength"/>
+    /// long; the rest counts as zeros) holds the sum over the ranks.
     /// </summary>
     /// <exception cref="ProcessGroupException">A reduction failed or timed out.</exception>
-    public StepSums FinishStep(bool stop, double lossSum, long correct, int samples, bool failed)
+    public StepSums FinishStep(bool stop, double lossSum, int samples, bool failed, Span<double> metrics)
     {
         control[0] = lossSum;
-        control[1] = correct;
-        control[2] = samples;
-        control[3] = stop ? 1 : 0;
-        control[4] = failed ? 1 : 0;
+        control[1] = samples;
+        control[2] = stop ? 1 : 0;
+        control[3] = failed ? 1 : 0;
+        var extra = control.AsSpan(ControlLength);
+        extra.Clear();
+        metrics.CopyTo(extra);
         long start = Stopwatch.GetTimestamp();
         group.SetPolling(gentle: false);
         if (overlap)
@@ -177,7 +195,8 @@ internal sealed class GradientReducer : IDisposable, IBackwardObserver
         waitTicks += Stopwatch.GetTimestamp() - start;
         ThrowIfFailed();
         steps++;
-        return new StepSums(control[0], control[1], control[2], control[3] > 0, (int)control[4]);
+        extra.Slice(0, metrics.Length).CopyTo(metrics);
+        return new StepSums(control[0], control[1], control[2] > 0, (int)control[3]);
     }
 
     public void Dispose()

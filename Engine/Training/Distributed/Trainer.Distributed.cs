@@ -16,17 +16,7 @@ public sealed partial class Trainer
 {
     private readonly ProcessGroup? group;
     private readonly GradientReducer? reducer;
-    private readonly double[] evaluationSums = GC.AllocateArray<double>(3, pinned: true);
     private bool agreedStop;
-
-    /// <summary>The sums of one step over all ranks (this process's alone without data parallelism).</summary>
-    private readonly record struct StepResult(double Loss, long Correct, int Samples)
-    {
-        public StepResult(double loss, long correct, double samples)
-            : this(loss, correct, (int)samples)
-        {
-        }
-    }
 
     /// <summary>The gradient reducer of data-parallel training (null with one rank), for benchmarks.</summary>
     internal GradientReducer? Reducer => reducer;
@@ -63,8 +53,11 @@ public sealed partial class Trainer
         }
     }
 
-    /// <summary>Before training: the loaders read this rank's shard, every rank runs the same steps, and every rank has rank 0's model.</summary>
-    private void BeginDataParallelFit(DeviceDataLoader train, DeviceDataLoader? validation)
+    /// <summary>
+    /// Before training: the loaders read this rank's shard, every rank runs the same steps with the same training
+    /// metrics (their states are summed after each step), and every rank has rank 0's model.
+    /// </summary>
+    private void BeginDataParallelFit(DeviceDataLoader train, DeviceDataLoader? validation, MetricSet metrics)
     {
         if (group is null)
         {
@@ -77,17 +70,20 @@ public sealed partial class Trainer
             CheckShard(validation, nameof(validation));
         }
 
-        long[] mine = [train.BatchCount, train.Options.BatchSize, train.Dataset.Count];
-        var all = new long[mine.Length * group.Size];
+        long[] mine = [train.BatchCount, train.Options.BatchSize, train.Dataset.Count, metrics.State.Length];
+        int n = mine.Length;
+        var all = new long[n * group.Size];
         group.AllGather(mine, all);
         for (int r = 1; r < group.Size; r++)
         {
-            if (!all.AsSpan(r * mine.Length, mine.Length).SequenceEqual(all.AsSpan(0, mine.Length)))
+            if (!all.AsSpan(r * n, n).SequenceEqual(all.AsSpan(0, n)))
             {
                 throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                    $"Data-parallel training: rank {r} has {all[r * 3]} batches of {all[(r * 3) + 1]} from {all[(r * 3) + 2]} samples per epoch, rank 0 {all[0]} of {all[1]} from {all[2]}; every rank must train the same number of steps on the same data."));
+                    $"Data-parallel training: rank {r} has {all[r * n]} batches of {all[(r * n) + 1]} from {all[(r * n) + 2]} samples per epoch and {all[(r * n) + 3]} values of training-metric state, rank 0 {all[0]} of {all[1]} from {all[2]} and {all[3]}; every rank must train the same number of steps on the same data with the same metrics."));
             }
         }
+
+        reducer!.SetMetricLength(metrics.State.Length);
 
         ModelSync.BroadcastFromRoot(Model, group);
         agreedStop = false;
@@ -96,31 +92,37 @@ public sealed partial class Trainer
     private void CheckShard(DeviceDataLoader loader, string name)
     {
         var o = loader.Options;
-        if (o.ShardCount != group!.Size || o.ShardIndex != group.Rank || (name == "train" && !o.EvenShards && !o.DropLast))
+        bool train = name == "train";
+        if (o.ShardCount != group!.Size || o.ShardIndex != group.Rank || (train && !o.EvenShards && !o.DropLast) || (!train && o.EvenShards))
         {
+            // Training needs even shards (every rank the same steps); evaluation uneven ones (every sample counted once).
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                $"Data-parallel training on rank {group.Rank} of {group.Size}: the {name} loader must read this rank's shard (DataLoaderOptions.ShardCount = {group.Size}, ShardIndex = {group.Rank}{(name == "train" ? ", EvenShards = true" : string.Empty)}); it reads shard {o.ShardIndex} of {o.ShardCount}{(o.EvenShards ? string.Empty : ", uneven")}."), name);
+                $"Data-parallel training on rank {group.Rank} of {group.Size}: the {name} loader must read this rank's shard (DataLoaderOptions.ShardCount = {group.Size}, ShardIndex = {group.Rank}, EvenShards = {(train ? "true" : "false")}); it reads shard {o.ShardIndex} of {o.ShardCount}{(o.EvenShards ? ", even" : ", uneven")}."), name);
         }
     }
 
     /// <summary>Whether to stop before the next step: this token alone, or (data-parallel) any rank's token at the last step.</summary>
     private bool StopRequested(CancellationToken token) => group is null ? token.IsCancellationRequested : agreedStop;
 
-    /// <summary>Adds up a sharded evaluation's sums over the ranks (each rank evaluated its own shard).</summary>
-    private void ReduceEvaluation(DeviceDataLoader loader, ref double lossSum, ref long correct, ref int samples)
+    /// <summary>
+    /// Combines a sharded evaluation over the ranks (each rank evaluated its own shard): the loss sums and sample counts
+    /// are added up, and so are the metrics' shard contributions (their states' sums and counts; kNN accuracy's
+    /// embeddings, each at its position in the whole pass), so every rank holds the state of one pass over all the data.
+    /// </summary>
+    private void ReduceEvaluation(DeviceDataLoader loader, MetricSet metrics, ref double lossSum, ref int samples)
     {
         if (group is null || loader.Options.ShardCount == 1)
         {
             return;
         }
 
-        evaluationSums[0] = lossSum;
-        evaluationSums[1] = correct;
-        evaluationSums[2] = samples;
-        group.AllReduceSum(evaluationSums.AsSpan());
-        lossSum = evaluationSums[0];
-        correct = (long)evaluationSums[1];
-        samples = (int)evaluationSums[2];
+        var all = metrics.ShardContribution(loader.Options.ShardIndex, loader.Options.ShardCount, extra: 2);
+        all[0] = lossSum;
+        all[1] = samples;
+        group.AllReduceSum(all.AsSpan());
+        lossSum = all[0];
+        samples = (int)all[1];
+        all.AsSpan(2).CopyTo(metrics.State);
     }
 
     /// <summary>A collective failure, with where training stood and the checkpoint that remains.</summary>

