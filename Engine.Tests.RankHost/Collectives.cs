@@ -19,7 +19,7 @@ internal static class Collectives
             failures += ok ? 0 : 1;
         }
 
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rank {r} of {n} local {g.LocalRank} backend {g.Backend}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rank {r} of {n} local {g.LocalRank} of {g.LocalSize} backend {g.Backend}"));
         float[] f = [r, 1, 0.5f];
         g.AllReduceSum(f);
         Check("allreduce-float", f[0] == n * (n - 1) / 2f && f[1] == n && f[2] == n * 0.5f, string.Join(",", f));

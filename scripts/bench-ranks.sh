@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `./build.sh bench-ranks`: the cost of data parallelism on this machine. All-reduce bandwidth of the MPI process
 # group at 2 ranks, then the training step of the main job's CNN (and the MLP of bench-peers) on 1 rank and on 2 ranks,
-# one host thread per rank (DOTNET_PROCESSOR_COUNT=1), with the gradient communication overlapping backward and not:
+# one host thread per rank (ENGINE_THREADS=1, DOTNET_PROCESSOR_COUNT=1), with the gradient communication overlapping backward and not:
 # how long a step takes, how long its all-reduces take, and how much of that the overlap hides.
 # usage: scripts/bench-ranks.sh [--seconds S] [--ranks R]
 set -euo pipefail
@@ -22,9 +22,9 @@ done
 command -v mpirun >/dev/null 2>&1 || { echo "error: mpirun is not on PATH; install Open MPI (Debian/Ubuntu: apt-get install -y openmpi-bin)" >&2; exit 2; }
 dotnet build Engine.Benchmarks -c Release -nologo -v q -clp:ErrorsOnly
 dll=Engine.Benchmarks/bin/Release/net10.0/Engine.Benchmarks.dll
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 DOTNET_PROCESSOR_COUNT=1
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ENGINE_THREADS=1 DOTNET_PROCESSOR_COUNT=1
 one=(dotnet "$dll" ranks)
-many=(mpirun -np "$ranks" --oversubscribe -x TERM=dumb -x DOTNET_PROCESSOR_COUNT=1 dotnet "$dll" ranks)
+many=(mpirun -np "$ranks" --oversubscribe -x TERM=dumb -x ENGINE_THREADS=1 -x DOTNET_PROCESSOR_COUNT=1 dotnet "$dll" ranks)
 
 mkdir -p artifacts
 log="artifacts/bench-ranks-$(date -u +%Y%m%dT%H%M%SZ).log"

@@ -35,7 +35,7 @@ public sealed class DataParallelTests
             }
         }
 
-        Assert.That(r.Output, Does.Contain("rank 2 of 3 local 2 backend mpi"));
+        Assert.That(r.Output, Does.Contain("rank 2 of 3 local 2 of 3 backend mpi"));
     }
 
     [TestCase("mlp", 2, 2)]

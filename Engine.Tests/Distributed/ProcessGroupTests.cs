@@ -21,7 +21,7 @@ public sealed class ProcessGroupTests
     public void The_single_process_group_is_rank_0_of_1_and_its_collectives_keep_the_values()
     {
         using var g = ProcessGroup.Single();
-        Assert.That((g.Rank, g.Size, g.LocalRank, g.Backend, g.IsRoot), Is.EqualTo((0, 1, 0, "single", true)));
+        Assert.That((g.Rank, g.Size, g.LocalRank, g.LocalSize, g.Backend, g.IsRoot), Is.EqualTo((0, 1, 0, 1, "single", true)));
         float[] f = [1.5f, -2f];
         g.AllReduceSum(f);
         Assert.That(f, Is.EqualTo(new[] { 1.5f, -2f }));
@@ -111,6 +111,8 @@ public sealed class ProcessGroupTests
             {
                 Epochs = 2, BatchSize = 16, Seed = 3, Distributed = g is null ? null : new DistributedOptions { Group = g },
             });
+            // One rank reduces nothing: no gradient reducer, so no communication thread (HostOptionsTests lists it).
+            Assert.That(trainer.Reducer, Is.Null);
             trainer.Fit(data, data);
             return State(net);
         }

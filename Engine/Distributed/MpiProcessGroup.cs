@@ -31,6 +31,7 @@ public sealed unsafe class MpiProcessGroup : ProcessGroup
     private readonly int rank;
     private readonly int size;
     private readonly int localRank;
+    private readonly int localSize;
     private nint comm;
     private volatile bool gentle;
     private bool disposed;
@@ -50,6 +51,7 @@ public sealed unsafe class MpiProcessGroup : ProcessGroup
         if (world is not null)
         {
             localRank = world.localRank;
+            localSize = world.localSize;
             Host = world.Host;
             Timeout = world.Timeout;
             return;
@@ -58,10 +60,12 @@ public sealed unsafe class MpiProcessGroup : ProcessGroup
         Host = mpi.ProcessorName();
         nint local;
         mpi.Check(mpi.CommSplitType(comm, MpiLibrary.CommTypeShared, 0, mpi.InfoNull, &local), "MPI_Comm_split_type");
-        int lr;
+        int lr, ls;
         mpi.Check(mpi.CommRank(local, &lr), "MPI_Comm_rank");
+        mpi.Check(mpi.CommSize(local, &ls), "MPI_Comm_size");
         mpi.Check(mpi.CommFree(&local), "MPI_Comm_free");
         localRank = lr;
+        localSize = ls;
         if (size > 1)
         {
             nint hb;
@@ -82,6 +86,9 @@ public sealed unsafe class MpiProcessGroup : ProcessGroup
 
     /// <inheritdoc />
     public override int LocalRank => localRank;
+
+    /// <inheritdoc />
+    public override int LocalSize => localSize;
 
     /// <inheritdoc />
     public override string Backend => "mpi";
@@ -135,7 +142,7 @@ public sealed unsafe class MpiProcessGroup : ProcessGroup
     }
 
     /// <inheritdoc />
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"mpi rank {rank} of {size} on {Host} (local rank {localRank})");
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"mpi rank {rank} of {size} on {Host} (local rank {localRank} of {localSize})");
 
     internal override ProcessGroup Duplicate()
     {

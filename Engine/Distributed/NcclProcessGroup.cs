@@ -58,6 +58,9 @@ public sealed unsafe class NcclProcessGroup : ProcessGroup
     public override int LocalRank => bootstrap.LocalRank;
 
     /// <inheritdoc />
+    public override int LocalSize => bootstrap.LocalSize;
+
+    /// <inheritdoc />
     public override string Backend => "nccl";
 
     /// <summary>

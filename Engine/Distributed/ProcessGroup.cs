@@ -38,6 +38,12 @@ public abstract unsafe class ProcessGroup : IDisposable
     /// <summary>This process's rank among the group's processes on the same machine (to pick a GPU, for one).</summary>
     public abstract int LocalRank { get; }
 
+    /// <summary>
+    /// Number of the group's processes on this machine (they share its cores: give each its part, e.g.
+    /// <see cref="HostThreads.Limit"/> = cores / LocalSize).
+    /// </summary>
+    public abstract int LocalSize { get; }
+
     /// <summary>What carries the collectives: <c>single</c>, <c>mpi</c> or <c>nccl</c>.</summary>
     public abstract string Backend { get; }
 
@@ -314,6 +320,8 @@ internal sealed class SingleProcessGroup : ProcessGroup
     public override int Size => 1;
 
     public override int LocalRank => 0;
+
+    public override int LocalSize => 1;
 
     public override string Backend => "single";
 

@@ -1,7 +1,7 @@
 // `--ranks N`: the app starts itself N times under Open MPI's mpirun (this already-built dll with `dotnet`, never a
 // build per rank) and waits; each rank, seeing it was started by mpirun, joins the job's process group and trains its
 // shard. The main job and the task samples launch the same way; their data are fetched here first, so that the ranks
-// do not all download them at once.
+// do not all download them at once. The ranks on one machine split its host threads (HostThreads) between them.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -10,6 +10,7 @@ using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
 using Engine;
+using Engine.Distributed;
 using Microsoft.Extensions.Logging;
 
 namespace MnistTrainer;
@@ -30,9 +31,19 @@ internal static class RankLauncher
         }
 
         await prepare(ct).ConfigureAwait(false);
+
+        // The threads this launcher may use (HostThreads.Limit, else ENGINE_THREADS, else every core) are split between
+        // the ranks; past one rank per thread each still needs one, and the machine is oversubscribed.
+        int threads = HostThreads.Count;
+        if (hostfile is null && ranks > threads)
+        {
+            log.LogWarning("{Ranks} ranks but {Threads} host threads ({Variable}, else the cores): each rank still runs one, so the ranks oversubscribe them",
+                ranks, threads, HostThreads.EnvironmentVariable);
+        }
+
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
         var start = new ProcessStartInfo(mpirun) { UseShellExecute = false };
-        foreach (string a in Arguments(ranks, hostfile, args, dotnet, typeof(RankLauncher).Assembly.Location, Environment.IsPrivilegedProcess, Environment.ProcessorCount))
+        foreach (string a in Arguments(ranks, hostfile, args, dotnet, typeof(RankLauncher).Assembly.Location, Environment.IsPrivilegedProcess, threads))
         {
             start.ArgumentList.Add(a);
         }
@@ -47,12 +58,14 @@ internal static class RankLauncher
 
     /// <summary>
     /// mpirun's arguments: N processes (on this machine, more than its cores allowed, unless a hostfile places them),
-    /// <c>TERM=dumb</c> to keep escape codes out of forwarded output, and, when the ranks share this machine's cores, an
-    /// equal share of them per rank (at least one): <c>ENGINE_THREADS</c>, the engine's cap on its host threads
-    /// (<see cref="HostThreads"/>), and beside it <c>DOTNET_PROCESSOR_COUNT</c>, so that the runtime's own pools (GC,
-    /// thread pool) count the same cores; then <c>dotnet THIS.dll</c> with the app's own arguments.
+    /// <c>TERM=dumb</c> to keep escape codes out of forwarded output, and, when the ranks share this machine, an equal
+    /// share of the launcher's <paramref name="threads"/> (its <see cref="HostThreads.Count"/>) per rank, at least one, so
+    /// that ranks x threads per rank stays within them: <c>ENGINE_THREADS</c>, the engine's cap on its host threads, and
+    /// beside it <c>DOTNET_PROCESSOR_COUNT</c>, so that the runtime's own pools (GC, thread pool) count the same cores;
+    /// then <c>dotnet THIS.dll</c> with the app's own arguments. With a hostfile each rank takes its share of its own
+    /// machine (<see cref="ShareCores"/>).
     /// </summary>
-    public static List<string> Arguments(int ranks, string? hostfile, IReadOnlyList<string> args, string dotnet, string dll, bool root, int cores)
+    public static List<string> Arguments(int ranks, string? hostfile, IReadOnlyList<string> args, string dotnet, string dll, bool root, int threads)
     {
         var list = new List<string> { "-np", ranks.ToString(CultureInfo.InvariantCulture) };
         if (root)
@@ -66,7 +79,7 @@ internal static class RankLauncher
         }
         else
         {
-            string share = Math.Max(1, cores / ranks).ToString(CultureInfo.InvariantCulture);
+            string share = Math.Max(1, threads / ranks).ToString(CultureInfo.InvariantCulture);
             list.AddRange(["--oversubscribe", "-x", HostThreads.EnvironmentVariable + "=" + share, "-x", "DOTNET_PROCESSOR_COUNT=" + share]);
         }
 
@@ -74,6 +87,23 @@ internal static class RankLauncher
         list.AddRange(args);
         return list;
     }
+
+    /// <summary>
+    /// On a rank started by mpirun: caps the engine's host threads at this rank's share of its machine's cores (cores /
+    /// the job's ranks on this machine, at least one) unless a cap is set already (HostThreads.Limit, or ENGINE_THREADS,
+    /// which --ranks passes on and a hand-written mpirun may too). The device logs the count it then uses.
+    /// </summary>
+    public static void ShareCores(ProcessGroup group)
+    {
+        if (Share(HostThreads.Limit, Environment.GetEnvironmentVariable(HostThreads.EnvironmentVariable), Environment.ProcessorCount, group.LocalSize) is { } share)
+        {
+            HostThreads.Limit = share;
+        }
+    }
+
+    /// <summary>The cap <see cref="ShareCores"/> sets for a limit, an ENGINE_THREADS value, the cores and the ranks on this machine; null to keep the set one.</summary>
+    internal static int? Share(int? limit, string? variable, int cores, int localRanks) =>
+        limit is not null || !string.IsNullOrWhiteSpace(variable) ? null : Math.Max(1, cores / Math.Max(1, localRanks));
 
     private static string? FindOnPath(string name)
     {

@@ -89,6 +89,7 @@ internal static class TrainerApp
             }
 
             group.Timeout = TimeSpan.FromSeconds(options.TimeoutSeconds);
+            RankLauncher.ShareCores(group);
             options = options with { Ranks = group.Size, Group = group };
         }
 

@@ -76,8 +76,9 @@ internal sealed record TrainerOptions
           --seed N          seed of weight initialisation, shuffling and augmentation (default 1)
           --shift N         random shift of training images by up to N pixels, 0 for none (default 2)
           --ranks N         train data-parallel in N processes: the app starts them with Open MPI's mpirun on this machine
-                            (or on the machines of --hostfile), each with the already-built dll, one CPU thread per rank
-                            if there are no more cores, and batch-size / N samples per rank and step (default 1)
+                            (or on the machines of --hostfile), each with the already-built dll, the host threads
+                            (ENGINE_THREADS, else the cores) split between the ranks of a machine, at least one each,
+                            and batch-size / N samples per rank and step (default 1)
           --hostfile FILE   an Open MPI hostfile: the ranks' machines and slots (see docs/distributed.md)
           --timeout S       seconds a rank waits for the others in one exchange before the job ends with an error
                             naming the missing rank (default 120)

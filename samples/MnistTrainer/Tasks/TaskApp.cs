@@ -63,6 +63,7 @@ internal static class TaskApp
             }
 
             group.Timeout = TimeSpan.FromSeconds(o.TimeoutSeconds);
+            RankLauncher.ShareCores(group);
         }
 
         TaskData data;
