@@ -303,6 +303,8 @@ public sealed partial class CompiledModel : IDisposable
             {
                 CheckBackward(step, k);
             }
+
+            backwardObserver?.StepDone(this, k);
         }
     }
 
@@ -359,6 +361,11 @@ public sealed partial class CompiledModel : IDisposable
         foreach (var t in owned)
         {
             t.Dispose();
+        }
+
+        foreach (var ctx in forward)
+        {
+            (ctx.State as IDisposable)?.Dispose();   // per-node scratch made on first use (synchronized batch norm)
         }
     }
 

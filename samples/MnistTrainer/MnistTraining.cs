@@ -56,7 +56,8 @@ internal sealed class MnistTraining : IMnistTraining
         model = Build(options.Model);
         try
         {
-            net = model.Compile(device, [options.BatchSize, 1, 28, 28], Loss.CrossEntropy(), new CompileOptions { Seed = unchecked((int)options.Seed) });
+            // Data-parallel: each rank's step takes batch-size / ranks samples.
+            net = model.Compile(device, [options.BatchSize / options.Ranks, 1, 28, 28], Loss.CrossEntropy(), new CompileOptions { Seed = unchecked((int)options.Seed) });
             optimizer = new Adam(net.Parameters, new AdamOptions { Lr = options.LearningRate });
         }
         catch
@@ -92,9 +93,10 @@ internal sealed class MnistTraining : IMnistTraining
             trainer = new Trainer(net, optimizer, cosine, new TrainingOptions
             {
                 Epochs = options.Epochs,
-                BatchSize = options.BatchSize,
+                BatchSize = options.BatchSize / options.Ranks,
                 Seed = options.Seed,
                 ScheduleStepping = ScheduleStepping.PerStep,
+                Distributed = options.Group is { Size: > 1 } g ? new DistributedOptions { Group = g } : null,
             }, logger);
         }
 
