@@ -237,8 +237,8 @@ internal static class TrainerApp
                 using var training = makeTraining(device, o, loggers.CreateLogger("MnistTrainer.Training"));
                 try
                 {
-                    string result = Train(device, training, trainLoader, testLoader, source, train.Count, test.Count, ct);
-                    return (0, (o.Group is { IsRoot: false } ? string.Empty : OnnxCheck.Report(training, o.OutputDirectory, test, norm, log)) + result, false);
+                    string? result = Train(device, training, trainLoader, testLoader, source, train.Count, test.Count, ct);
+                    return (0, o.Group is { IsRoot: false } ? result : OnnxCheck.Report(training, o.OutputDirectory, test, norm, log) + result, false);
                 }
                 catch (TrainingDivergedException e)
                 {
