@@ -160,10 +160,11 @@ public sealed partial class Trainer : IDisposable
         bool accuracy = metrics.HasAccuracy;
         CheckMetric(Options.EarlyStopping?.Monitor, validation, accuracy, "Early stopping");
         CheckMetric(Schedule is ReduceLROnPlateau ? Options.PlateauMetric : null, validation, accuracy, "ReduceLROnPlateau");
+        CheckMetric(Options.StopAtLoss?.Monitor, validation, accuracy, "StopAtLoss");
         CheckData(train);
-        if (finished == StopReason.EarlyStopped)
+        if (finished is StopReason.EarlyStopped or StopReason.LossThresholdReached)
         {
-            return Result(StopReason.EarlyStopped);
+            return Result(finished.Value);
         }
 
         finished = null;
@@ -222,15 +223,15 @@ public sealed partial class Trainer : IDisposable
                 return Finish(StopReason.Cancelled);
             }
 
-            bool stop = EndEpoch(metrics, validation, epochClock, epochSessionSamples, batches, progress);
+            var stop = EndEpoch(metrics, validation, epochClock, epochSessionSamples, batches, progress);
             if (Options.Checkpoints is { EveryEpochs: > 0 } ce && epoch % ce.EveryEpochs == 0)
             {
                 SaveManaged();
             }
 
-            if (stop)
+            if (stop is { } reason)
             {
-                return Finish(StopReason.EarlyStopped);
+                return Finish(reason);
             }
         }
 

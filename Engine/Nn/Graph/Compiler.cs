@@ -30,6 +30,13 @@ public sealed record CompileOptions
     /// computes differently with and without sharing.
     /// </summary>
     public bool ShareMemory { get; init; } = true;
+
+    /// <summary>
+    /// A model-wide initialization rule applied at the model's first compile on a device (later compiles share the
+    /// parameters and ignore it): e.g. <c>Init.Rule(weights: Init.KaimingNormal("relu"), biases: Init.Zeros())</c> or
+    /// <c>Init.ByActivation()</c>. Layers given their own rule keep it. Null: every layer's default (PyTorch's).
+    /// </summary>
+    public InitRule? Init { get; init; }
 }
 
 /// <summary>The order of the nodes and what the backward pass computes.</summary>
@@ -107,7 +114,7 @@ internal static class Compiler
         }
 
         // 2. Parameters on the device (created at the first compile), and each node's view of them.
-        var state = ModelState.Ensure(root, device, walk, o.Seed);
+        var state = ModelState.Ensure(root, device, walk, o.Seed, o.Init, o.Init is null ? null : NextLayers(b));
         foreach (var (path, m) in walk)
         {
             string prefix = path.Length == 0 ? string.Empty : path + ".";
@@ -131,6 +138,19 @@ internal static class Compiler
 
         var memory = MemoryPlanner.Plan(b, schedule, plans, outputs, lossValue, target, o);
         return new CompiledModel(device, root, state, b, schedule, plans, memory, inputs, outputs, target, lossValue, paths, o);
+    }
+
+    /// <summary>For each layer used once whose single output feeds exactly one node: that node's layer (for <see cref="InitRule"/>s).</summary>
+    private static Func<Module, Layer?> NextLayers(GraphBuilder b)
+    {
+        var next = new Dictionary<Module, Layer?>(ReferenceEqualityComparer.Instance);
+        foreach (var n in b.Nodes)
+        {
+            var consumer = n.Outputs.Length == 1 && n.Outputs[0].Consumers.Count == 1 ? n.Outputs[0].Consumers[0].Node.Layer : null;
+            next[n.Layer] = next.ContainsKey(n.Layer) ? null : consumer;
+        }
+
+        return m => next.GetValueOrDefault(m);
     }
 
     /// <summary>Topological order (Kahn, ties broken by creation order) of the nodes.</summary>
