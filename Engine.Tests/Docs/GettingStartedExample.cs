@@ -2,6 +2,7 @@
 // compiled and run by tests; the tests also check the doc shows them.
 using System;
 using System.IO;
+using Engine.Checkpoints;
 using Engine.Data;
 using Engine.Data.Mnist;
 using Engine.Nn;

@@ -1,6 +1,7 @@
 // The model example of docs/graph.md, compiled and run by a test; the test also checks the doc shows this exact code.
 using System;
 using System.Collections.Generic;
+using Engine.Checkpoints;
 using Engine.Nn;
 using Engine.Optim;
 

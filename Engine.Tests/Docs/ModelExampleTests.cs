@@ -2,6 +2,7 @@
 using System;
 using System.IO;
 using System.Linq;
+using Engine.Checkpoints;
 using Engine.Nn;
 using Engine.Tests.Infrastructure;
 using NUnit.Framework;

@@ -77,7 +77,7 @@ public sealed class DeviceTests
         int loaded = dev.Kernels.Count;
         t.Fill(3f);
         Assert.That(dev.Kernels.Count, Is.EqualTo(loaded));
-        Assert.That(dev.Kernels.IsLoaded("fill"), Is.True);
+        Assert.That(dev.Kernels.IsLoaded("tensor.fill"), Is.True);
         Assert.That(t.ToArray(), Is.All.EqualTo(3f));
     }
 }

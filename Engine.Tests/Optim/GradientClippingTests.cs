@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json.Nodes;
 using Engine.Nn;
+using Engine.Ops;
 using Engine.Optim;
 using Engine.Tests.Infrastructure;
 using NUnit.Framework;
@@ -141,8 +142,8 @@ public sealed class GradientClippingTests(DeviceConfig config)
     {
         using var set = ParameterSet.Create(Dev, [("a", new Shape(5), ParameterRole.Weight), ("b", new Shape(3), ParameterRole.Bias)]);
         set.Values.Fill(1f);
-        Assert.That(() => NonFinite.ThrowIfAny(set, 3), Throws.Nothing);
+        Assert.That(() => set.ThrowIfNonFinite(3), Throws.Nothing);
         set["b"].Grad.CopyFrom([0f, float.NaN, 0f]);
-        Assert.That(() => NonFinite.ThrowIfAny(set, 3), Throws.InstanceOf<NonFiniteException>().With.Message.Contain("gradients at step 3: 1 of 8"));
+        Assert.That(() => set.ThrowIfNonFinite(3), Throws.InstanceOf<NonFiniteException>().With.Message.Contain("gradients at step 3: 1 of 8"));
     }
 }

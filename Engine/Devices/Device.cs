@@ -20,19 +20,23 @@ namespace Engine;
 /// </summary>
 public sealed class Device : IDisposable
 {
+    // Steps the layers above add to every context's compiler (AddCompilerExtension); filled when Engine.dll loads,
+    // before the first context is created.
+    private static readonly List<Func<Context.Builder, Context.Builder>> CompilerExtensions = [];
+
     private static readonly Lazy<Context> SharedContext = new(CreateContext);
-    private readonly ILogger logger;
     private bool disposed;
 
-    private Device(Accelerator accelerator, DeviceInfo info, ComputePath path, ILogger logger)
+    private Device(Accelerator accelerator, DeviceInfo info, ComputePath path, ILoggerFactory loggers)
     {
         Accelerator = accelerator;
         Info = info;
         Path = path;
-        this.logger = logger;
+        LoggerFactory = loggers;
+        Logger = loggers.CreateLogger<Device>();
         Stream = accelerator.DefaultStream;
         Allocator = new CachingAllocator(accelerator);
-        Kernels = new KernelCache(accelerator, logger);
+        Kernels = new KernelCache(accelerator, loggers.CreateLogger<KernelCache>());
         IsHostMemory = accelerator is CPUAccelerator;
     }
 
@@ -66,8 +70,14 @@ public sealed class Device : IDisposable
     /// <summary>Whether buffers live in host memory (the CPU accelerator), so host code can read them directly.</summary>
     public bool IsHostMemory { get; }
 
-    /// <summary>The device's logger.</summary>
-    public ILogger Logger => logger;
+    /// <summary>The device's logger (category <c>Engine.Device</c>).</summary>
+    public ILogger Logger { get; }
+
+    /// <summary>
+    /// The host's logger factory (<see cref="DeviceOptions.LoggerFactory"/>; a factory over <see cref="DeviceOptions.Logger"/>,
+    /// or one that logs nothing): the engine's layers above the device take their loggers from it.
+    /// </summary>
+    public ILoggerFactory LoggerFactory { get; }
 
     /// <summary>Every accelerator ILGPU reports, with whether the engine can use it.</summary>
     public static IReadOnlyList<DeviceInfo> ListDevices()
@@ -183,16 +193,39 @@ public sealed class Device : IDisposable
 
     private static Device Open(DeviceInfo info, DeviceOptions options)
     {
-        var logger = options.Logger ?? NullLogger.Instance;
-        var ilgpuDevice = Context.Devices[info.Index];
-        var accelerator = ilgpuDevice.CreateAccelerator(Context);
+        if (options.LoggerFactory is not null && options.Logger is not null)
+        {
+            throw new ArgumentException("Set DeviceOptions.LoggerFactory or DeviceOptions.Logger, not both.", nameof(options));
+        }
+
+        if (options.CpuThreads is { } threads)
+        {
+            if (threads <= 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(options), threads, $"DeviceOptions.CpuThreads must be a positive number of threads, got {threads}.");
+            }
+
+            HostThreads.Limit = threads;
+        }
+
         bool forceKernels = options.ForceKernelsOnCpu
             ?? string.Equals(Environment.GetEnvironmentVariable(DeviceOptions.CpuPathEnvironmentVariable), "kernels", StringComparison.OrdinalIgnoreCase);
         var path = info.Kind == DeviceKind.Cpu && !forceKernels ? ComputePath.Host : ComputePath.Kernels;
+        int hostThreads = path == ComputePath.Host ? HostThreads.Count : 0; // a bad ENGINE_THREADS fails here, before any allocation
+        var loggers = options.LoggerFactory ?? (options.Logger is { } one ? new SingleLoggerFactory(one) : NullLoggerFactory.Instance);
+        var logger = loggers.CreateLogger<Device>();
+        var accelerator = Context.Devices[info.Index].CreateAccelerator(Context);
         logger.LogInformation(
             "Device {Index}: {Kind} '{Name}', {MemoryGiB:F1} GiB, warp {Warp}, {MPs} multiprocessors, path {Path}",
             info.Index, info.Kind, info.Name, info.MemoryBytes / (1024.0 * 1024 * 1024), info.WarpSize, info.Multiprocessors, path);
-        return new Device(accelerator, info, path, logger);
+        if (path == ComputePath.Host)
+        {
+            logger.LogInformation("Host path: {Threads} of {Cores} CPU threads (HostThreads.Limit {Limit}, {Variable} '{Value}')", hostThreads,
+                Environment.ProcessorCount, HostThreads.Limit?.ToString(CultureInfo.InvariantCulture) ?? "not set", HostThreads.EnvironmentVariable,
+                Environment.GetEnvironmentVariable(HostThreads.EnvironmentVariable) ?? string.Empty);
+        }
+
+        return new Device(accelerator, info, path, loggers);
     }
 
     private static DeviceInfo Describe(int index, ILGPU.Runtime.Device d)
@@ -229,6 +262,27 @@ public sealed class Device : IDisposable
     /// The compiler options every device's kernels are built with (ILGPU.Algorithms math intrinsics, the engine's own KernelMath intrinsics, O1). The PTX
     /// test compiles every kernel with exactly these options, without a GPU.
     /// </summary>
-    internal static Context.Builder ConfigureCompiler(Context.Builder builder) =>
-        KernelIntrinsics.Register(builder.EnableAlgorithms().Optimize(OptimizationLevel.O1));
+    internal static Context.Builder ConfigureCompiler(Context.Builder builder)
+    {
+        builder = builder.EnableAlgorithms().Optimize(OptimizationLevel.O1);
+        foreach (var extension in CompilerExtensions)
+        {
+            builder = extension(builder);
+        }
+
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds a step to <see cref="ConfigureCompiler"/>: the layers above the device register what their kernels need on
+    /// the compiler (the KernelMath intrinsics of the kernel launchers) without the device referencing them.
+    /// </summary>
+    internal static void AddCompilerExtension(Func<Context.Builder, Context.Builder> extension)
+    {
+        ArgumentNullException.ThrowIfNull(extension);
+        lock (CompilerExtensions)
+        {
+            CompilerExtensions.Add(extension);
+        }
+    }
 }

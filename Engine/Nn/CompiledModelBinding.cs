@@ -1,9 +1,8 @@
-// Binding a compiled model's nodes to their tensors (arena views, parameters, buffers), and saving and loading
-// its weights as safetensors under the state-dict names.
+// Binding a compiled model's nodes to their tensors (arena views, parameters, buffers), and its copies for other
+// batch sizes. (Saving and loading its weights lives in Engine.Checkpoints, above the graph: ModelWeights.)
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using Engine.Checkpoints;
 
 namespace Engine.Nn;
 
@@ -42,15 +41,6 @@ public sealed partial class CompiledModel
         other.Seed = Seed;
         return other;
     }
-
-    /// <summary>Writes the parameters and buffers to a safetensors file under their state-dict names (PyTorch can load it).</summary>
-    public void SaveWeights(string path, IReadOnlyDictionary<string, string>? metadata = null) =>
-        Checkpoint.SaveWeights(path, Parameters, Buffers.StateDict(), metadata);
-
-    /// <summary>Reads parameters and buffers from a safetensors file; with <paramref name="strict"/>, every name must match both ways.</summary>
-    /// <exception cref="CheckpointMismatchException">Names or shapes differ; the message lists every difference.</exception>
-    public IReadOnlyDictionary<string, string> LoadWeights(string path, bool strict = true) =>
-        Checkpoint.LoadWeights(path, Parameters, Buffers.StateDict(), strict);
 
     private NodeContext Bind(GraphNode n, LayerPlan plan, MemoryLayout mem, Tensor?[] values, Tensor?[] grads, Func<Slot, Shape, Tensor> view,
         HashSet<Parameter> written, List<(Tensor, Tensor)> accumulate)

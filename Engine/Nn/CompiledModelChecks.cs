@@ -2,7 +2,7 @@
 // checked for NaN and infinity as they are written, so the first node that produced one can be named.
 using System;
 using System.Globalization;
-using Engine.Optim;
+using Engine.Ops;
 
 namespace Engine.Nn;
 

@@ -4,6 +4,7 @@ using System;
 using System.Collections;
 using System.Collections.Generic;
 using System.Linq;
+using Engine.Ops;
 
 namespace Engine.Nn;
 
@@ -154,6 +155,17 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>, IDisposable
 
     /// <summary>Sets every gradient to zero.</summary>
     public void ZeroGrads() => Grads.Fill(0f);
+
+    /// <summary>
+    /// Throws when the gradients or the values hold NaN or infinity, naming <paramref name="step"/>: "Non-finite values
+    /// in gradients at step 12: 3 of 1,000 elements are NaN or infinite." (gradients are checked first).
+    /// </summary>
+    /// <exception cref="NonFiniteException">Gradients or values are non-finite.</exception>
+    public void ThrowIfNonFinite(long step)
+    {
+        NonFinite.ThrowIfAny(Grads, "gradients", step);
+        NonFinite.ThrowIfAny(Values, "parameters", step);
+    }
 
     /// <inheritdoc />
     public IEnumerator<Parameter> GetEnumerator() => parameters.GetEnumerator();

@@ -1,5 +1,6 @@
 // Batch normalization over (N, C, ...): validation, dispatch, and the kernel path (two-stage channel reductions).
 using System;
+using Engine.Backends;
 using Engine.Backends.Cpu;
 using Engine.Dispatch;
 using Engine.Kernels.Norm;
@@ -7,19 +8,6 @@ using ILGPU;
 using ILGPU.Runtime;
 
 namespace Engine.Ops;
-
-/// <summary>Shape and settings of one batch-norm call: x is (N, C, S) with S the product of the dimensions after C.</summary>
-/// <param name="N">Batch size.</param>
-/// <param name="C">Channels.</param>
-/// <param name="S">Inner size (1 for (N, C) input).</param>
-/// <param name="Training">Batch statistics (true) or running statistics (false).</param>
-/// <param name="Momentum">Running-statistics momentum.</param>
-/// <param name="Eps">Added to the variance.</param>
-public readonly record struct BatchNormConfig(int N, int C, int S, bool Training, float Momentum, float Eps)
-{
-    /// <summary>Elements per channel, N * S.</summary>
-    public int Count => N * S;
-}
 
 /// <summary>A batch-norm forward implementation (arguments validated).</summary>
 public delegate void BatchNormForwardImpl(Tensor x, Tensor y, Tensor? gamma, Tensor? beta, Tensor? runningMean, Tensor? runningVar, Tensor saveMean, Tensor saveInvStd, BatchNormConfig config);

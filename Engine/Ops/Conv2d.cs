@@ -1,7 +1,6 @@
 // conv2d (NCHW, as torch.nn.functional.conv2d): validation, workspace sizing and dispatch of forward and backward.
 using System;
 using Engine.Backends.Cpu;
-using Engine.Backends.Kernel;
 using Engine.Dispatch;
 using ILGPU;
 
@@ -20,13 +19,13 @@ public static class Conv2d
     public static readonly OpRegistry<ConvForwardImpl> ForwardRegistry = new OpRegistry<ConvForwardImpl>("conv2d")
         .Register("kernel.im2col", ComputePath.Kernels, ConvAlgorithm.Forward<KernelConvPrimitives>, "ILGPU im2col kernel + resolved GEMM (batched over images or groups)")
         .Register("host.im2col", ComputePath.Host, ConvAlgorithm.Forward<HostConvPrimitives>, "managed im2col (row copies, parallel over planes) + resolved GEMM")
-        .Register("host.fused", ComputePath.Host, CpuConvFused.Forward, "one (image, group) per thread: im2col into a cache-resident slot + single-threaded GEMM, direct SIMD loops for thin products", isDefault: true);
+        .Register("host.fused", ComputePath.Host, HostFusedConv.Forward, "one (image, group) per thread: im2col into a cache-resident slot + single-threaded GEMM, direct SIMD loops for thin products", isDefault: true);
 
     /// <summary>Backward implementations.</summary>
     public static readonly OpRegistry<ConvBackwardImpl> BackwardRegistry = new OpRegistry<ConvBackwardImpl>("conv2d_backward")
         .Register("kernel.im2col", ComputePath.Kernels, ConvAlgorithm.Backward<KernelConvPrimitives>, "ILGPU im2col/col2im (gather) kernels + GEMMs + channel-sum kernel")
         .Register("host.im2col", ComputePath.Host, ConvAlgorithm.Backward<HostConvPrimitives>, "managed im2col/col2im + GEMMs + SIMD channel sums")
-        .Register("host.fused", ComputePath.Host, CpuConvFused.Backward, "one (image, group) per thread: im2col, GEMMs and col2im in a cache-resident slot, per-thread weight-gradient partials", isDefault: true);
+        .Register("host.fused", ComputePath.Host, HostFusedConv.Backward, "one (image, group) per thread: im2col, GEMMs and col2im in a cache-resident slot, per-thread weight-gradient partials", isDefault: true);
 
     /// <summary>Validates shapes and settings and returns every size of the call (output shape, workspace needs).</summary>
     /// <exception cref="ArgumentException">The shapes or settings do not describe a convolution; the message says why.</exception>
@@ -54,11 +53,7 @@ public static class Conv2d
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(weight);
         ArgumentNullException.ThrowIfNull(y);
-        var g = Describe(x.Shape, weight.Shape, options);
-        var device = ConvChecks.Forward("conv2d", g, x, weight, bias, y);
-        var impl = ForwardRegistry.Select(device, variant);
-        using var rented = ConvCall.Workspace("conv2d", g, device, workspace, out var ws);
-        impl(device, g, x.View, weight.View, bias?.View ?? default, y.View, ws);
+        ConvCall.Forward("conv2d", ForwardRegistry, Describe(x.Shape, weight.Shape, options), x, weight, bias, y, workspace, variant);
     }
 
     /// <summary>
@@ -72,17 +67,33 @@ public static class Conv2d
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(weight);
         ArgumentNullException.ThrowIfNull(dy);
-        var g = Describe(x.Shape, weight.Shape, options);
-        var device = ConvChecks.Backward("conv2d", g, x, weight, dy, dx, dw, db);
-        var impl = BackwardRegistry.Select(device, variant);
-        using var rented = ConvCall.Workspace("conv2d", g, device, workspace, out var ws, dx is null && dw is null);
-        impl(device, g, x.View, weight.View, dy.View, dx?.View ?? default, dw?.View ?? default, db?.View ?? default, ws, accumulate);
+        ConvCall.Backward("conv2d", BackwardRegistry, Describe(x.Shape, weight.Shape, options), x, weight, dy, dx, dw, db, workspace, accumulate, variant);
     }
 }
 
-/// <summary>Workspace handling shared by the convolution ops.</summary>
+/// <summary>The call sequence shared by the convolution ops (conv2d and conv_transpose2d): checks, workspace, dispatch.</summary>
 internal static class ConvCall
 {
+    /// <summary>Checks a forward call's tensors against <paramref name="g"/>, then runs the selected implementation.</summary>
+    public static void Forward(string op, OpRegistry<ConvForwardImpl> registry, in ConvGeometry g, Tensor x, Tensor weight, Tensor? bias, Tensor y,
+        Tensor? workspace, string? variant)
+    {
+        var device = ConvChecks.Forward(op, g, x, weight, bias, y);
+        var impl = registry.Select(device, variant);
+        using var rented = Workspace(op, g, device, workspace, out var ws);
+        impl(device, g, x.View, weight.View, bias?.View ?? default, y.View, ws);
+    }
+
+    /// <summary>Checks a backward call's tensors against <paramref name="g"/>, then runs the selected implementation.</summary>
+    public static void Backward(string op, OpRegistry<ConvBackwardImpl> registry, in ConvGeometry g, Tensor x, Tensor weight, Tensor dy,
+        Tensor? dx, Tensor? dw, Tensor? db, Tensor? workspace, bool accumulate, string? variant)
+    {
+        var device = ConvChecks.Backward(op, g, x, weight, dy, dx, dw, db);
+        var impl = registry.Select(device, variant);
+        using var rented = Workspace(op, g, device, workspace, out var ws, dx is null && dw is null);
+        impl(device, g, x.View, weight.View, dy.View, dx?.View ?? default, dw?.View ?? default, db?.View ?? default, ws, accumulate);
+    }
+
     /// <summary>
     /// The workspace view for a call: the caller's (checked), none when the call needs none, or a tensor rented for
     /// the whole batch (returned by disposing the result).

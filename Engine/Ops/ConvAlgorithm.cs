@@ -38,10 +38,7 @@ internal static class ConvAlgorithm
         where TP : IConvPrimitives
     {
         var gemm = Gemm.Registry.Resolve(device);
-        int per = ImagesPerPass(g, ws);
-        long xImage = (long)g.InChannels * g.InH * g.InW, yImage = (long)g.OutChannels * g.OutH * g.OutW;
-        int groups = g.Groups, cinG = g.InChannels / groups, coutG = g.OutChannels / groups;
-        int khw = g.KernelH * g.KernelW;
+        var (per, xImage, yImage, groups, cinG, coutG, khw) = Sizes.Of(g, ws);
         for (int n0 = 0; n0 < g.Batch; n0 += per)
         {
             int nb = Math.Min(per, g.Batch - n0);
@@ -88,10 +85,7 @@ internal static class ConvAlgorithm
         where TP : IConvPrimitives
     {
         var gemm = Gemm.Registry.Resolve(device);
-        int per = ImagesPerPass(g, ws);
-        long xImage = (long)g.InChannels * g.InH * g.InW, yImage = (long)g.OutChannels * g.OutH * g.OutW;
-        int groups = g.Groups, cinG = g.InChannels / groups, coutG = g.OutChannels / groups;
-        int khw = g.KernelH * g.KernelW;
+        var (per, xImage, yImage, groups, cinG, coutG, khw) = Sizes.Of(g, ws);
         float acc = accumulate ? 1f : 0f;
         bool wantDx = dx.Length > 0, wantDw = dw.Length > 0;
         for (int n0 = 0; n0 < g.Batch && (wantDx || wantDw); n0 += per)
@@ -160,6 +154,17 @@ internal static class ConvAlgorithm
         {
             TP.ChannelSum(device, dy, db, new ChannelSumParams { Outer = g.Batch, Channels = g.OutChannels, Inner = g.OutH * g.OutW, Scale = 1f, Beta = acc });
         }
+    }
+
+    /// <summary>
+    /// The sizes both passes use: images per pass, elements of one x and one y image, groups, input and output
+    /// channels per group, kernel taps.
+    /// </summary>
+    private readonly record struct Sizes(int PerPass, long XImage, long YImage, int Groups, int CinG, int CoutG, int Khw)
+    {
+        public static Sizes Of(in ConvGeometry g, ArrayView<float> ws) => new(
+            ImagesPerPass(g, ws), (long)g.InChannels * g.InH * g.InW, (long)g.OutChannels * g.OutH * g.OutW,
+            g.Groups, g.InChannels / g.Groups, g.OutChannels / g.Groups, g.KernelH * g.KernelW);
     }
 
     /// <summary>

@@ -117,14 +117,8 @@ internal static class ConvChecks
     {
         var d = x.Device;
         Same(op, d, w, "weight");
-        Same(op, d, y, "y");
-        Expect(op, y, g.OutputShape, "y", g);
-        if (b is not null)
-        {
-            Same(op, d, b, "bias");
-            Expect(op, b, g.BiasShape, "bias", g);
-        }
-
+        Fits(op, d, y, g.OutputShape, "y", g);
+        Fits(op, d, b, g.BiasShape, "bias", g);
         return d;
     }
 
@@ -133,26 +127,10 @@ internal static class ConvChecks
     {
         var d = x.Device;
         Same(op, d, w, "weight");
-        Same(op, d, dy, "dy");
-        Expect(op, dy, g.OutputShape, "dy", g);
-        if (dx is not null)
-        {
-            Same(op, d, dx, "dx");
-            Expect(op, dx, g.InputShape, "dx", g);
-        }
-
-        if (dw is not null)
-        {
-            Same(op, d, dw, "dw");
-            Expect(op, dw, g.WeightShape, "dw", g);
-        }
-
-        if (db is not null)
-        {
-            Same(op, d, db, "db");
-            Expect(op, db, g.BiasShape, "db", g);
-        }
-
+        Fits(op, d, dy, g.OutputShape, "dy", g);
+        Fits(op, d, dx, g.InputShape, "dx", g);
+        Fits(op, d, dw, g.WeightShape, "dw", g);
+        Fits(op, d, db, g.BiasShape, "db", g);
         return d;
     }
 
@@ -218,8 +196,15 @@ internal static class ConvChecks
         }
     }
 
-    private static void Expect(string op, Tensor t, Shape want, string name, in ConvGeometry g)
+    /// <summary>A tensor that is given (not null) must live on <paramref name="d"/> and have shape <paramref name="want"/>.</summary>
+    private static void Fits(string op, Device d, Tensor? t, Shape want, string name, in ConvGeometry g)
     {
+        if (t is null)
+        {
+            return;
+        }
+
+        Same(op, d, t, name);
         if (t.Shape != want)
         {
             throw new ArgumentException($"{op}: {name} is {t.Shape} but must be {want} for {g}.", name);

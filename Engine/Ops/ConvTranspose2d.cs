@@ -1,7 +1,5 @@
 // conv_transpose2d (NCHW, as torch.nn.functional.conv_transpose2d): validation and dispatch; it is the adjoint of conv2d.
 using System;
-using Engine.Backends.Cpu;
-using Engine.Backends.Kernel;
 using Engine.Dispatch;
 
 namespace Engine.Ops;
@@ -46,11 +44,7 @@ public static class ConvTranspose2d
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(weight);
         ArgumentNullException.ThrowIfNull(y);
-        var g = Describe(x.Shape, weight.Shape, options);
-        var device = ConvChecks.Forward("conv_transpose2d", g, x, weight, bias, y);
-        var impl = ForwardRegistry.Select(device, variant);
-        using var rented = ConvCall.Workspace("conv_transpose2d", g, device, workspace, out var ws);
-        impl(device, g, x.View, weight.View, bias?.View ?? default, y.View, ws);
+        ConvCall.Forward("conv_transpose2d", ForwardRegistry, Describe(x.Shape, weight.Shape, options), x, weight, bias, y, workspace, variant);
     }
 
     /// <summary>
@@ -64,10 +58,6 @@ public static class ConvTranspose2d
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(weight);
         ArgumentNullException.ThrowIfNull(dy);
-        var g = Describe(x.Shape, weight.Shape, options);
-        var device = ConvChecks.Backward("conv_transpose2d", g, x, weight, dy, dx, dw, db);
-        var impl = BackwardRegistry.Select(device, variant);
-        using var rented = ConvCall.Workspace("conv_transpose2d", g, device, workspace, out var ws, dx is null && dw is null);
-        impl(device, g, x.View, weight.View, dy.View, dx?.View ?? default, dw?.View ?? default, db?.View ?? default, ws, accumulate);
+        ConvCall.Backward("conv_transpose2d", BackwardRegistry, Describe(x.Shape, weight.Shape, options), x, weight, dy, dx, dw, db, workspace, accumulate, variant);
     }
 }

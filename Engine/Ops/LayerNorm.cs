@@ -1,5 +1,6 @@
 // Layer normalization over the trailing normalized_shape dimensions: validation, dispatch and the kernel path.
 using System;
+using Engine.Backends;
 using Engine.Backends.Cpu;
 using Engine.Dispatch;
 using Engine.Kernels.Norm;
@@ -7,12 +8,6 @@ using ILGPU;
 using ILGPU.Runtime;
 
 namespace Engine.Ops;
-
-/// <summary>Shape and settings of one layer-norm call: x seen as (Rows, D).</summary>
-/// <param name="Rows">Product of the leading (not normalized) dimensions.</param>
-/// <param name="D">Product of normalized_shape.</param>
-/// <param name="Eps">Added to the variance.</param>
-public readonly record struct LayerNormConfig(int Rows, int D, float Eps);
 
 /// <summary>A layer-norm forward implementation (arguments validated).</summary>
 public delegate void LayerNormForwardImpl(Tensor x, Tensor y, Tensor? gamma, Tensor? beta, Tensor saveMean, Tensor saveRstd, LayerNormConfig config);

@@ -4,6 +4,7 @@ using System.Numerics.Tensors;
 using Engine.Dispatch;
 using Engine.Kernels.Optim;
 using Engine.Nn;
+using Engine.Ops;
 using ILGPU;
 using ILGPU.Runtime;
 

@@ -2,6 +2,7 @@
 using System;
 using Engine.Memory;
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 
 namespace Engine;
@@ -206,7 +207,13 @@ public sealed class Tensor : IDisposable
             return;
         }
 
-        Backends.Kernel.ElementwiseLaunchers.Fill(Device, View, value);
+        if (Length == 0)
+        {
+            return;
+        }
+
+        // ILGPU.Algorithms' initializer kernel (loaded once per device): the core needs no kernel of the engine's own.
+        Device.Kernels.Get<Initializer<float, Stride1D.Dense>>("tensor.fill", static a => a.CreateInitializer<float, Stride1D.Dense>())(Device.Stream, View, value);
     }
 
     /// <summary>A view with another shape of the same element count, sharing this tensor's memory.</summary>

@@ -6,6 +6,7 @@ using System.Linq;
 using System.Threading;
 using Engine.Data;
 using Engine.Nn;
+using Engine.Ops;
 using Engine.Optim;
 using Engine.Optim.Schedules;
 using Microsoft.Extensions.Logging;
@@ -35,7 +36,7 @@ public sealed partial class Trainer : IDisposable
     /// <param name="optimizer">An optimizer over <paramref name="model"/>'s parameters.</param>
     /// <param name="schedule">A learning-rate schedule of <paramref name="optimizer"/>, or null.</param>
     /// <param name="options">Settings; null for the defaults.</param>
-    /// <param name="logger">Where epoch summaries, checkpoints and early stopping are logged; null: the device's logger.</param>
+    /// <param name="logger">Where epoch summaries, checkpoints and early stopping are logged; null: a logger of category <c>Engine.Training.Trainer</c> from the device's <see cref="Device.LoggerFactory"/>.</param>
     /// <exception cref="ArgumentException">The model, optimizer, schedule or options do not fit together; the message says how.</exception>
     public Trainer(CompiledModel model, Optimizer optimizer, LrSchedulerBase? schedule = null, TrainingOptions? options = null, ILogger? logger = null)
     {
@@ -77,7 +78,7 @@ public sealed partial class Trainer : IDisposable
         Optimizer = optimizer;
         Schedule = schedule;
         Options = options;
-        this.logger = logger ?? model.Device.Logger;
+        this.logger = logger ?? model.Device.LoggerFactory.CreateLogger<Trainer>();
         debugNonFinite = options.DebugNonFinite || model.CheckFinite;
         if (options.ClipGradNorm is not null || options.ClipGradValue is not null)
         {

@@ -1,4 +1,4 @@
-// Memory-initialisation kernels: fill with a constant, copy with scale.
+// Memory-initialisation kernels: copy with scale. (Tensor.Fill uses ILGPU.Algorithms' initializer.)
 using ILGPU;
 
 namespace Engine.Kernels.Elementwise;
@@ -6,9 +6,6 @@ namespace Engine.Kernels.Elementwise;
 /// <summary>Kernels that initialise buffers.</summary>
 public static class FillKernels
 {
-    /// <summary>y[i] = value.</summary>
-    public static void Fill(Index1D i, ArrayView<float> y, float value) => y[i] = value;
-
     /// <summary>y[i] = alpha * x[i].</summary>
     public static void Scale(Index1D i, ArrayView<float> x, ArrayView<float> y, float alpha) => y[i] = alpha * x[i];
 }

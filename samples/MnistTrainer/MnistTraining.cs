@@ -5,6 +5,7 @@ using System;
 using System.Collections.Generic;
 using System.Threading;
 using Engine;
+using Engine.Checkpoints;
 using Engine.Data;
 using Engine.Nn;
 using Engine.Optim;

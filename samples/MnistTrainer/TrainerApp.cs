@@ -223,7 +223,7 @@ internal static class TrainerApp
 
         private Device CreateDevice()
         {
-            var options = new DeviceOptions { Logger = loggers.CreateLogger("Engine.Device"), HonorEnvironment = o.Device.Equals("auto", StringComparison.OrdinalIgnoreCase) };
+            var options = new DeviceOptions { LoggerFactory = loggers, HonorEnvironment = o.Device.Equals("auto", StringComparison.OrdinalIgnoreCase) };
             var device = int.TryParse(o.Device, NumberStyles.Integer, CultureInfo.InvariantCulture, out int index)
                 ? Device.Create(index, options)
                 : Device.Create(Device.ParseKind(o.Device), options);

@@ -10,6 +10,13 @@ namespace Engine.Backends.Cpu;
 /// <summary>Single-threaded im2col / col2im over raw pointers (layouts of <see cref="Im2ColParams"/>, Images ignored).</summary>
 internal static unsafe class ConvColumns
 {
+    /// <summary>
+    /// Whether the column matrix of <paramref name="p"/> is the image itself (1x1 kernel, stride 1, no padding, output
+    /// as large as the input), so no im2col is needed; the same test as the conv ops' <c>ConvGeometry.IsPointwise</c>.
+    /// </summary>
+    public static bool IsIdentity(in Im2ColParams p) => p.KernelH == 1 && p.KernelW == 1 && p.StrideH == 1 && p.StrideW == 1
+        && p.PadTop == 0 && p.PadLeft == 0 && p.OutH == p.Height && p.OutW == p.Width;
+
     /// <summary>Whether every kernel tap of <paramref name="p"/> is a pure shift of the plane (stride 1, output rows as wide as input rows).</summary>
     public static bool IsShift(in Im2ColParams p) => p.StrideH == 1 && p.StrideW == 1 && p.OutW == p.Width;
 

@@ -1,14 +1,13 @@
 // Host batch norm for the CPU device: per-channel two-pass statistics in double over SIMD segments, parallel over channels.
 using System;
 using System.Numerics.Tensors;
-using Engine.Ops;
 
 namespace Engine.Backends.Cpu;
 
-/// <summary>Managed implementations of <see cref="BatchNorm"/> over CPU-accelerator buffers.</summary>
+/// <summary>Managed implementations of the batch_norm op (<c>Ops.BatchNorm</c>) over CPU-accelerator buffers.</summary>
 internal static unsafe class CpuBatchNorm
 {
-    /// <summary>Forward, as <see cref="BatchNorm.Forward"/>.</summary>
+    /// <summary>Forward, as <c>Ops.BatchNorm.Forward</c>.</summary>
     public static void Forward(Tensor x, Tensor y, Tensor? gamma, Tensor? beta, Tensor? runningMean, Tensor? runningVar, Tensor saveMean, Tensor saveInvStd, BatchNormConfig cfg)
     {
         x.Device.Synchronize();
@@ -21,7 +20,7 @@ internal static unsafe class CpuBatchNorm
         HostParallel.For(cfg.C, ref body);
     }
 
-    /// <summary>Backward, as <see cref="BatchNorm.Backward"/>.</summary>
+    /// <summary>Backward, as <c>Ops.BatchNorm.Backward</c>.</summary>
     public static void Backward(Tensor x, Tensor dy, Tensor? gamma, Tensor saveMean, Tensor saveInvStd, Tensor? dx, Tensor? dgamma, Tensor? dbeta, BatchNormConfig cfg, bool accumulate)
     {
         x.Device.Synchronize();

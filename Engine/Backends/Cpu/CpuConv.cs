@@ -3,7 +3,6 @@
 using System;
 using System.Numerics.Tensors;
 using Engine.Kernels.Conv;
-using Engine.Ops;
 using ILGPU;
 
 namespace Engine.Backends.Cpu;
@@ -218,16 +217,4 @@ public static unsafe class CpuConv
             }
         }
     }
-}
-
-/// <summary>The host path's convolution primitives.</summary>
-internal readonly struct HostConvPrimitives : IConvPrimitives
-{
-    public static void Im2Col(Device device, ArrayView<float> image, ArrayView<float> col, Im2ColParams p) => CpuConv.Im2Col(device, image, col, p);
-
-    public static void Col2Im(Device device, ArrayView<float> col, ArrayView<float> image, Im2ColParams p) => CpuConv.Col2Im(device, col, image, p);
-
-    public static void BiasFill(Device device, ArrayView<float> bias, ArrayView<float> y, ChannelSumParams p) => CpuConv.BiasFill(device, bias, y, p);
-
-    public static void ChannelSum(Device device, ArrayView<float> x, ArrayView<float> y, ChannelSumParams p) => CpuConv.ChannelSum(device, x, y, p);
 }

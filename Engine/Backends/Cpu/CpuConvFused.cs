@@ -1,16 +1,21 @@
 // Host convolution for the CPU device, one (image, group) unit per thread at a time: the thread lays out the unit's
 // columns in its own workspace slot (so they stay in its cache) and multiplies them on its own core; weight
 // gradients go to per-thread partial sums that are added at the end. Thin products (depthwise, 1-channel layers)
-// use direct SIMD loops instead of GEMMs. Transposed convolutions and single units use ConvAlgorithm.
+// use direct SIMD loops instead of GEMMs. The conv2d op calls it when it applies (see Applies) and runs the
+// im2col algorithm otherwise (transposed convolutions, fewer units than threads).
 using System;
 using System.Threading;
 using Engine.Kernels.Conv;
-using Engine.Ops;
 using ILGPU;
 
 namespace Engine.Backends.Cpu;
 
-/// <summary>The <c>host.fused</c> conv2d forward and backward (same layouts and results as <c>host.im2col</c>).</summary>
+/// <summary>
+/// The <c>host.fused</c> conv2d forward and backward (same layouts and results as <c>host.im2col</c>). A convolution
+/// is described by the im2col parameters of its whole batch (<see cref="Im2ColParams.Images"/> = N,
+/// <see cref="Im2ColParams.Channels"/> = Cin, the input's rows and columns, the output's in OutH and OutW), its groups
+/// and its output channels.
+/// </summary>
 internal static unsafe class CpuConvFused
 {
     // Products with at most this many output channels per group use ConvSmallK (forward, input gradient).
@@ -19,17 +24,15 @@ internal static unsafe class CpuConvFused
     // Weight gradients whose reduction runs over at most this many columns (Cin/G * kH * kW) use dot products.
     private const int SmallWeightK = 32;
 
-    /// <summary>Forward: y = conv2d(x, w) + b.</summary>
-    public static void Forward(Device device, ConvGeometry g, ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, ArrayView<float> y, ArrayView<float> ws)
-    {
-        if (!Applies(g))
-        {
-            ConvAlgorithm.Forward<HostConvPrimitives>(device, g, x, w, b, y, ws);
-            return;
-        }
+    /// <summary>Whether the unit-per-thread path applies to a conv2d: at least one (image, group) unit per thread.</summary>
+    public static bool Applies(int batch, int groups) => (long)batch * groups >= HostParallel.Degree;
 
+    /// <summary>Forward: y = conv2d(x, w) + b.</summary>
+    public static void Forward(Device device, Im2ColParams conv, int groups, int outChannels, ArrayView<float> x, ArrayView<float> w, ArrayView<float> b,
+        ArrayView<float> y, ArrayView<float> ws)
+    {
         device.Synchronize();
-        var u = Units.Of(g, ws.Length);
+        var u = Units.Of(conv, groups, outChannels, ws.Length);
         int next = 0;
         fixed (float* px = HostViews.Span(x), pw = HostViews.Span(w), pb = HostViews.Span(b), py = HostViews.Span(y), pws = HostViews.Span(ws))
         {
@@ -39,20 +42,14 @@ internal static unsafe class CpuConvFused
     }
 
     /// <summary>Backward: dx, dw, db (empty views are not wanted), overwritten or accumulated.</summary>
-    public static void Backward(Device device, ConvGeometry g, ArrayView<float> x, ArrayView<float> w, ArrayView<float> dy,
+    public static void Backward(Device device, Im2ColParams conv, int groups, int outChannels, ArrayView<float> x, ArrayView<float> w, ArrayView<float> dy,
         ArrayView<float> dx, ArrayView<float> dw, ArrayView<float> db, ArrayView<float> ws, bool accumulate)
     {
-        if (!Applies(g))
-        {
-            ConvAlgorithm.Backward<HostConvPrimitives>(device, g, x, w, dy, dx, dw, db, ws, accumulate);
-            return;
-        }
-
         bool wantDx = dx.Length > 0, wantDw = dw.Length > 0;
         device.Synchronize();
         if (wantDx || wantDw)
         {
-            var u = Units.Of(g, ws.Length);
+            var u = Units.Of(conv, groups, outChannels, ws.Length);
             long wElems = dw.Length, wPad = (wElems + 15) & ~15L;
             nint token = 0;
             float* partials = wantDw && u.Slots > 1 ? HostScratch.Conv.Rent((u.Slots - 1) * wPad, out token) : null;
@@ -95,12 +92,9 @@ internal static unsafe class CpuConvFused
 
         if (db.Length > 0)
         {
-            CpuConv.ChannelSum(device, dy, db, new ChannelSumParams { Outer = g.Batch, Channels = g.OutChannels, Inner = g.OutH * g.OutW, Scale = 1f, Beta = accumulate ? 1f : 0f });
+            CpuConv.ChannelSum(device, dy, db, new ChannelSumParams { Outer = conv.Images, Channels = outChannels, Inner = conv.OutH * conv.OutW, Scale = 1f, Beta = accumulate ? 1f : 0f });
         }
     }
-
-    /// <summary>Whether the unit-per-thread path applies: a conv2d with at least one (image, group) unit per thread.</summary>
-    private static bool Applies(in ConvGeometry g) => !g.Transposed && (long)g.Batch * g.Groups >= HostParallel.Degree;
 
     /// <summary>Sizes of the (image, group) units of a convolution and how many workspace slots run at once.</summary>
     private struct Units
@@ -110,24 +104,24 @@ internal static unsafe class CpuConvFused
         public bool Pointwise;
         public Im2ColParams P;
 
-        public static Units Of(in ConvGeometry g, long workspace)
+        public static Units Of(in Im2ColParams conv, int groups, int outChannels, long workspace)
         {
             var u = new Units
             {
-                Count = checked(g.Batch * g.Groups),
-                Groups = g.Groups,
-                CinG = g.InChannels / g.Groups,
-                CoutG = g.OutChannels / g.Groups,
-                Hw = g.OutH * g.OutW,
-                XImage = (long)g.InChannels * g.InH * g.InW,
-                YImage = (long)g.OutChannels * g.OutH * g.OutW,
-                Pointwise = g.IsPointwise,
+                Count = checked(conv.Images * groups),
+                Groups = groups,
+                CinG = conv.Channels / groups,
+                CoutG = outChannels / groups,
+                Hw = conv.OutH * conv.OutW,
+                XImage = (long)conv.Channels * conv.Height * conv.Width,
+                YImage = (long)outChannels * conv.OutH * conv.OutW,
+                Pointwise = ConvColumns.IsIdentity(conv),
             };
-            u.K = u.CinG * g.KernelH * g.KernelW;
-            u.XGroup = (long)u.CinG * g.InH * g.InW;
+            u.K = u.CinG * conv.KernelH * conv.KernelW;
+            u.XGroup = (long)u.CinG * conv.Height * conv.Width;
             u.YGroup = (long)u.CoutG * u.Hw;
             u.SlotSize = u.Pointwise ? 0 : (long)u.K * u.Hw;
-            u.P = g.Im2Col(1, 0f) with { Channels = u.CinG };
+            u.P = conv with { Images = 1, Channels = u.CinG, Beta = 0f };
             long fit = u.Pointwise ? int.MaxValue : Math.Max(1, workspace / u.SlotSize);
             u.Slots = (int)Math.Min(Math.Min(HostParallel.Degree, u.Count), fit);
             return u;

@@ -1,16 +1,15 @@
 // Host layer norm for the CPU device: rows in parallel for y and dx, column blocks in parallel for dgamma / dbeta.
 using System;
 using System.Numerics.Tensors;
-using Engine.Ops;
 
 namespace Engine.Backends.Cpu;
 
-/// <summary>Managed implementations of <see cref="LayerNorm"/> over CPU-accelerator buffers.</summary>
+/// <summary>Managed implementations of the layer_norm op (<c>Ops.LayerNorm</c>) over CPU-accelerator buffers.</summary>
 internal static unsafe class CpuLayerNorm
 {
     private const int ColumnBlock = 256;
 
-    /// <summary>Forward, as <see cref="LayerNorm.Forward"/>.</summary>
+    /// <summary>Forward, as <c>Ops.LayerNorm.Forward</c>.</summary>
     public static void Forward(Tensor x, Tensor y, Tensor? gamma, Tensor? beta, Tensor saveMean, Tensor saveRstd, LayerNormConfig cfg)
     {
         x.Device.Synchronize();
@@ -22,7 +21,7 @@ internal static unsafe class CpuLayerNorm
         HostParallel.For(cfg.Rows, ref body, Math.Max(1, 4096 / cfg.D));
     }
 
-    /// <summary>Backward, as <see cref="LayerNorm.Backward"/>.</summary>
+    /// <summary>Backward, as <c>Ops.LayerNorm.Backward</c>.</summary>
     public static void Backward(Tensor x, Tensor dy, Tensor? gamma, Tensor saveMean, Tensor saveRstd, Tensor? dx, Tensor? dgamma, Tensor? dbeta, LayerNormConfig cfg, bool accumulate)
     {
         x.Device.Synchronize();

@@ -1,4 +1,4 @@
-// Allocation-free parallel-for over persistent worker threads, for the CPU device's host kernels.
+// Allocation-free parallel-for over persistent worker threads, for the CPU device's host kernels, capped by HostThreads.
 // Parallel.For allocates per call (tasks, closures); the training step must not allocate once warmed up.
 using System;
 using System.Runtime.CompilerServices;
@@ -14,35 +14,41 @@ public interface IRangeBody
 }
 
 /// <summary>
-/// Runs <see cref="IRangeBody"/> structs over [0, count) on a fixed pool of worker threads plus the caller.
-/// No allocation per call. Nested or concurrent calls run inline on the calling thread.
+/// Runs <see cref="IRangeBody"/> structs over [0, count) on a pool of worker threads plus the caller, as many as
+/// <see cref="HostThreads.Count"/> allows at the time of the call (workers start when first needed; those a lower cap
+/// leaves out sleep). No allocation per call. Nested or concurrent calls run inline on the calling thread.
 /// </summary>
 /// <remarks>
 /// Signalling spins briefly, then blocks on kernel events (one per worker, one for the caller). Monitor-based
 /// primitives (SemaphoreSlim, CountdownEvent) are avoided: they allocate the first time two threads contend on
-/// them, which could happen in any call, long after warm-up.
+/// them, which could happen in any call, long after warm-up. Each worker has its own job number, so a worker takes
+/// part in exactly the calls that wake it.
 /// </remarks>
 public static unsafe class HostParallel
 {
     private const int SpinIterations = 40;
     private static readonly Lock Gate = new();
-    private static readonly int WorkerCount = Math.Max(0, Environment.ProcessorCount - 1);
     private static readonly AutoResetEvent AllDone = new(false);
-    private static AutoResetEvent[]? wake;
-    private static Thread[]? workers;
+    private static Worker[] workers = [];
     private static delegate*<nint, int, int, void> job;
     private static nint jobState;
     private static int jobCount;
     private static int jobChunk;
     private static int nextChunk;
-    private static int generation;
+    private static int jobNumber;
     private static int pending;
+    private static int peakWorkers;
 
     [ThreadStatic]
     private static bool insideJob;
 
-    /// <summary>Number of threads that share the work (workers plus the caller).</summary>
-    public static int Degree => WorkerCount + 1;
+    /// <summary>Number of threads that share the work now (workers plus the caller): <see cref="HostThreads.Count"/>.</summary>
+    public static int Degree => HostThreads.Count;
+
+    /// <summary>The most workers any call used since <see cref="ResetPeakWorkers"/> (for tests of the thread cap).</summary>
+    internal static int PeakWorkers => Volatile.Read(ref peakWorkers);
+
+    internal static void ResetPeakWorkers() => Volatile.Write(ref peakWorkers, 0);
 
     /// <summary>
     /// Runs <paramref name="body"/> over [0, <paramref name="count"/>) in chunks of at least <paramref name="minChunk"/>
@@ -56,8 +62,9 @@ public static unsafe class HostParallel
             return;
         }
 
-        int chunk = Math.Max(minChunk, (count + (Degree * 4) - 1) / (Degree * 4));
-        if (WorkerCount == 0 || count <= chunk || insideJob || !Gate.TryEnter())
+        int degree = Degree, helpers = degree - 1;
+        int chunk = Math.Max(minChunk, (count + (degree * 4) - 1) / (degree * 4));
+        if (helpers == 0 || count <= chunk || insideJob || !Gate.TryEnter())
         {
             body.Run(0, count);
             return;
@@ -65,19 +72,24 @@ public static unsafe class HostParallel
 
         try
         {
-            EnsureWorkers();
+            EnsureWorkers(helpers);
             job = &Invoke<TBody>;
             jobState = (nint)Unsafe.AsPointer(ref body);
             jobCount = count;
             jobChunk = chunk;
             nextChunk = 0;
-            pending = WorkerCount;
-
-            // The increment is a full fence: workers that see the new generation see the job above.
-            Interlocked.Increment(ref generation);
-            foreach (var w in wake!)
+            pending = helpers;
+            if (helpers > peakWorkers)
             {
-                w.Set();
+                peakWorkers = helpers;
+            }
+
+            // The increment is a full fence: a worker that sees its new job number sees the job above.
+            int number = Interlocked.Increment(ref jobNumber);
+            for (int i = 0; i < helpers; i++)
+            {
+                Volatile.Write(ref workers[i].Job, number);
+                workers[i].Wake.Set();
             }
 
             insideJob = true;
@@ -139,34 +151,35 @@ public static unsafe class HostParallel
         }
     }
 
-    private static void EnsureWorkers()
+    /// <summary>Starts workers until there are <paramref name="count"/> (under the gate; allocates only when it starts one).</summary>
+    private static void EnsureWorkers(int count)
     {
-        if (workers is not null)
+        if (workers.Length >= count)
         {
             return;
         }
 
-        wake = new AutoResetEvent[WorkerCount];
-        var threads = new Thread[WorkerCount];
-        for (int i = 0; i < WorkerCount; i++)
+        var grown = new Worker[count];
+        Array.Copy(workers, grown, workers.Length);
+        for (int i = workers.Length; i < count; i++)
         {
-            wake[i] = new AutoResetEvent(false);
-            var signal = wake[i];
-            threads[i] = new Thread(() => WorkerLoop(signal)) { IsBackground = true, Name = $"engine-host-{i}" };
-            threads[i].Start();
+            // The worker starts from the current job number, passed in: it may first run after it was given a job.
+            int current = Volatile.Read(ref jobNumber);
+            var w = new Worker { Job = current };
+            grown[i] = w;
+            new Thread(() => WorkerLoop(w, current)) { IsBackground = true, Name = $"engine-host-{i}" }.Start();
         }
 
-        workers = threads;
+        workers = grown;
     }
 
-    private static void WorkerLoop(AutoResetEvent signal)
+    private static void WorkerLoop(Worker w, int seen)
     {
         insideJob = true;
-        int seen = 0;
         while (true)
         {
             var spin = default(SpinWait);
-            while (Volatile.Read(ref generation) == seen)
+            while (Volatile.Read(ref w.Job) == seen)
             {
                 if (spin.Count < SpinIterations)
                 {
@@ -175,11 +188,11 @@ public static unsafe class HostParallel
                 else
                 {
                     // Sets are not lost (the event stays set) and stale ones only cost a re-check.
-                    signal.WaitOne();
+                    w.Wake.WaitOne();
                 }
             }
 
-            seen = Volatile.Read(ref generation);
+            seen = Volatile.Read(ref w.Job);
             try
             {
                 Drain();
@@ -192,5 +205,12 @@ public static unsafe class HostParallel
                 }
             }
         }
+    }
+
+    /// <summary>A worker thread's wake-up event and the number of the last job it was given.</summary>
+    private sealed class Worker
+    {
+        public readonly AutoResetEvent Wake = new(false);
+        public int Job;
     }
 }

@@ -1,7 +1,6 @@
 // Launchers for the im2col / col2im / bias / channel-sum kernels, loaded once per device through the kernel cache.
 using System;
 using Engine.Kernels.Conv;
-using Engine.Ops;
 using ILGPU;
 using ILGPU.Runtime;
 
@@ -45,16 +44,4 @@ public static class ConvLaunchers
             "conv.channel_sum", a => a.LoadKernel<ArrayView<float>, ArrayView<float>, ChannelSumParams>(ConvKernels.ChannelSum));
         k(device.Stream, new KernelConfig(p.Channels, ConvKernels.SumGroupSize), x, y, p);
     }
-}
-
-/// <summary>The kernel path's convolution primitives.</summary>
-internal readonly struct KernelConvPrimitives : IConvPrimitives
-{
-    public static void Im2Col(Device device, ArrayView<float> image, ArrayView<float> col, Im2ColParams p) => ConvLaunchers.Im2Col(device, image, col, p);
-
-    public static void Col2Im(Device device, ArrayView<float> col, ArrayView<float> image, Im2ColParams p) => ConvLaunchers.Col2Im(device, col, image, p);
-
-    public static void BiasFill(Device device, ArrayView<float> bias, ArrayView<float> y, ChannelSumParams p) => ConvLaunchers.BiasFill(device, bias, y, p);
-
-    public static void ChannelSum(Device device, ArrayView<float> x, ArrayView<float> y, ChannelSumParams p) => ConvLaunchers.ChannelSum(device, x, y, p);
 }

@@ -1,4 +1,4 @@
-// Launchers for the buffer-initialisation kernels, loaded once per device through the kernel cache.
+// Launchers for the buffer-initialisation kernels (scaled copy), loaded once per device through the kernel cache.
 using System;
 using Engine.Kernels.Elementwise;
 using ILGPU;
@@ -9,19 +9,6 @@ namespace Engine.Backends.Kernel;
 /// <summary>Launches <see cref="FillKernels"/>.</summary>
 public static class ElementwiseLaunchers
 {
-    /// <summary>Sets every element of <paramref name="y"/> to <paramref name="value"/>.</summary>
-    public static void Fill(Device device, ArrayView<float> y, float value)
-    {
-        if (y.Length == 0)
-        {
-            return;
-        }
-
-        var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, float>>(
-            "fill", a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, float>(FillKernels.Fill));
-        k(device.Stream, (int)y.Length, y, value);
-    }
-
     /// <summary>y = alpha * x.</summary>
     public static void Scale(Device device, ArrayView<float> x, ArrayView<float> y, float alpha)
     {

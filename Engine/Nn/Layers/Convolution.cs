@@ -1,137 +1,39 @@
-// Convolution layers: Conv2d, ConvTranspose2d and depthwise-separable convolution, over the conv ops (im2col + GEMM).
+// Convolution layers: Conv2d, ConvTranspose2d (one shared base: parameters, plan, calls) and depthwise-separable
+// convolution, over the conv ops (im2col + GEMM).
 using System;
 using System.Collections.Generic;
+using Engine.Dispatch;
 using Engine.Ops;
 
 namespace Engine.Nn;
 
 /// <summary>
-/// 2-D convolution (<c>torch.nn.Conv2d</c>), NCHW: weight (Cout, Cin / groups, kH, kW), bias (Cout). Parameters:
-/// K_w * K_h * D_in * D_out + D_out (with groups, D_in / groups per filter). The im2col workspace is planned by the
-/// memory planner. Initialized like PyTorch: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = Cin / groups * kH * kW.
+/// What the convolution layers share (as PyTorch's <c>_ConvNd</c>): channels, kernel and bias, the weight and bias
+/// parameters and their initialization, the workspace plan and the calls into the conv ops. The layers are
+/// <see cref="Conv2d"/> and <see cref="ConvTranspose2d"/>; nothing outside the engine derives from it.
 /// </summary>
-public sealed class Conv2d : Layer
+public abstract class ConvolutionLayer : Layer
 {
     /// <summary>Largest im2col workspace per call (elements); larger batches run in several passes.</summary>
     internal const long MaxWorkspaceElements = 1L << 24;
 
-    /// <summary>A square kernel with the same stride, padding and dilation on both axes.</summary>
-    public Conv2d(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, int dilation = 1, int groups = 1, bool bias = true)
-        : this(inChannels, outChannels, (kernel, kernel), new Conv2dOptions
-        {
-            Stride = (stride, stride), Padding = ConvPadding.Symmetric(padding, padding), Dilation = (dilation, dilation), Groups = groups,
-        }, bias)
+    /// <summary>
+    /// Checks the sizes (errors name <paramref name="layer"/>) and adds the parameters: the weight is
+    /// (Cout, Cin / groups, kH, kW), or (Cin, Cout / groups, kH, kW) when <paramref name="transposed"/>, and both weight and
+    /// bias are initialized like PyTorch, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = weight.size(1) * kH * kW.
+    /// </summary>
+    private protected ConvolutionLayer(string layer, int inChannels, int outChannels, (int H, int W) kernel, int groups, bool bias, bool transposed)
     {
-    }
-
-    /// <summary>Any kernel and <see cref="Conv2dOptions"/> (per-axis stride and dilation, per-side or "same" padding).</summary>
-    /// <exception cref="ArgumentException">Sizes are not positive or channels are not divisible by the groups.</exception>
-    public Conv2d(int inChannels, int outChannels, (int H, int W) kernel, Conv2dOptions? options, bool bias = true)
-    {
-        Options = options ?? Conv2dOptions.Default;
-        ConvText.CheckSizes("Conv2d", inChannels, outChannels, kernel, Options.Groups);
-
+        ConvText.CheckSizes(layer, inChannels, outChannels, kernel, groups);
         InChannels = inChannels;
         OutChannels = outChannels;
         Kernel = kernel;
         HasBias = bias;
-        double bound = 1.0 / Math.Sqrt((double)inChannels / Options.Groups * kernel.H * kernel.W);
-        AddParameter("weight", new Shape(outChannels, inChannels / Options.Groups, kernel.H, kernel.W), ParameterRole.Weight, ParamInit.Uniform(bound));
-        if (bias)
-        {
-            AddParameter("bias", new Shape(outChannels), ParameterRole.Bias, ParamInit.Uniform(bound));
-        }
-    }
-
-    /// <summary>Input channels.</summary>
-    public int InChannels { get; }
-
-    /// <summary>Output channels (filters).</summary>
-    public int OutChannels { get; }
-
-    /// <summary>Kernel rows and columns.</summary>
-    public (int H, int W) Kernel { get; }
-
-    /// <summary>Stride, padding, dilation, groups.</summary>
-    public Conv2dOptions Options { get; }
-
-    /// <summary>Whether the layer adds a bias.</summary>
-    public bool HasBias { get; }
-
-    /// <inheritdoc />
-    public override GradientAccumulation Accumulation => GradientAccumulation.All | GradientAccumulation.Uniform;
-
-    /// <inheritdoc />
-    public override string Describe() =>
-        $"Conv2d({InChannels}, {OutChannels}, {Kernel.H}x{Kernel.W}{ConvText.Options(Options.Stride, ConvText.Padding(Options.Padding), Options.Dilation, Options.Groups)}{(HasBias ? string.Empty : ", bias: false")})";
-
-    /// <inheritdoc />
-    public override Shape[] InferShapes(IReadOnlyList<Shape> inputs)
-    {
-        ArgumentNullException.ThrowIfNull(inputs);
-        return [Geometry(inputs[0]).OutputShape];
-    }
-
-    /// <inheritdoc />
-    public override void Plan(LayerPlan plan)
-    {
-        ArgumentNullException.ThrowIfNull(plan);
-        ConvText.PlanWorkspaces(plan, Geometry(plan.InputShapes[0]));
-    }
-
-    /// <inheritdoc />
-    public override void Prepare(NodeContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        context.State = new ConvCallState(Geometry(context.Input().Shape), Ops.Conv2d.ForwardRegistry.Resolve(context.Device),
-            Ops.Conv2d.BackwardRegistry.Resolve(context.Device));
-    }
-
-    /// <inheritdoc />
-    public override void Forward(NodeContext context) => ConvCallState.Forward(context, HasBias);
-
-    /// <inheritdoc />
-    public override void Backward(NodeContext context) => ConvCallState.Backward(context, HasBias);
-
-    /// <inheritdoc />
-    public override long Flops(IReadOnlyList<Shape> inputs, IReadOnlyList<Shape> outputs)
-    {
-        ArgumentNullException.ThrowIfNull(outputs);
-        long macsPerOutput = (long)InChannels / Options.Groups * Kernel.H * Kernel.W;
-        return (2 * macsPerOutput * outputs[0].Length) + (HasBias ? outputs[0].Length : 0);
-    }
-
-    private ConvGeometry Geometry(Shape x) => Ops.Conv2d.Describe(x, new Shape(OutChannels, InChannels / Options.Groups, Kernel.H, Kernel.W), Options);
-}
-
-/// <summary>
-/// Transposed 2-D convolution (<c>torch.nn.ConvTranspose2d</c>): weight (Cin, Cout / groups, kH, kW), bias (Cout).
-/// Initialized like PyTorch (fan_in computed from the weight's dimension 1: Cout / groups * kH * kW).
-/// </summary>
-public sealed class ConvTranspose2d : Layer
-{
-    /// <summary>A square kernel with the same settings on both axes.</summary>
-    public ConvTranspose2d(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, int outputPadding = 0, int dilation = 1, int groups = 1, bool bias = true)
-        : this(inChannels, outChannels, (kernel, kernel), new ConvTranspose2dOptions
-        {
-            Stride = (stride, stride), Padding = (padding, padding), OutputPadding = (outputPadding, outputPadding), Dilation = (dilation, dilation), Groups = groups,
-        }, bias)
-    {
-    }
-
-    /// <summary>Any kernel and <see cref="ConvTranspose2dOptions"/>.</summary>
-    /// <exception cref="ArgumentException">Sizes are not positive or channels are not divisible by the groups.</exception>
-    public ConvTranspose2d(int inChannels, int outChannels, (int H, int W) kernel, ConvTranspose2dOptions? options, bool bias = true)
-    {
-        Options = options ?? ConvTranspose2dOptions.Default;
-        ConvText.CheckSizes("ConvTranspose2d", inChannels, outChannels, kernel, Options.Groups);
-
-        InChannels = inChannels;
-        OutChannels = outChannels;
-        Kernel = kernel;
-        HasBias = bias;
-        double bound = 1.0 / Math.Sqrt((double)outChannels / Options.Groups * kernel.H * kernel.W);
-        AddParameter("weight", new Shape(inChannels, outChannels / Options.Groups, kernel.H, kernel.W), ParameterRole.Weight, ParamInit.Uniform(bound));
+        double bound = 1.0 / Math.Sqrt((double)(transposed ? outChannels : inChannels) / groups * kernel.H * kernel.W);
+        var weight = transposed
+            ? new Shape(inChannels, outChannels / groups, kernel.H, kernel.W)
+            : new Shape(outChannels, inChannels / groups, kernel.H, kernel.W);
+        AddParameter("weight", weight, ParameterRole.Weight, ParamInit.Uniform(bound));
         if (bias)
         {
             AddParameter("bias", new Shape(outChannels), ParameterRole.Bias, ParamInit.Uniform(bound));
@@ -147,18 +49,17 @@ public sealed class ConvTranspose2d : Layer
     /// <summary>Kernel rows and columns.</summary>
     public (int H, int W) Kernel { get; }
 
-    /// <summary>Stride, padding, output padding, dilation, groups.</summary>
-    public ConvTranspose2dOptions Options { get; }
-
     /// <summary>Whether the layer adds a bias.</summary>
     public bool HasBias { get; }
 
     /// <inheritdoc />
     public override GradientAccumulation Accumulation => GradientAccumulation.All | GradientAccumulation.Uniform;
 
-    /// <inheritdoc />
-    public override string Describe() =>
-        $"ConvTranspose2d({InChannels}, {OutChannels}, {Kernel.H}x{Kernel.W}{ConvText.Options(Options.Stride, Options.Padding == (0, 0) ? null : $"{Options.Padding.H}x{Options.Padding.W}", Options.Dilation, Options.Groups)}{(Options.OutputPadding == (0, 0) ? string.Empty : $", output padding {Options.OutputPadding.H}x{Options.OutputPadding.W}")}{(HasBias ? string.Empty : ", bias: false")})";
+    /// <summary>The op's forward implementations (conv2d or conv_transpose2d).</summary>
+    private protected abstract OpRegistry<ConvForwardImpl> ForwardRegistry { get; }
+
+    /// <summary>The op's backward implementations.</summary>
+    private protected abstract OpRegistry<ConvBackwardImpl> BackwardRegistry { get; }
 
     /// <inheritdoc />
     public override Shape[] InferShapes(IReadOnlyList<Shape> inputs)
@@ -178,8 +79,7 @@ public sealed class ConvTranspose2d : Layer
     public override void Prepare(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        context.State = new ConvCallState(Geometry(context.Input().Shape), Ops.ConvTranspose2d.ForwardRegistry.Resolve(context.Device),
-            Ops.ConvTranspose2d.BackwardRegistry.Resolve(context.Device));
+        context.State = new ConvCallState(Geometry(context.Input().Shape), ForwardRegistry.Resolve(context.Device), BackwardRegistry.Resolve(context.Device));
     }
 
     /// <inheritdoc />
@@ -187,6 +87,90 @@ public sealed class ConvTranspose2d : Layer
 
     /// <inheritdoc />
     public override void Backward(NodeContext context) => ConvCallState.Backward(context, HasBias);
+
+    /// <summary>The op's validated geometry for input shape <paramref name="x"/> and this layer's weight and settings.</summary>
+    private protected abstract ConvGeometry Geometry(Shape x);
+}
+
+/// <summary>
+/// 2-D convolution (<c>torch.nn.Conv2d</c>), NCHW: weight (Cout, Cin / groups, kH, kW), bias (Cout). Parameters:
+/// K_w * K_h * D_in * D_out + D_out (with groups, D_in / groups per filter). The im2col workspace is planned by the
+/// memory planner. Initialized like PyTorch: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = Cin / groups * kH * kW.
+/// </summary>
+public sealed class Conv2d : ConvolutionLayer
+{
+    /// <summary>A square kernel with the same stride, padding and dilation on both axes.</summary>
+    public Conv2d(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, int dilation = 1, int groups = 1, bool bias = true)
+        : this(inChannels, outChannels, (kernel, kernel), new Conv2dOptions
+        {
+            Stride = (stride, stride), Padding = ConvPadding.Symmetric(padding, padding), Dilation = (dilation, dilation), Groups = groups,
+        }, bias)
+    {
+    }
+
+    /// <summary>Any kernel and <see cref="Conv2dOptions"/> (per-axis stride and dilation, per-side or "same" padding).</summary>
+    /// <exception cref="ArgumentException">Sizes are not positive or channels are not divisible by the groups.</exception>
+    public Conv2d(int inChannels, int outChannels, (int H, int W) kernel, Conv2dOptions? options, bool bias = true)
+        : base("Conv2d", inChannels, outChannels, kernel, (options ?? Conv2dOptions.Default).Groups, bias, transposed: false) =>
+        Options = options ?? Conv2dOptions.Default;
+
+    /// <summary>Stride, padding, dilation, groups.</summary>
+    public Conv2dOptions Options { get; }
+
+    /// <inheritdoc />
+    private protected override OpRegistry<ConvForwardImpl> ForwardRegistry => Ops.Conv2d.ForwardRegistry;
+
+    /// <inheritdoc />
+    private protected override OpRegistry<ConvBackwardImpl> BackwardRegistry => Ops.Conv2d.BackwardRegistry;
+
+    /// <inheritdoc />
+    public override string Describe() =>
+        $"Conv2d({InChannels}, {OutChannels}, {Kernel.H}x{Kernel.W}{ConvText.Options(Options.Stride, ConvText.Padding(Options.Padding), Options.Dilation, Options.Groups)}{(HasBias ? string.Empty : ", bias: false")})";
+
+    /// <inheritdoc />
+    public override long Flops(IReadOnlyList<Shape> inputs, IReadOnlyList<Shape> outputs)
+    {
+        ArgumentNullException.ThrowIfNull(outputs);
+        long macsPerOutput = (long)InChannels / Options.Groups * Kernel.H * Kernel.W;
+        return (2 * macsPerOutput * outputs[0].Length) + (HasBias ? outputs[0].Length : 0);
+    }
+
+    private protected override ConvGeometry Geometry(Shape x) => Ops.Conv2d.Describe(x, new Shape(OutChannels, InChannels / Options.Groups, Kernel.H, Kernel.W), Options);
+}
+
+/// <summary>
+/// Transposed 2-D convolution (<c>torch.nn.ConvTranspose2d</c>): weight (Cin, Cout / groups, kH, kW), bias (Cout).
+/// Initialized like PyTorch (fan_in computed from the weight's dimension 1: Cout / groups * kH * kW).
+/// </summary>
+public sealed class ConvTranspose2d : ConvolutionLayer
+{
+    /// <summary>A square kernel with the same settings on both axes.</summary>
+    public ConvTranspose2d(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, int outputPadding = 0, int dilation = 1, int groups = 1, bool bias = true)
+        : this(inChannels, outChannels, (kernel, kernel), new ConvTranspose2dOptions
+        {
+            Stride = (stride, stride), Padding = (padding, padding), OutputPadding = (outputPadding, outputPadding), Dilation = (dilation, dilation), Groups = groups,
+        }, bias)
+    {
+    }
+
+    /// <summary>Any kernel and <see cref="ConvTranspose2dOptions"/>.</summary>
+    /// <exception cref="ArgumentException">Sizes are not positive or channels are not divisible by the groups.</exception>
+    public ConvTranspose2d(int inChannels, int outChannels, (int H, int W) kernel, ConvTranspose2dOptions? options, bool bias = true)
+        : base("ConvTranspose2d", inChannels, outChannels, kernel, (options ?? ConvTranspose2dOptions.Default).Groups, bias, transposed: true) =>
+        Options = options ?? ConvTranspose2dOptions.Default;
+
+    /// <summary>Stride, padding, output padding, dilation, groups.</summary>
+    public ConvTranspose2dOptions Options { get; }
+
+    /// <inheritdoc />
+    private protected override OpRegistry<ConvForwardImpl> ForwardRegistry => Ops.ConvTranspose2d.ForwardRegistry;
+
+    /// <inheritdoc />
+    private protected override OpRegistry<ConvBackwardImpl> BackwardRegistry => Ops.ConvTranspose2d.BackwardRegistry;
+
+    /// <inheritdoc />
+    public override string Describe() =>
+        $"ConvTranspose2d({InChannels}, {OutChannels}, {Kernel.H}x{Kernel.W}{ConvText.Options(Options.Stride, Options.Padding == (0, 0) ? null : $"{Options.Padding.H}x{Options.Padding.W}", Options.Dilation, Options.Groups)}{(Options.OutputPadding == (0, 0) ? string.Empty : $", output padding {Options.OutputPadding.H}x{Options.OutputPadding.W}")}{(HasBias ? string.Empty : ", bias: false")})";
 
     /// <inheritdoc />
     public override long Flops(IReadOnlyList<Shape> inputs, IReadOnlyList<Shape> outputs)
@@ -197,7 +181,7 @@ public sealed class ConvTranspose2d : Layer
         return (2 * macsPerInput * inputs[0].Length) + (HasBias ? outputs[0].Length : 0);
     }
 
-    private ConvGeometry Geometry(Shape x) => Ops.ConvTranspose2d.Describe(x, new Shape(InChannels, OutChannels / Options.Groups, Kernel.H, Kernel.W), Options);
+    private protected override ConvGeometry Geometry(Shape x) => Ops.ConvTranspose2d.Describe(x, new Shape(InChannels, OutChannels / Options.Groups, Kernel.H, Kernel.W), Options);
 }
 
 /// <summary>
@@ -274,7 +258,7 @@ internal static class ConvText
 
     /// <summary>
     /// Keeps x for the weight gradient, and plans forward and backward im2col workspaces (workspace 0 and 1), at
-    /// most <see cref="Conv2d.MaxWorkspaceElements"/> unless one image needs more.
+    /// most <see cref="ConvolutionLayer.MaxWorkspaceElements"/> unless one image needs more.
     /// </summary>
     public static void PlanWorkspaces(LayerPlan plan, in ConvGeometry g)
     {
@@ -289,7 +273,7 @@ internal static class ConvText
             return;
         }
 
-        int images = (int)Math.Clamp(Conv2d.MaxWorkspaceElements / per, 1, g.Batch);
+        int images = (int)Math.Clamp(ConvolutionLayer.MaxWorkspaceElements / per, 1, g.Batch);
         var shape = new Shape(checked((int)g.WorkspaceElements(images)));
         plan.Workspace(shape, WorkspacePhase.Forward);
         plan.Workspace(shape, WorkspacePhase.Backward);

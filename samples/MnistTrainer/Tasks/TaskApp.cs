@@ -9,6 +9,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Engine;
+using Engine.Checkpoints;
 using Engine.Data;
 using Engine.Optim;
 using Engine.Optim.Schedules;

@@ -1,7 +1,11 @@
 // PTX and OpenCL code for Engine.Kernels.KernelMath, registered on the engine's ILGPU context: ILGPU 1.5.3 has no
 // fused multiply-add for user code, addresses shared memory with 64-bit generic arithmetic, and never emits
-// ld.global.nc. The CPU accelerator runs the C# bodies of KernelMath instead.
+// ld.global.nc. The CPU accelerator runs the C# bodies of KernelMath instead. It sits with the kernel launchers (the
+// Backends layer) and hands itself to the device's compiler configuration when Engine.dll loads, so the device layer
+// below needs no reference to the kernels.
 using System;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using Engine.Kernels;
 using ILGPU;
 using ILGPU.Backends;
@@ -12,11 +16,16 @@ using ILGPU.IR.Intrinsics;
 using ILGPU.IR.Types;
 using ILGPU.IR.Values;
 
-namespace Engine;
+namespace Engine.Backends.Kernel;
 
 /// <summary>Registers the GPU implementations of <see cref="KernelMath"/> on a context builder.</summary>
 internal static class KernelIntrinsics
 {
+    /// <summary>Adds <see cref="Register"/> to every context the engine creates (runs once, when Engine.dll loads).</summary>
+    [ModuleInitializer]
+    [SuppressMessage("Usage", "CA2255", Justification = "The engine's own compiler setup must be in place before any device exists; it only registers a callback.")]
+    internal static void AddToDeviceCompiler() => Device.AddCompilerExtension(Register);
+
     /// <summary>Adds the PTX and OpenCL code generators of every <see cref="KernelMath"/> method.</summary>
     public static Context.Builder Register(Context.Builder builder)
     {

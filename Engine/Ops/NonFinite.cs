@@ -1,10 +1,10 @@
-// Non-finite detection: a device reduction that counts NaN and infinite elements, for the trainer's step checks.
+// Non-finite detection: a device reduction that counts NaN and infinite elements, for the trainer's step checks
+// and the executor's debug mode (an op, so that the graph and the trainer can both use it).
 using System;
 using System.Globalization;
 using Engine.Kernels.Optim;
-using Engine.Nn;
 
-namespace Engine.Optim;
+namespace Engine.Ops;
 
 /// <summary>Counts NaN and infinite values of a tensor with a device reduction (one small read back to the host).</summary>
 public static class NonFinite
@@ -31,14 +31,6 @@ public static class NonFinite
         {
             throw new NonFiniteException(what, step, n, tensor.Length);
         }
-    }
-
-    /// <summary>Checks the values and gradients of a parameter set (see <see cref="ThrowIfAny(Tensor, string, long)"/>).</summary>
-    public static void ThrowIfAny(ParameterSet parameters, long step)
-    {
-        ArgumentNullException.ThrowIfNull(parameters);
-        ThrowIfAny(parameters.Grads, "gradients", step);
-        ThrowIfAny(parameters.Values, "parameters", step);
     }
 }
 

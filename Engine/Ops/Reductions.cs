@@ -8,7 +8,7 @@ using Engine.Memory;
 using ILGPU;
 using ILGPU.Runtime;
 
-namespace Engine.Optim;
+namespace Engine.Ops;
 
 /// <summary>A reduction over the elements of a chunk table (or a whole buffer when <paramref name="chunks"/> is null).</summary>
 /// <returns>The finished value (norm or count); on the kernel path it also stays in device memory for follow-up kernels.</returns>

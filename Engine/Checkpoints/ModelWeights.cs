@@ -1,0 +1,27 @@
+// Saving and loading a compiled model's weights as safetensors under the state-dict names. These are extension methods
+// here, above the graph, so that Engine.Nn knows nothing of files and checkpoints depend on the graph, not back.
+using System;
+using System.Collections.Generic;
+using Engine.Nn;
+
+namespace Engine.Checkpoints;
+
+/// <summary>Weights of a <see cref="CompiledModel"/> in safetensors files (PyTorch's state-dict names).</summary>
+public static class ModelWeights
+{
+    /// <summary>Writes the parameters and buffers to a safetensors file under their state-dict names (PyTorch can load it).</summary>
+    public static void SaveWeights(this CompiledModel model, string path, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Checkpoint.SaveWeights(path, model.Parameters, model.Buffers.StateDict(), metadata);
+    }
+
+    /// <summary>Reads parameters and buffers from a safetensors file; with <paramref name="strict"/>, every name must match both ways.</summary>
+    /// <returns>The file's metadata.</returns>
+    /// <exception cref="CheckpointMismatchException">Names or shapes differ; the message lists every difference.</exception>
+    public static IReadOnlyDictionary<string, string> LoadWeights(this CompiledModel model, string path, bool strict = true)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return Checkpoint.LoadWeights(path, model.Parameters, model.Buffers.StateDict(), strict);
+    }
+}
