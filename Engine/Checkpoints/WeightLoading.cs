@@ -27,8 +27,8 @@ public sealed record WeightLoadOptions
 }
 
 /// <summary>What a weight load did.</summary>
-/// <param name="Loaded">Model names that received a tensor from the file.</param>
-/// <param name="Missing">Model names the file gave nothing for (they keep their values).</param>
+/// <param name="Loaded">Model names that received a tensor from the file, in the model's order.</param>
+/// <param name="Missing">Model names the file gave nothing for (they keep their values), in the model's order.</param>
 /// <param name="Unexpected">File names (before mapping) that went nowhere: no model tensor of that name.</param>
 /// <param name="Skipped">File names left out on purpose: mapped to null, or (with <see cref="WeightLoadOptions.SkipMismatchedShapes"/>) of another shape, with why.</param>
 /// <param name="Metadata">The file's metadata.</param>
@@ -113,6 +113,6 @@ public static partial class Checkpoint
             targets[dst].CopyFrom(file.ReadFloat32(src));
         }
 
-        return new WeightLoadReport(plan.Select(p => p.Model).ToList(), missing, unexpected, skipped, file.Metadata);
+        return new WeightLoadReport(targets.Keys.Where(sources.ContainsKey).ToList(), missing, unexpected, skipped, file.Metadata);
     }
 }

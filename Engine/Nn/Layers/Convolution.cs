@@ -20,9 +20,11 @@ public abstract class ConvolutionLayer : Layer
     /// <summary>
     /// Checks the sizes (errors name <paramref name="layer"/>) and adds the parameters: the weight is
     /// (Cout, Cin / groups, kH, kW), or (Cin, Cout / groups, kH, kW) when <paramref name="transposed"/>, and both weight and
-    /// bias are initialized like PyTorch, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = weight.size(1) * kH * kW.
+    /// bias are initialized like PyTorch, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = weight.size(1) * kH * kW, unless
+    /// <paramref name="init"/> or <paramref name="biasInit"/> give other rules.
     /// </summary>
-    private protected ConvolutionLayer(string layer, int inChannels, int outChannels, (int H, int W) kernel, int groups, bool bias, bool transposed)
+    private protected ConvolutionLayer(string layer, int inChannels, int outChannels, (int H, int W) kernel, int groups, bool bias, bool transposed,
+        ParamInit? init = null, ParamInit? biasInit = null)
     {
         ConvText.CheckSizes(layer, inChannels, outChannels, kernel, groups);
         InChannels = inChannels;
@@ -33,10 +35,10 @@ public abstract class ConvolutionLayer : Layer
         var weight = transposed
             ? new Shape(inChannels, outChannels / groups, kernel.H, kernel.W)
             : new Shape(outChannels, inChannels / groups, kernel.H, kernel.W);
-        AddParameter("weight", weight, ParameterRole.Weight, ParamInit.Uniform(bound));
+        AddParameter("weight", weight, ParameterRole.Weight, init ?? ParamInit.Uniform(bound), init is not null);
         if (bias)
         {
-            AddParameter("bias", new Shape(outChannels), ParameterRole.Bias, ParamInit.Uniform(bound));
+            AddParameter("bias", new Shape(outChannels), ParameterRole.Bias, biasInit ?? ParamInit.Uniform(bound), biasInit is not null);
         }
     }
 
@@ -99,19 +101,20 @@ public abstract class ConvolutionLayer : Layer
 /// </summary>
 public sealed class Conv2d : ConvolutionLayer
 {
-    /// <summary>A square kernel with the same stride, padding and dilation on both axes.</summary>
-    public Conv2d(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, int dilation = 1, int groups = 1, bool bias = true)
+    /// <summary>A square kernel with the same stride, padding and dilation on both axes; <paramref name="init"/> and <paramref name="biasInit"/> replace PyTorch's default.</summary>
+    public Conv2d(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, int dilation = 1, int groups = 1, bool bias = true,
+        ParamInit? init = null, ParamInit? biasInit = null)
         : this(inChannels, outChannels, (kernel, kernel), new Conv2dOptions
         {
             Stride = (stride, stride), Padding = ConvPadding.Symmetric(padding, padding), Dilation = (dilation, dilation), Groups = groups,
-        }, bias)
+        }, bias, init, biasInit)
     {
     }
 
     /// <summary>Any kernel and <see cref="Conv2dOptions"/> (per-axis stride and dilation, per-side or "same" padding).</summary>
-    /// <exception cref="ArgumentException">Sizes are not positive or channels are not divisible by the groups.</exception>
-    public Conv2d(int inChannels, int outChannels, (int H, int W) kernel, Conv2dOptions? options, bool bias = true)
-        : base("Conv2d", inChannels, outChannels, kernel, (options ?? Conv2dOptions.Default).Groups, bias, transposed: false) =>
+    /// <exception cref="ArgumentException">Sizes are not positive, channels are not divisible by the groups, or <paramref name="biasInit"/> is a fan rule.</exception>
+    public Conv2d(int inChannels, int outChannels, (int H, int W) kernel, Conv2dOptions? options, bool bias = true, ParamInit? init = null, ParamInit? biasInit = null)
+        : base("Conv2d", inChannels, outChannels, kernel, (options ?? Conv2dOptions.Default).Groups, bias, transposed: false, init, biasInit) =>
         Options = options ?? Conv2dOptions.Default;
 
     /// <summary>Stride, padding, dilation, groups.</summary>
@@ -144,19 +147,20 @@ public sealed class Conv2d : ConvolutionLayer
 /// </summary>
 public sealed class ConvTranspose2d : ConvolutionLayer
 {
-    /// <summary>A square kernel with the same settings on both axes.</summary>
-    public ConvTranspose2d(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, int outputPadding = 0, int dilation = 1, int groups = 1, bool bias = true)
+    /// <summary>A square kernel with the same settings on both axes; <paramref name="init"/> and <paramref name="biasInit"/> replace PyTorch's default.</summary>
+    public ConvTranspose2d(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, int outputPadding = 0, int dilation = 1, int groups = 1, bool bias = true,
+        ParamInit? init = null, ParamInit? biasInit = null)
         : this(inChannels, outChannels, (kernel, kernel), new ConvTranspose2dOptions
         {
             Stride = (stride, stride), Padding = (padding, padding), OutputPadding = (outputPadding, outputPadding), Dilation = (dilation, dilation), Groups = groups,
-        }, bias)
+        }, bias, init, biasInit)
     {
     }
 
     /// <summary>Any kernel and <see cref="ConvTranspose2dOptions"/>.</summary>
-    /// <exception cref="ArgumentException">Sizes are not positive or channels are not divisible by the groups.</exception>
-    public ConvTranspose2d(int inChannels, int outChannels, (int H, int W) kernel, ConvTranspose2dOptions? options, bool bias = true)
-        : base("ConvTranspose2d", inChannels, outChannels, kernel, (options ?? ConvTranspose2dOptions.Default).Groups, bias, transposed: true) =>
+    /// <exception cref="ArgumentException">Sizes are not positive, channels are not divisible by the groups, or <paramref name="biasInit"/> is a fan rule.</exception>
+    public ConvTranspose2d(int inChannels, int outChannels, (int H, int W) kernel, ConvTranspose2dOptions? options, bool bias = true, ParamInit? init = null, ParamInit? biasInit = null)
+        : base("ConvTranspose2d", inChannels, outChannels, kernel, (options ?? ConvTranspose2dOptions.Default).Groups, bias, transposed: true, init, biasInit) =>
         Options = options ?? ConvTranspose2dOptions.Default;
 
     /// <summary>Stride, padding, output padding, dilation, groups.</summary>
