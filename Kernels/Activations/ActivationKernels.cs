@@ -72,4 +72,26 @@ public static class ActivationKernels
             dx[b + j] = j == arg ? g : 0f;
         }
     }
+
+    /// <summary>
+    /// Maxout tangent (forward mode), one thread per output: dy (rows, F) is the input tangent dx (rows, F * k) at the
+    /// first maximum of x in each group of k. Launch over rows * F outputs.
+    /// </summary>
+    public static void MaxoutTangent(Index1D o, ArrayView<float> x, ArrayView<float> dx, ArrayView<float> dy, int pieces)
+    {
+        long b = (long)o.X * pieces;
+        float m = x[b];
+        int arg = 0;
+        for (int j = 1; j < pieces; j++)
+        {
+            float v = x[b + j];
+            if (v > m)
+            {
+                m = v;
+                arg = j;
+            }
+        }
+
+        dy[o] = dx[b + arg];
+    }
 }

@@ -75,6 +75,10 @@ public abstract class ConvolutionLayer : Layer
     {
         ArgumentNullException.ThrowIfNull(plan);
         ConvText.PlanWorkspaces(plan, Geometry(plan.InputShapes[0]));
+        if (plan.Tangents && plan.ParamTangents)
+        {
+            plan.TangentWorkspace(plan.OutputShapes[0]);
+        }
     }
 
     /// <inheritdoc />
@@ -89,6 +93,12 @@ public abstract class ConvolutionLayer : Layer
 
     /// <inheritdoc />
     public override void Backward(NodeContext context) => ConvCallState.Backward(context, HasBias);
+
+    /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: the op is linear in x and in (W, b), so dy = conv(dx, W) (+ conv(x, dW) + db with parameter tangents).</summary>
+    public override void Tangent(NodeContext context) => ConvCallState.Tangent(context, HasBias);
 
     /// <summary>The op's validated geometry for input shape <paramref name="x"/> and this layer's weight and settings.</summary>
     private protected abstract ConvGeometry Geometry(Shape x);
@@ -298,6 +308,21 @@ internal sealed record ConvCallState(ConvGeometry Geometry, ConvForwardImpl Forw
         var s = (ConvCallState)c.State!;
         s.ForwardImpl(c.Device, s.Geometry, c.Input().View, c.Param(0).View, hasBias ? c.Param(1).View : default, c.Output().View,
             ConvText.Workspace(c, 0)?.View ?? default);
+    }
+
+    /// <summary>dy = conv(dx, W), plus conv(x, dW) + db (into the tangent workspace, then added) when the parameters have tangents.</summary>
+    public static void Tangent(NodeContext c, bool hasBias)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        var s = (ConvCallState)c.State!;
+        var ws = ConvText.Workspace(c, 0)?.View ?? default;
+        s.ForwardImpl(c.Device, s.Geometry, c.InputTangent().View, c.Param(0).View, default, c.OutputTangent().View, ws);
+        if (c.ParamTangent(0) is { } dw)
+        {
+            var t = c.TangentWorkspace(0);
+            s.ForwardImpl(c.Device, s.Geometry, c.Input().View, dw.View, hasBias ? c.ParamTangent(1)!.View : default, t.View, ws);
+            Elementwise.Accumulate(c.OutputTangent(), t);
+        }
     }
 
     public static void Backward(NodeContext c, bool hasBias)

@@ -85,6 +85,12 @@ public sealed class Linear : Layer
         }
 
         s.DX = context.InputGrad()?.Reshape(new Shape(m, InFeatures));
+        if (context.HasTangents)
+        {
+            s.TX = context.InputTangent().Reshape(new Shape(m, InFeatures));
+            s.TY = context.OutputTangent().Reshape(new Shape(m, OutFeatures));
+        }
+
         context.State = s;
     }
 
@@ -123,6 +129,26 @@ public sealed class Linear : Layer
     }
 
     /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: dy = dx W^T (+ x dW^T + db with parameter tangents).</summary>
+    public override void Tangent(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var s = (State)context.State!;
+        Gemm.Run(s.TX!, context.Param(0), s.TY!, transB: true);
+        if (context.ParamTangent(0) is { } dw)
+        {
+            Gemm.Run(s.X, dw, s.TY!, transB: true, beta: 1f);
+        }
+
+        if (HasBias && context.ParamTangent(1) is { } db)
+        {
+            Elementwise.AddBias(s.TY!, db);
+        }
+    }
+
+    /// <inheritdoc />
     public override long Flops(IReadOnlyList<Shape> inputs, IReadOnlyList<Shape> outputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -138,5 +164,7 @@ public sealed class Linear : Layer
         public Tensor Y = null!;
         public Tensor? G;
         public Tensor? DX;
+        public Tensor? TX;
+        public Tensor? TY;
     }
 }

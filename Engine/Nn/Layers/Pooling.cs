@@ -110,6 +110,17 @@ public sealed class MaxPool2d : Pool2dLayer
     }
 
     /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: the input tangent at the saved argmax (<see cref="Ops.PoolTangent.Gather"/>).</summary>
+    public override void Tangent(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var s = (PoolCall)context.State!;
+        Ops.PoolTangent.GatherRegistry.Resolve(context.Device)(context.Device, s.Forward, context.InputTangent().View, context.Saved(0).View, context.OutputTangent().View);
+    }
+
+    /// <inheritdoc />
     public override void Backward(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -156,6 +167,17 @@ public sealed class AvgPool2d : Pool2dLayer
         ArgumentNullException.ThrowIfNull(context);
         var s = (PoolCall)context.State!;
         Ops.AvgPool2d.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.Input().View, context.Output().View);
+    }
+
+    /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: average pooling is linear, so the tangent is the pooled input tangent.</summary>
+    public override void Tangent(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var s = (PoolCall)context.State!;
+        Ops.AvgPool2d.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.InputTangent().View, context.OutputTangent().View);
     }
 
     /// <inheritdoc />
@@ -222,6 +244,17 @@ public sealed class LPPool2d : Pool2dLayer
     }
 
     /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: s^(1/p - 1) times the window sum of x^(p-1) dx (<see cref="Ops.PoolTangent.Lp"/>).</summary>
+    public override void Tangent(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var s = (PoolCall)context.State!;
+        Ops.PoolTangent.LpRegistry.Resolve(context.Device)(context.Device, s.Forward, context.Input().View, context.InputTangent().View, context.OutputTangent().View);
+    }
+
+    /// <inheritdoc />
     public override void Backward(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -267,6 +300,17 @@ public sealed class GlobalAvgPool : Layer
         ArgumentNullException.ThrowIfNull(context);
         var s = (PoolCall)context.State!;
         Ops.GlobalAvgPool2d.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.Input().View, context.Output().View);
+    }
+
+    /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: a mean is linear, so the tangent is the mean of the input tangent.</summary>
+    public override void Tangent(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var s = (PoolCall)context.State!;
+        Ops.GlobalAvgPool2d.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.InputTangent().View, context.OutputTangent().View);
     }
 
     /// <inheritdoc />

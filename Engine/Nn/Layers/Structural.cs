@@ -35,6 +35,16 @@ public sealed class Add : Layer
     }
 
     /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: the sum of the input tangents.</summary>
+    public override void Tangent(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Elementwise.Add(context.InputTangent(0), context.InputTangent(1), context.OutputTangent());
+    }
+
+    /// <inheritdoc />
     public override void Backward(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -127,7 +137,7 @@ public sealed class Concat : Layer
             grads[i] = context.InputGrad(i) ?? context.Workspace(scratch++);
         }
 
-        context.State = new ConcatState(context.Inputs.ToArray(), grads);
+        context.State = new ConcatState(context.Inputs.ToArray(), grads, context.HasTangents ? context.InputTangents.ToArray() : []);
     }
 
     /// <inheritdoc />
@@ -135,6 +145,16 @@ public sealed class Concat : Layer
     {
         ArgumentNullException.ThrowIfNull(context);
         Ops.Concat.Forward(((ConcatState)context.State!).Inputs, context.Output(), Axis);
+    }
+
+    /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: the input tangents concatenated.</summary>
+    public override void Tangent(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Ops.Concat.Forward(((ConcatState)context.State!).Tangents, context.OutputTangent(), Axis);
     }
 
     /// <inheritdoc />
@@ -147,7 +167,7 @@ public sealed class Concat : Layer
     /// <inheritdoc />
     public override long Flops(IReadOnlyList<Shape> inputs, IReadOnlyList<Shape> outputs) => 0;
 
-    private sealed record ConcatState(Tensor[] Inputs, Tensor[] Grads);
+    private sealed record ConcatState(Tensor[] Inputs, Tensor[] Grads, Tensor[] Tangents);
 }
 
 /// <summary>
@@ -194,6 +214,14 @@ public sealed class Flatten(int startDim = 1, int endDim = -1) : Layer
     public override void Backward(NodeContext context)
     {
     }
+
+    /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: nothing to do; the output tangent is a view of the input tangent, as the output is of the input.</summary>
+    public override void Tangent(NodeContext context)
+    {
+    }
 }
 
 /// <summary>Passes its input through (a placeholder, like <c>torch.nn.Identity</c>). A view: no memory and no work.</summary>
@@ -223,6 +251,14 @@ public sealed class Identity : Layer
 
     /// <inheritdoc />
     public override void Backward(NodeContext context)
+    {
+    }
+
+    /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: nothing to do; the output tangent is a view of the input tangent, as the output is of the input.</summary>
+    public override void Tangent(NodeContext context)
     {
     }
 }
