@@ -166,7 +166,11 @@ public static class LayerNorm
 
     private static void Saved(Tensor t, LayerNormConfig cfg, Tensor x, string op, string name)
     {
-        TensorChecks.Length(t, cfg.Rows, op, name, $"one value per normalized row of x {x.Shape}");
+        if (t.Length != cfg.Rows)
+        {
+            // Only here: the message would allocate on every call of a warm training step.
+            TensorChecks.Length(t, cfg.Rows, op, name, $"one value per normalized row of x {x.Shape}");
+        }
         TensorChecks.OnDevice(t, x.Device, op, name);
     }
 
