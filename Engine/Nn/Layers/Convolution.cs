@@ -10,7 +10,7 @@ namespace Engine.Nn;
 /// <summary>
 /// What the convolution layers share (as PyTorch's <c>_ConvNd</c>): channels, kernel and bias, the weight and bias
 /// parameters and their initialization, the workspace plan and the calls into the conv ops. The layers are
-/// <see cref="Conv2d"/> and <see cref="ConvTranspose2d"/>; nothing outside the engine derives from it.
+/// <see cref="Conv1d"/>, <see cref="Conv2d"/> and <see cref="ConvTranspose2d"/>; nothing outside the engine derives from it.
 /// </summary>
 public abstract class ConvolutionLayer : Layer
 {
@@ -19,12 +19,13 @@ public abstract class ConvolutionLayer : Layer
 
     /// <summary>
     /// Checks the sizes (errors name <paramref name="layer"/>) and adds the parameters: the weight is
-    /// (Cout, Cin / groups, kH, kW), or (Cin, Cout / groups, kH, kW) when <paramref name="transposed"/>, and both weight and
+    /// (Cout, Cin / groups, kH, kW), (Cin, Cout / groups, kH, kW) when <paramref name="transposed"/>, or
+    /// (Cout, Cin / groups, kW) when <paramref name="oneDimensional"/> (a conv1d, kernel (1, K)), and both weight and
     /// bias are initialized like PyTorch, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = weight.size(1) * kH * kW, unless
     /// <paramref name="init"/> or <paramref name="biasInit"/> give other rules.
     /// </summary>
     private protected ConvolutionLayer(string layer, int inChannels, int outChannels, (int H, int W) kernel, int groups, bool bias, bool transposed,
-        ParamInit? init = null, ParamInit? biasInit = null)
+        bool oneDimensional = false, ParamInit? init = null, ParamInit? biasInit = null)
     {
         ConvText.CheckSizes(layer, inChannels, outChannels, kernel, groups);
         InChannels = inChannels;
@@ -32,8 +33,8 @@ public abstract class ConvolutionLayer : Layer
         Kernel = kernel;
         HasBias = bias;
         double bound = 1.0 / Math.Sqrt((double)(transposed ? outChannels : inChannels) / groups * kernel.H * kernel.W);
-        var weight = transposed
-            ? new Shape(inChannels, outChannels / groups, kernel.H, kernel.W)
+        var weight = oneDimensional ? new Shape(outChannels, inChannels / groups, kernel.W)
+            : transposed ? new Shape(inChannels, outChannels / groups, kernel.H, kernel.W)
             : new Shape(outChannels, inChannels / groups, kernel.H, kernel.W);
         AddParameter("weight", weight, ParameterRole.Weight, init ?? ParamInit.Uniform(bound), init is not null);
         if (bias)
@@ -124,7 +125,7 @@ public sealed class Conv2d : ConvolutionLayer
     /// <summary>Any kernel and <see cref="Conv2dOptions"/> (per-axis stride and dilation, per-side or "same" padding).</summary>
     /// <exception cref="ArgumentException">Sizes are not positive, channels are not divisible by the groups, or <paramref name="biasInit"/> is a fan rule.</exception>
     public Conv2d(int inChannels, int outChannels, (int H, int W) kernel, Conv2dOptions? options, bool bias = true, ParamInit? init = null, ParamInit? biasInit = null)
-        : base("Conv2d", inChannels, outChannels, kernel, (options ?? Conv2dOptions.Default).Groups, bias, transposed: false, init, biasInit) =>
+        : base("Conv2d", inChannels, outChannels, kernel, (options ?? Conv2dOptions.Default).Groups, bias, transposed: false, init: init, biasInit: biasInit) =>
         Options = options ?? Conv2dOptions.Default;
 
     /// <summary>Stride, padding, dilation, groups.</summary>
@@ -170,7 +171,7 @@ public sealed class ConvTranspose2d : ConvolutionLayer
     /// <summary>Any kernel and <see cref="ConvTranspose2dOptions"/>.</summary>
     /// <exception cref="ArgumentException">Sizes are not positive, channels are not divisible by the groups, or <paramref name="biasInit"/> is a fan rule.</exception>
     public ConvTranspose2d(int inChannels, int outChannels, (int H, int W) kernel, ConvTranspose2dOptions? options, bool bias = true, ParamInit? init = null, ParamInit? biasInit = null)
-        : base("ConvTranspose2d", inChannels, outChannels, kernel, (options ?? ConvTranspose2dOptions.Default).Groups, bias, transposed: true, init, biasInit) =>
+        : base("ConvTranspose2d", inChannels, outChannels, kernel, (options ?? ConvTranspose2dOptions.Default).Groups, bias, transposed: true, init: init, biasInit: biasInit) =>
         Options = options ?? ConvTranspose2dOptions.Default;
 
     /// <summary>Stride, padding, output padding, dilation, groups.</summary>

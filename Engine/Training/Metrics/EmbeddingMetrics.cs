@@ -3,7 +3,8 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.Threading.Tasks;
+using System.Threading;
+using Engine.Backends.Cpu;
 
 namespace Engine.Training;
 
@@ -166,13 +167,28 @@ public sealed class KnnAccuracy : Metric
             return double.NaN;
         }
 
-        int correct = 0;
-        Parallel.For(0, nq, () => 0, (q, _, local) =>
+        // On the engine's host threads (capped by HostThreads), not the .NET thread pool.
+        var body = new VoteBody(reference, referenceLabels, queries, queryLabels, dim, k, leaveOneOut);
+        HostParallel.For(nq, ref body);
+        return body.Correct / (double)nq;
+    }
+
+    /// <summary>Votes for queries [start, end) and adds the correct ones to <see cref="Correct"/> (shared by every thread).</summary>
+    private struct VoteBody(float[] reference, int[] referenceLabels, float[] queries, int[] queryLabels, int dim, int k, bool leaveOneOut) : IRangeBody
+    {
+        public int Correct;
+
+        public void Run(int start, int end)
         {
-            int label = Vote(reference, referenceLabels, queries.AsSpan(q * dim, dim), dim, k, leaveOneOut ? q : -1);
-            return local + (label == queryLabels[q] ? 1 : 0);
-        }, local => System.Threading.Interlocked.Add(ref correct, local));
-        return correct / (double)nq;
+            int local = 0;
+            for (int q = start; q < end; q++)
+            {
+                int label = Vote(reference, referenceLabels, queries.AsSpan(q * dim, dim), dim, k, leaveOneOut ? q : -1);
+                local += label == queryLabels[q] ? 1 : 0;
+            }
+
+            Interlocked.Add(ref Correct, local);
+        }
     }
 
     /// <summary>Sum of squared differences.</summary>
