@@ -3,7 +3,10 @@
 // takes one forward pass per input instead of one backward pass per output; bad use fails with clear errors.
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
+using System.Text.Json.Nodes;
+using Engine.Conformance;
 using Engine.Nn;
 using Conv2dOptions = Engine.Ops.Conv2dOptions;
 using Engine.Tests.Infrastructure;
@@ -18,8 +21,9 @@ public sealed class JvpTests(DeviceConfig config)
 
     /// <summary>
     /// Every layer type of the engine in one graph (two branches joined by Concat and Add), on (2, 3, 7, 6) inputs:
-    /// conv, batch norm (2-D with and without affine, 1-D), max/avg/lp/global pooling, dropout, identity,
-    /// transposed conv, layer norm (with and without affine), flatten, linear, maxout and softmax-type activations.
+    /// conv, batch norm (2-D with and without affine, 1-D), max/avg/lp/global average/global max pooling, dropout,
+    /// identity, transposed conv, broadcasting multiply/divide/subtract, unflatten, layer norm (with and without affine),
+    /// flatten, linear, maxout and softmax-type activations. (Conv1d and median pooling: Fixtures/jvp.json.)
     /// </summary>
     private static GraphModule EveryLayer()
     {
@@ -33,6 +37,8 @@ public sealed class JvpTests(DeviceConfig config)
         c = m.Apply(new BatchNorm2d(8, affine: false), c);
         var up = m.Apply(new Sigmoid(), m.Apply(new ConvTranspose2d(8, 4, 2, stride: 2), c));  // (2, 4, 6, 6)
         var lp = m.Apply(new LPPool2d(2, 2), up);                                              // (2, 4, 3, 3)
+        var gate = m.Apply(new Unflatten(1, 4, 1, 1), m.Apply(new Sigmoid(), m.Apply(new GlobalMaxPool(), lp)));   // (2, 4, 1, 1)
+        lp = m.Subtract(m.Divide(m.Multiply(lp, gate), m.Apply(new Softplus(), gate)), gate);  // broadcasting binary ops
         var b = m.Apply(new LayerNorm(new Shape(4, 3, 3)), lp);
         var g = m.Apply(new GlobalAvgPool(), b);                                               // (2, 4)
         var f = m.Apply(new Linear(36, 4), m.Apply(new Flatten(), m.Apply(new LayerNorm(new Shape(3), elementwiseAffine: false), b)));
@@ -65,6 +71,29 @@ public sealed class JvpTests(DeviceConfig config)
         double reverse = Dot(u, net.InputGrad()!.ToArray()) + Dot(tp, net.Parameters.Grads.ToArray());
         Assert.That(forward, Is.EqualTo(reverse).Within(1e-4 + (1e-3 * Math.Abs(reverse))), $"v.Ju = {forward}, (J^T v).u = {reverse}");
         Assert.That(Math.Abs(forward), Is.GreaterThan(1e-3), "a vanishing product would prove nothing");
+    }
+
+    [Test]
+    public void Gated_attention_block_jvp_matches_pytorch()
+    {
+        // Multiply, broadcast multiply and divide, subtract and unflatten against torch.autograd.forward_ad.
+        string file = Path.Combine(AppContext.BaseDirectory, "Fixtures", "graphs", "gated_block_jvp.json");
+        var root = (JsonObject)JsonNode.Parse(File.ReadAllText(file))!;
+        var c = ConformanceCase.Parse((JsonObject)((JsonArray)root["cases"]!)[0]!);
+        var xh = c.Input("x");
+        using var model = GraphBinaryTests.GatedBlock(3, 5, 4, 6, 3);
+        using var net = model.Compile(Dev, xh.ToShape(), options: new CompileOptions { Tangents = true, ParameterTangents = true, Training = false });
+        foreach (var p in net.Parameters)
+        {
+            p.Value.CopyFrom(c.Input(p.Name).ToFloat());
+            net.ParameterTangent(p.Name).CopyFrom(c.Input("tangent." + p.Name).ToFloat());
+        }
+
+        net.InputTangent().CopyFrom(c.Input("dx").ToFloat());
+        net.Input.CopyFrom(xh.ToFloat());
+        net.Forward();
+        HostMath.AssertClose(net.Output.ToArray(), c.Outputs["output"].Data, 1e-4, 1e-3, "output");
+        HostMath.AssertClose(net.OutputTangent().ToArray(), c.Outputs["jvp"].Data, 1e-4, 1e-3, "jvp");
     }
 
     [Test]
