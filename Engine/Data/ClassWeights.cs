@@ -5,7 +5,7 @@ using System;
 namespace Engine.Data;
 
 /// <summary>
-/// Class weights for a weighted cross-entropy (<c>Loss.CrossEntropy(weights: ...)</c>, torch's <c>weight</c>):
+/// Class weights for a weighted cross-entropy (<c>Loss.CrossEntropy(classWeights: ...)</c>, torch's <c>weight</c>):
 /// <see cref="Balanced(ReadOnlySpan{long})"/> is scikit-learn's <c>compute_class_weight("balanced")</c>,
 /// w_c = n_samples / (n_classes * count_c), so every class contributes the same total weight n_samples / n_classes.
 /// </summary>
