@@ -54,17 +54,7 @@ public static class ActivationKernels
     public static void MaxoutBackward(Index1D o, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int pieces)
     {
         long b = (long)o.X * pieces;
-        float m = x[b];
-        int arg = 0;
-        for (int j = 1; j < pieces; j++)
-        {
-            float v = x[b + j];
-            if (v > m)
-            {
-                m = v;
-                arg = j;
-            }
-        }
+        int arg = FirstArgMax(x, b, pieces);
 
         float g = dy[o];
         for (int j = 0; j < pieces; j++)
@@ -80,6 +70,14 @@ public static class ActivationKernels
     public static void MaxoutTangent(Index1D o, ArrayView<float> x, ArrayView<float> dx, ArrayView<float> dy, int pieces)
     {
         long b = (long)o.X * pieces;
+        int arg = FirstArgMax(x, b, pieces);
+
+        dy[o] = dx[b + arg];
+    }
+
+    /// <summary>The offset in [0, pieces) of the first maximum of x[b .. b + pieces) (maxout's selected piece).</summary>
+    private static int FirstArgMax(ArrayView<float> x, long b, int pieces)
+    {
         float m = x[b];
         int arg = 0;
         for (int j = 1; j < pieces; j++)
@@ -92,6 +90,6 @@ public static class ActivationKernels
             }
         }
 
-        dy[o] = dx[b + arg];
+        return arg;
     }
 }

@@ -31,18 +31,8 @@ internal static class TangentPlanner
     {
         int end = schedule.Forward.Length;
         var slots = new List<Slot>();
-        Slot New(string label, BufferKind kind, long elements, int start, int stop, Slot? parent = null)
-        {
-            var slot = new Slot(label, kind, elements, start, stop) { Parent = parent };
-            slots.Add(slot);
-            if (parent is not null)
-            {
-                slot.Touch(start);
-                slot.Touch(stop);
-            }
-
-            return slot;
-        }
+        Slot New(string label, BufferKind kind, long elements, int start, int stop, Slot? parent = null) =>
+            MemoryPlanner.NewSlot(slots, label, kind, elements, start, stop, parent);
 
         var results = new HashSet<GraphValue>(outputs);
         var values = new Slot?[graph.Values.Count];
