@@ -6,10 +6,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using Engine.Checkpoints;
-using Engine.Data;
-using Engine.Nn;
-using Engine.Optim;
-using Engine.Optim.Schedules;
+using Engine.Reliability.Runs;
 using Engine.Training;
 
 namespace Engine.Reliability.Fuzz.Targets;
@@ -68,21 +65,12 @@ internal static class CheckpointTarget
     {
         public Setup()
         {
-            var device = Device.Create(DeviceKind.Cpu, new DeviceOptions { HonorEnvironment = false });
-            Model = new Sequential(new Linear(4, 6), new BatchNorm1d(6), new ReLU(), new Linear(6, 3));
-            var net = Model.Compile(device, new Shape(4, 4), Loss.CrossEntropy(), new CompileOptions { Seed = 1 });
-            var opt = new Adam(net.Parameters, new AdamOptions { Lr = 0.05 });
             string dir = Path.Combine(Path.GetTempPath(), $"engine-fuzz-seed-{Guid.NewGuid():N}");
             try
             {
-                Trainer = new Trainer(net, opt, new ExponentialLR(opt, 0.9), new TrainingOptions
-                {
-                    Epochs = 2, BatchSize = 4, Seed = 3, ScheduleStepping = ScheduleStepping.PerStep,
-                    EarlyStopping = new EarlyStoppingOptions { Monitor = TrainingMetric.ValidationLoss, Patience = 5 },
-                    Checkpoints = new CheckpointOptions { Directory = dir, EveryEpochs = 0, EverySteps = 3, AtEnd = false, Keep = 1 },
-                });
-                var data = Blobs(8);
-                Trainer.Fit(data, Blobs(4));
+                Run = new TinyRun(2, new CheckpointOptions { Directory = dir, EveryEpochs = 0, EverySteps = 3, AtEnd = false, Keep = 1 },
+                    new EarlyStoppingOptions { Monitor = TrainingMetric.ValidationLoss, Patience = 5 });
+                Run.Trainer.Fit(TinyRun.Blobs(8), TinyRun.Blobs(4));
                 string weights = Trainer.FindLatestCheckpoint(dir) ?? throw new InvalidOperationException("the seed run wrote no checkpoint");
                 Files =
                 [
@@ -98,9 +86,9 @@ internal static class CheckpointTarget
             }
         }
 
-        public Sequential Model { get; }
+        public TinyRun Run { get; }
 
-        public Trainer Trainer { get; }
+        public Trainer Trainer => Run.Trainer;
 
         /// <summary>Role, file name and valid bytes of each file of the folder.</summary>
         public (string Role, string Name, byte[] Data)[] Files { get; }
@@ -108,11 +96,10 @@ internal static class CheckpointTarget
         /// <summary>Everything a load may write, as one string (compared before and after a refused load).</summary>
         public string Snapshot()
         {
-            var net = Trainer.Model;
             var opt = Trainer.Optimizer;
             var parts = new List<string>
             {
-                Hash(net.Parameters.Values.ToArray()), Hash(net.Buffers.Values?.ToArray() ?? []),
+                Run.WeightsHash(),
                 $"{opt.StepCount} {string.Join(",", opt.Groups.Select(g => $"{g.Lr:R}/{g.InitialLr:R}"))} {Trainer.Epoch} {Trainer.BatchInEpoch} {Trainer.StepCount} {Trainer.History.Count}",
                 Trainer.Schedule!.StateDict().ToJsonString(),
             };
@@ -122,21 +109,5 @@ internal static class CheckpointTarget
         }
 
         private static string Hash(float[] v) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan())));
-
-        private static InMemoryDataset Blobs(int n)
-        {
-            var f = new float[n * 4];
-            var l = new int[n];
-            for (int i = 0; i < n; i++)
-            {
-                l[i] = i % 3;
-                for (int j = 0; j < 4; j++)
-                {
-                    f[(i * 4) + j] = (l[i] - 1) + (0.1f * (((i * 7) + (j * 3)) % 5));
-                }
-            }
-
-            return new InMemoryDataset(f, l, new Shape(4), 3);
-        }
     }
 }
