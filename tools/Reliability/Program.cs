@@ -12,7 +12,7 @@ const string usage =
     "  inspect PATH...             what a safetensors file, checkpoint (file or folder) or IDX file holds\n" +
     "  crash-kill [KILLS] [SEED]   SIGKILL a training child KILLS times (default 50); resumes must end bit for bit\n" +
     "  crash-child DIR             the child crash-kill starts (trains in DIR, resuming from its latest checkpoint)\n" +
-    "  soak [STEPS]                STEPS training steps (default 20000): resident memory, allocator bytes, kernel cache\n" +
+    "  soak [STEPS] [kernels]      STEPS training steps (default 20000): resident memory, allocator bytes, kernel cache\n" +
     FuzzCommand.Usage;
 
 int Number(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
@@ -35,7 +35,7 @@ switch (args.FirstOrDefault())
     }
 
     case "soak":
-        return Soak.Run(Number(1, 20000), Console.Out).Flat ? 0 : 1;
+        return Soak.Run(Number(1, 20000), Console.Out, kernels: args.Contains("kernels")).Flat ? 0 : 1;
     case "-h" or "--help":
         Console.WriteLine(usage);
         return 0;

@@ -48,6 +48,13 @@ internal static class FuzzCommand
                 return 0;
             case "run" when args.Length == 2:
             {
+                // Instrumented code writes its coverage to SharpFuzz's trace map, which Fuzzer.Run points at afl's shared
+                // memory; until then it gets a private map (else the first instrumented branch writes through null).
+                unsafe
+                {
+                    SharpFuzz.Common.Trace.SharedMem = (byte*)System.Runtime.InteropServices.NativeMemory.AllocZeroed(1 << 16);
+                }
+
                 var target = FuzzTargets.Find(args[1]);
                 using var w = new FuzzWorkspace();
 

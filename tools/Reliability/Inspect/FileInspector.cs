@@ -63,6 +63,11 @@ internal static class FileInspector
         Span<byte> head = stackalloc byte[9];
         using var f = File.OpenRead(path);
         int n = f.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        if (n == 9 && head[8] == (byte)'{')
+        {
+            return "safetensors";
+        }
+
         if (n >= 2 && head[0] == 0x1F && head[1] == 0x8B)
         {
             return "idx";

@@ -1,4 +1,5 @@
-// The soak (`./build.sh soak [STEPS]`): one long training run on the kernel path of the CPU device, sampling resident
+// The soak (`./build.sh soak [STEPS] [kernels]`): one long training run on the CPU device (its host path, or with `kernels`
+// its kernel path, the ILGPU simulator: about a step a second), sampling resident
 // memory, the managed heap, the caching allocator's bytes and the kernel cache's size; the slopes over the second half
 // (after warm-up) say whether anything grows with the step count.
 using System;
@@ -24,11 +25,11 @@ internal sealed record SoakResult(IReadOnlyList<SoakSample> Samples, double Resi
 internal static class Soak
 {
     /// <summary>Trains <paramref name="steps"/> steps, printing a line per sample and the slopes to <paramref name="log"/>.</summary>
-    public static SoakResult Run(int steps, TextWriter log, int samples = 20)
+    public static SoakResult Run(int steps, TextWriter log, bool kernels = false, int samples = 20)
     {
         const int batch = 4, perEpoch = 120;
         int epochs = Math.Max(1, (steps + perEpoch - 1) / perEpoch);
-        using var run = new TinyRun(epochs, null, batchSize: batch, kernels: true);
+        using var run = new TinyRun(epochs, null, batchSize: batch, kernels: kernels);
         var list = new List<SoakSample>();
         long every = Math.Max(1, (long)epochs * perEpoch / samples);
         var clock = Stopwatch.StartNew();
