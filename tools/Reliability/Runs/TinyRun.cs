@@ -16,9 +16,13 @@ namespace Engine.Reliability.Runs;
 /// <summary>A model, optimizer, schedule and trainer on the CPU device; dispose to free them.</summary>
 internal sealed class TinyRun : IDisposable
 {
-    public TinyRun(int epochs, CheckpointOptions? checkpoints, EarlyStoppingOptions? earlyStopping = null, int batchSize = 4, bool kernels = false)
+    private readonly bool ownsDevice;
+
+    /// <summary>Creates the run on <paramref name="device"/> (shared, not disposed here) or on a CPU device of its own.</summary>
+    public TinyRun(int epochs, CheckpointOptions? checkpoints, EarlyStoppingOptions? earlyStopping = null, int batchSize = 4, bool kernels = false, Device? device = null)
     {
-        Device = Device.Create(DeviceKind.Cpu, new DeviceOptions { HonorEnvironment = false, ForceKernelsOnCpu = kernels });
+        ownsDevice = device is null;
+        Device = device ?? Device.Create(DeviceKind.Cpu, new DeviceOptions { HonorEnvironment = false, ForceKernelsOnCpu = kernels });
         Model = new Sequential(new Linear(Features, 12), new BatchNorm1d(12), new ReLU(), new Dropout(0.3f), new Linear(12, Classes));
         Net = Model.Compile(Device, new Shape(batchSize, Features), Loss.CrossEntropy(), new CompileOptions { Seed = 1 });
         Optimizer = new Adam(Net.Parameters, new AdamOptions { Lr = 0.05 });
@@ -73,6 +77,9 @@ internal sealed class TinyRun : IDisposable
         Optimizer.Dispose();
         Net.Dispose();
         Model.Dispose();
-        Device.Dispose();
+        if (ownsDevice)
+        {
+            Device.Dispose();
+        }
     }
 }
