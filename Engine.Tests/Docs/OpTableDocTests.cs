@@ -14,6 +14,7 @@ public sealed class OpTableDocTests
     [TestCase("ops.md", "OP-TABLE", "dispatch")]
     [TestCase("ops.md", "ACTIVATION-TABLE", "activations")]
     [TestCase("ops.md", "LOSS-TABLE", "losses")]
+    [TestCase("ops.md", "BINARY-TABLE", "binary")]
     [TestCase("optimizers.md", "OPTIMIZER-TABLE", "optimizers")]
     public void Docs_show_the_tables_of_the_code(string file, string marker, string table)
     {
@@ -27,6 +28,7 @@ public sealed class OpTableDocTests
             "dispatch" => OpTable.ToMarkdown(),
             "activations" => ActivationTable.ToMarkdown(),
             "losses" => LossTable.ToMarkdown(),
+            "binary" => BinaryTable.ToMarkdown(),
             "optimizers" => OptimizerTable.ToMarkdown(),
             _ => throw new ArgumentException($"unknown table {table}", nameof(table)),
         };
@@ -60,6 +62,12 @@ public sealed class OpTableDocTests
         {
             Assert.That(ops, Has.Some.Matches<IOpRegistry>(o => o.Op == r.Name), r.Name);
             Assert.That(ops, Has.Some.Matches<IOpRegistry>(o => o.Op == r.Name + "_backward"), r.Name);
+        }
+
+        foreach (var r in BinaryTable.All)
+        {
+            Assert.That(ops, Has.Some.Matches<IOpRegistry>(o => o.Op == "binary." + r.Name), r.Name);
+            Assert.That(ops, Has.Some.Matches<IOpRegistry>(o => o.Op == "binary." + r.Name + "_backward"), r.Name);
         }
 
         foreach (var r in OptimizerTable.All)

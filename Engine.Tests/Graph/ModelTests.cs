@@ -33,6 +33,19 @@ public sealed class ModelTests(DeviceConfig config)
     }
 
     [Test]
+    public void Mlp_with_softmax_focal_loss_passes_the_gradient_check()
+    {
+        // focal_softmax is a row of the loss table, so it is a compiled model's loss like cross-entropy: class indices (N).
+        using var model = new Sequential(new Linear(5, 8), new Tanh(), new Linear(8, 4));
+        using var net = model.Compile(Dev, [7, 5], Loss.FocalSoftmax(gamma: 2f, alpha: 0.5f));
+        Assert.That(net.Target!.Shape, Is.EqualTo(new Shape(7)));
+        GraphTestUtil.Randomize(net.Parameters, 190, 0.8f);
+        GraphTestUtil.RandomInputs(net, 191);
+        net.Target.CopyFrom(Classes(7, 4, 192));
+        GraphTestUtil.AssertGradients(net);
+    }
+
+    [Test]
     public void Cnn_with_batch_norm_and_relu_passes_the_gradient_check()
     {
         using var model = new Sequential(

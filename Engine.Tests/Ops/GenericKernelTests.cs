@@ -23,7 +23,7 @@ public sealed class GenericKernelTests
         Assert.That(names, Is.EquivalentTo(new[]
         {
             "ActivationKernels.Forward", "ActivationKernels.Backward", "PointwiseLossKernels.Reduce", "PointwiseLossKernels.Backward",
-            "RegionLossKernels.Finish", "RegionLossKernels.Backward", "OptimizerKernels.Step",
+            "RegionLossKernels.Finish", "RegionLossKernels.Backward", "OptimizerKernels.Step", "BinaryKernels.Forward", "BinaryKernels.Backward",
         }));
         foreach (var m in kernels)
         {
@@ -42,5 +42,10 @@ public sealed class GenericKernelTests
         // Every activation operator struct is a row of the activation table (and so has fixtures, docs and dispatch rows).
         Assert.That(asm.GetExportedTypes().Count(t => t.IsValueType && typeof(IActivationOperator).IsAssignableFrom(t)),
             Is.EqualTo(Engine.Ops.ActivationTable.All.Count(r => r.IsElementwise)));
+
+        // Likewise every binary operator struct is a row of the binary table, and the rows follow the BinaryOp order.
+        Assert.That(asm.GetExportedTypes().Count(t => t.IsValueType && typeof(Engine.Kernels.Elementwise.IBinaryOperator).IsAssignableFrom(t)),
+            Is.EqualTo(Engine.Ops.BinaryTable.All.Count));
+        Assert.That(Engine.Ops.BinaryTable.All.Select(r => r.Op), Is.EqualTo(Enum.GetValues<Engine.Ops.BinaryOp>()));
     }
 }

@@ -21,6 +21,8 @@ public static class LossReference
         {
             case "cross_entropy":
                 return CrossEntropy(s, pred, target, weight, c);
+            case "focal_softmax":
+                return FocalSoftmax(s, pred, target, c);
             case "dice" or "iou" or "tversky":
                 return Region(s, pred, target, c);
         }
@@ -106,6 +108,32 @@ public static class LossReference
         }
 
         return s.TargetKind == CrossEntropyTarget.Indices && w is not null ? num / den : num / n;
+    }
+
+    /// <summary>The seeds' multi-class focal loss: -alpha (1 - p_t)^gamma log p_t with p = softmax(x) per row.</summary>
+    private static double FocalSoftmax(LossSpec s, double[] x, double[] target, int c)
+    {
+        int n = x.Length / c;
+        double sum = 0;
+        for (int i = 0; i < n; i++)
+        {
+            var row = x.AsSpan(i * c, c);
+            double m = double.NegativeInfinity, z = 0;
+            foreach (double v in row)
+            {
+                m = Math.Max(m, v);
+            }
+
+            foreach (double v in row)
+            {
+                z += Math.Exp(v - m);
+            }
+
+            double lpt = row[(int)target[i]] - m - Math.Log(z);
+            sum += -s.Alpha * Math.Pow(1 - Math.Exp(lpt), s.Gamma) * lpt;
+        }
+
+        return Reduce(s, sum, n);
     }
 
     private static double Region(LossSpec s, double[] p, double[] y, int c)

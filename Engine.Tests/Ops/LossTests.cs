@@ -142,6 +142,79 @@ public sealed class LossTests(DeviceConfig config)
         }
     }
 
+    [TestCase(2f, 0.25f)]
+    [TestCase(0f, 1f)]
+    [TestCase(0.5f, 0.75f)]
+    [TestCase(3f, 2f)]
+    public void Focal_softmax_matches_reference(float gamma, float alpha)
+    {
+        // One class has p_t = 1 exactly; for 0 < gamma < 1 the gradient there is NaN, as PyTorch's (0^(gamma-1) * 0).
+        var sizes = gamma is > 0f and < 1f ? new[] { (1, 3), (37, 10), (1000, 7), (4099, 3) } : new[] { (1, 1), (1, 3), (37, 10), (1000, 7), (4099, 3) };
+        foreach (var (n, c) in sizes)
+        {
+            var r = new Random((n * 31) + c);
+            var xh = HostMath.Random(n * c, n + c, -6f, 6f);
+            float[] th = Enumerable.Range(0, n).Select(_ => (float)r.Next(c)).ToArray();
+            using var pred = Tensor.FromHost(Dev, xh, new Shape(n, c));
+            using var target = Tensor.FromHost(Dev, th, new Shape(n));
+            using var loss = Tensor.Empty(Dev, new Shape(1));
+            using var dpred = Tensor.Empty(Dev, pred.Shape);
+            var td = GradCheck.ToDouble(th);
+            foreach (var red in new[] { LossReduction.Mean, LossReduction.Sum })
+            {
+                var spec = LossSpec.FocalSoftmax(gamma, alpha, red);
+                double want = LossReference.Loss(spec, GradCheck.ToDouble(xh), td, null, c);
+                foreach (var (fwd, bwd) in Variants(spec))
+                {
+                    Losses.Forward(spec, pred, target, loss, variant: fwd);
+                    Assert.That(loss.ToArray()[0], Is.EqualTo(want).Within(1e-5 + (2e-5 * Math.Abs(want))), $"{spec} {n}x{c} {fwd}");
+                    Losses.Backward(spec, pred, target, dpred, variant: bwd);
+                    LossReference.AssertGradient(dpred.ToArray(), v => LossReference.Loss(spec, v, td, null, c), GradCheck.ToDouble(xh), $"{spec} {n}x{c} {bwd}");
+                }
+            }
+        }
+    }
+
+    [Test]
+    public void Focal_softmax_worked_example_down_weights_easy_rows()
+    {
+        // Two classes, class 0 the target. logits (ln 9, 0): p_t = 0.9, cross-entropy -ln 0.9 = 0.1053605; with gamma 2
+        // the focal factor (1 - 0.9)^2 = 0.01 leaves 0.001053605. logits (0, 0): p_t = 0.5, 0.25 * ln 2 = 0.1732868.
+        // With alpha 1 and sum reduction the loss is their sum; the gradient of row 0 is F (p - onehot) with
+        // F = 0.01 - 2 * 0.1 * 0.9 * ln 0.9 = 0.02896489, so d/dx = F * (-0.1, 0.1).
+        using var pred = Tensor.FromHost(Dev, [MathF.Log(9f), 0f, 0f, 0f], new Shape(2, 2));
+        using var target = Tensor.FromHost(Dev, [0f, 0f], new Shape(2));
+        using var loss = Tensor.Empty(Dev, new Shape(1));
+        using var dpred = Tensor.Empty(Dev, pred.Shape);
+        var spec = LossSpec.FocalSoftmax(2f, 1f, LossReduction.Sum);
+        Losses.Forward(spec, pred, target, loss);
+        Assert.That(loss.ToArray()[0], Is.EqualTo(0.001053605 + 0.1732868).Within(1e-6));
+        Losses.Backward(spec, pred, target, dpred);
+        double f0 = 0.01 - (2 * 0.1 * 0.9 * Math.Log(0.9)), f1 = 0.25 - (2 * 0.5 * 0.5 * Math.Log(0.5));
+        Assert.That(dpred.ToArray(), Is.EqualTo(new[] { -0.1 * f0, 0.1 * f0, -0.5 * f1, 0.5 * f1 }).Within(1e-6));
+        Losses.Forward(LossSpec.CrossEntropy(reduction: LossReduction.Sum), pred, target, loss);
+        Assert.That(loss.ToArray()[0], Is.EqualTo(0.1053605 + 0.6931472).Within(1e-6), "cross-entropy of the same rows");
+    }
+
+    [Test]
+    public void Focal_softmax_rejects_bad_class_numbers_and_shapes()
+    {
+        using var pred = Tensor.FromHost(Dev, new float[6], new Shape(2, 3));
+        using var bad = Tensor.FromHost(Dev, [0f, 3f], new Shape(2));
+        using var frac = Tensor.FromHost(Dev, [0f, 1.5f], new Shape(2));
+        using var wide = Tensor.FromHost(Dev, new float[6], new Shape(2, 3));
+        using var loss = Tensor.Empty(Dev, new Shape(1));
+        var spec = LossSpec.FocalSoftmax();
+        if (Dev.IsHostMemory)
+        {
+            Assert.That(() => Losses.Forward(spec, pred, bad, loss), Throws.ArgumentException.With.Message.Contain("target[1] = 3"));
+            Assert.That(() => Losses.Forward(spec, pred, frac, loss), Throws.ArgumentException.With.Message.Contain("target[1] = 1.5"));
+        }
+
+        Assert.That(() => Losses.Forward(spec, pred, wide, loss), Throws.ArgumentException.With.Message.Contain("expected class indices [2]"));
+        Assert.That(() => LossSpec.FocalSoftmax(gamma: -0.5f), Throws.ArgumentException.With.Property("ParamName").EqualTo("gamma"));
+    }
+
     public static IEnumerable<TestCaseData> RegionSpecs()
     {
         LossSpec[] specs = [LossSpec.Dice(1e-6f), LossSpec.Dice(1f), LossSpec.Iou(1e-6f), LossSpec.Iou(0.5f), LossSpec.Tversky(0.3f, 0.7f, 1e-6f), LossSpec.Tversky(0.9f, 0.1f, 1f)];
@@ -235,7 +308,7 @@ public sealed class LossTests(DeviceConfig config)
         (LossSpec Spec, Tensor Pred, Tensor Target, Tensor? Weight)[] cases =
         [
             (LossSpec.Mse(), x, probs, null), (LossSpec.CrossEntropy(), x, idx, w), (LossSpec.CrossEntropy(CrossEntropyTarget.Probabilities, 0.1f), x, probs, w),
-            (LossSpec.Dice(), probs, onehot, null), (LossSpec.Focal(), x, onehot, null),
+            (LossSpec.Dice(), probs, onehot, null), (LossSpec.Focal(), x, onehot, null), (LossSpec.FocalSoftmax(1.5f, 0.7f), x, idx, null),
         ];
         foreach (var (spec, pred, target, weight) in cases)
         {

@@ -1,4 +1,4 @@
-// Warm forward and backward calls of the activation, softmax, maxout and loss ops allocate no device memory and
+// Warm forward and backward calls of the activation, softmax, maxout, loss and broadcast binary ops allocate no device memory and
 // grow no scratch; on the host path they allocate no managed memory either.
 using System;
 using Engine.Backends;
@@ -31,6 +31,8 @@ public sealed class OpAllocationTests(DeviceConfig config)
         var dice = LossSpec.Dice();
         var trip = LossSpec.Triplet();
         var focal = LossSpec.Focal();
+        var focalSoftmax = LossSpec.FocalSoftmax();
+        using var dw = Tensor.Empty(Dev, w.Shape);
         var dev = Dev; // the Dev property looks the device up through a capturing lambda, which allocates
 
         void Step()
@@ -47,6 +49,12 @@ public sealed class OpAllocationTests(DeviceConfig config)
             Losses.Backward(dice, probs, probs, dx, null, up, 0.5f);
             Losses.Forward(focal, x, probs, loss);
             Losses.Backward(focal, x, probs, dx);
+            Losses.Forward(focalSoftmax, x, idx, loss);
+            Losses.Backward(focalSoftmax, x, idx, dx, null, up);
+            BinaryOps.Forward(BinaryOp.Multiply, x, w, y);
+            BinaryOps.Backward(BinaryOp.Multiply, x, w, probs, dx, dw, accumulateB: true);
+            BinaryOps.Forward(BinaryOp.Divide, y3, x, y);
+            BinaryOps.Backward(BinaryOp.Divide, y3, x, probs, null, dx);
             Losses.TripletForward(trip, x, probs, y, loss);
             Losses.TripletBackward(trip, x, probs, y, dx, dx, dx, up);
             dev.Synchronize();

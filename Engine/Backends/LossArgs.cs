@@ -60,4 +60,7 @@ public struct LossArgs
 
     /// <summary>triplet.</summary>
     public TripletParams Triplet;
+
+    /// <summary>focal_softmax.</summary>
+    public FocalSoftmaxParams FocalSoftmax;
 }

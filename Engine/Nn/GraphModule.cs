@@ -85,8 +85,17 @@ public sealed class GraphModule : Module
         return outs;
     }
 
-    /// <summary>Element-wise sum of two tensors of one shape (a skip connection).</summary>
+    /// <summary>Element-wise sum (a skip connection); shapes broadcast as in PyTorch.</summary>
     public Symbol Add(Symbol a, Symbol b) => Functional(new Add(), a, b);
+
+    /// <summary>Element-wise difference a - b; shapes broadcast as in PyTorch.</summary>
+    public Symbol Subtract(Symbol a, Symbol b) => Functional(new Subtract(), a, b);
+
+    /// <summary>Element-wise product (a gate, or attention-like scaling such as (N, C, 1, 1) weights on (N, C, H, W) maps); shapes broadcast as in PyTorch.</summary>
+    public Symbol Multiply(Symbol a, Symbol b) => Functional(new Multiply(), a, b);
+
+    /// <summary>Element-wise quotient a / b; shapes broadcast as in PyTorch.</summary>
+    public Symbol Divide(Symbol a, Symbol b) => Functional(new Divide(), a, b);
 
     /// <summary>Concatenates tensors along <paramref name="axis"/> (<c>torch.cat</c>).</summary>
     public Symbol Concat(int axis, params Symbol[] args)

@@ -54,6 +54,9 @@ public static class Loss
     /// <summary>Sigmoid focal loss of logits.</summary>
     public static ILossSpec Focal(float gamma = 2f, float alpha = 0.25f, LossReduction reduction = LossReduction.Mean) => From(LossSpec.Focal(gamma, alpha, reduction));
 
+    /// <summary>Multi-class focal loss -alpha (1 - p_t)^gamma log p_t over softmax probabilities of logits (N, C), class indices (N).</summary>
+    public static ILossSpec FocalSoftmax(float gamma = 2f, float alpha = 0.25f, LossReduction reduction = LossReduction.Mean) => From(LossSpec.FocalSoftmax(gamma, alpha, reduction));
+
     /// <summary>Dice loss of probabilities (N, C) against one-hot targets.</summary>
     public static ILossSpec Dice(float eps = 1e-6f) => From(LossSpec.Dice(eps));
 
@@ -100,7 +103,7 @@ public static class Loss
 
         public LossTask Task => spec.Op switch
         {
-            "cross_entropy" => LossTask.Classification,
+            "cross_entropy" or "focal_softmax" => LossTask.Classification,
             "mse" or "mae" or "huber" or "smooth_l1" => LossTask.Regression,
             "bce" => LossTask.BinaryProbabilities,
             "bce_with_logits" or "focal" => LossTask.BinaryLogits,

@@ -26,22 +26,7 @@ internal static class ConvChecks
         }
 
         int cin = x[1], cout = w[0], g = o.Groups;
-        if (cin % g != 0)
-        {
-            throw new ArgumentException($"{op}: input channels {cin} (x {x}) are not divisible by groups {g}.", "x");
-        }
-
-        if (cout % g != 0)
-        {
-            throw new ArgumentException($"{op}: output channels {cout} (weight {w}) are not divisible by groups {g}.", "weight");
-        }
-
-        if (w[1] != cin / g)
-        {
-            throw new ArgumentException(
-                $"{op}: weight {w} does not fit x {x} with groups {g}: expected (Cout, Cin / groups = {cin / g}, kH, kW).", "weight");
-        }
-
+        Channels(op, x, w, g, "kH, kW");
         int kh = w[2], kw = w[3];
         p = p.Resolve(kh, kw, o.Dilation.H, o.Dilation.W);
         int ekh = (o.Dilation.H * (kh - 1)) + 1, ekw = (o.Dilation.W * (kw - 1)) + 1;
@@ -59,6 +44,57 @@ internal static class ConvChecks
             OutH = (int)((ph - ekh) / o.Stride.H) + 1, OutW = (int)((pw - ekw) / o.Stride.W) + 1,
             KernelH = kh, KernelW = kw, StrideH = o.Stride.H, StrideW = o.Stride.W, Padding = p,
             DilationH = o.Dilation.H, DilationW = o.Dilation.W, Groups = g,
+        };
+        return Sized(op, geo);
+    }
+
+    /// <summary>
+    /// conv1d as a conv2d of height 1: x (N, Cin, L), weight (Cout, Cin / groups, K); the geometry has
+    /// <see cref="ConvGeometry.OneDimensional"/> set, so its shapes are the 3-D ones (errors name them too).
+    /// </summary>
+    public static ConvGeometry Conv1d(Shape x, Shape w, Conv1dOptions o)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(o);
+        const string op = "conv1d";
+        if (x.Rank != 3)
+        {
+            throw new ArgumentException($"{op}: x must be 3-D (N, C, L) but is {x}.", "x");
+        }
+
+        if (w.Rank != 3)
+        {
+            throw new ArgumentException($"{op}: weight must be 3-D (Cout, Cin / groups, K) but is {w}.", "weight");
+        }
+
+        Settings(op, (1, o.Stride), (1, o.Dilation), o.Groups);
+        if (o.SamePadding && o.Stride != 1)
+        {
+            throw new ArgumentException($"{op}: padding \"same\" needs stride 1 (as PyTorch), got stride {o.Stride}.", "options");
+        }
+
+        if (o.Padding < 0)
+        {
+            throw new ArgumentException($"{op}: padding must not be negative, got {o.Padding}.", "options");
+        }
+
+        Channels(op, x, w, o.Groups, "K");
+        int k = w[2];
+        var p = (o.SamePadding ? ConvPadding.Same : ConvPadding.Symmetric(0, o.Padding)).Resolve(1, k, 1, o.Dilation);
+        int span = (o.Dilation * (k - 1)) + 1;
+        long padded = (long)x[2] + p.Left + p.Right;
+        if (span > padded)
+        {
+            throw new ArgumentException(
+                $"{op}: kernel {k} with dilation {o.Dilation} spans {span}, longer than the padded input {padded} (x {x}, padding {p.Left} left, {p.Right} right).", "weight");
+        }
+
+        var geo = new ConvGeometry
+        {
+            OneDimensional = true, Batch = x[0], InChannels = x[1], InH = 1, InW = x[2], OutChannels = w[0],
+            OutH = 1, OutW = (int)((padded - span) / o.Stride) + 1, KernelH = 1, KernelW = k, StrideH = 1, StrideW = o.Stride,
+            Padding = p, DilationH = 1, DilationW = o.Dilation, Groups = o.Groups,
         };
         return Sized(op, geo);
     }
@@ -156,6 +192,27 @@ internal static class ConvChecks
         if (w.Rank != 4)
         {
             throw new ArgumentException($"{op}: weight must be 4-D {layout} but is {w}.", "weight");
+        }
+    }
+
+    /// <summary>Channels and groups of x (N, Cin, ...) and a weight (Cout, Cin / groups, <paramref name="kernel"/>).</summary>
+    private static void Channels(string op, Shape x, Shape w, int g, string kernel)
+    {
+        int cin = x[1], cout = w[0];
+        if (cin % g != 0)
+        {
+            throw new ArgumentException($"{op}: input channels {cin} (x {x}) are not divisible by groups {g}.", "x");
+        }
+
+        if (cout % g != 0)
+        {
+            throw new ArgumentException($"{op}: output channels {cout} (weight {w}) are not divisible by groups {g}.", "weight");
+        }
+
+        if (w[1] != cin / g)
+        {
+            throw new ArgumentException(
+                $"{op}: weight {w} does not fit x {x} with groups {g}: expected (Cout, Cin / groups = {cin / g}, {kernel}).", "weight");
         }
     }
 

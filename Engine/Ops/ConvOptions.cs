@@ -1,4 +1,4 @@
-// Settings of 2-D convolutions (plain and transposed) and their resolved geometry, validated on the host.
+// Settings of the convolutions (1-D, 2-D and transposed 2-D) and their resolved geometry, validated on the host.
 using System;
 
 namespace Engine.Ops;
@@ -73,6 +73,28 @@ public sealed record Conv2dOptions
     public static Conv2dOptions Default { get; } = new();
 }
 
+/// <summary>Settings of <see cref="Conv1d"/>, as torch.nn.functional.conv1d.</summary>
+public sealed record Conv1dOptions
+{
+    /// <summary>Stride; default 1.</summary>
+    public int Stride { get; init; } = 1;
+
+    /// <summary>Zero padding on each end of the sequence; default 0 (ignored with <see cref="SamePadding"/>).</summary>
+    public int Padding { get; init; }
+
+    /// <summary>PyTorch's <c>padding="same"</c>: stride 1, total padding dilation * (K - 1), the odd element on the right.</summary>
+    public bool SamePadding { get; init; }
+
+    /// <summary>Kernel dilation; default 1.</summary>
+    public int Dilation { get; init; } = 1;
+
+    /// <summary>Channel groups; in and out channels must be divisible by it (groups = in channels is depthwise).</summary>
+    public int Groups { get; init; } = 1;
+
+    /// <summary>The defaults: stride 1, no padding, no dilation, one group.</summary>
+    public static Conv1dOptions Default { get; } = new();
+}
+
 /// <summary>Settings of <see cref="ConvTranspose2d"/>, as torch.nn.functional.conv_transpose2d.</summary>
 public sealed record ConvTranspose2dOptions
 {
@@ -96,14 +118,20 @@ public sealed record ConvTranspose2dOptions
 }
 
 /// <summary>
-/// A validated convolution: every size of a <see cref="Conv2d"/> or (<see cref="Transposed"/>)
-/// <see cref="ConvTranspose2d"/> call. Padding is explicit per side ("same" resolved). Build one with
-/// <see cref="Conv2d.Describe"/> or <see cref="ConvTranspose2d.Describe"/>.
+/// A validated convolution: every size of a <see cref="Conv2d"/>, (<see cref="Transposed"/>) <see cref="ConvTranspose2d"/>
+/// or (<see cref="OneDimensional"/>) <see cref="Conv1d"/> call. Padding is explicit per side ("same" resolved). Build one
+/// with <see cref="Conv2d.Describe"/>, <see cref="ConvTranspose2d.Describe"/> or <see cref="Conv1d.Describe"/>.
 /// </summary>
 public readonly record struct ConvGeometry
 {
     /// <summary>Whether this is a transposed convolution (the adjoint of the conv2d with input and output swapped).</summary>
     public bool Transposed { get; init; }
+
+    /// <summary>
+    /// Whether this is a <see cref="Conv1d"/>: a conv2d of height 1 (InH, OutH, KernelH 1) whose tensors have no height
+    /// dimension: x (N, Cin, L), y (N, Cout, Lo), weight (Cout, Cin / groups, K).
+    /// </summary>
+    public bool OneDimensional { get; init; }
 
     /// <summary>Batch size N.</summary>
     public int Batch { get; init; }
@@ -150,15 +178,18 @@ public readonly record struct ConvGeometry
     /// <summary>Channel groups.</summary>
     public int Groups { get; init; }
 
-    /// <summary>Shape of x: (N, InChannels, InH, InW).</summary>
-    public Shape InputShape => new(Batch, InChannels, InH, InW);
+    /// <summary>Shape of x: (N, InChannels, InH, InW), or (N, InChannels, InW) when <see cref="OneDimensional"/>.</summary>
+    public Shape InputShape => OneDimensional ? new(Batch, InChannels, InW) : new(Batch, InChannels, InH, InW);
 
-    /// <summary>Shape of y: (N, OutChannels, OutH, OutW).</summary>
-    public Shape OutputShape => new(Batch, OutChannels, OutH, OutW);
+    /// <summary>Shape of y: (N, OutChannels, OutH, OutW), or (N, OutChannels, OutW) when <see cref="OneDimensional"/>.</summary>
+    public Shape OutputShape => OneDimensional ? new(Batch, OutChannels, OutW) : new(Batch, OutChannels, OutH, OutW);
 
-    /// <summary>Shape of the weight: (Cout, Cin / groups, kH, kW), or (Cin, Cout / groups, kH, kW) when transposed.</summary>
-    public Shape WeightShape => Transposed
-        ? new(InChannels, OutChannels / Groups, KernelH, KernelW)
+    /// <summary>
+    /// Shape of the weight: (Cout, Cin / groups, kH, kW), (Cin, Cout / groups, kH, kW) when transposed, or
+    /// (Cout, Cin / groups, K) when <see cref="OneDimensional"/>.
+    /// </summary>
+    public Shape WeightShape => OneDimensional ? new(OutChannels, InChannels / Groups, KernelW)
+        : Transposed ? new(InChannels, OutChannels / Groups, KernelH, KernelW)
         : new(OutChannels, InChannels / Groups, KernelH, KernelW);
 
     /// <summary>Shape of the bias: (OutChannels).</summary>
@@ -205,6 +236,7 @@ public readonly record struct ConvGeometry
     };
 
     /// <inheritdoc />
-    public override string ToString() =>
-        $"{(Transposed ? "conv_transpose2d" : "conv2d")} x {InputShape} -> y {OutputShape}, weight {WeightShape}, stride ({StrideH}, {StrideW}), padding {Padding}, dilation ({DilationH}, {DilationW}), groups {Groups}";
+    public override string ToString() => OneDimensional
+        ? $"conv1d x {InputShape} -> y {OutputShape}, weight {WeightShape}, stride {StrideW}, padding ({Padding.Left}, {Padding.Right}), dilation {DilationW}, groups {Groups}"
+        : $"{(Transposed ? "conv_transpose2d" : "conv2d")} x {InputShape} -> y {OutputShape}, weight {WeightShape}, stride ({StrideH}, {StrideW}), padding {Padding}, dilation ({DilationH}, {DilationW}), groups {Groups}";
 }

@@ -91,6 +91,9 @@ public sealed class LossDefinition
     /// <summary>The op name, e.g. <c>smooth_l1</c>.</summary>
     public string Name { get; }
 
+    /// <summary>The fixture file that checks it against PyTorch (docs).</summary>
+    public string Fixtures { get; internal init; } = "losses.json";
+
     /// <summary>The loss per element or sample (docs).</summary>
     public string Forward { get; }
 

@@ -14,6 +14,9 @@ internal abstract class LossFamily
 {
     public virtual bool HasReduction => true;
 
+    /// <summary>Whether the target of <paramref name="spec"/> holds one class number per row of pred.</summary>
+    public virtual bool TakesClassIndices(LossSpec spec) => false;
+
     public abstract LossForwardImpl KernelForward { get; }
 
     public abstract LossBackwardImpl KernelBackward { get; }
@@ -39,6 +42,18 @@ internal abstract class LossFamily
     }
 
     protected static LossCall Call(int n, int c, float scale) => new() { N = n, C = c, Scale = scale };
+
+    protected static void CheckClassIndices(string op, ReadOnlySpan<float> target, int c)
+    {
+        for (int i = 0; i < target.Length; i++)
+        {
+            float t = target[i];
+            if (!(t >= 0f && t < c) || t != MathF.Floor(t))
+            {
+                throw new ArgumentException($"{op}: target[{i}] = {t} is not a class index in [0, {c}) (pred has {c} classes).", "target");
+            }
+        }
+    }
 
     protected static void CheckProbabilities(string op, ReadOnlySpan<float> v, string name, string rule)
     {
@@ -143,17 +158,9 @@ internal sealed class RegionFamily<TOp> : LossFamily
     }
 }
 
-/// <summary>Cross-entropy of (N, C) logits against class indices (N) or probabilities (N, C), optional weights (C).</summary>
-internal sealed class CrossEntropyFamily : LossFamily
+/// <summary>A loss computed per row of (N, C) logits (cross-entropy, focal_softmax): the descriptions of its implementations.</summary>
+internal abstract class RowLossFamily : LossFamily
 {
-    public override LossForwardImpl KernelForward => LossLaunchers.CrossEntropyForward;
-
-    public override LossBackwardImpl KernelBackward => LossLaunchers.CrossEntropyBackward;
-
-    public override LossForwardImpl HostForward => CpuLosses.CrossEntropyForward;
-
-    public override LossBackwardImpl HostBackward => CpuLosses.CrossEntropyBackward;
-
     public override string KernelForwardText => "ILGPU: per-row terms, grid-stride group partial sums, one-group finish";
 
     public override string KernelBackwardText => "ILGPU: one thread per row";
@@ -161,6 +168,20 @@ internal sealed class CrossEntropyFamily : LossFamily
     public override string HostForwardText => "managed, double accumulation, row blocks across cores";
 
     public override string HostBackwardText => "managed, double precision, rows across cores";
+}
+
+/// <summary>Cross-entropy of (N, C) logits against class indices (N) or probabilities (N, C), optional weights (C).</summary>
+internal sealed class CrossEntropyFamily : RowLossFamily
+{
+    public override bool TakesClassIndices(LossSpec spec) => spec.TargetKind == CrossEntropyTarget.Indices;
+
+    public override LossForwardImpl KernelForward => LossLaunchers.CrossEntropyForward;
+
+    public override LossBackwardImpl KernelBackward => LossLaunchers.CrossEntropyBackward;
+
+    public override LossForwardImpl HostForward => CpuLosses.CrossEntropyForward;
+
+    public override LossBackwardImpl HostBackward => CpuLosses.CrossEntropyBackward;
 
     public override LossArgs Describe(LossSpec spec, Shape pred, Shape target, Shape? weight)
     {
@@ -201,15 +222,7 @@ internal sealed class CrossEntropyFamily : LossFamily
             return;
         }
 
-        int c = a.Call.C;
-        for (int i = 0; i < target.Length; i++)
-        {
-            float t = target[i];
-            if (!(t >= 0f && t < c) || t != MathF.Floor(t))
-            {
-                throw new ArgumentException($"cross_entropy: target[{i}] = {t} is not a class index in [0, {c}) (pred has {c} classes).", "target");
-            }
-        }
+        CheckClassIndices(spec.Op, target, a.Call.C);
     }
 }
 

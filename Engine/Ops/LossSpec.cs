@@ -52,10 +52,10 @@ public sealed record LossSpec
     /// <summary>smooth_l1's beta, or tversky's weight of false negatives (PyTorch's name for each).</summary>
     public float Beta { get; internal init; } = 1f;
 
-    /// <summary>focal's gamma.</summary>
+    /// <summary>focal's and focal_softmax's gamma.</summary>
     public float Gamma { get; internal init; } = 2f;
 
-    /// <summary>focal's alpha (negative: no alpha weighting) or tversky's weight of false positives.</summary>
+    /// <summary>focal's alpha (negative: no alpha weighting), focal_softmax's weight, or tversky's weight of false positives.</summary>
     public float Alpha { get; internal init; } = 0.25f;
 
     /// <summary>eps of dice, iou and tversky.</summary>
@@ -82,8 +82,8 @@ public sealed record LossSpec
     /// <summary>Whether the loss takes a class-weight vector (cross-entropy).</summary>
     public bool AcceptsWeight => Definition.AcceptsWeight;
 
-    /// <summary>Whether the target holds class indices (cross-entropy with target_kind indices).</summary>
-    internal bool TakesClassIndices => AcceptsWeight && TargetKind == CrossEntropyTarget.Indices;
+    /// <summary>Whether the target holds class indices (cross-entropy with target_kind indices, focal_softmax).</summary>
+    internal bool TakesClassIndices => Definition.Family.TakesClassIndices(this);
 
     /// <summary>Whether the loss has three inputs (anchor, positive, negative) instead of pred and target.</summary>
     public bool IsTriplet => Definition.IsTriplet;
@@ -113,6 +113,13 @@ public sealed record LossSpec
     /// <summary>torchvision sigmoid_focal_loss; <paramref name="alpha"/> &lt; 0 disables the alpha weighting.</summary>
     public static LossSpec Focal(float gamma = 2f, float alpha = 0.25f, LossReduction reduction = LossReduction.Mean) =>
         Named("focal", reduction, ("gamma", gamma), ("alpha", alpha));
+
+    /// <summary>
+    /// Multi-class focal loss over softmax probabilities of (N, C) logits against (N) class numbers:
+    /// -alpha (1 - p_t)^gamma log p_t, <paramref name="gamma"/> &gt;= 0 (0: alpha times cross-entropy).
+    /// </summary>
+    public static LossSpec FocalSoftmax(float gamma = 2f, float alpha = 0.25f, LossReduction reduction = LossReduction.Mean) =>
+        Named("focal_softmax", reduction, ("gamma", gamma), ("alpha", alpha));
 
     /// <summary>Dice loss.</summary>
     public static LossSpec Dice(float eps = 1e-6f) => Named("dice", null, ("eps", eps));

@@ -30,6 +30,11 @@ public static class LossTable
         Pointwise<FocalLoss>("focal", "α_t (1−p_t)^γ · bce_with_logits (torchvision; α < 0: no α_t)", "analytic",
             P("gamma", 2, LossParameterRule.NonNegative, s => s.Gamma, (s, v) => s with { Gamma = v }),
             P("alpha", 0.25, LossParameterRule.Finite, s => s.Alpha, (s, v) => s with { Alpha = v })),
+        new("focal_softmax", new FocalSoftmaxFamily(), "−α (1−p_t)^γ log p_t, p = softmax(x) over classes, t the class index; (N, C) rows or every position of (N, C, d…)", "α((1−p_t)^γ − γ(1−p_t)^{γ−1} p_t log p_t)·(p − onehot(t))",
+        [
+            P("gamma", 2, LossParameterRule.NonNegative, s => s.Gamma, (s, v) => s with { Gamma = v }),
+            P("alpha", 0.25, LossParameterRule.Finite, s => s.Alpha, (s, v) => s with { Alpha = v }),
+        ]) { Fixtures = "focal_softmax.json" },
         Region<DiceLoss>("dice", "1 − mean_c (2Σpy+ε)/(Σp+Σy+ε)", "analytic"),
         Region<IouLoss>("iou", "1 − mean_c (I+ε)/(U+ε), U = Σp+Σy−I", "analytic"),
         Region<TverskyLoss>("tversky", "1 − mean_c (TP+ε)/(TP+αFP+βFN+ε)", "analytic",
@@ -75,7 +80,7 @@ public static class LossTable
                 ps.Insert(0, "reduction (\"mean\" or \"sum\")");
             }
 
-            sb.Append(CultureInfo.InvariantCulture, $"| {r.Name} | {string.Join(", ", ps)} | {r.Forward} | {r.Backward} | losses.json; Ops/LossTests |\n");
+            sb.Append(CultureInfo.InvariantCulture, $"| {r.Name} | {string.Join(", ", ps)} | {r.Forward} | {r.Backward} | {r.Fixtures}; Ops/LossTests |\n");
         }
 
         return sb.ToString();

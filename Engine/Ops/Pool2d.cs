@@ -32,11 +32,7 @@ public static class MaxPool2d
     public static void Forward(Tensor x, Tensor y, Tensor indices, Pool2dOptions options, string? variant = null)
     {
         ArgumentNullException.ThrowIfNull(x);
-        var p = Describe(x.Shape, options);
-        var o = PoolChecks.Output(x.Shape, p);
-        PoolChecks.Expect("max_pool2d", y, o, "y", x.Device, $"x {x.Shape}, {options}");
-        PoolChecks.Expect("max_pool2d", indices, o, "indices", x.Device, "same as y");
-        ForwardRegistry.Select(x.Device, variant)(x.Device, p, x.View, y.View, indices.View);
+        PoolChecks.IndexedForward("max_pool2d", ForwardRegistry, Describe(x.Shape, options), x, y, indices, options, variant);
     }
 
     /// <summary>dx = the sum of dy over the windows whose saved maximum is each element (overwrites dx, or adds when <paramref name="accumulate"/>).</summary>
@@ -44,24 +40,11 @@ public static class MaxPool2d
     public static void Backward(Tensor dy, Tensor indices, Tensor dx, Pool2dOptions options, bool accumulate = false, string? variant = null)
     {
         ArgumentNullException.ThrowIfNull(dx);
-        var p = Describe(dx.Shape, options, "dx");
-        p.Beta = accumulate ? 1f : 0f;
-        var o = PoolChecks.Output(dx.Shape, p);
-        PoolChecks.Expect("max_pool2d", dy, o, "dy", dx.Device, $"dx {dx.Shape}, {options}");
-        PoolChecks.Expect("max_pool2d", indices, o, "indices", dx.Device, "same as dy");
-        BackwardRegistry.Select(dx.Device, variant)(dx.Device, p, dy.View, indices.View, dx.View);
+        PoolChecks.IndexedBackward("max_pool2d", BackwardRegistry, Describe(dx.Shape, options, "dx"), dy, indices, dx, options, accumulate, variant);
     }
 
-    private static PoolParams Describe(Shape x, Pool2dOptions options, string xName = "x")
-    {
-        var p = PoolChecks.Describe("max_pool2d", x, options, allowPadding: true, xName);
-        if ((long)p.Height * p.Width > PoolChecks.MaxIndexedPlane)
-        {
-            throw new ArgumentException($"max_pool2d: planes of {xName} {x} exceed 2^24 elements, beyond exact float32 indices.", xName);
-        }
-
-        return p;
-    }
+    private static PoolParams Describe(Shape x, Pool2dOptions options, string xName = "x") =>
+        PoolChecks.DescribeIndexed("max_pool2d", x, options, allowPadding: true, xName);
 }
 
 /// <summary>

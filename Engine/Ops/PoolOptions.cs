@@ -98,6 +98,37 @@ internal static class PoolChecks
 
     public static Shape Output(Shape x, PoolParams p) => new(x[0], x[1], p.OutH, p.OutW);
 
+    /// <summary>The forward of a pooling that saves an index per output (max, median): checks y and indices, then dispatches.</summary>
+    public static void IndexedForward(string op, Dispatch.OpRegistry<MaxPoolForwardImpl> registry, PoolParams p, Tensor x, Tensor y, Tensor indices, Pool2dOptions options, string? variant)
+    {
+        var o = Output(x.Shape, p);
+        Expect(op, y, o, "y", x.Device, $"x {x.Shape}, {options}");
+        Expect(op, indices, o, "indices", x.Device, "same as y");
+        registry.Select(x.Device, variant)(x.Device, p, x.View, y.View, indices.View);
+    }
+
+    /// <summary>Its backward: dy to the saved indices (overwrites dx, or adds when <paramref name="accumulate"/>).</summary>
+    public static void IndexedBackward(string op, Dispatch.OpRegistry<MaxPoolBackwardImpl> registry, PoolParams p, Tensor dy, Tensor indices, Tensor dx, Pool2dOptions options, bool accumulate, string? variant)
+    {
+        p.Beta = accumulate ? 1f : 0f;
+        var o = Output(dx.Shape, p);
+        Expect(op, dy, o, "dy", dx.Device, $"dx {dx.Shape}, {options}");
+        Expect(op, indices, o, "indices", dx.Device, "same as dy");
+        registry.Select(dx.Device, variant)(dx.Device, p, dy.View, indices.View, dx.View);
+    }
+
+    /// <summary>Describe for poolings that save a float32 index per output: planes must stay below 2^24 elements.</summary>
+    public static PoolParams DescribeIndexed(string op, Shape x, Pool2dOptions options, bool allowPadding, string xName)
+    {
+        var p = Describe(op, x, options, allowPadding, xName);
+        if ((long)p.Height * p.Width > MaxIndexedPlane)
+        {
+            throw new ArgumentException($"{op}: planes of {xName} {x} exceed 2^24 elements, beyond exact float32 indices.", xName);
+        }
+
+        return p;
+    }
+
     public static void Expect(string op, Tensor t, Shape want, string name, Device device, string context)
     {
         ArgumentNullException.ThrowIfNull(t, name);

@@ -1,6 +1,7 @@
-// The segmentation shapes of the region losses and cross-entropy: pred (N, C, d1, ...) with a target of the same shape
-// (dice, iou, tversky, cross-entropy probabilities) or class indices (N, d1, ...) (cross-entropy). Both run as the
-// row losses on the channels-last form (N d1 ..., C): class sums over every position, one cross-entropy row per position.
+// The segmentation shapes of the region losses, cross-entropy and focal_softmax: pred (N, C, d1, ...) with a target of
+// the same shape (dice, iou, tversky, cross-entropy probabilities) or class indices (N, d1, ...) (cross-entropy,
+// focal_softmax). All run as the row losses on the channels-last form (N d1 ..., C): class sums over every position,
+// one cross-entropy or focal row per position.
 using System;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
@@ -20,7 +21,7 @@ internal static class SegmentationLosses
 
     /// <summary>Whether <paramref name="pred"/> is a segmentation shape of <paramref name="spec"/>.</summary>
     public static bool Applies(LossSpec spec, Shape pred) =>
-        pred.Rank > 2 && (spec.AcceptsWeight || spec.Op is "dice" or "iou" or "tversky");
+        pred.Rank > 2 && (spec.AcceptsWeight || spec.TakesClassIndices || spec.Op is "dice" or "iou" or "tversky");
 
     /// <summary>The row-loss shapes (N S, C) and (N S) or (N S, C) of a segmentation call, after checking the target.</summary>
     /// <exception cref="ArgumentException">The target does not fit pred; the message names both.</exception>
@@ -35,7 +36,7 @@ internal static class SegmentationLosses
             if (target != want)
             {
                 throw new ArgumentException(
-                    $"cross_entropy: target is {target} but pred is {pred}; expected class indices {want} (one per position, target_kind indices).", nameof(target));
+                    $"{spec.Op}: target is {target} but pred is {pred}; expected class indices {want} (one per position{(spec.AcceptsWeight ? ", target_kind indices" : string.Empty)}).", nameof(target));
             }
 
             return (new Shape(rows, c), new Shape(rows));

@@ -12,12 +12,13 @@ if (args.Length is 1 or 2 && args[0] == "--op-table")
         "dispatch" => Engine.Dispatch.OpTable.ToMarkdown(),
         "activations" => Engine.Ops.ActivationTable.ToMarkdown(),
         "losses" => Engine.Ops.LossTable.ToMarkdown(),
+        "binary" => Engine.Ops.BinaryTable.ToMarkdown(),
         "optimizers" => Engine.Optim.OptimizerTable.ToMarkdown(),
         _ => null,
     };
     if (table is null)
     {
-        Console.Error.WriteLine($"unknown table '{args[1]}'; expected dispatch, activations, losses or optimizers.");
+        Console.Error.WriteLine($"unknown table '{args[1]}'; expected dispatch, activations, losses, binary or optimizers.");
         return 2;
     }
 
@@ -29,7 +30,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
 {
     Console.WriteLine("usage: engine-conformance FILE.json [FILE.json ...]\n" +
         "Runs every case on the default device (ENGINE_DEVICE=cpu|cuda|opencl|<index> overrides).\n" +
-        "engine-conformance --op-table [dispatch|activations|losses|optimizers] prints that table as Markdown\n" +
+        "engine-conformance --op-table [dispatch|activations|losses|binary|optimizers] prints that table as Markdown\n" +
         "(the dispatch table by default); docs/ops.md and docs/optimizers.md embed them.");
     return args.Length == 0 ? 2 : 0;
 }

@@ -10,7 +10,7 @@ using ILGPU.Runtime;
 namespace Engine.Backends.Kernel;
 
 /// <summary>Launchers of the loss kernels (the <c>kernel.*</c> variants of every loss's dispatch rows).</summary>
-internal static class LossLaunchers
+internal static partial class LossLaunchers
 {
     // Scratch layout: [0, 2 * MaxGroups) partial sums, then one slot for a denominator, then 3 C per-class sums.
     private const int DenSlot = 2 * GroupReduce.MaxGroups;

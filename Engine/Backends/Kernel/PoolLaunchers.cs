@@ -28,6 +28,15 @@ public static class PoolLaunchers
         k(device.Stream, Inputs(p), dy, indices, dx, p);
     }
 
+    /// <summary>Launches <see cref="MedianPoolKernels.Forward"/> over the outputs.</summary>
+    public static void MedianForward(Device device, PoolParams p, ArrayView<float> x, ArrayView<float> y, ArrayView<float> indices)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, PoolParams>>(
+            "pool.median_forward", a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, PoolParams>(MedianPoolKernels.Forward));
+        k(device.Stream, Outputs(p), x, y, indices, p);
+    }
+
     /// <summary>Launches <see cref="PoolKernels.AvgForward"/>.</summary>
     public static void AvgForward(Device device, PoolParams p, ArrayView<float> x, ArrayView<float> y)
     {

@@ -10,7 +10,7 @@ namespace Engine.Nn;
 /// <summary>
 /// What the convolution layers share (as PyTorch's <c>_ConvNd</c>): channels, kernel and bias, the weight and bias
 /// parameters and their initialization, the workspace plan and the calls into the conv ops. The layers are
-/// <see cref="Conv2d"/> and <see cref="ConvTranspose2d"/>; nothing outside the engine derives from it.
+/// <see cref="Conv1d"/>, <see cref="Conv2d"/> and <see cref="ConvTranspose2d"/>; nothing outside the engine derives from it.
 /// </summary>
 public abstract class ConvolutionLayer : Layer
 {
@@ -19,10 +19,11 @@ public abstract class ConvolutionLayer : Layer
 
     /// <summary>
     /// Checks the sizes (errors name <paramref name="layer"/>) and adds the parameters: the weight is
-    /// (Cout, Cin / groups, kH, kW), or (Cin, Cout / groups, kH, kW) when <paramref name="transposed"/>, and both weight and
+    /// (Cout, Cin / groups, kH, kW), (Cin, Cout / groups, kH, kW) when <paramref name="transposed"/>, or
+    /// (Cout, Cin / groups, kW) when <paramref name="oneDimensional"/> (a conv1d, kernel (1, K)), and both weight and
     /// bias are initialized like PyTorch, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = weight.size(1) * kH * kW.
     /// </summary>
-    private protected ConvolutionLayer(string layer, int inChannels, int outChannels, (int H, int W) kernel, int groups, bool bias, bool transposed)
+    private protected ConvolutionLayer(string layer, int inChannels, int outChannels, (int H, int W) kernel, int groups, bool bias, bool transposed, bool oneDimensional = false)
     {
         ConvText.CheckSizes(layer, inChannels, outChannels, kernel, groups);
         InChannels = inChannels;
@@ -30,8 +31,8 @@ public abstract class ConvolutionLayer : Layer
         Kernel = kernel;
         HasBias = bias;
         double bound = 1.0 / Math.Sqrt((double)(transposed ? outChannels : inChannels) / groups * kernel.H * kernel.W);
-        var weight = transposed
-            ? new Shape(inChannels, outChannels / groups, kernel.H, kernel.W)
+        var weight = oneDimensional ? new Shape(outChannels, inChannels / groups, kernel.W)
+            : transposed ? new Shape(inChannels, outChannels / groups, kernel.H, kernel.W)
             : new Shape(outChannels, inChannels / groups, kernel.H, kernel.W);
         AddParameter("weight", weight, ParameterRole.Weight, ParamInit.Uniform(bound));
         if (bias)

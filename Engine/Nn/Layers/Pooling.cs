@@ -24,6 +24,25 @@ internal sealed record PoolCall(PoolParams Forward, PoolParams Backward)
         b.Beta = c.InputGrads[0] is not null && c.AccumulateInputGrad() ? 1f : 0f;
         return new PoolCall(p, b);
     }
+
+    /// <summary>The forward of a pooling that saves one index per output (max, median, global max) in saved tensor 0.</summary>
+    public static void ForwardIndexed(NodeContext c, Dispatch.OpRegistry<MaxPoolForwardImpl> registry)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        var s = (PoolCall)c.State!;
+        registry.Resolve(c.Device)(c.Device, s.Forward, c.Input().View, c.Output().View, c.Saved(0).View);
+    }
+
+    /// <summary>Its backward: the output gradient to the saved indices, when the input needs a gradient.</summary>
+    public static void BackwardIndexed(NodeContext c, Dispatch.OpRegistry<MaxPoolBackwardImpl> registry)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        if (c.InputGrad() is { } dx)
+        {
+            var s = (PoolCall)c.State!;
+            registry.Resolve(c.Device)(c.Device, s.Backward, c.OutputGrad().View, c.Saved(0).View, dx.View);
+        }
+    }
 }
 
 /// <summary>Shared shape of the 2-D pooling layers.</summary>
@@ -102,23 +121,10 @@ public sealed class MaxPool2d : Pool2dLayer
     }
 
     /// <inheritdoc />
-    public override void Forward(NodeContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        var s = (PoolCall)context.State!;
-        Ops.MaxPool2d.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.Input().View, context.Output().View, context.Saved(0).View);
-    }
+    public override void Forward(NodeContext context) => PoolCall.ForwardIndexed(context, Ops.MaxPool2d.ForwardRegistry);
 
     /// <inheritdoc />
-    public override void Backward(NodeContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        if (context.InputGrad() is { } dx)
-        {
-            var s = (PoolCall)context.State!;
-            Ops.MaxPool2d.BackwardRegistry.Resolve(context.Device)(context.Device, s.Backward, context.OutputGrad().View, context.Saved(0).View, dx.View);
-        }
-    }
+    public override void Backward(NodeContext context) => PoolCall.BackwardIndexed(context, Ops.MaxPool2d.BackwardRegistry);
 }
 
 /// <summary>Average pooling (<c>torch.nn.AvgPool2d</c>, count_include_pad, floor mode).</summary>

@@ -1,51 +1,10 @@
-// Structural layers: Add (skip connections), Concat, and the views Flatten and Identity.
+// Structural layers: Concat, and the views Flatten, Unflatten and Identity (Add is in ElementwiseBinary.cs).
 using System;
 using System.Collections.Generic;
 using System.Linq;
 using Engine.Ops;
 
 namespace Engine.Nn;
-
-/// <summary>Element-wise sum of two tensors of the same shape (the join of a skip connection).</summary>
-public sealed class Add : Layer
-{
-    /// <inheritdoc />
-    public override int InputCount => 2;
-
-    /// <inheritdoc />
-    public override GradientAccumulation Accumulation => GradientAccumulation.Inputs;
-
-    /// <inheritdoc />
-    public override Shape[] InferShapes(IReadOnlyList<Shape> inputs)
-    {
-        ArgumentNullException.ThrowIfNull(inputs);
-        if (inputs[0] != inputs[1])
-        {
-            throw new ArgumentException($"both inputs must have one shape, got {inputs[0]} and {inputs[1]}.");
-        }
-
-        return [inputs[0]];
-    }
-
-    /// <inheritdoc />
-    public override void Forward(NodeContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        Elementwise.Add(context.Input(0), context.Input(1), context.Output());
-    }
-
-    /// <inheritdoc />
-    public override void Backward(NodeContext context)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        var g = context.OutputGrad();
-        Elementwise.AddBackward(g, context.InputGrad(0), null, context.AccumulateInputGrad(0));
-        Elementwise.AddBackward(g, null, context.InputGrad(1), context.AccumulateInputGrad(1));
-    }
-
-    /// <inheritdoc />
-    public override long Flops(IReadOnlyList<Shape> inputs, IReadOnlyList<Shape> outputs) => outputs[0].Length;
-}
 
 /// <summary>
 /// Concatenates its inputs along <c>axis</c> (<c>torch.cat</c>); in a <see cref="GraphModule"/> use
@@ -173,6 +132,74 @@ public sealed class Flatten(int startDim = 1, int endDim = -1) : Layer
         var d = s.ToArray();
         var outDims = d[..a].Append((int)s.Product(a, b + 1)).Concat(d[(b + 1)..]).ToArray();
         return [new Shape(outDims)];
+    }
+
+    /// <inheritdoc />
+    public override GradientAccumulation Accumulation => GradientAccumulation.Inputs;
+
+    /// <inheritdoc />
+    public override void Plan(LayerPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        plan.AliasInput();
+    }
+
+    /// <inheritdoc />
+    public override void Forward(NodeContext context)
+    {
+    }
+
+    /// <inheritdoc />
+    public override void Backward(NodeContext context)
+    {
+    }
+}
+
+/// <summary>
+/// Splits dimension <c>dim</c> into <c>sizes</c>, like <c>torch.nn.Unflatten</c>: (N, C) with dim 1 and sizes (C, 1, 1)
+/// becomes (N, C, 1, 1), ready to scale (N, C, H, W) feature maps through <see cref="Multiply"/>'s broadcasting.
+/// A view: no memory and no work.
+/// </summary>
+public sealed class Unflatten : Layer
+{
+    private readonly int[] sizes;
+
+    /// <summary>Splits dimension <paramref name="dim"/> (negative counts from the end) into <paramref name="sizes"/>.</summary>
+    public Unflatten(int dim, params int[] sizes)
+    {
+        ArgumentNullException.ThrowIfNull(sizes);
+        if (sizes.Length == 0 || sizes.Any(s => s < 1))
+        {
+            throw new ArgumentException($"Unflatten needs one or more positive sizes, got [{string.Join(", ", sizes)}].", nameof(sizes));
+        }
+
+        Dim = dim;
+        this.sizes = (int[])sizes.Clone();
+    }
+
+    /// <summary>The dimension split.</summary>
+    public int Dim { get; }
+
+    /// <summary>The sizes it is split into.</summary>
+    public IReadOnlyList<int> Sizes => sizes;
+
+    /// <inheritdoc />
+    public override string Describe() => $"Unflatten({Dim}, [{string.Join(", ", sizes)}])";
+
+    /// <inheritdoc />
+    public override Shape[] InferShapes(IReadOnlyList<Shape> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var s = inputs[0];
+        int d = Dim < 0 ? s.Rank + Dim : Dim;
+        long product = sizes.Aggregate(1L, (a, b) => a * b);
+        if (d < 0 || d >= s.Rank || s[d] != product)
+        {
+            throw new ArgumentException($"dimension {Dim} of {s} cannot be split into [{string.Join(", ", sizes)}] (their product must equal its size).");
+        }
+
+        var dims = s.ToArray();
+        return [new Shape([.. dims[..d], .. sizes, .. dims[(d + 1)..]])];
     }
 
     /// <inheritdoc />

@@ -1,4 +1,4 @@
-// Conformance handler for conv2d and conv_transpose2d cases: forward, and with g the input, weight and bias gradients.
+// Conformance handler for conv1d, conv2d and conv_transpose2d cases: forward, and with g the input, weight and bias gradients.
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -8,65 +8,87 @@ using Engine.Ops;
 namespace Engine.Conformance.Handlers;
 
 /// <summary>
-/// Runs <c>conv2d</c> and <c>conv_transpose2d</c> cases through <see cref="Conv2d"/> and <see cref="ConvTranspose2d"/>.
-/// conv2d's padding may be [pH, pW], a number, [top, left, bottom, right] or "same"/"valid".
+/// Runs <c>conv1d</c>, <c>conv2d</c> and <c>conv_transpose2d</c> cases through <see cref="Conv1d"/>, <see cref="Conv2d"/>
+/// and <see cref="ConvTranspose2d"/>. conv2d's padding may be [pH, pW], a number, [top, left, bottom, right] or
+/// "same"/"valid"; conv1d's settings are numbers (padding also "same"/"valid").
 /// </summary>
 public sealed class ConvCases : IConformanceHandler
 {
     /// <inheritdoc />
-    public IReadOnlyCollection<string> Ops { get; } = ["conv2d", "conv_transpose2d"];
+    public IReadOnlyCollection<string> Ops { get; } = ["conv1d", "conv2d", "conv_transpose2d"];
 
     /// <inheritdoc />
     public IReadOnlyDictionary<string, HostTensor> Run(Device device, ConformanceCase testCase)
     {
         ArgumentNullException.ThrowIfNull(testCase);
         var p = testCase.Params;
-        var stride = p.Pair("stride", 1);
-        var dilation = p.Pair("dilation", 1);
-        int groups = p.Int("groups", 1);
-        bool transposed = testCase.Op == "conv_transpose2d";
         using var x = Load(device, testCase.Input("x"));
         using var w = Load(device, testCase.Input("w"));
         var bh = testCase.OptionalInput("b");
         using var b = bh is null ? null : Load(device, bh);
-        var gh = testCase.OptionalInput("g");
-        var outputs = new Dictionary<string, HostTensor>();
-        if (!transposed)
+        switch (testCase.Op)
         {
-            var o = new Conv2dOptions { Stride = (stride[0], stride[1]), Dilation = (dilation[0], dilation[1]), Groups = groups, Padding = Padding(p.Node("padding")) };
-            using var y = Tensor.Empty(device, Conv2d.OutputShape(x.Shape, w.Shape, o));
-            Conv2d.Forward(x, w, b, y, o);
-            outputs["y"] = HostTensor.From(y);
-            if (gh is not null)
+            case "conv1d":
             {
-                using var g = Load(device, gh);
-                using var dx = Tensor.Empty(device, x.Shape);
-                using var dw = Tensor.Empty(device, w.Shape);
-                using var db = b is null ? null : Tensor.Empty(device, b.Shape);
-                Conv2d.Backward(x, w, g, dx, dw, db, o);
-                Collect(outputs, dx, dw, db);
+                var o = Conv1dOptions(p);
+                return Convolve(device, testCase, x, w, b, Conv1d.OutputShape(x.Shape, w.Shape, o),
+                    y => Conv1d.Forward(x, w, b, y, o), (g, dx, dw, db) => Conv1d.Backward(x, w, g, dx, dw, db, o));
+            }
+
+            case "conv2d":
+            {
+                var (stride, dilation) = (p.Pair("stride", 1), p.Pair("dilation", 1));
+                var o = new Conv2dOptions { Stride = (stride[0], stride[1]), Dilation = (dilation[0], dilation[1]), Groups = p.Int("groups", 1), Padding = Padding(p.Node("padding")) };
+                return Convolve(device, testCase, x, w, b, Conv2d.OutputShape(x.Shape, w.Shape, o),
+                    y => Conv2d.Forward(x, w, b, y, o), (g, dx, dw, db) => Conv2d.Backward(x, w, g, dx, dw, db, o));
+            }
+
+            default:
+            {
+                var (stride, dilation, pad, outPad) = (p.Pair("stride", 1), p.Pair("dilation", 1), p.Pair("padding", 0), p.Pair("output_padding", 0));
+                var o = new ConvTranspose2dOptions
+                {
+                    Stride = (stride[0], stride[1]), Dilation = (dilation[0], dilation[1]), Groups = p.Int("groups", 1),
+                    Padding = (pad[0], pad[1]), OutputPadding = (outPad[0], outPad[1]),
+                };
+                return Convolve(device, testCase, x, w, b, ConvTranspose2d.OutputShape(x.Shape, w.Shape, o),
+                    y => ConvTranspose2d.Forward(x, w, b, y, o), (g, dx, dw, db) => ConvTranspose2d.Backward(x, w, g, dx, dw, db, o));
             }
         }
-        else
+    }
+
+    /// <summary>conv1d's settings from <c>stride</c>, <c>padding</c> (a number, "same" or "valid"), <c>dilation</c>, <c>groups</c>.</summary>
+    internal static Conv1dOptions Conv1dOptions(CaseParams p)
+    {
+        var pad = p.Node("padding");
+        bool same = pad is JsonValue v && v.TryGetValue<string>(out var text) && ConvPadding.Parse(text).IsSame;
+        return new Conv1dOptions
         {
-            var pad = p.Pair("padding", 0);
-            var outPad = p.Pair("output_padding", 0);
-            var o = new ConvTranspose2dOptions
+            Stride = p.Int("stride", 1), Dilation = p.Int("dilation", 1), Groups = p.Int("groups", 1), SamePadding = same,
+            Padding = pad is JsonValue n && n.TryGetValue<double>(out var d) ? (int)Math.Round(d) : 0,
+        };
+    }
+
+    // y, and with g the gradients dx, dw and db (db when the case has a bias).
+    private static Dictionary<string, HostTensor> Convolve(Device device, ConformanceCase c, Tensor x, Tensor w, Tensor? b, Shape yShape,
+        Action<Tensor> forward, Action<Tensor, Tensor, Tensor, Tensor?> backward)
+    {
+        var outputs = new Dictionary<string, HostTensor>();
+        using var y = Tensor.Empty(device, yShape);
+        forward(y);
+        outputs["y"] = HostTensor.From(y);
+        if (c.OptionalInput("g") is { } gh)
+        {
+            using var g = Load(device, gh);
+            using var dx = Tensor.Empty(device, x.Shape);
+            using var dw = Tensor.Empty(device, w.Shape);
+            using var db = b is null ? null : Tensor.Empty(device, b.Shape);
+            backward(g, dx, dw, db);
+            outputs["dx"] = HostTensor.From(dx);
+            outputs["dw"] = HostTensor.From(dw);
+            if (db is not null)
             {
-                Stride = (stride[0], stride[1]), Dilation = (dilation[0], dilation[1]), Groups = groups,
-                Padding = (pad[0], pad[1]), OutputPadding = (outPad[0], outPad[1]),
-            };
-            using var y = Tensor.Empty(device, ConvTranspose2d.OutputShape(x.Shape, w.Shape, o));
-            ConvTranspose2d.Forward(x, w, b, y, o);
-            outputs["y"] = HostTensor.From(y);
-            if (gh is not null)
-            {
-                using var g = Load(device, gh);
-                using var dx = Tensor.Empty(device, x.Shape);
-                using var dw = Tensor.Empty(device, w.Shape);
-                using var db = b is null ? null : Tensor.Empty(device, b.Shape);
-                ConvTranspose2d.Backward(x, w, g, dx, dw, db, o);
-                Collect(outputs, dx, dw, db);
+                outputs["db"] = HostTensor.From(db);
             }
         }
 
@@ -74,16 +96,6 @@ public sealed class ConvCases : IConformanceHandler
     }
 
     private static Tensor Load(Device device, HostTensor t) => Tensor.FromHost(device, t.ToFloat(), t.ToShape());
-
-    private static void Collect(Dictionary<string, HostTensor> outputs, Tensor dx, Tensor dw, Tensor? db)
-    {
-        outputs["dx"] = HostTensor.From(dx);
-        outputs["dw"] = HostTensor.From(dw);
-        if (db is not null)
-        {
-            outputs["db"] = HostTensor.From(db);
-        }
-    }
 
     private static ConvPadding Padding(JsonNode? node)
     {

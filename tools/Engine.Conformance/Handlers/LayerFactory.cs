@@ -64,6 +64,7 @@ public static class LayerFactory
         Module m = type switch
         {
             "linear" => new Linear(p.Int("in_features", 0), p.Int("out_features", 0), p.Bool("bias", true)),
+            "conv1d" => new Nn.Conv1d(p.Int("in_channels", 0), p.Int("out_channels", 0), p.Int("kernel", 0), ConvCases.Conv1dOptions(p), p.Bool("bias", true)),
             "conv2d" => new Nn.Conv2d(p.Int("in_channels", 0), p.Int("out_channels", 0), Tuple(p.Pair("kernel", 0)), new Conv2dOptions
             {
                 Stride = Tuple(p.Pair("stride", 1)),
@@ -81,6 +82,8 @@ public static class LayerFactory
             }, p.Bool("bias", true)),
             "max_pool2d" => new Nn.MaxPool2d(Tuple(p.Pair("kernel", 0)), p.Has("stride") ? Tuple(p.Pair("stride", 0)) : null, Tuple(p.Pair("padding", 0))),
             "avg_pool2d" => new Nn.AvgPool2d(Tuple(p.Pair("kernel", 0)), p.Has("stride") ? Tuple(p.Pair("stride", 0)) : null, Tuple(p.Pair("padding", 0))),
+            "median_pool2d" => new Nn.MedianPool2d(Tuple(p.Pair("kernel", 0)), p.Has("stride") ? Tuple(p.Pair("stride", 0)) : null),
+            "global_max_pool2d" => new GlobalMaxPool(),
             "lp_pool2d" => new LPPool2d(p.Number("norm_type", 2), Tuple(p.Pair("kernel", 0)), p.Has("stride") ? Tuple(p.Pair("stride", 0)) : null),
             "batch_norm" => new Nn.BatchNorm(p.Int("num_features", 0), (float)p.Number("eps", 1e-5), (float)p.Number("momentum", 0.1)),
             "layer_norm" => new Nn.LayerNorm(new Shape(NormalizedShape(p)), (float)p.Number("eps", 1e-5)),

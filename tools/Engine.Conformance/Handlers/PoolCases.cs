@@ -1,4 +1,4 @@
-// Conformance handler for the pooling cases: max, average and power-average pooling, and global average pooling.
+// Conformance handler for the pooling cases: max, median, average and power-average pooling, global average and max pooling.
 using System;
 using System.Collections.Generic;
 using Engine.Ops;
@@ -6,13 +6,13 @@ using Engine.Ops;
 namespace Engine.Conformance.Handlers;
 
 /// <summary>
-/// Runs <c>max_pool2d</c> (outputs y, optional indices, dx), <c>avg_pool2d</c>, <c>lp_pool2d</c> and
-/// <c>global_avg_pool2d</c> (x (N, C, H, W) to y (N, C)) cases.
+/// Runs <c>max_pool2d</c> and <c>median_pool2d</c> (outputs y, optional indices, dx), <c>avg_pool2d</c>, <c>lp_pool2d</c>,
+/// <c>global_avg_pool2d</c> (x (N, C, H, W) to y (N, C)) and <c>global_max_pool2d</c> (to y (N, C, 1, 1)) cases.
 /// </summary>
 public sealed class PoolCases : IConformanceHandler
 {
     /// <inheritdoc />
-    public IReadOnlyCollection<string> Ops { get; } = ["max_pool2d", "avg_pool2d", "lp_pool2d", "global_avg_pool2d"];
+    public IReadOnlyCollection<string> Ops { get; } = ["max_pool2d", "median_pool2d", "avg_pool2d", "lp_pool2d", "global_avg_pool2d", "global_max_pool2d"];
 
     /// <inheritdoc />
     public IReadOnlyDictionary<string, HostTensor> Run(Device device, ConformanceCase testCase)
@@ -35,6 +35,10 @@ public sealed class PoolCases : IConformanceHandler
                 GlobalAvgPool2d.Backward(g, dx!);
             }
         }
+        else if (testCase.Op == "global_max_pool2d")
+        {
+            Indexed(device, new Shape(x.Shape[0], x.Shape[1], 1, 1), g, outputs, (y, i) => GlobalMaxPool2d.Forward(x, y, i), (gy, i) => GlobalMaxPool2d.Backward(gy, i, dx!));
+        }
         else
         {
             var k = p.Pair("kernel", 0);
@@ -44,20 +48,12 @@ public sealed class PoolCases : IConformanceHandler
             switch (testCase.Op)
             {
                 case "max_pool2d":
-                {
-                    var shape = MaxPool2d.OutputShape(x.Shape, o);
-                    using var y = Tensor.Empty(device, shape);
-                    using var indices = Tensor.Empty(device, shape);
-                    MaxPool2d.Forward(x, y, indices, o);
-                    outputs["y"] = HostTensor.From(y);
-                    outputs["indices"] = HostTensor.From(indices);
-                    if (g is not null)
-                    {
-                        MaxPool2d.Backward(g, indices, dx!, o);
-                    }
-
+                    Indexed(device, MaxPool2d.OutputShape(x.Shape, o), g, outputs, (y, i) => MaxPool2d.Forward(x, y, i, o), (gy, i) => MaxPool2d.Backward(gy, i, dx!, o));
                     break;
-                }
+
+                case "median_pool2d":
+                    Indexed(device, MedianPool2d.OutputShape(x.Shape, o), g, outputs, (y, i) => MedianPool2d.Forward(x, y, i, o), (gy, i) => MedianPool2d.Backward(gy, i, dx!, o));
+                    break;
 
                 case "avg_pool2d":
                 {
@@ -94,5 +90,19 @@ public sealed class PoolCases : IConformanceHandler
         }
 
         return outputs;
+    }
+
+    // A pooling that saves an index per output (max, median, global max): y and indices, and with g the gradient.
+    private static void Indexed(Device device, Shape shape, Tensor? g, Dictionary<string, HostTensor> outputs, Action<Tensor, Tensor> forward, Action<Tensor, Tensor> backward)
+    {
+        using var y = Tensor.Empty(device, shape);
+        using var indices = Tensor.Empty(device, shape);
+        forward(y, indices);
+        outputs["y"] = HostTensor.From(y);
+        outputs["indices"] = HostTensor.From(indices);
+        if (g is not null)
+        {
+            backward(g, indices);
+        }
     }
 }

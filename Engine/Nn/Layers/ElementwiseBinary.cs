@@ -1,0 +1,95 @@
+// The element-wise binary layers a graph joins two tensors with: Add (skip connections), Subtract, Multiply (gates,
+// attention-like scaling) and Divide, with PyTorch's broadcasting; backward sums each input's gradient over the
+// dimensions it was broadcast along.
+using System;
+using System.Collections.Generic;
+using Engine.Ops;
+
+namespace Engine.Nn;
+
+/// <summary>
+/// y = f(a, b) element-wise over two inputs whose shapes broadcast as in PyTorch (aligned at the last dimension, each
+/// pair of sizes equal or one of them 1). In a <see cref="GraphModule"/> use <see cref="GraphModule.Add"/>,
+/// <see cref="GraphModule.Multiply"/>, <see cref="GraphModule.Subtract"/> or <see cref="GraphModule.Divide"/>.
+/// </summary>
+public abstract class ElementwiseBinary : Layer
+{
+    private protected ElementwiseBinary(BinaryOp op) => Op = op;
+
+    /// <summary>The op.</summary>
+    public BinaryOp Op { get; }
+
+    /// <inheritdoc />
+    public override int InputCount => 2;
+
+    /// <inheritdoc />
+    public override GradientAccumulation Accumulation => GradientAccumulation.Inputs;
+
+    /// <inheritdoc />
+    public override Shape[] InferShapes(IReadOnlyList<Shape> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        return [BinaryOps.BroadcastShape(inputs[0], inputs[1])];
+    }
+
+    /// <inheritdoc />
+    public override void Plan(LayerPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (plan.RunsBackward && BinaryTable.Get(Op).GradientReadsOperands)
+        {
+            // d(a*b)/da reads b and d(a*b)/db reads a (divide reads both for db).
+            plan.KeepInput(0).KeepInput(1);
+        }
+    }
+
+    /// <inheritdoc />
+    public override void Forward(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Tensor a = context.Input(0), b = context.Input(1);
+        if (Op == BinaryOp.Add && a.Shape == b.Shape)
+        {
+            Elementwise.Add(a, b, context.Output());
+            return;
+        }
+
+        BinaryOps.Forward(Op, a, b, context.Output());
+    }
+
+    /// <inheritdoc />
+    public override void Backward(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var g = context.OutputGrad();
+        Tensor a = context.Input(0), b = context.Input(1);
+        if (Op == BinaryOp.Add && a.Shape == b.Shape)
+        {
+            // Both inputs get dy itself (copied, or added where the input feeds several nodes).
+            Elementwise.AddBackward(g, context.InputGrad(0), null, context.AccumulateInputGrad(0));
+            Elementwise.AddBackward(g, null, context.InputGrad(1), context.AccumulateInputGrad(1));
+            return;
+        }
+
+        BinaryOps.Backward(Op, a, b, g, context.InputGrad(0), context.InputGrad(1), context.AccumulateInputGrad(0), context.AccumulateInputGrad(1));
+    }
+
+    /// <inheritdoc />
+    public override long Flops(IReadOnlyList<Shape> inputs, IReadOnlyList<Shape> outputs)
+    {
+        ArgumentNullException.ThrowIfNull(outputs);
+        return outputs[0].Length;
+    }
+}
+
+/// <summary>Element-wise sum a + b (the join of a skip connection), broadcasting as PyTorch.</summary>
+public sealed class Add() : ElementwiseBinary(BinaryOp.Add);
+
+/// <summary>Element-wise difference a - b, broadcasting as PyTorch.</summary>
+public sealed class Subtract() : ElementwiseBinary(BinaryOp.Subtract);
+
+/// <summary>Element-wise product a * b (gates, attention-like scaling), broadcasting as PyTorch.</summary>
+public sealed class Multiply() : ElementwiseBinary(BinaryOp.Multiply);
+
+/// <summary>Element-wise quotient a / b, broadcasting as PyTorch (b = 0 gives infinities or NaN, as IEEE).</summary>
+public sealed class Divide() : ElementwiseBinary(BinaryOp.Divide);
