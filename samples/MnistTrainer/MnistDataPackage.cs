@@ -92,6 +92,11 @@ internal static class MnistDataPackage
         var found = new HashSet<string>();
         try
         {
+            using (var scan = new GZipStream(File.OpenRead(tarballPath), CompressionMode.Decompress))
+            {
+                TarMetadataGuard.Check(scan, tarballPath);
+            }
+
             using var file = File.OpenRead(tarballPath);
             using var gz = new GZipStream(file, CompressionMode.Decompress);
             using var tar = new TarReader(gz);
