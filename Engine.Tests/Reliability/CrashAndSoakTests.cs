@@ -2,6 +2,7 @@
 // numbers): a checkpointing child killed with SIGKILL resumes bit for bit, and a run's memory, allocator and kernel
 // cache stay flat.
 using System.IO;
+using System.Linq;
 using Engine.Reliability.Runs;
 using NUnit.Framework;
 
@@ -27,7 +28,10 @@ public sealed class CrashAndSoakTests
         var r = Soak.Run(1200, log, samples: 10);
         TestContext.Out.WriteLine(log.ToString());
         Assert.That(r.Samples, Has.Count.EqualTo(10));
+        // Exact: no allocator byte and no kernel more after warm-up. The managed heap is not asserted here: in the test
+        // process other tests' threads allocate beside it (the trainer's own steps are checked by TrainerAllocationTests,
+        // and `./build.sh soak` measures the heap in a process of its own).
         Assert.That((r.ReservedSlope, r.KernelGrowth), Is.EqualTo((0.0, 0)), log.ToString());
-        Assert.That(r.ManagedSlope, Is.LessThan(4096), log.ToString());
+        Assert.That(r.Samples.Select(x => x.AllocatorReserved).Distinct().Count(), Is.EqualTo(1), log.ToString());
     }
 }
