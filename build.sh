@@ -18,6 +18,10 @@ usage: ./build.sh VERB [ARGS...]
   ptx                   compile every kernel to PTX (sm_80, sm_90) without a GPU; PTX text in artifacts/ptx
   opencl                build PoCL 6.0 once (scripts/opencl), run the kernel-path tests and fixtures on OpenCL
   gpu [prepare|dry-run] one prepared run for a lent CUDA machine (scripts/gpu/README.md)
+  inspect PATH...       what a safetensors file, checkpoint (file or folder) or IDX file holds (docs/reliability.md)
+  fuzz [SECONDS] [T...] afl++ fuzzing of every file parser, SECONDS (default 60) per target; "fuzz T: N execs, 0 crashes"
+  crash-kill [KILLS]    SIGKILL a training child KILLS times (default 50); every resume must end bit for bit as an unkilled run
+  soak [STEPS]          STEPS training steps (default 20000); resident memory, allocator bytes and kernel cache with slopes
 USAGE
 }
 
@@ -106,6 +110,15 @@ case "$verb" in
   gpu)
     need_dotnet
     exec scripts/gpu/gpu.sh "$@"
+    ;;
+  inspect|crash-kill|soak)
+    need_dotnet
+    dotnet build tools/Reliability -c Release >/dev/null
+    dotnet tools/Reliability/bin/Release/net10.0/engine-reliability.dll "$verb" "$@"
+    ;;
+  fuzz)
+    need_dotnet
+    exec scripts/fuzz.sh "$@"
     ;;
   -h|--help|help|"")
     usage

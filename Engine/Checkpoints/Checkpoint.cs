@@ -166,44 +166,25 @@ public static partial class Checkpoint
         }
 
         var st = SafeTensorsFile.Read(statePath);
-        var problems = new List<string>();
-        string Meta(string key)
-        {
-            if (st.Metadata.TryGetValue(key, out var v))
-            {
-                return v;
-            }
-
-            problems.Add($"metadata '{key}' is missing");
-            return string.Empty;
-        }
-
-        if (Meta("format") != TrainingFormat)
+        if (st.Metadata.GetValueOrDefault("format") != TrainingFormat)
         {
             Throw(statePath, [$"format is '{st.Metadata.GetValueOrDefault("format")}', expected '{TrainingFormat}'"]);
         }
 
-        string id = Meta("checkpoint_id");
-        if (Meta("optimizer") != optimizer.Name)
+        var problems = new List<string>();
+        string id = st.Metadata.GetValueOrDefault("checkpoint_id") ?? string.Empty;
+        if (id.Length == 0)
+        {
+            problems.Add("metadata 'checkpoint_id' is missing");
+        }
+
+        if (st.Metadata.GetValueOrDefault("optimizer") != optimizer.Name)
         {
             problems.Add($"the state is for optimizer '{st.Metadata.GetValueOrDefault("optimizer")}', but this optimizer is '{optimizer.Name}'");
         }
 
-        var groups = ParseJson(Meta("param_groups"), "param_groups", problems) as JsonArray;
-        var scalars = ParseJson(Meta("scalars"), "scalars", problems) as JsonObject;
-        JsonObject? schedState = null;
-        if (scheduler is not null)
-        {
-            schedState = st.Metadata.TryGetValue("scheduler", out var s) ? ParseJson(s, "scheduler", problems) as JsonObject : null;
-            if (schedState is null)
-            {
-                problems.Add("a scheduler was passed but the checkpoint holds no scheduler state");
-            }
-        }
-
-        CheckGroups(optimizer, groups, problems);
-        CheckScalars(optimizer, scalars, problems);
-        var stateNames = CheckStateTensors(st, parameters, optimizer, problems);
+        var values = TrainingStateChecks.Parse(st.Metadata, optimizer, scheduler, problems);
+        var stateNames = TrainingStateChecks.StateTensors(st, parameters, optimizer, problems);
         Throw(statePath, problems);
 
         var weightsMeta = SafeTensorsFile.Read(path).Metadata;
@@ -212,6 +193,7 @@ public static partial class Checkpoint
             Throw(path, [$"the weights belong to checkpoint '{weightsMeta.GetValueOrDefault("checkpoint_id") ?? "(none)"}' but {Path.GetFileName(statePath)} to '{id}' (a save was interrupted, or the files come from different saves)"]);
         }
 
+        // Everything is checked: from here on nothing throws for the file's sake.
         LoadWeights(path, parameters, buffers, strict: true);
         foreach (var name in stateNames)
         {
@@ -225,28 +207,26 @@ public static partial class Checkpoint
             flat.CopyFrom(host);
         }
 
-        foreach (var g in groups!.Cast<JsonObject>())
+        for (int i = 0; i < values!.Groups.Length; i++)
         {
-            var group = optimizer.Group(g["name"]!.GetValue<string>());
-            group.Lr = g["lr"]!.GetValue<double>();
-            group.InitialLr = g["initial_lr"] is JsonValue iv ? iv.GetValue<double>() : null;
+            optimizer.Groups[i].Lr = values.Groups[i].Lr;
+            optimizer.Groups[i].InitialLr = values.Groups[i].InitialLr;
         }
 
-        foreach (var (name, node) in scalars!)
+        foreach (var (name, v) in values.Scalars)
         {
-            var map = (JsonObject)node!;
-            optimizer.SetScalarState(name, parameters.Select(p => map[p.Name]!.GetValue<double>()).ToArray());
+            optimizer.SetScalarState(name, v);
         }
 
-        optimizer.SetStepCount(long.Parse(st.Metadata["optimizer_step_count"], CultureInfo.InvariantCulture));
+        optimizer.SetStepCount(values.OptimizerSteps);
         if (scheduler is not null)
         {
-            scheduler.LoadStateDict(schedState!);
+            scheduler.LoadStateDict(values.Scheduler!);
         }
 
         var user = st.Metadata.Where(kv => kv.Key.StartsWith(UserPrefix, StringComparison.Ordinal))
             .ToDictionary(kv => kv.Key[UserPrefix.Length..], kv => kv.Value, StringComparer.Ordinal);
-        return new TrainingCheckpointInfo(long.Parse(st.Metadata["step"], CultureInfo.InvariantCulture), id, user);
+        return new TrainingCheckpointInfo(values.Step, id, user);
     }
 
     private static IEnumerable<(string, int[], float[])> WeightTensors(ParameterSet parameters, IEnumerable<KeyValuePair<string, Tensor>>? buffers)
@@ -264,19 +244,6 @@ public static partial class Checkpoint
         }
 
         return list;
-    }
-
-    private static void CheckEntry(SafeTensorInfo info, string name, Shape shape, List<string> problems)
-    {
-        if (info.DType != "F32")
-        {
-            problems.Add($"dtype: '{name}' is {info.DType} in the file, the model needs F32");
-        }
-
-        if (!info.Shape.SequenceEqual(shape.ToArray()) && !(info.Shape.Length == 0 && shape.Length == 1))
-        {
-            problems.Add($"shape: '{name}' is {info.ShapeText} in the file, {shape} in the model");
-        }
     }
 
     private static void Throw(string path, List<string> problems)
@@ -312,104 +279,5 @@ public static partial class Checkpoint
         }
 
         return j;
-    }
-
-    private static JsonNode? ParseJson(string text, string what, List<string> problems)
-    {
-        try
-        {
-            return text.Length == 0 ? null : JsonNode.Parse(text);
-        }
-        catch (System.Text.Json.JsonException ex)
-        {
-            problems.Add($"metadata '{what}' is not valid JSON: {ex.Message}");
-            return null;
-        }
-    }
-
-    private static void CheckGroups(Optimizer optimizer, JsonArray? groups, List<string> problems)
-    {
-        if (groups is null)
-        {
-            return;
-        }
-
-        var names = groups.Select(g => g?["name"]?.GetValue<string>() ?? "?").ToList();
-        var mine = optimizer.Groups.Select(g => g.Name).ToList();
-        if (!names.SequenceEqual(mine))
-        {
-            problems.Add($"param groups are [{string.Join(", ", names)}] in the file, [{string.Join(", ", mine)}] in the optimizer");
-            return;
-        }
-
-        for (int i = 0; i < mine.Count; i++)
-        {
-            var filed = (groups[i]?["params"] as JsonArray)?.Select(x => x!.GetValue<string>()).ToList() ?? [];
-            var have = optimizer.Groups[i].Parameters.Select(p => p.Name).ToList();
-            if (!filed.SequenceEqual(have))
-            {
-                problems.Add($"group '{mine[i]}' holds [{string.Join(", ", filed)}] in the file, [{string.Join(", ", have)}] in the optimizer");
-            }
-
-            if (groups[i]?["lr"] is not JsonValue)
-            {
-                problems.Add($"group '{mine[i]}' has no lr");
-            }
-        }
-    }
-
-    private static void CheckScalars(Optimizer optimizer, JsonObject? scalars, List<string> problems)
-    {
-        if (scalars is null)
-        {
-            return;
-        }
-
-        foreach (var name in optimizer.ScalarStateNames)
-        {
-            if (scalars[name] is not JsonObject map)
-            {
-                problems.Add($"scalar state '{name}' is missing");
-                continue;
-            }
-
-            foreach (var p in optimizer.Parameters.Where(p => map[p.Name] is not JsonValue))
-            {
-                problems.Add($"scalar state '{name}' has no value for '{p.Name}'");
-            }
-        }
-
-        foreach (var (name, _) in scalars.Where(kv => !optimizer.ScalarStateNames.Contains(kv.Key)))
-        {
-            problems.Add($"scalar state '{name}' is in the file but not in {optimizer.Name}");
-        }
-    }
-
-    private static List<string> CheckStateTensors(SafeTensorsFile st, ParameterSet parameters, Optimizer optimizer, List<string> problems)
-    {
-        var names = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var t in st.Tensors)
-        {
-            var p = parameters.FirstOrDefault(q => t.Name.StartsWith("state." + q.Name + ".", StringComparison.Ordinal)
-                && optimizer.IsStateName(t.Name[("state." + q.Name + ".").Length..]));
-            if (p is null)
-            {
-                problems.Add($"unexpected: '{t.Name}' {t.DType} {t.ShapeText} is no state of {optimizer.Name} for a parameter of the model");
-                continue;
-            }
-
-            names.Add(t.Name[("state." + p.Name + ".").Length..]);
-            CheckEntry(t, t.Name, p.Shape, problems);
-        }
-
-        foreach (var name in names)
-        {
-            foreach (var p in parameters.Where(p => !st.Contains($"state.{p.Name}.{name}")))
-            {
-                problems.Add($"missing: 'state.{p.Name}.{name}' {p.Shape} is not in the file");
-            }
-        }
-
-        return names.ToList();
     }
 }

@@ -100,7 +100,38 @@ public sealed class SafeTensorsFile
     public static SafeTensorsFile Read(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        return Parse(File.ReadAllBytes(path), path);
+
+        // The header is read and checked against the file's length before the data: a corrupt or hostile file is
+        // refused without reading (or allocating) what its header declares.
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        long length = file.Length;
+        var prefix = new byte[8];
+        int got = file.ReadAtLeast(prefix, 8, throwOnEndOfStream: false);
+        if (got == 8)
+        {
+            ulong n = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+            if (n <= MaxHeaderBytes && (long)n <= length - 8)
+            {
+                Array.Resize(ref prefix, 8 + (int)n);
+                got += file.ReadAtLeast(prefix.AsSpan(8), (int)n, throwOnEndOfStream: false);
+            }
+        }
+
+        var layout = ParseLayout(prefix.AsSpan(0, got), length, path);
+        if (length > Array.MaxLength)
+        {
+            throw new SafeTensorsFormatException($"{path}: the file is {length} bytes; files over {Array.MaxLength} bytes are not supported.");
+        }
+
+        var bytes = new byte[length];
+        prefix.AsSpan(0, got).CopyTo(bytes);
+        int rest = file.ReadAtLeast(bytes.AsSpan(got), bytes.Length - got, throwOnEndOfStream: false);
+        if (got + rest != length)
+        {
+            throw new SafeTensorsFormatException($"{path}: the file shrank while it was read ({got + rest} of {length} bytes).");
+        }
+
+        return new SafeTensorsFile(path, bytes, layout.DataStart, layout.Tensors, layout.Metadata);
     }
 
     /// <summary>Parses and validates the bytes of a file.</summary>
@@ -108,28 +139,38 @@ public sealed class SafeTensorsFile
     public static SafeTensorsFile Parse(byte[] bytes, string source = "safetensors data")
     {
         ArgumentNullException.ThrowIfNull(bytes);
-        if (bytes.Length < 8)
+        var layout = ParseLayout(bytes, bytes.Length, source);
+        return new SafeTensorsFile(source, bytes, layout.DataStart, layout.Tensors, layout.Metadata);
+    }
+
+    /// <summary>
+    /// Parses and validates the header of a file of <paramref name="fileLength"/> bytes from its first bytes
+    /// (<paramref name="prefix"/>: the 8-byte length and the header, or all there is when the file is shorter).
+    /// </summary>
+    private static (long DataStart, List<SafeTensorInfo> Tensors, Dictionary<string, string> Metadata) ParseLayout(ReadOnlySpan<byte> prefix, long fileLength, string source)
+    {
+        if (fileLength < 8 || prefix.Length < 8)
         {
-            throw new SafeTensorsFormatException($"{source}: the file is {bytes.Length} bytes; a safetensors file starts with an 8-byte header length (truncated or not safetensors).");
+            throw new SafeTensorsFormatException($"{source}: the file is {fileLength} bytes; a safetensors file starts with an 8-byte header length (truncated or not safetensors).");
         }
 
-        ulong n = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        ulong n = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
         if (n > MaxHeaderBytes)
         {
             throw new SafeTensorsFormatException($"{source}: header length {n} is over the {MaxHeaderBytes}-byte limit (corrupt or not safetensors).");
         }
 
-        if ((long)n > bytes.Length - 8)
+        if ((long)n > fileLength - 8 || prefix.Length < 8 + (long)n)
         {
-            throw new SafeTensorsFormatException($"{source}: header length {n} exceeds the {bytes.Length - 8} bytes after the length field (truncated file).");
+            throw new SafeTensorsFormatException($"{source}: header length {n} exceeds the {fileLength - 8} bytes after the length field (truncated file).");
         }
 
         long dataStart = 8 + (long)n;
-        long dataLength = bytes.Length - dataStart;
+        long dataLength = fileLength - dataStart;
         JsonObject header;
         try
         {
-            var text = new UTF8Encoding(false, true).GetString(bytes, 8, (int)n);
+            var text = new UTF8Encoding(false, true).GetString(prefix.Slice(8, (int)n));
             if (!text.StartsWith('{'))
             {
                 throw new SafeTensorsFormatException($"{source}: the header does not start with '{{' (corrupt or not safetensors).");
@@ -187,7 +228,7 @@ public sealed class SafeTensorsFile
                 : $"{source}: the file holds {dataLength} bytes of data but the tensors cover {expect} (trailing bytes; corrupt file).");
         }
 
-        return new SafeTensorsFile(source, bytes, dataStart, tensors, metadata);
+        return (dataStart, tensors, metadata);
     }
 
     /// <summary>The data of an F32 tensor.</summary>

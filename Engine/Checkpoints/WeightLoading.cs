@@ -89,7 +89,7 @@ public static partial class Checkpoint
 
             sources[name] = info.Name;
             var entryProblems = new List<string>();
-            CheckEntry(info, name, tensor.Shape, entryProblems);
+            TrainingStateChecks.CheckEntry(info, name, tensor.Shape, entryProblems);
             if (entryProblems.Count > 0 && options.SkipMismatchedShapes && info.DType == "F32")
             {
                 skipped.Add($"{info.Name} ({info.ShapeText} in the file, {tensor.Shape} in the model)");

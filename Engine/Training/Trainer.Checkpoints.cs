@@ -18,6 +18,8 @@ public sealed partial class Trainer
     private const string LatestFile = "latest";
     private const int StateVersion = 2;
     private static readonly Regex ManagedName = new(@"^ckpt-(\d{6})-e\d+-s\d+\.safetensors$", RegexOptions.CultureInvariant);
+    private static readonly Regex SiblingName = new(@"^(ckpt-\d{6}-e\d+-s\d+)\.(train|best)\.safetensors$", RegexOptions.CultureInvariant);
+    private static readonly Regex LeftoverName = new(@"^\.(ckpt-\d{6}-e\d+-s\d+(\.train|\.best)?\.safetensors|latest)\.[0-9a-f]{32}\.tmp$", RegexOptions.CultureInvariant);
     private string? lastCheckpoint;
     private long version;
     private long savedVersion = -1;
@@ -39,8 +41,9 @@ public sealed partial class Trainer
             return null;
         }
 
+        // The pointer names a managed checkpoint of this folder, nothing else (a hostile pointer is ignored).
         string pointer = Path.Combine(directory, LatestFile);
-        if (File.Exists(pointer))
+        if (File.Exists(pointer) && new FileInfo(pointer).Length <= 256 && ManagedName.IsMatch(File.ReadAllText(pointer).Trim()))
         {
             string path = Path.Combine(directory, File.ReadAllText(pointer).Trim());
             if (File.Exists(path) && File.Exists(Checkpoint.TrainingStatePath(path)))
@@ -110,28 +113,21 @@ public sealed partial class Trainer
             throw new FileNotFoundException($"Training state file {statePath} (the sibling of {path}) does not exist.", statePath);
         }
 
-        var meta = SafeTensorsFile.Read(statePath).Metadata;
-        var state = meta.TryGetValue("user.trainer", out var text) ? JsonNode.Parse(text) as JsonObject : null;
-        if (state is null || state["version"]?.GetValue<int>() is not (StateVersion or 1))
-        {
-            throw new CheckpointMismatchException($"{statePath} holds no trainer state (version 1 or {StateVersion}); it was not written by Trainer.SaveCheckpoint.");
-        }
-
+        var state = TrainerState.Parse(SafeTensorsFile.Read(statePath).Metadata, statePath);
         SafeTensorsFile? bestFile = null;
-        if (state["has_best"]!.GetValue<bool>())
+        if (state.HasBest)
         {
             string bestPath = BestWeightsPath(path);
             bestFile = File.Exists(bestPath) ? SafeTensorsFile.Read(bestPath) : throw new CheckpointMismatchException($"{path} says early stopping kept best weights, but {bestPath} is missing.");
-            string id = state["save_id"]!.GetValue<string>();
-            if (bestFile.Metadata.GetValueOrDefault("trainer_save_id") != id)
+            if (bestFile.Metadata.GetValueOrDefault("trainer_save_id") != state.SaveId)
             {
                 throw new CheckpointMismatchException($"{bestPath} belongs to another save than {statePath} (a save was interrupted, or the files come from different saves).");
             }
 
-            var missing = WeightSnapshot.NamesOf(Model).Where(n => !bestFile.Contains(n)).ToList();
-            if (missing.Count > 0)
+            var problems = WeightSnapshot.Problems(Model, bestFile);
+            if (problems.Count > 0)
             {
-                throw new CheckpointMismatchException($"{bestPath} lacks {string.Join(", ", missing)}.");
+                throw new CheckpointMismatchException($"{bestPath} does not fit the model:\n  {string.Join("\n  ", problems)}");
             }
         }
 
@@ -179,11 +175,36 @@ public sealed partial class Trainer
         File.Move(tmp, Path.Combine(c.Directory, LatestFile), overwrite: true);
         if (c.Keep > 0)
         {
+            // The weights file goes last: a prune cut short leaves a weights file without its state, which no reader
+            // takes for a checkpoint and the next prune removes.
             foreach (var (old, _) in Managed(c.Directory).SkipLast(c.Keep))
             {
-                File.Delete(old);
                 File.Delete(Checkpoint.TrainingStatePath(old));
                 File.Delete(BestWeightsPath(old));
+                File.Delete(old);
+            }
+        }
+
+        DeleteLeftovers(c.Directory);
+    }
+
+    /// <summary>
+    /// Removes what saves cut short (a killed process) left in a managed folder: temporary files, and state files of a
+    /// checkpoint whose weights were never written. Runs after a save completes, so nothing of a save in progress.
+    /// </summary>
+    private static void DeleteLeftovers(string directory)
+    {
+        foreach (string tmp in Directory.EnumerateFiles(directory, ".*.tmp").Where(p => LeftoverName.IsMatch(Path.GetFileName(p))))
+        {
+            File.Delete(tmp);
+        }
+
+        foreach (string side in Directory.EnumerateFiles(directory, "ckpt-*.safetensors"))
+        {
+            var m = SiblingName.Match(Path.GetFileName(side));
+            if (m.Success && !File.Exists(Path.Combine(directory, m.Groups[1].Value + ".safetensors")))
+            {
+                File.Delete(side);
             }
         }
     }
@@ -224,41 +245,28 @@ public sealed partial class Trainer
         ["history"] = new JsonArray(history.Select(m => (JsonNode?)TrainingLog.ToJson(m)).ToArray()),
     };
 
-    private void ApplyState(JsonObject s)
+    private void ApplyState(TrainerState s)
     {
-        epoch = s["epoch"]!.GetValue<int>();
-        batchInEpoch = s["batch"]!.GetValue<int>();
-        step = s["step"]!.GetValue<long>();
-        Model.Seed = ulong.Parse(s["model_seed"]!.GetValue<string>(), CultureInfo.InvariantCulture);
-        data = s["data"] is JsonObject d
-            ? new DataSignature(d["samples"]!.GetValue<int>(), d["batch_size"]!.GetValue<int>(), d["batches"]!.GetValue<int>(),
-                d["shuffle"]!.GetValue<bool>(), d["seed"]!.GetValue<long>(), d["drop_last"]!.GetValue<bool>())
-            : null;
-        var p = (JsonObject)s["partial"]!;
-        part = new PartialEpoch
-        {
-            LossSum = p["loss_sum"]!.GetValue<double>(), Samples = p["samples"]!.GetValue<long>(), Steps = p["steps"]!.GetValue<int>(), LastLr = p["last_lr"]!.GetValue<double>(),
-        };
+        epoch = s.Epoch;
+        batchInEpoch = s.Batch;
+        step = s.Step;
+        Model.Seed = s.ModelSeed;
+        data = s.Data is { } d ? new DataSignature(d.Samples, d.BatchSize, d.Batches, d.Shuffle, d.Seed, d.DropLast) : null;
+        part = new PartialEpoch { LossSum = s.LossSum, Samples = s.Samples, Steps = s.Steps, LastLr = s.LastLr };
 
         // The training metrics' state of the epoch in progress (version 1 kept accuracy's counts, which is that state).
-        savedMetricState = p["metric_state"] is JsonArray ms
-            ? [.. ms.Select(v => v!.GetValue<double>())]
-            : [p["correct"]!.GetValue<long>(), p["accuracy_samples"]!.GetValue<long>()];
+        savedMetricState = s.MetricState;
         trainMetrics = null;
-        bestMetric = Num(s["best_metric"]);
-        bestEpoch = s["best_epoch"]!.GetValue<int>();
-        badEpochs = s["bad_epochs"]!.GetValue<int>();
-        restoredBest = s["restored_best"]!.GetValue<bool>();
-        finished = s["finished"] is JsonValue f ? Enum.Parse<StopReason>(f.GetValue<string>()) : null;
+        bestMetric = s.BestMetric;
+        bestEpoch = s.BestEpoch;
+        badEpochs = s.BadEpochs;
+        restoredBest = s.RestoredBest;
+        finished = s.Finished;
         history.Clear();
-        foreach (var h in ((JsonArray)s["history"]!).Cast<JsonObject>())
-        {
-            history.Add(TrainingLog.FromJson(h));
-        }
+        history.AddRange(s.History);
     }
 
     /// <summary>A finite number as JSON, NaN and infinities as null (JSON has no NaN).</summary>
     private static JsonNode? Num(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;
 
-    private static double Num(JsonNode? n) => n is JsonValue v ? v.GetValue<double>() : double.NaN;
 }

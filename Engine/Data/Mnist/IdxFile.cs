@@ -153,11 +153,24 @@ public static class IdxFile
             }
         }
 
-        var data = new byte[total];
+        // Memory follows the data actually present, never the header's claim: a plain file's length is known before
+        // anything is allocated, and a gzip stream's buffer grows only as its data arrive.
+        if (!gz && input.CanSeek && input.Length - input.Position < total)
+        {
+            throw Truncated(name, dims, total, input.Length - input.Position);
+        }
+
+        var data = new byte[Math.Min(total, gz ? 1 << 20 : total)];
         int read = ReadFully(input, data, name, gz);
+        while (read == data.Length && read < total)
+        {
+            Array.Resize(ref data, (int)Math.Min(total, 2L * data.Length));
+            read += ReadFully(input, data.AsSpan(read), name, gz);
+        }
+
         if (read < total)
         {
-            throw Bad(name, $"is truncated: its header declares [{string.Join(", ", dims)}] = {total} bytes of data but only {read} follow. Replace it with a complete copy (the download may have been cut short).");
+            throw Truncated(name, dims, total, read);
         }
 
         Span<byte> extra = stackalloc byte[1];
@@ -168,6 +181,9 @@ public static class IdxFile
 
         return new IdxArray(dims, data);
     }
+
+    private static InvalidDataException Truncated(string name, int[] dims, long total, long read) =>
+        Bad(name, $"is truncated: its header declares [{string.Join(", ", dims)}] = {total} bytes of data but only {read} follow. Replace it with a complete copy (the download may have been cut short).");
 
     private static int ReadFully(Stream s, Span<byte> buffer, string name, bool compressed)
     {

@@ -133,7 +133,9 @@ internal static class Compiler
             lossValue = b.AddNode(new LossLayer(loss), [pred, target], string.Empty)[0];
         }
 
-        // 2. Parameters on the device (created at the first compile), and each node's view of them.
+        // 2. Parameters on the device (created at the first compile, if they fit), and each node's view of them.
+        long stateBytes = MemoryCheck.StateBytes(root, device, walk, o.Training);
+        MemoryCheck.Ensure(root, device, stateBytes, "parameters, their gradients and buffers");
         var state = ModelState.Ensure(root, device, walk, o.Seed, o.Init, o.Init is null ? null : NextLayers(b));
         foreach (var (path, m) in walk)
         {
@@ -162,6 +164,7 @@ internal static class Compiler
         }
 
         var memory = MemoryPlanner.Plan(b, schedule, plans, outputs, lossValue, target, o);
+        MemoryCheck.Ensure(root, device, memory.ArenaElements * sizeof(float), "activations, gradients and workspaces of the memory plan");
         var tangents = o.Tangents ? TangentPlanner.Plan(b, schedule, plans, outputs, o) : null;
         return new CompiledModel(device, root, state, b, schedule, plans, memory, inputs, outputs, target, lossValue, paths, o, tangents);
     }

@@ -42,11 +42,19 @@ public abstract class LrSchedulerBase
 
     /// <summary>Reads a required number.</summary>
     private protected static double Num(JsonObject state, string key) =>
-        state[key]?.GetValue<double>() ?? throw new FormatException($"Scheduler state has no '{key}'.");
+        state[key] is JsonValue v && v.TryGetValue<double>(out double d) && double.IsFinite(d) ? d : throw new FormatException($"Scheduler state has no finite number '{key}'.");
 
     /// <summary>Reads a required array of numbers.</summary>
-    private protected static double[] Nums(JsonObject state, string key) =>
-        (state[key] as JsonArray)?.Select(x => x!.GetValue<double>()).ToArray() ?? throw new FormatException($"Scheduler state has no '{key}'.");
+    private protected double[] Nums(JsonObject state, string key)
+    {
+        var values = (state[key] as JsonArray)?.Select(x => x is JsonValue v && v.TryGetValue<double>(out double d) && double.IsFinite(d) ? d : double.NaN).ToArray();
+        if (values is null || values.Any(double.IsNaN) || values.Length != Optimizer.Groups.Count)
+        {
+            throw new FormatException($"Scheduler state has no '{key}' of {Optimizer.Groups.Count} finite number(s), one per parameter group.");
+        }
+
+        return values;
+    }
 
     /// <summary>An array of numbers as JSON.</summary>
     private protected static JsonArray Arr(IEnumerable<double> values) => new(values.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray());
