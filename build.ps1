@@ -19,7 +19,7 @@ usage: ./build.ps1 VERB [ARGS...]
   bench-peers [ARGS...] the engine and PyTorch on the same workloads, side by side, with ratios
   pack                  NuGet packages of the engine into artifacts/packages
   ptx                   compile every kernel to PTX (sm_80, sm_90) without a GPU; PTX text in artifacts/ptx
-  (opencl and gpu are Linux-only verbs of ./build.sh)
+  (api, opencl and gpu are Linux-only verbs of ./build.sh)
 "@
 }
 
