@@ -8,10 +8,10 @@ using ILGPU;
 namespace Engine.Ops;
 
 /// <summary>A convolution forward implementation over views (bias and workspace may be empty).</summary>
-public delegate void ConvForwardImpl(Device device, ConvGeometry geometry, ArrayView<float> x, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> y, ArrayView<float> workspace);
+internal delegate void ConvForwardImpl(Device device, ConvGeometry geometry, ArrayView<float> x, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> y, ArrayView<float> workspace);
 
 /// <summary>A convolution backward implementation over views; an empty dx, dw or db view means "not wanted".</summary>
-public delegate void ConvBackwardImpl(Device device, ConvGeometry geometry, ArrayView<float> x, ArrayView<float> weight, ArrayView<float> dy,
+internal delegate void ConvBackwardImpl(Device device, ConvGeometry geometry, ArrayView<float> x, ArrayView<float> weight, ArrayView<float> dy,
     ArrayView<float> dx, ArrayView<float> dw, ArrayView<float> db, ArrayView<float> workspace, bool accumulate);
 
 /// <summary>The device primitives a convolution path supplies (static, so dispatch allocates nothing).</summary>

@@ -13,12 +13,12 @@ namespace Engine.Ops;
 public static class ConvTranspose2d
 {
     /// <summary>Forward implementations.</summary>
-    public static readonly OpRegistry<ConvForwardImpl> ForwardRegistry = new OpRegistry<ConvForwardImpl>("conv_transpose2d")
+    internal static readonly OpRegistry<ConvForwardImpl> ForwardRegistry = new OpRegistry<ConvForwardImpl>("conv_transpose2d")
         .Register("kernel.im2col", ComputePath.Kernels, ConvAlgorithm.Forward<KernelConvPrimitives>, "resolved GEMM + ILGPU col2im (gather) kernel")
         .Register("host.im2col", ComputePath.Host, ConvAlgorithm.Forward<HostConvPrimitives>, "resolved GEMM + managed col2im");
 
     /// <summary>Backward implementations.</summary>
-    public static readonly OpRegistry<ConvBackwardImpl> BackwardRegistry = new OpRegistry<ConvBackwardImpl>("conv_transpose2d_backward")
+    internal static readonly OpRegistry<ConvBackwardImpl> BackwardRegistry = new OpRegistry<ConvBackwardImpl>("conv_transpose2d_backward")
         .Register("kernel.im2col", ComputePath.Kernels, ConvAlgorithm.Backward<KernelConvPrimitives>, "ILGPU im2col kernel + GEMMs + channel-sum kernel")
         .Register("host.im2col", ComputePath.Host, ConvAlgorithm.Backward<HostConvPrimitives>, "managed im2col + GEMMs + SIMD channel sums");
 

@@ -10,10 +10,10 @@ using ILGPU.Runtime;
 namespace Engine.Ops;
 
 /// <summary>A layer-norm forward implementation (arguments validated).</summary>
-public delegate void LayerNormForwardImpl(Tensor x, Tensor y, Tensor? gamma, Tensor? beta, Tensor saveMean, Tensor saveRstd, LayerNormConfig config);
+internal delegate void LayerNormForwardImpl(Tensor x, Tensor y, Tensor? gamma, Tensor? beta, Tensor saveMean, Tensor saveRstd, LayerNormConfig config);
 
 /// <summary>A layer-norm backward implementation (arguments validated).</summary>
-public delegate void LayerNormBackwardImpl(Tensor x, Tensor dy, Tensor? gamma, Tensor saveMean, Tensor saveRstd, Tensor? dx, Tensor? dgamma, Tensor? dbeta, LayerNormConfig config, bool accumulate);
+internal delegate void LayerNormBackwardImpl(Tensor x, Tensor dy, Tensor? gamma, Tensor saveMean, Tensor saveRstd, Tensor? dx, Tensor? dgamma, Tensor? dbeta, LayerNormConfig config, bool accumulate);
 
 /// <summary>
 /// Layer normalization as <c>torch.nn.functional.layer_norm</c>: each row of the trailing
@@ -24,12 +24,12 @@ public delegate void LayerNormBackwardImpl(Tensor x, Tensor dy, Tensor? gamma, T
 public static class LayerNorm
 {
     /// <summary>Forward implementations.</summary>
-    public static readonly OpRegistry<LayerNormForwardImpl> ForwardRegistry = new OpRegistry<LayerNormForwardImpl>("layer_norm")
+    internal static readonly OpRegistry<LayerNormForwardImpl> ForwardRegistry = new OpRegistry<LayerNormForwardImpl>("layer_norm")
         .Register("kernel.rowgroup", ComputePath.Kernels, KernelForward, "ILGPU: one group per row, Welford plus Chan tree in shared memory, then the affine map; one thread per row when D <= 32")
         .Register("host.simd", ComputePath.Host, CpuLayerNorm.Forward, "managed SIMD per row, two-pass variance, parallel over rows");
 
     /// <summary>Backward implementations.</summary>
-    public static readonly OpRegistry<LayerNormBackwardImpl> BackwardRegistry = new OpRegistry<LayerNormBackwardImpl>("layer_norm_backward")
+    internal static readonly OpRegistry<LayerNormBackwardImpl> BackwardRegistry = new OpRegistry<LayerNormBackwardImpl>("layer_norm_backward")
         .Register("kernel.rowgroup", ComputePath.Kernels, KernelBackward, "ILGPU: dx with one group per row (one thread when D <= 32); dgamma/dbeta as two-stage column sums")
         .Register("host.simd", ComputePath.Host, CpuLayerNorm.Backward, "managed SIMD: dx parallel over rows, dgamma/dbeta parallel over column blocks");
 

@@ -10,10 +10,10 @@ using ILGPU.Runtime;
 namespace Engine.Ops;
 
 /// <summary>An implementation of the maxout forward (x: outputs * pieces elements, y: outputs).</summary>
-public delegate void MaxoutForwardImpl(Device device, ArrayView<float> x, ArrayView<float> y, int pieces);
+internal delegate void MaxoutForwardImpl(Device device, ArrayView<float> x, ArrayView<float> y, int pieces);
 
 /// <summary>An implementation of the maxout backward (x and dx: outputs * pieces elements, dy: outputs).</summary>
-public delegate void MaxoutBackwardImpl(Device device, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int pieces);
+internal delegate void MaxoutBackwardImpl(Device device, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int pieces);
 
 /// <summary>Maxout with k pieces as an activation layer (immutable).</summary>
 public sealed class MaxoutSpec : IActivationOp
@@ -60,12 +60,12 @@ public sealed class MaxoutSpec : IActivationOp
 public static class Maxout
 {
     /// <summary>Forward implementations.</summary>
-    public static readonly OpRegistry<MaxoutForwardImpl> ForwardRegistry = new OpRegistry<MaxoutForwardImpl>("maxout.forward")
+    internal static readonly OpRegistry<MaxoutForwardImpl> ForwardRegistry = new OpRegistry<MaxoutForwardImpl>("maxout.forward")
         .Register("kernel.elementwise", ComputePath.Kernels, LaunchForward, "ILGPU kernel: one thread per output")
         .Register("host.parallel", ComputePath.Host, CpuSoftmax.MaxoutForward, "managed loop over outputs, all cores for large tensors");
 
     /// <summary>Backward implementations.</summary>
-    public static readonly OpRegistry<MaxoutBackwardImpl> BackwardRegistry = new OpRegistry<MaxoutBackwardImpl>("maxout.backward")
+    internal static readonly OpRegistry<MaxoutBackwardImpl> BackwardRegistry = new OpRegistry<MaxoutBackwardImpl>("maxout.backward")
         .Register("kernel.elementwise", ComputePath.Kernels, LaunchBackward, "ILGPU kernel: one thread per output, writes its k gradients")
         .Register("host.parallel", ComputePath.Host, CpuSoftmax.MaxoutBackward, "managed loop over outputs, all cores for large tensors");
 
@@ -108,7 +108,7 @@ public static class Maxout
     }
 
     /// <summary>Launches <see cref="ActivationKernels.MaxoutForward"/>.</summary>
-    public static void LaunchForward(Device device, ArrayView<float> x, ArrayView<float> y, int pieces)
+    internal static void LaunchForward(Device device, ArrayView<float> x, ArrayView<float> y, int pieces)
     {
         var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int>>(
             "maxout.forward", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(ActivationKernels.MaxoutForward));
@@ -116,7 +116,7 @@ public static class Maxout
     }
 
     /// <summary>Launches <see cref="ActivationKernels.MaxoutBackward"/>.</summary>
-    public static void LaunchBackward(Device device, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int pieces)
+    internal static void LaunchBackward(Device device, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int pieces)
     {
         var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>>(
             "maxout.backward", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(ActivationKernels.MaxoutBackward));

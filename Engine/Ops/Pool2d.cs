@@ -15,12 +15,12 @@ namespace Engine.Ops;
 public static class MaxPool2d
 {
     /// <summary>Forward implementations.</summary>
-    public static readonly OpRegistry<MaxPoolForwardImpl> ForwardRegistry = new OpRegistry<MaxPoolForwardImpl>("max_pool2d")
+    internal static readonly OpRegistry<MaxPoolForwardImpl> ForwardRegistry = new OpRegistry<MaxPoolForwardImpl>("max_pool2d")
         .Register("kernel.gather", ComputePath.Kernels, PoolLaunchers.MaxForward, "ILGPU kernel: one thread per output")
         .Register("host.planes", ComputePath.Host, CpuPool.MaxForward, "managed loops, parallel over planes");
 
     /// <summary>Backward implementations.</summary>
-    public static readonly OpRegistry<MaxPoolBackwardImpl> BackwardRegistry = new OpRegistry<MaxPoolBackwardImpl>("max_pool2d_backward")
+    internal static readonly OpRegistry<MaxPoolBackwardImpl> BackwardRegistry = new OpRegistry<MaxPoolBackwardImpl>("max_pool2d_backward")
         .Register("kernel.gather", ComputePath.Kernels, PoolLaunchers.MaxBackward, "ILGPU kernel: one thread per input gathers from its windows (no atomics)")
         .Register("host.planes", ComputePath.Host, CpuPool.MaxBackward, "managed scatter within each plane, parallel over planes");
 
@@ -54,12 +54,12 @@ public static class MaxPool2d
 public static class AvgPool2d
 {
     /// <summary>Forward implementations.</summary>
-    public static readonly OpRegistry<PoolForwardImpl> ForwardRegistry = new OpRegistry<PoolForwardImpl>("avg_pool2d")
+    internal static readonly OpRegistry<PoolForwardImpl> ForwardRegistry = new OpRegistry<PoolForwardImpl>("avg_pool2d")
         .Register("kernel.gather", ComputePath.Kernels, PoolLaunchers.AvgForward, "ILGPU kernel: one thread per output")
         .Register("host.planes", ComputePath.Host, CpuPool.AvgForward, "managed loops, parallel over planes");
 
     /// <summary>Backward implementations.</summary>
-    public static readonly OpRegistry<PoolBackwardImpl> BackwardRegistry = new OpRegistry<PoolBackwardImpl>("avg_pool2d_backward")
+    internal static readonly OpRegistry<PoolBackwardImpl> BackwardRegistry = new OpRegistry<PoolBackwardImpl>("avg_pool2d_backward")
         .Register("kernel.gather", ComputePath.Kernels, PoolLaunchers.AvgBackward, "ILGPU kernel: one thread per input gathers from its windows")
         .Register("host.planes", ComputePath.Host, CpuPool.AvgBackward, "managed scatter within each plane, parallel over planes");
 
@@ -96,12 +96,12 @@ public static class AvgPool2d
 public static class LpPool2d
 {
     /// <summary>Forward implementations.</summary>
-    public static readonly OpRegistry<PoolForwardImpl> ForwardRegistry = new OpRegistry<PoolForwardImpl>("lp_pool2d")
+    internal static readonly OpRegistry<PoolForwardImpl> ForwardRegistry = new OpRegistry<PoolForwardImpl>("lp_pool2d")
         .Register("kernel.gather", ComputePath.Kernels, PoolLaunchers.LpForward, "ILGPU kernel: one thread per output")
         .Register("host.planes", ComputePath.Host, CpuPool.LpForward, "managed loops, parallel over planes");
 
     /// <summary>Backward implementations.</summary>
-    public static readonly OpRegistry<LpPoolBackwardImpl> BackwardRegistry = new OpRegistry<LpPoolBackwardImpl>("lp_pool2d_backward")
+    internal static readonly OpRegistry<LpPoolBackwardImpl> BackwardRegistry = new OpRegistry<LpPoolBackwardImpl>("lp_pool2d_backward")
         .Register("kernel.gather", ComputePath.Kernels, PoolLaunchers.LpBackward, "ILGPU kernel: one thread per input, window sums recomputed")
         .Register("host.planes", ComputePath.Host, CpuPool.LpBackward, "managed scatter within each plane, parallel over planes");
 
@@ -147,12 +147,12 @@ public static class LpPool2d
 public static class GlobalAvgPool2d
 {
     /// <summary>Forward implementations.</summary>
-    public static readonly OpRegistry<PoolForwardImpl> ForwardRegistry = new OpRegistry<PoolForwardImpl>("global_avg_pool2d")
+    internal static readonly OpRegistry<PoolForwardImpl> ForwardRegistry = new OpRegistry<PoolForwardImpl>("global_avg_pool2d")
         .Register("kernel.reduce", ComputePath.Kernels, PoolLaunchers.GlobalAvgForward, "ILGPU channel-sum kernel: one group per plane, shared-memory tree")
         .Register("host.simd", ComputePath.Host, CpuPool.GlobalAvgForward, "TensorPrimitives.Sum per plane, parallel over planes");
 
     /// <summary>Backward implementations.</summary>
-    public static readonly OpRegistry<PoolBackwardImpl> BackwardRegistry = new OpRegistry<PoolBackwardImpl>("global_avg_pool2d_backward")
+    internal static readonly OpRegistry<PoolBackwardImpl> BackwardRegistry = new OpRegistry<PoolBackwardImpl>("global_avg_pool2d_backward")
         .Register("kernel.reduce", ComputePath.Kernels, PoolLaunchers.GlobalAvgBackward, "ILGPU kernel: one thread per input")
         .Register("host.simd", ComputePath.Host, CpuPool.GlobalAvgBackward, "span fills per plane");
 

@@ -11,10 +11,10 @@ using ILGPU.Runtime;
 namespace Engine.Ops;
 
 /// <summary>An implementation of the softmax forward.</summary>
-public delegate void SoftmaxForwardImpl(Device device, ArrayView<float> x, ArrayView<float> y, SoftmaxParams p);
+internal delegate void SoftmaxForwardImpl(Device device, ArrayView<float> x, ArrayView<float> y, SoftmaxParams p);
 
 /// <summary>An implementation of the softmax backward (from y and dy).</summary>
-public delegate void SoftmaxBackwardImpl(Device device, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, SoftmaxParams p);
+internal delegate void SoftmaxBackwardImpl(Device device, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, SoftmaxParams p);
 
 /// <summary>Softmax or log-softmax along one axis as an activation layer (immutable).</summary>
 public sealed class SoftmaxSpec : IActivationOp
@@ -67,14 +67,14 @@ public static class Softmax
     public const int GroupThreshold = 128;
 
     /// <summary>Forward implementations.</summary>
-    public static readonly OpRegistry<SoftmaxForwardImpl> ForwardRegistry = new OpRegistry<SoftmaxForwardImpl>("softmax.forward")
+    internal static readonly OpRegistry<SoftmaxForwardImpl> ForwardRegistry = new OpRegistry<SoftmaxForwardImpl>("softmax.forward")
         .Register("kernel.auto", ComputePath.Kernels, LaunchForwardAuto, "ILGPU: kernel.group for long axes, kernel.line otherwise", isDefault: true)
         .Register("kernel.line", ComputePath.Kernels, LaunchForwardLine, "ILGPU kernel: one thread per line, three passes")
         .Register("kernel.group", ComputePath.Kernels, LaunchForwardGroup, "ILGPU kernel: one group per line, shared-memory max and sum")
         .Register("host.simd", ComputePath.Host, CpuSoftmax.Forward, "managed SIMD (TensorPrimitives) per contiguous line, strided lines scalar; all cores");
 
     /// <summary>Backward implementations.</summary>
-    public static readonly OpRegistry<SoftmaxBackwardImpl> BackwardRegistry = new OpRegistry<SoftmaxBackwardImpl>("softmax.backward")
+    internal static readonly OpRegistry<SoftmaxBackwardImpl> BackwardRegistry = new OpRegistry<SoftmaxBackwardImpl>("softmax.backward")
         .Register("kernel.auto", ComputePath.Kernels, LaunchBackwardAuto, "ILGPU: kernel.group for long axes, kernel.line otherwise", isDefault: true)
         .Register("kernel.line", ComputePath.Kernels, LaunchBackwardLine, "ILGPU kernel: one thread per line")
         .Register("kernel.group", ComputePath.Kernels, LaunchBackwardGroup, "ILGPU kernel: one group per line, shared-memory sum")
@@ -123,7 +123,7 @@ public static class Softmax
     }
 
     /// <summary>Launches <see cref="SoftmaxKernels.ForwardLine"/>.</summary>
-    public static void LaunchForwardLine(Device device, ArrayView<float> x, ArrayView<float> y, SoftmaxParams p)
+    internal static void LaunchForwardLine(Device device, ArrayView<float> x, ArrayView<float> y, SoftmaxParams p)
     {
         var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, SoftmaxParams>>(
             "softmax.forward.line", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, SoftmaxParams>(SoftmaxKernels.ForwardLine));
@@ -131,7 +131,7 @@ public static class Softmax
     }
 
     /// <summary>Launches <see cref="SoftmaxKernels.BackwardLine"/>.</summary>
-    public static void LaunchBackwardLine(Device device, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, SoftmaxParams p)
+    internal static void LaunchBackwardLine(Device device, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, SoftmaxParams p)
     {
         var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, SoftmaxParams>>(
             "softmax.backward.line", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, SoftmaxParams>(SoftmaxKernels.BackwardLine));
@@ -139,7 +139,7 @@ public static class Softmax
     }
 
     /// <summary>Launches <see cref="SoftmaxKernels.ForwardGroup"/>.</summary>
-    public static void LaunchForwardGroup(Device device, ArrayView<float> x, ArrayView<float> y, SoftmaxParams p)
+    internal static void LaunchForwardGroup(Device device, ArrayView<float> x, ArrayView<float> y, SoftmaxParams p)
     {
         var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, SoftmaxParams>>(
             "softmax.forward.group", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, SoftmaxParams>(SoftmaxKernels.ForwardGroup));
@@ -147,7 +147,7 @@ public static class Softmax
     }
 
     /// <summary>Launches <see cref="SoftmaxKernels.BackwardGroup"/>.</summary>
-    public static void LaunchBackwardGroup(Device device, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, SoftmaxParams p)
+    internal static void LaunchBackwardGroup(Device device, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, SoftmaxParams p)
     {
         var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, SoftmaxParams>>(
             "softmax.backward.group", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, SoftmaxParams>(SoftmaxKernels.BackwardGroup));

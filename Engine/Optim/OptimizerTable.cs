@@ -218,5 +218,5 @@ public sealed class OptimizerDefinition<TRule> : OptimizerDefinition
     public override IOpRegistry Registry => Steps;
 
     /// <summary>The typed implementations.</summary>
-    public OpRegistry<OptimStepImpl<TRule>> Steps { get; }
+    internal OpRegistry<OptimStepImpl<TRule>> Steps { get; }
 }
