@@ -48,7 +48,7 @@ internal sealed class ModelState : IDisposable
             return existing;
         }
 
-        ParameterSet? ps = pspecs.Count == 0 ? null : ParameterSet.Create(device, pspecs.Select(p => (p.Name, p.Spec.Shape, p.Spec.Role)));
+        ParameterSet? ps = pspecs.Count == 0 ? null : ParameterSet.CreateForModule(device, pspecs.Select(p => (p.Name, p.Spec.Shape, p.Spec.Role)));
         var bs = BufferSet.Create(device, bspecs.Select(b => (b.Name, b.Spec.Shape, b.Spec.InitialValue)));
         if (ps is not null)
         {
@@ -66,8 +66,8 @@ internal sealed class ModelState : IDisposable
 
     public void Dispose()
     {
-        Parameters?.Dispose();
-        Buffers.Dispose();
+        Parameters?.Release();
+        Buffers.Release();
     }
 
     private static void Initialize(Tensor t, ParamInit init, ulong seed)

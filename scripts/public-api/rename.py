@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""The public names of issue 12, applied mechanically; idempotent, so it can be re-run on code merged later.
+
+1. Ops and layers never share a name (a host with `using Engine.Nn; using Engine.Ops;` compiles): the static class of
+   one op in Engine.Ops ends in `Op` (OP_RENAMES: Conv2d -> Conv2dOp, while Engine.Nn.Conv2d stays the layer).
+   Families of ops keep plural or family names (Activations, Losses, Reductions, BinaryOps, Elementwise, Views).
+2. One casing for acronyms, the .NET guideline (docs/architecture.md, "Names"): an acronym of two letters is upper
+   case (LR, LP, CL in OpenCL), a longer one is one word (Relu, Gelu, Elu, Sgd, Rmsprop, Cuda, Cpu); a single letter
+   joined to a word keeps its capital (AdamW, NAdam, DType). CASE_RENAMES lists the identifiers that broke it.
+
+Rewritten: identifiers in C# code and in XML-doc crefs (never inside string literals, so PyTorch-style text such as a
+summary's "ReLU()" stays), and "Engine.Ops.<old>" in any text. Op names are rewritten where they can only mean the op:
+anywhere in Engine/Ops, and elsewhere as `Ops.<old>`, `Engine.Ops.<old>` and `<old>.<Member>` (a layer type has no
+static members of those names). Markdown is edited by hand (prose may name PyTorch's own classes).
+
+usage: scripts/public-api/rename.py   (the compiler then finds anything the rules missed)
+"""
+import pathlib
+import re
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+OP_RENAMES = {
+    "AvgPool2d": "AvgPool2dOp", "BatchNorm": "BatchNormOp", "Concat": "ConcatOp", "Conv1d": "Conv1dOp",
+    "Conv2d": "Conv2dOp", "ConvTranspose2d": "ConvTranspose2dOp", "Dropout": "DropoutOp", "Gemm": "GemmOp",
+    "GlobalAvgPool2d": "GlobalAvgPool2dOp", "GlobalMaxPool2d": "GlobalMaxPool2dOp", "LayerNorm": "LayerNormOp",
+    "LpPool2d": "LPPool2dOp", "MaxPool2d": "MaxPool2dOp", "Maxout": "MaxoutOp", "MedianPool2d": "MedianPool2dOp",
+    "Softmax": "SoftmaxOp",
+}
+
+CASE_RENAMES = {"ReLU": "Relu", "LeakyReLU": "LeakyRelu", "ELU": "Elu", "GELU": "Gelu"}
+
+# String literals (regular, verbatim, interpolated: the whole literal is skipped) and comments.
+TOKEN = re.compile(r'@"(?:[^"]|"")*"|\$?"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)+\'|//[^\n]*|/\*.*?\*/', re.S)
+CREF = re.compile(r'cref="[^"]*"')
+
+
+def sub_code(text, fn):
+    """Applies fn to the code between literals and comments, and to the crefs inside comments."""
+    out, last = [], 0
+    for m in TOKEN.finditer(text):
+        out.append(fn(text[last:m.start()]))
+        tok = m.group(0)
+        out.append(CREF.sub(lambda c: fn(c.group(0)), tok) if tok.startswith("/") else tok)
+        last = m.end()
+    out.append(fn(text[last:]))
+    return "".join(out)
+
+
+def rename_ops(code, in_ops):
+    for old, new in OP_RENAMES.items():
+        if in_ops:
+            code = re.sub(rf"(?<![\w.]){old}\b(?!\s*=\s*Engine|\s*\()", new, code)
+            code = re.sub(rf"(?<=\bOps\.){old}\b", new, code)
+        else:
+            code = re.sub(rf"(?<=\bOps\.){old}\b", new, code)
+            code = re.sub(rf"(?<![\w.]){old}(?=\s*\.\s*[A-Z]\w*)", new, code)
+            code = re.sub(rf"(?<![\w.]){old}(?=\s*<)", lambda m: m.group(0), code)
+    return code
+
+
+def rename_case(code):
+    for old, new in CASE_RENAMES.items():
+        code = re.sub(rf"\b{old}\b", new, code)
+    return code
+
+
+def process(path):
+    text = path.read_text()
+    rel = path.relative_to(ROOT).as_posix()
+    in_ops = rel.startswith("Engine/Ops/")
+    # An alias that worked around the clash (using Conv2d = Engine.Ops.Conv2d;) is no longer needed.
+    new = re.sub(r"^using (\w+) = Engine\.Ops\.(\w+);\n", lambda m: "" if m.group(1) == m.group(2) and m.group(1) in OP_RENAMES else m.group(0), text, flags=re.M)
+    new = sub_code(new, lambda c: rename_case(rename_ops(c, in_ops)))
+    for old, repl in OP_RENAMES.items():
+        new = re.sub(rf"\bEngine\.Ops\.{old}\b", f"Engine.Ops.{repl}", new)
+    if new != text:
+        path.write_text(new)
+        return True
+    return False
+
+
+def main():
+    files = [p for d in ("Engine", "Engine.Tests", "Engine.Benchmarks", "samples", "tools") for p in (ROOT / d).rglob("*.cs")
+             if "/obj/" not in p.as_posix() and "/bin/" not in p.as_posix()]
+    n = sum(process(p) for p in sorted(files))
+    print(f"rename: {n} files changed", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
