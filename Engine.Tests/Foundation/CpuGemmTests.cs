@@ -162,7 +162,7 @@ public sealed class CpuGemmTests
             for (int warm = 0; warm < 40; warm++)
             {
                 CpuGemm.Compute(g.A, g.B, g.C, p);
-                Gemm.Run(ta, tb, tc, transB: true);
+                GemmOp.Run(ta, tb, tc, transB: true);
             }
 
             System.Threading.Thread.Sleep(100);
@@ -179,7 +179,7 @@ public sealed class CpuGemmTests
         long thread1 = GC.GetAllocatedBytesForCurrentThread();
         for (int r = 0; r < 20; r++)
         {
-            Gemm.Run(ta, tb, tc, transB: true);
+            GemmOp.Run(ta, tb, tc, transB: true);
         }
 
         long total2 = GC.GetTotalAllocatedBytes(true);

@@ -97,7 +97,7 @@ public sealed class LossTrainingTests(DeviceConfig config)
             _ => Blobs(48, Features, Classes, seed: 6),
         };
         int outputs = data switch { "regression" => 2, "multilabel" or "multilabel-probabilities" => 3, "triplets" => 5, _ => Classes };
-        var layers = new List<Module> { new Linear(Features, 16), new ReLU(), new Linear(16, outputs) };
+        var layers = new List<Module> { new Linear(Features, 16), new Relu(), new Linear(16, outputs) };
         if (data == "multilabel-probabilities")
         {
             layers.Add(new Sigmoid());

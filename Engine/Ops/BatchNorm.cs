@@ -22,7 +22,7 @@ internal delegate void BatchNormBackwardImpl(Tensor x, Tensor dy, Tensor? gamma,
 /// the mean and 1 / sqrt(var + eps) per channel that backward needs. Variants: <c>kernel.welford</c>,
 /// <c>host.simd</c> (forward); <c>kernel.reduce</c>, <c>host.simd</c> (backward).
 /// </summary>
-public static class BatchNorm
+public static class BatchNormOp
 {
     /// <summary>Forward implementations.</summary>
     internal static readonly OpRegistry<BatchNormForwardImpl> ForwardRegistry = new OpRegistry<BatchNormForwardImpl>("batch_norm")

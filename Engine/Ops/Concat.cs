@@ -16,7 +16,7 @@ internal delegate void ConcatImpl(Tensor part, Tensor whole, ConcatParams p, boo
 /// Seen as (outer, axis * inner), input i is a slab of columns of the output. Variants: <c>kernel.copy</c> (one
 /// launch per input) and <c>host.copy</c> (span copies per outer index).
 /// </summary>
-public static class Concat
+public static class ConcatOp
 {
     /// <summary>Slab copies.</summary>
     internal static readonly OpRegistry<ConcatImpl> Registry = new OpRegistry<ConcatImpl>("concat")

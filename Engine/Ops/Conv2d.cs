@@ -13,7 +13,7 @@ namespace Engine.Ops;
 /// (managed SIMD + Gemm.Registry) and <c>host.fused</c> (the host default: one image and group per thread, see
 /// <see cref="CpuConvFused"/>).
 /// </summary>
-public static class Conv2d
+public static class Conv2dOp
 {
     /// <summary>Forward implementations.</summary>
     internal static readonly OpRegistry<ConvForwardImpl> ForwardRegistry = new OpRegistry<ConvForwardImpl>("conv2d")

@@ -37,7 +37,7 @@ internal static class ConvAlgorithm
     public static void Forward<TP>(Device device, ConvGeometry g, ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, ArrayView<float> y, ArrayView<float> ws)
         where TP : IConvPrimitives
     {
-        var gemm = Gemm.Registry.Resolve(device);
+        var gemm = GemmOp.Registry.Resolve(device);
         var (per, xImage, yImage, groups, cinG, coutG, khw) = Sizes.Of(g, ws);
         for (int n0 = 0; n0 < g.Batch; n0 += per)
         {
@@ -84,7 +84,7 @@ internal static class ConvAlgorithm
         ArrayView<float> dx, ArrayView<float> dw, ArrayView<float> db, ArrayView<float> ws, bool accumulate)
         where TP : IConvPrimitives
     {
-        var gemm = Gemm.Registry.Resolve(device);
+        var gemm = GemmOp.Registry.Resolve(device);
         var (per, xImage, yImage, groups, cinG, coutG, khw) = Sizes.Of(g, ws);
         float acc = accumulate ? 1f : 0f;
         bool wantDx = dx.Length > 0, wantDw = dw.Length > 0;

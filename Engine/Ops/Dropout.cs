@@ -23,7 +23,7 @@ internal delegate void DropoutMaskImpl(Tensor mask, DropoutParams p);
 /// path (kernels, host) produces the same mask bit for bit. Use a fresh offset (e.g. step * layers + layer) per call.
 /// Variants: <c>kernel.philox</c>, <c>host.philox</c>.
 /// </summary>
-public static class Dropout
+public static class DropoutOp
 {
     /// <summary>Apply implementations (forward, and backward on dy).</summary>
     internal static readonly OpRegistry<DropoutImpl> Registry = new OpRegistry<DropoutImpl>("dropout")

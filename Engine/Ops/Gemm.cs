@@ -16,7 +16,7 @@ internal delegate void GemmImpl(Device device, ArrayView<float> a, ArrayView<flo
 /// strided batches. Variants: <c>kernel.reference</c>, <c>kernel.tiled</c> (default on GPUs),
 /// <c>host.blocked</c> (default on the CPU device).
 /// </summary>
-public static class Gemm
+public static class GemmOp
 {
     /// <summary>The dispatch table of GEMM implementations.</summary>
     internal static readonly OpRegistry<GemmImpl> Registry = new OpRegistry<GemmImpl>("gemm")

@@ -21,7 +21,7 @@ internal delegate void LayerNormBackwardImpl(Tensor x, Tensor dy, Tensor? gamma,
 /// shifted by beta (both of shape normalizedShape; null means 1 / 0). Variants: <c>kernel.rowgroup</c> and
 /// <c>host.simd</c> for forward and backward.
 /// </summary>
-public static class LayerNorm
+public static class LayerNormOp
 {
     /// <summary>Forward implementations.</summary>
     internal static readonly OpRegistry<LayerNormForwardImpl> ForwardRegistry = new OpRegistry<LayerNormForwardImpl>("layer_norm")

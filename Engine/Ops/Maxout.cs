@@ -40,13 +40,13 @@ public sealed class MaxoutSpec : IActivationOp
     public ActivationInput BackwardReads => ActivationInput.Input;
 
     /// <inheritdoc />
-    public Shape OutputShape(Shape input) => Maxout.OutputShape(input, Pieces);
+    public Shape OutputShape(Shape input) => MaxoutOp.OutputShape(input, Pieces);
 
     /// <inheritdoc />
-    public void Forward(Tensor x, Tensor y, string? variant = null) => Maxout.Forward(x, y, Pieces, variant);
+    public void Forward(Tensor x, Tensor y, string? variant = null) => MaxoutOp.Forward(x, y, Pieces, variant);
 
     /// <inheritdoc />
-    public void Backward(Tensor x, Tensor y, Tensor dy, Tensor dx, string? variant = null) => Maxout.Backward(x, dy, dx, Pieces, variant);
+    public void Backward(Tensor x, Tensor y, Tensor dy, Tensor dx, string? variant = null) => MaxoutOp.Backward(x, dy, dx, Pieces, variant);
 
     /// <inheritdoc />
     public override string ToString() => $"maxout(pieces={Pieces})";
@@ -57,7 +57,7 @@ public sealed class MaxoutSpec : IActivationOp
 /// shape is (N, F * k) -> (N, F)). Backward: dx gets dy at the first maximum of each group, zeros elsewhere.
 /// Variants: <c>kernel.elementwise</c> (a thread per output), <c>host.parallel</c>.
 /// </summary>
-public static class Maxout
+public static class MaxoutOp
 {
     /// <summary>Forward implementations.</summary>
     internal static readonly OpRegistry<MaxoutForwardImpl> ForwardRegistry = new OpRegistry<MaxoutForwardImpl>("maxout.forward")

@@ -12,7 +12,7 @@ namespace Engine.Ops;
 /// (NaN propagates); indices (same shape as y, float32) hold the flat index h * W + w of the first maximum in scan
 /// order, and the backward sends each dy to that element. Variants <c>kernel.gather</c>, <c>host.planes</c>.
 /// </summary>
-public static class MaxPool2d
+public static class MaxPool2dOp
 {
     /// <summary>Forward implementations.</summary>
     internal static readonly OpRegistry<MaxPoolForwardImpl> ForwardRegistry = new OpRegistry<MaxPoolForwardImpl>("max_pool2d")
@@ -51,7 +51,7 @@ public static class MaxPool2d
 /// Average pooling (torch.nn.functional.avg_pool2d with count_include_pad, floor mode): y = window sum / window area,
 /// padding counted as zeros. Variants <c>kernel.gather</c>, <c>host.planes</c>.
 /// </summary>
-public static class AvgPool2d
+public static class AvgPool2dOp
 {
     /// <summary>Forward implementations.</summary>
     internal static readonly OpRegistry<PoolForwardImpl> ForwardRegistry = new OpRegistry<PoolForwardImpl>("avg_pool2d")
@@ -93,7 +93,7 @@ public static class AvgPool2d
 /// dx = x^(p-1) * sum over windows of dy * s^(1/p - 1) with s = sum x^p, zero for windows with s = 0 (as PyTorch).
 /// Variants <c>kernel.gather</c>, <c>host.planes</c>.
 /// </summary>
-public static class LpPool2d
+public static class LPPool2dOp
 {
     /// <summary>Forward implementations.</summary>
     internal static readonly OpRegistry<PoolForwardImpl> ForwardRegistry = new OpRegistry<PoolForwardImpl>("lp_pool2d")
@@ -144,7 +144,7 @@ public static class LpPool2d
 }
 
 /// <summary>Global average pooling: (N, C, H, W) to (N, C), the mean of each plane. Variants <c>kernel.reduce</c>, <c>host.simd</c>.</summary>
-public static class GlobalAvgPool2d
+public static class GlobalAvgPool2dOp
 {
     /// <summary>Forward implementations.</summary>
     internal static readonly OpRegistry<PoolForwardImpl> ForwardRegistry = new OpRegistry<PoolForwardImpl>("global_avg_pool2d")

@@ -16,7 +16,7 @@ namespace Engine.Ops;
 /// pooling's backward). Variants: forward <c>kernel.gather</c> (rank by counting) and <c>host.planes</c> (stable
 /// insertion sort per window); backward those of max_pool2d.
 /// </summary>
-public static class MedianPool2d
+public static class MedianPool2dOp
 {
     /// <summary>Forward implementations.</summary>
     internal static readonly OpRegistry<MaxPoolForwardImpl> ForwardRegistry = new OpRegistry<MaxPoolForwardImpl>("median_pool2d")
@@ -65,7 +65,7 @@ public static class MedianPool2d
 /// max pooling with one window per plane, so it runs max_pool2d's implementations (variants <c>kernel.gather</c>,
 /// <c>host.planes</c>).
 /// </summary>
-public static class GlobalMaxPool2d
+public static class GlobalMaxPool2dOp
 {
     /// <summary>Forward implementations (max_pool2d's, one window per plane).</summary>
     internal static readonly OpRegistry<MaxPoolForwardImpl> ForwardRegistry = new OpRegistry<MaxPoolForwardImpl>("global_max_pool2d")

@@ -41,15 +41,15 @@ public sealed class SoftmaxSpec : IActivationOp
     /// <inheritdoc />
     public Shape OutputShape(Shape input)
     {
-        Softmax.Describe(input, Axis, Log);
+        SoftmaxOp.Describe(input, Axis, Log);
         return input;
     }
 
     /// <inheritdoc />
-    public void Forward(Tensor x, Tensor y, string? variant = null) => Softmax.Forward(x, y, Axis, Log, variant);
+    public void Forward(Tensor x, Tensor y, string? variant = null) => SoftmaxOp.Forward(x, y, Axis, Log, variant);
 
     /// <inheritdoc />
-    public void Backward(Tensor x, Tensor y, Tensor dy, Tensor dx, string? variant = null) => Softmax.Backward(y, dy, dx, Axis, Log, variant);
+    public void Backward(Tensor x, Tensor y, Tensor dy, Tensor dx, string? variant = null) => SoftmaxOp.Backward(y, dy, dx, Axis, Log, variant);
 
     /// <inheritdoc />
     public override string ToString() => $"{Op}(axis={Axis})";
@@ -61,7 +61,7 @@ public sealed class SoftmaxSpec : IActivationOp
 /// <c>kernel.group</c> for axes of <see cref="GroupThreshold"/> or more, else <c>kernel.line</c>), <c>kernel.line</c>,
 /// <c>kernel.group</c>, <c>host.simd</c>.
 /// </summary>
-public static class Softmax
+public static class SoftmaxOp
 {
     /// <summary>Axis length from which <c>kernel.auto</c> uses a group per line.</summary>
     public const int GroupThreshold = 128;

@@ -10,7 +10,7 @@
 
 Rewritten: identifiers in C# code and in XML-doc crefs (never inside string literals, so PyTorch-style text such as a
 summary's "ReLU()" stays), and "Engine.Ops.<old>" in any text. Op names are rewritten where they can only mean the op:
-anywhere in Engine/Ops, and elsewhere as `Ops.<old>`, `Engine.Ops.<old>` and `<old>.<Member>` (a layer type has no
+anywhere in Engine/Ops and in files that use Engine.Ops but not Engine.Nn, and elsewhere as `Ops.<old>`, `Engine.Ops.<old>` and `<old>.<Member>` (a layer type has no
 static members of those names). Markdown is edited by hand (prose may name PyTorch's own classes).
 
 usage: scripts/public-api/rename.py   (the compiler then finds anything the rules missed)
@@ -69,7 +69,10 @@ def rename_case(code):
 def process(path):
     text = path.read_text()
     rel = path.relative_to(ROOT).as_posix()
-    in_ops = rel.startswith("Engine/Ops/")
+    # In Engine/Ops, and in a file that imports Engine.Ops but not Engine.Nn, an op's bare name can only mean the op.
+    in_ops = rel.startswith("Engine/Ops/") or (
+        re.search(r"^using Engine\.Ops;", text, re.M) is not None and re.search(r"^using Engine\.Nn;", text, re.M) is None
+        and not rel.startswith("Engine/Nn/") and re.search(r"^namespace Engine\.Nn\b", text, re.M) is None)
     # An alias that worked around the clash (using Conv2d = Engine.Ops.Conv2d;) is no longer needed.
     new = re.sub(r"^using (\w+) = Engine\.Ops\.(\w+);\n", lambda m: "" if m.group(1) == m.group(2) and m.group(1) in OP_RENAMES else m.group(0), text, flags=re.M)
     new = sub_code(new, lambda c: rename_case(rename_ops(c, in_ops)))

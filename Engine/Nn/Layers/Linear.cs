@@ -91,7 +91,7 @@ public sealed class Linear : Layer
     {
         ArgumentNullException.ThrowIfNull(context);
         var s = (State)context.State!;
-        Gemm.Run(s.X, context.Param(0), s.Y, transB: true);
+        GemmOp.Run(s.X, context.Param(0), s.Y, transB: true);
         if (HasBias)
         {
             Elementwise.AddBias(s.Y, context.Param(1));
@@ -106,7 +106,7 @@ public sealed class Linear : Layer
         var g = s.G!;
         if (context.ParamGrad(0) is { } dw)
         {
-            Gemm.Run(g, s.X, dw, transA: true, beta: context.AccumulateParamGrad(0) ? 1f : 0f);
+            GemmOp.Run(g, s.X, dw, transA: true, beta: context.AccumulateParamGrad(0) ? 1f : 0f);
         }
 
         if (HasBias && context.ParamGrad(1) is { } db)
@@ -116,7 +116,7 @@ public sealed class Linear : Layer
 
         if (s.DX is not null)
         {
-            Gemm.Run(g, context.Param(0), s.DX, beta: context.AccumulateInputGrad() ? 1f : 0f);
+            GemmOp.Run(g, context.Param(0), s.DX, beta: context.AccumulateInputGrad() ? 1f : 0f);
         }
     }
 

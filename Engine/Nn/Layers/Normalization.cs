@@ -84,7 +84,7 @@ public class BatchNorm : Layer
     public override void Forward(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Ops.BatchNorm.Forward(context.Input(), context.Output(), Affine ? context.Param(0) : null, Affine ? context.Param(1) : null,
+        Ops.BatchNormOp.Forward(context.Input(), context.Output(), Affine ? context.Param(0) : null, Affine ? context.Param(1) : null,
             context.Buffer(0), context.Buffer(1), context.Saved(0), context.Saved(1), context.Training, Momentum, Eps);
     }
 
@@ -94,7 +94,7 @@ public class BatchNorm : Layer
         ArgumentNullException.ThrowIfNull(context);
         var dg = Affine ? context.ParamGrad(0) : null;
         var db = Affine ? context.ParamGrad(1) : null;
-        Ops.BatchNorm.Backward(context.Input(), context.OutputGrad(), Affine ? context.Param(0) : null, context.Saved(0), context.Saved(1),
+        Ops.BatchNormOp.Backward(context.Input(), context.OutputGrad(), Affine ? context.Param(0) : null, context.Saved(0), context.Saved(1),
             context.InputGrad(), dg, db, context.Training, dg is not null ? context.AccumulateParamGrad(0) : db is not null && context.AccumulateParamGrad(1));
     }
 
@@ -194,7 +194,7 @@ public sealed class LayerNorm : Layer
     public override void Forward(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Ops.LayerNorm.Forward(context.Input(), context.Output(), Affine ? context.Param(0) : null, Affine ? context.Param(1) : null,
+        Ops.LayerNormOp.Forward(context.Input(), context.Output(), Affine ? context.Param(0) : null, Affine ? context.Param(1) : null,
             context.Saved(0), context.Saved(1), NormalizedShape, Eps);
     }
 
@@ -204,7 +204,7 @@ public sealed class LayerNorm : Layer
         ArgumentNullException.ThrowIfNull(context);
         var dg = Affine ? context.ParamGrad(0) : null;
         var db = Affine ? context.ParamGrad(1) : null;
-        Ops.LayerNorm.Backward(context.Input(), context.OutputGrad(), Affine ? context.Param(0) : null, context.Saved(0), context.Saved(1),
+        Ops.LayerNormOp.Backward(context.Input(), context.OutputGrad(), Affine ? context.Param(0) : null, context.Saved(0), context.Saved(1),
             context.InputGrad(), dg, db, NormalizedShape, dg is not null ? context.AccumulateParamGrad(0) : db is not null && context.AccumulateParamGrad(1));
     }
 
@@ -261,7 +261,7 @@ public sealed class Dropout : Layer
     public override void Forward(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Ops.Dropout.Forward(context.Input(), context.Output(), P, context.Seed, Offset(context), context.Training);
+        Ops.DropoutOp.Forward(context.Input(), context.Output(), P, context.Seed, Offset(context), context.Training);
     }
 
     /// <inheritdoc />
@@ -270,7 +270,7 @@ public sealed class Dropout : Layer
         ArgumentNullException.ThrowIfNull(context);
         if (context.InputGrad() is { } dx)
         {
-            Ops.Dropout.Backward(context.OutputGrad(), dx, P, context.Seed, Offset(context), context.Training);
+            Ops.DropoutOp.Backward(context.OutputGrad(), dx, P, context.Seed, Offset(context), context.Training);
         }
     }
 

@@ -93,14 +93,14 @@ public sealed class Concat : Layer
     public override void Forward(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Ops.Concat.Forward(((ConcatState)context.State!).Inputs, context.Output(), Axis);
+        Ops.ConcatOp.Forward(((ConcatState)context.State!).Inputs, context.Output(), Axis);
     }
 
     /// <inheritdoc />
     public override void Backward(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Ops.Concat.Backward(context.OutputGrad(), ((ConcatState)context.State!).Grads, Axis);
+        Ops.ConcatOp.Backward(context.OutputGrad(), ((ConcatState)context.State!).Grads, Axis);
     }
 
     /// <inheritdoc />

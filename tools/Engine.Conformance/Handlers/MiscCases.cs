@@ -6,7 +6,7 @@ using Engine.Ops;
 
 namespace Engine.Conformance.Handlers;
 
-/// <summary>Runs <c>bias_add</c> and <c>concat</c> cases through <see cref="Elementwise"/> and <see cref="Concat"/>.</summary>
+/// <summary>Runs <c>bias_add</c> and <c>concat</c> cases through <see cref="Elementwise"/> and <see cref="ConcatOp"/>.</summary>
 public sealed class MiscCases : IConformanceHandler
 {
     /// <inheritdoc />
@@ -48,8 +48,8 @@ public sealed class MiscCases : IConformanceHandler
 
             using var g = Load(device, c.Input("g"));
             using var y = Tensor.Empty(device, g.Shape);
-            Concat.Forward(parts.ToArray(), y, axis);
-            Concat.Backward(g, grads.ToArray(), axis);
+            ConcatOp.Forward(parts.ToArray(), y, axis);
+            ConcatOp.Backward(g, grads.ToArray(), axis);
             var result = new Dictionary<string, HostTensor> { ["y"] = HostTensor.From(y) };
             for (int i = 0; i < grads.Count; i++)
             {
