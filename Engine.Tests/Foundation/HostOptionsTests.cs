@@ -186,7 +186,7 @@ public sealed unsafe partial class HostOptionsTests
 
             using var model = new Nn.Sequential(new Nn.Linear(3, 2));
             using var net = model.Compile(device, [4, 3], Nn.Loss.CrossEntropy());
-            using var opt = new Sgd(net.Parameters, new SgdOptions { Lr = 0.1 });
+            using var opt = new Sgd(net.Parameters, new SgdOptions { LR = 0.1 });
             using var trainer = new Trainer(net, opt, options: new TrainingOptions { Epochs = 1, BatchSize = 4 });
             trainer.Fit(new Engine.Data.InMemoryDataset(HostMath.Random(12, 5), [0, 1, 0, 1], new Shape(3), 2));
         }

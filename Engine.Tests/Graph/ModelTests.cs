@@ -127,7 +127,7 @@ public sealed class ModelTests(DeviceConfig config)
     {
         using var model = new Sequential(new Linear(4, 16), new Relu(), new Linear(16, 3));
         using var net = model.Compile(Dev, [12, 4], Loss.CrossEntropy());
-        using var opt = new Adam(net.Parameters, new AdamOptions { Lr = 0.05 });
+        using var opt = new Adam(net.Parameters, new AdamOptions { LR = 0.05 });
         var x = HostMath.Random(48, 99);
         var y = Enumerable.Range(0, 12).Select(i => (float)(i % 3)).ToArray();
         net.ForwardBackward(x, y);
@@ -157,7 +157,7 @@ public sealed class LoaderTests
         using var loader = new Engine.Data.DeviceDataLoader(dev, data, new Engine.Data.DataLoaderOptions { BatchSize = 16, Seed = 1 });
         using var model = new Sequential(new Linear(4, 8), new Relu(), new Linear(8, 3));
         using var net = model.Compile(dev, [16, 4], Loss.CrossEntropy());
-        using var opt = new Adam(net.Parameters, new AdamOptions { Lr = 0.05 });
+        using var opt = new Adam(net.Parameters, new AdamOptions { LR = 0.05 });
         var sizes = new System.Collections.Generic.List<int>();
         float first = float.NaN, last = 0;
         for (int epoch = 0; epoch < 15; epoch++)

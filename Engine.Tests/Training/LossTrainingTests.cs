@@ -111,7 +111,7 @@ public sealed class LossTrainingTests(DeviceConfig config)
         int rows = data == "triplets" ? 3 * 8 : 8;
         using var model = new Sequential([.. layers]);
         using var net = model.Compile(Dev, new Shape(rows, Features), loss, new CompileOptions { Seed = 2 });
-        using var opt = new Adam(net.Parameters, new AdamOptions { Lr = 0.02 });
+        using var opt = new Adam(net.Parameters, new AdamOptions { LR = 0.02 });
         using var trainer = new Trainer(net, opt, options: new TrainingOptions { Epochs = 6, BatchSize = 8, Seed = 3 });
         var r = trainer.Fit(train, validation: train);
         var first = r.History[0];

@@ -135,7 +135,7 @@ public static class Checkpoint
     /// Writes a training checkpoint: the weights to <paramref name="path"/> and the optimizer state, scheduler state
     /// and <paramref name="step"/> to <see cref="TrainingStatePath"/>(path). <paramref name="metadata"/> is stored too.
     /// </summary>
-    public static void SaveTraining(string path, ParameterSet parameters, Optimizer optimizer, LrSchedulerBase? scheduler = null, long step = 0,
+    public static void SaveTraining(string path, ParameterSet parameters, Optimizer optimizer, LRSchedulerBase? scheduler = null, long step = 0,
         IReadOnlyDictionary<string, string>? metadata = null, IEnumerable<KeyValuePair<string, Tensor>>? buffers = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
@@ -193,7 +193,7 @@ public static class Checkpoint
     /// </summary>
     /// <exception cref="CheckpointMismatchException">Something differs (names, shapes, optimizer, groups, pairing); the message lists it.</exception>
     /// <exception cref="SafeTensorsFormatException">A file is truncated or corrupt.</exception>
-    public static TrainingCheckpointInfo LoadTraining(string path, ParameterSet parameters, Optimizer optimizer, LrSchedulerBase? scheduler = null,
+    public static TrainingCheckpointInfo LoadTraining(string path, ParameterSet parameters, Optimizer optimizer, LRSchedulerBase? scheduler = null,
         IEnumerable<KeyValuePair<string, Tensor>>? buffers = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
@@ -267,8 +267,8 @@ public static class Checkpoint
         foreach (var g in groups!.Cast<JsonObject>())
         {
             var group = optimizer.Group(g["name"]!.GetValue<string>());
-            group.Lr = g["lr"]!.GetValue<double>();
-            group.InitialLr = g["initial_lr"] is JsonValue iv ? iv.GetValue<double>() : null;
+            group.LR = g["lr"]!.GetValue<double>();
+            group.InitialLR = g["initial_lr"] is JsonValue iv ? iv.GetValue<double>() : null;
         }
 
         foreach (var (name, node) in scalars!)
@@ -329,8 +329,8 @@ public static class Checkpoint
     private static JsonArray GroupsJson(Optimizer optimizer) => new(optimizer.Groups.Select(g => (JsonNode?)new JsonObject
     {
         ["name"] = g.Name,
-        ["lr"] = g.Lr,
-        ["initial_lr"] = g.InitialLr,
+        ["lr"] = g.LR,
+        ["initial_lr"] = g.InitialLR,
         ["options"] = g.Options.ToJson(),
         ["params"] = new JsonArray(g.Parameters.Select(p => (JsonNode?)JsonValue.Create(p.Name)).ToArray()),
     }).ToArray());

@@ -197,7 +197,7 @@ public sealed partial class Trainer
         },
         ["partial"] = new JsonObject
         {
-            ["loss_sum"] = part.LossSum, ["samples"] = part.Samples, ["steps"] = part.Steps, ["last_lr"] = part.LastLr,
+            ["loss_sum"] = part.LossSum, ["samples"] = part.Samples, ["steps"] = part.Steps, ["last_lr"] = part.LastLR,
             ["metric_state"] = new JsonArray([.. (trainMetrics?.State ?? savedMetricState ?? []).Select(v => (JsonNode?)JsonValue.Create(v))]),
         },
         ["best_metric"] = Num(bestMetric),
@@ -222,7 +222,7 @@ public sealed partial class Trainer
         var p = (JsonObject)s["partial"]!;
         part = new PartialEpoch
         {
-            LossSum = p["loss_sum"]!.GetValue<double>(), Samples = p["samples"]!.GetValue<long>(), Steps = p["steps"]!.GetValue<int>(), LastLr = p["last_lr"]!.GetValue<double>(),
+            LossSum = p["loss_sum"]!.GetValue<double>(), Samples = p["samples"]!.GetValue<long>(), Steps = p["steps"]!.GetValue<int>(), LastLR = p["last_lr"]!.GetValue<double>(),
         };
 
         // The training metrics' state of the epoch in progress (version 1 kept accuracy's counts, which is that state).

@@ -53,7 +53,7 @@ internal sealed class MnistTraining : IMnistTraining
         try
         {
             net = model.Compile(device, [options.BatchSize, 1, 28, 28], Loss.CrossEntropy(), new CompileOptions { Seed = unchecked((int)options.Seed) });
-            optimizer = new Adam(net.Parameters, new AdamOptions { Lr = options.LearningRate });
+            optimizer = new Adam(net.Parameters, new AdamOptions { LR = options.LearningRate });
         }
         catch
         {

@@ -6,12 +6,14 @@
    Families of ops keep plural or family names (Activations, Losses, Reductions, BinaryOps, Elementwise, Views).
 2. One casing for acronyms, the .NET guideline (docs/architecture.md, "Names"): an acronym of two letters is upper
    case (LR, LP, CL in OpenCL), a longer one is one word (Relu, Gelu, Elu, Sgd, Rmsprop, Cuda, Cpu); a single letter
-   joined to a word keeps its capital (AdamW, NAdam, DType). CASE_RENAMES lists the identifiers that broke it.
+   joined to a word keeps its capital (AdamW, NAdam, DType); namespaces name PyTorch's modules (Engine.Nn, Engine.Optim). CASE_RENAMES lists the identifiers that broke it.
 
 Rewritten: identifiers in C# code and in XML-doc crefs (never inside string literals, so PyTorch-style text such as a
 summary's "ReLU()" stays), and "Engine.Ops.<old>" in any text. Op names are rewritten where they can only mean the op:
 anywhere in Engine/Ops and in files that use Engine.Ops but not Engine.Nn, and elsewhere as `Ops.<old>`, `Engine.Ops.<old>` and `<old>.<Member>` (a layer type has no
-static members of those names). Markdown is edited by hand (prose may name PyTorch's own classes).
+static members of those names). In Markdown (README.md, docs/, samples/) only code-shaped uses are rewritten: `new
+Relu(`, a backticked name, `Lr = `, `.Lr`, the longer LR names and `<op>.<Member>`; prose and PyTorch's own names
+(torch.nn.ReLU, a summary's ReLU row) stay.
 
 usage: scripts/public-api/rename.py   (the compiler then finds anything the rules missed)
 """
@@ -29,7 +31,13 @@ OP_RENAMES = {
     "Softmax": "SoftmaxOp",
 }
 
-CASE_RENAMES = {"ReLU": "Relu", "LeakyReLU": "LeakyRelu", "ELU": "Elu", "GELU": "Gelu"}
+CASE_RENAMES = {
+    "ReLU": "Relu", "LeakyReLU": "LeakyRelu", "ELU": "Elu", "GELU": "Gelu",
+    # LR (learning rate) is an acronym of two letters, as in StepLR and ReduceLROnPlateau.
+    "Lr": "LR", "LrScheduler": "LRScheduler", "LrSchedulerBase": "LRSchedulerBase", "LrSchedules": "LRSchedules",
+    "InitialLr": "InitialLR", "LastLr": "LastLR", "SetLr": "SetLR", "MinLrs": "MinLRs", "BaseLrs": "BaseLRs",
+    "LrDecay": "LRDecay",
+}
 
 # String literals (regular, verbatim, interpolated: the whole literal is skipped) and comments.
 TOKEN = re.compile(r'@"(?:[^"]|"")*"|\$?"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)+\'|//[^\n]*|/\*.*?\*/', re.S)
@@ -84,10 +92,31 @@ def process(path):
     return False
 
 
+def process_markdown(path):
+    text = path.read_text()
+    new = text
+    for old, repl in CASE_RENAMES.items():
+        if old == "Lr":
+            new = re.sub(r"\bLr(?= = )|(?<=\.)Lr\b", "LR", new)
+        elif old.startswith(("ReLU", "LeakyReLU", "ELU", "GELU")):
+            new = re.sub(rf"(?<=new ){old}(?=\()|(?<=`){old}(?=[`(])", repl, new)
+        else:
+            new = re.sub(rf"\b{old}\b", repl, new)
+    for old, repl in OP_RENAMES.items():
+        new = re.sub(rf"(?<![\w.]){old}(?=\.[A-Z])", repl, new)
+        new = re.sub(rf"(?<=Ops\.){old}\b", repl, new)
+    if new != text:
+        path.write_text(new)
+        return True
+    return False
+
+
 def main():
-    files = [p for d in ("Engine", "Engine.Tests", "Engine.Benchmarks", "samples", "tools") for p in (ROOT / d).rglob("*.cs")
+    files = [p for d in ("Engine", "Kernels", "Engine.Tests", "Engine.Benchmarks", "samples", "tools") for p in (ROOT / d).rglob("*.cs")
              if "/obj/" not in p.as_posix() and "/bin/" not in p.as_posix()]
     n = sum(process(p) for p in sorted(files))
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md")), *sorted((ROOT / "samples").rglob("*.md"))]
+    n += sum(process_markdown(p) for p in docs if p.exists())
     print(f"rename: {n} files changed", file=sys.stderr)
 
 
