@@ -18,7 +18,7 @@ internal delegate double ReduceImpl(Device device, ArrayView<float> x, int[]? ch
 /// Reductions for clipping and non-finite checks. <c>kernel.twopass</c>: per-chunk partials, then one group reduces
 /// them (fixed order, any length); <c>host.simd</c>: per-chunk double sums in parallel, combined in order.
 /// </summary>
-public static class Reductions
+internal static class Reductions
 {
     /// <summary>Implementations: <c>kernel.twopass</c>, <c>host.simd</c>.</summary>
     internal static readonly OpRegistry<ReduceImpl> Registry = new OpRegistry<ReduceImpl>("reduce.norm")

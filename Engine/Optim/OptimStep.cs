@@ -12,7 +12,7 @@ namespace Engine.Optim;
 internal delegate void OptimStepImpl<TRule>(Device device, in OptimStepArgs args, RegParams reg, TRule rule) where TRule : struct, IOptimizerRule;
 
 /// <summary>Flat buffers of one optimizer launch. Unused state views alias <see cref="W"/>.</summary>
-public readonly struct OptimStepArgs
+internal readonly struct OptimStepArgs
 {
     /// <summary>Weights (all parameters, flat).</summary>
     internal ArrayView<float> W { get; init; }
