@@ -4,6 +4,7 @@
 // keeps ILGPU from compiling a C# body it cannot translate (Unsafe.Add, MathF.FusedMultiplyAdd).
 using System;
 using System.Runtime.CompilerServices;
+using ILGPU.Algorithms;
 using ILGPU.IR.Intrinsics;
 
 namespace Engine.Kernels;
@@ -35,4 +36,16 @@ public static class KernelMath
     /// </summary>
     [IntrinsicImplementation]
     public static float LoadReadOnly(ref float element) => element;
+
+    /// <summary>
+    /// The larger of <paramref name="a"/> and <paramref name="b"/>, NaN when either is NaN, as <c>torch.maximum</c>.
+    /// <c>XMath.Max</c> is not: CUDA's <c>max.f32</c> and OpenCL's <c>fmax</c> return the other operand.
+    /// </summary>
+    public static float Max(float a, float b) => a > b || XMath.IsNaN(a) ? a : b;
+
+    /// <summary>
+    /// <paramref name="x"/> raised to at least <paramref name="low"/>, NaN staying NaN, as <c>torch.clamp_min</c>
+    /// (<c>XMath.Max(x, low)</c> returns <paramref name="low"/> for a NaN on CUDA and OpenCL).
+    /// </summary>
+    public static float ClampMin(float x, float low) => x < low ? low : x;
 }

@@ -61,6 +61,10 @@ public static class PtxCheckKernels
 
     public static void AllocatesAnObject(Index1D i, ArrayView<float> y) => y[i] = new object().GetHashCode();
 
+    public static void NanDroppingMax(Index1D i, ArrayView<float> y) => y[i] = ILGPU.Algorithms.XMath.Max(y[i], 0f);
+
+    public static void NanPropagatingMax(Index1D i, ArrayView<float> y) => y[i] = KernelMath.Max(KernelMath.ClampMin(y[i], 0f), y[i + 1]);
+
     public static void Map<TOp>(Index1D i, ArrayView<float> y, TOp op)
         where TOp : struct, ITestPtxOp => y[i] = op.Apply(y[i]);
 }
@@ -122,6 +126,20 @@ public sealed class PtxCheckSelfTests
             Assert.That(r.Problems(), Is.Empty);
             Assert.That(r.Ptx, Does.Contain(".target sm_80"));
         }
+    }
+
+    [Test]
+    public void A_float_max_that_drops_NaN_is_caught_and_the_engine_helpers_pass()
+    {
+        var dropping = Compile(nameof(PtxCheckKernels.NanDroppingMax), true);
+        var propagating = Compile(nameof(PtxCheckKernels.NanPropagatingMax), true);
+        Assert.Multiple(() =>
+        {
+            Assert.That(dropping.Error, Is.Null);
+            Assert.That(dropping.Problems(), Has.Count.EqualTo(1).And.Some.Contains("KernelMath.Max"));
+            Assert.That(propagating.Error, Is.Null);
+            Assert.That(propagating.Problems(), Is.Empty);
+        });
     }
 
     [Test]

@@ -1,5 +1,6 @@
 // Compiles kernels to PTX with ILGPU's PTX backend and no GPU or driver, using the context options the engine's
-// devices use (Device.ConfigureCompiler), and reads off what a GPU run depends on: shared and local memory.
+// devices use (Device.ConfigureCompiler), and reads off what a GPU run depends on: shared and local memory, and float
+// min/max instructions that would drop a NaN.
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -41,8 +42,17 @@ public sealed record PtxResult(KernelEntry Kernel, string Target, string? Ptx, i
                 "([KernelResources(LocalMemoryReason = ...)])");
         }
 
+        if (Ptx is not null && NanDroppingMinMax.Match(Ptx) is { Success: true } m)
+        {
+            problems.Add($"{Kernel} ({Target}) has '{m.Value}', which returns the other operand for a NaN on CUDA (and fmax/fmin on " +
+                "OpenCL); PyTorch propagates NaN: use KernelMath.Max or KernelMath.ClampMin");
+        }
+
         return problems;
     }
+
+    /// <summary>Float min/max instructions without the <c>.NaN</c> modifier: they drop a NaN operand.</summary>
+    private static readonly Regex NanDroppingMinMax = new(@"\b(?:max|min)(?:\.ftz)?\.f(?:32|64)\b", RegexOptions.CultureInvariant);
 }
 
 /// <summary>PTX backends for the GPU generations the engine targets, over one context with the engine's options.</summary>

@@ -1,6 +1,7 @@
 // Elementwise activation kernels, generic over the operator struct (one compiled kernel per activation, as
 // ILGPU.Algorithms does with its operation interfaces), and the maxout kernels; forward and backward side by side.
 using ILGPU;
+using ILGPU.Algorithms;
 
 namespace Engine.Kernels.Activations;
 
@@ -38,7 +39,7 @@ public static class ActivationKernels
         for (int j = 1; j < pieces; j++)
         {
             float v = x[b + j];
-            if (v > m)
+            if (v > m || (XMath.IsNaN(v) && !XMath.IsNaN(m)))
             {
                 m = v;
             }
@@ -48,7 +49,7 @@ public static class ActivationKernels
     }
 
     /// <summary>
-    /// Maxout backward, one thread per output: dx (rows, F * k) gets dy (rows, F) at the first maximum of each
+    /// Maxout backward, one thread per output: dx (rows, F * k) gets dy (rows, F) at the first maximum (the first NaN, as torch.max) of each
     /// group of k, zeros elsewhere. Launch over rows * F outputs.
     /// </summary>
     public static void MaxoutBackward(Index1D o, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int pieces)
@@ -59,7 +60,7 @@ public static class ActivationKernels
         for (int j = 1; j < pieces; j++)
         {
             float v = x[b + j];
-            if (v > m)
+            if (v > m || (XMath.IsNaN(v) && !XMath.IsNaN(m)))
             {
                 m = v;
                 arg = j;

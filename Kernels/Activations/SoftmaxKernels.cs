@@ -39,7 +39,7 @@ public static class SoftmaxKernels
         float m = float.NegativeInfinity;
         for (int k = 0; k < n; k++)
         {
-            m = XMath.Max(m, x[b + ((long)k * inner)]);
+            m = KernelMath.Max(m, x[b + ((long)k * inner)]);
         }
 
         float s = 0f;
@@ -103,7 +103,7 @@ public static class SoftmaxKernels
         float m = float.NegativeInfinity;
         for (int k = tid; k < n; k += size)
         {
-            m = XMath.Max(m, x[b + ((long)k * inner)]);
+            m = KernelMath.Max(m, x[b + ((long)k * inner)]);
         }
 
         m = GroupReduce.Max(m, shared);

@@ -193,7 +193,7 @@ public static class CrossEntropyKernels
         float m = x[b];
         for (int k = 1; k < c; k++)
         {
-            m = XMath.Max(m, x[b + k]);
+            m = KernelMath.Max(m, x[b + k]);
         }
 
         return m;

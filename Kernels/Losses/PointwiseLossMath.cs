@@ -17,7 +17,7 @@ public static class PointwiseLossMath
         float z = XMath.Exp(-XMath.Abs(x));
         float w = 1f + z;
         float log1p = w == 1f ? z : XMath.Log(w) * z / (w - 1f);
-        return ((1f - t) * x) + XMath.Max(-x, 0f) + log1p;
+        return ((1f - t) * x) + KernelMath.ClampMin(-x, 0f) + log1p;
     }
 
     /// <summary>torchvision focal term: ce * (1 - p_t)^gamma * alpha_t, with 1 - p_t = p (1 - t) + (1 - p) t.</summary>

@@ -111,10 +111,10 @@ public readonly struct BceLoss : IPointwiseLoss
 {
     /// <inheritdoc />
     public float Term(float p, float t, PointwiseLossParams q) =>
-        -((t * XMath.Max(XMath.Log(p), -100f)) + ((1f - t) * XMath.Max(XMath.Log(1f - p), -100f)));
+        -((t * KernelMath.ClampMin(XMath.Log(p), -100f)) + ((1f - t) * KernelMath.ClampMin(XMath.Log(1f - p), -100f)));
 
     /// <inheritdoc />
-    public float Derivative(float p, float t, PointwiseLossParams q) => (p - t) / XMath.Max((1f - p) * p, 1e-12f);
+    public float Derivative(float p, float t, PointwiseLossParams q) => (p - t) / KernelMath.ClampMin((1f - p) * p, 1e-12f);
 
     /// <inheritdoc />
     public double Term(double p, double t, in PointwiseLossParams q) =>

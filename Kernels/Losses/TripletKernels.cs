@@ -26,7 +26,7 @@ public static class TripletKernels
             long b = (long)row * call.C;
             float dp = Distance(anchor, positive, b, call.C, q.NormDegree);
             float dn = Distance(anchor, negative, b, call.C, q.NormDegree);
-            acc += XMath.Max(dp - dn + q.Margin, 0f);
+            acc += KernelMath.ClampMin(dp - dn + q.Margin, 0f);
         }
 
         float s = GroupReduce.Sum(acc, shared);

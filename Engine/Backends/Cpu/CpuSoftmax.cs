@@ -221,7 +221,7 @@ internal static unsafe class CpuSoftmax
                 int arg = 0;
                 for (int j = 1; j < k; j++)
                 {
-                    if (g[j] > m)
+                    if (g[j] > m || (float.IsNaN(g[j]) && !float.IsNaN(m)))
                     {
                         m = g[j];
                         arg = j;
