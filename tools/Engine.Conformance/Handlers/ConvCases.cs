@@ -12,7 +12,7 @@ namespace Engine.Conformance.Handlers;
 /// and <see cref="ConvTranspose2dOp"/>. conv2d's padding may be [pH, pW], a number, [top, left, bottom, right] or
 /// "same"/"valid"; conv1d's settings are numbers (padding also "same"/"valid").
 /// </summary>
-public sealed class ConvCases : IConformanceHandler
+internal sealed class ConvCases : IConformanceHandler
 {
     /// <inheritdoc />
     public IReadOnlyCollection<string> Ops { get; } = ["conv1d", "conv2d", "conv_transpose2d"];

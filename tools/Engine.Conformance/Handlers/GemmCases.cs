@@ -5,7 +5,7 @@ using Engine.Ops;
 namespace Engine.Conformance.Handlers;
 
 /// <summary>Runs <c>gemm</c> cases through <see cref="GemmOp.Run"/>.</summary>
-public sealed class GemmCases : IConformanceHandler
+internal sealed class GemmCases : IConformanceHandler
 {
     /// <inheritdoc />
     public IReadOnlyCollection<string> Ops { get; } = ["gemm"];

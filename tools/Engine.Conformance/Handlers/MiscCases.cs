@@ -7,7 +7,7 @@ using Engine.Ops;
 namespace Engine.Conformance.Handlers;
 
 /// <summary>Runs <c>bias_add</c> and <c>concat</c> cases through <see cref="Elementwise"/> and <see cref="ConcatOp"/>.</summary>
-public sealed class MiscCases : IConformanceHandler
+internal sealed class MiscCases : IConformanceHandler
 {
     /// <inheritdoc />
     public IReadOnlyCollection<string> Ops { get; } = ["bias_add", "concat"];

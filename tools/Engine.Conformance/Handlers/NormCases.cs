@@ -8,7 +8,7 @@ using Engine.Ops;
 namespace Engine.Conformance.Handlers;
 
 /// <summary>Runs <c>batch_norm</c> and <c>layer_norm</c> cases through <see cref="BatchNormOp"/> and <see cref="LayerNormOp"/>.</summary>
-public sealed class NormCases : IConformanceHandler
+internal sealed class NormCases : IConformanceHandler
 {
     /// <inheritdoc />
     public IReadOnlyCollection<string> Ops { get; } = ["batch_norm", "layer_norm"];

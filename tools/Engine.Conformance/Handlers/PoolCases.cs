@@ -9,7 +9,7 @@ namespace Engine.Conformance.Handlers;
 /// Runs <c>max_pool2d</c> and <c>median_pool2d</c> (outputs y, optional indices, dx), <c>avg_pool2d</c>, <c>lp_pool2d</c>,
 /// <c>global_avg_pool2d</c> (x (N, C, H, W) to y (N, C)) and <c>global_max_pool2d</c> (to y (N, C, 1, 1)) cases.
 /// </summary>
-public sealed class PoolCases : IConformanceHandler
+internal sealed class PoolCases : IConformanceHandler
 {
     /// <inheritdoc />
     public IReadOnlyCollection<string> Ops { get; } = ["max_pool2d", "median_pool2d", "avg_pool2d", "lp_pool2d", "global_avg_pool2d", "global_max_pool2d"];
