@@ -17,6 +17,7 @@ usage: ./build.ps1 VERB [ARGS...]
   conformance FILE...   run conformance case files (JSON) on the default device
   bench [ARGS...]       BenchmarkDotNet suite
   bench-peers [ARGS...] the engine and PyTorch on the same workloads, side by side, with ratios
+  bench-ranks [ARGS...] data parallelism under mpirun: all-reduce bandwidth, step time of 2 ranks against 1
   pack                  NuGet packages of the engine into artifacts/packages
   ptx                   compile every kernel to PTX (sm_80, sm_90) without a GPU; PTX text in artifacts/ptx
   (api, opencl and gpu are Linux-only verbs of ./build.sh)
@@ -54,6 +55,7 @@ switch ($Verb) {
   }
   "bench" { dotnet run -c Release --project Engine.Benchmarks -- @Rest; exit $LASTEXITCODE }
   "bench-peers" { bash scripts/bench-peers.sh @Rest; exit $LASTEXITCODE }
+  "bench-ranks" { bash scripts/bench-ranks.sh @Rest; exit $LASTEXITCODE }
   "ptx" {
     dotnet build Engine.Tests -c Release
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }

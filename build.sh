@@ -13,6 +13,7 @@ usage: ./build.sh VERB [ARGS...]
   conformance FILE...   run conformance case files (JSON) on the default device
   bench [ARGS...]       BenchmarkDotNet suite (args go to BenchmarkDotNet, e.g. --filter '*Gemm*'; --out-of-process: a host process per benchmark)
   bench-peers [ARGS...] the engine and PyTorch on the same workloads, side by side, with ratios
+  bench-ranks [ARGS...] data parallelism under mpirun: all-reduce bandwidth, step time of 2 ranks against 1
   pack                  NuGet packages of the engine into artifacts/packages
   api [--ship]          regenerate PublicAPI.Unshipped.txt of every shipped library (--ship: move it into Shipped)
   ptx                   compile every kernel to PTX (sm_80, sm_90) without a GPU; PTX text in artifacts/ptx
@@ -78,6 +79,10 @@ case "$verb" in
   bench-peers)
     need_dotnet
     exec scripts/bench-peers.sh "$@"
+    ;;
+  bench-ranks)
+    need_dotnet
+    exec scripts/bench-ranks.sh "$@"
     ;;
   pack)
     need_dotnet

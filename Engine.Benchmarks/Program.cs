@@ -1,4 +1,5 @@
-// Benchmark entry point: BenchmarkDotNet's switcher over every benchmark class, or `peers` for bench-peers.sh.
+// Benchmark entry point: BenchmarkDotNet's switcher over every benchmark class, `peers` for bench-peers.sh, or `ranks`
+// for bench-ranks.sh (data-parallel training under mpirun).
 using System.Linq;
 using System.Runtime.CompilerServices;
 using BenchmarkDotNet.Running;
@@ -12,6 +13,11 @@ public static class Program
         if (args.Length > 0 && args[0] == "peers")
         {
             return Peers.PeersMode.Run(args.Skip(1).ToArray());
+        }
+
+        if (args.Length > 0 && args[0] == "ranks")
+        {
+            return Ranks.RanksMode.Run(args.Skip(1).ToArray());
         }
 
         return RunBenchmarkDotNet(args);

@@ -7,11 +7,14 @@ to {"dtype", "shape", "data_offsets"} plus an optional "__metadata__" string map
 tensors back to back in offset order) with the reference implementation's checks, and loads the tensors into a
 PyTorch model with load_state_dict(strict=True).
 
-  write-python OUT   writes the sample model (below) with the Python writer; the C# tests read the committed copy,
-                     Engine.Tests/Fixtures/safetensors/python_written.safetensors
+  write-python OUT   writes the sample model (below) with the Python writer and prints its output y for an input of
+                     ones; the C# tests read the committed copy, Engine.Tests/Fixtures/safetensors/python_written.safetensors,
+                     and Engine.Tests/Checkpoints/PyTorchRoundTripTests runs this command and loads what it writes
   verify FILE        reads a file written by the engine (the C# tests keep a byte-identical copy in
                      Engine.Tests/Fixtures/safetensors/csharp_written.safetensors; ENGINE_SAFETENSORS_SAMPLE=PATH makes
-                     the test write one there) and checks names, shapes, values and metadata against the sample
+                     the test write one there) and checks names, shapes, values and metadata against the sample; it prints
+                     the output y of the loaded PyTorch model for an input of ones (PyTorchRoundTripTests compares it with
+                     the engine's)
 
 The sample is the state dict of torch.nn.Sequential(Linear(3, 4), ReLU(), Linear(4, 2)); element i of the k-th tensor
 (names sorted) is ((3 * i + 7 * k + seed) % 11) / 8 - 0.5, exact in float32; seed is 0 for Python, 1 for C#.
@@ -125,7 +128,9 @@ def verify(path):
 def main(argv):
     if len(argv) == 2 and argv[0] == "write-python":
         write(argv[1], sample(0), {"format": "pt", "writer": "scripts/safetensors_interop.py"})
-        print(f"wrote {argv[1]}")
+        m = model()
+        m.load_state_dict(sample(0), strict=True)
+        print(f"wrote {argv[1]}; y = {m(torch.ones(1, 3)).tolist()}")
     elif len(argv) == 2 and argv[0] == "verify":
         verify(argv[1])
     else:

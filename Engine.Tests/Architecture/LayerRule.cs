@@ -1,6 +1,6 @@
 // The engine's dependency rule as data: which namespaces form each layer and which layers each may use. Everything
 // points down: core (Devices/Memory/Tensors/Dispatch) <- Kernels <- Backends <- Ops <- Nn <- Optim <- Training, with
-// Data beside them on the core and Checkpoints above Nn and Optim. docs/architecture.md draws the same picture.
+// Data and Distributed beside them on the core and Checkpoints above Nn and Optim. docs/architecture.md draws the same picture.
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -42,13 +42,16 @@ internal sealed class LayerRule
         new("Kernels", ["Engine.Kernels"], ["Core"]),
         new("Backends", ["Engine.Backends"], ["Core", "Kernels"]),
         new("Ops", ["Engine.Ops"], ["Core", "Kernels", "Backends"]),
-        new("Nn", ["Engine.Nn"], ["Core", "Kernels", "Backends", "Ops"]),
-        new("Optim", ["Engine.Optim"], ["Core", "Kernels", "Backends", "Ops", "Nn"]),
+        // Process groups (MPI, NCCL) for data-parallel training: collectives on host spans and device tensors, nothing
+        // of the layers above; synchronized batch norm (Nn) and the trainer's gradient reducer (Training) use them.
+        new("Distributed", ["Engine.Distributed"], ["Core"]),
+        new("Nn", ["Engine.Nn"], ["Core", "Kernels", "Backends", "Ops", "Distributed"]),
+        new("Optim", ["Engine.Optim"], ["Core", "Kernels", "Backends", "Ops", "Nn", "Distributed"]),
 
         // Beside the stack: Data fills device tensors from datasets; Checkpoints saves model and optimizer state.
         new("Data", ["Engine.Data"], ["Core"]),
-        new("Checkpoints", ["Engine.Checkpoints"], ["Core", "Kernels", "Backends", "Ops", "Nn", "Optim"]),
-        new("Training", ["Engine.Training"], ["Core", "Kernels", "Backends", "Ops", "Nn", "Optim", "Data", "Checkpoints"]),
+        new("Checkpoints", ["Engine.Checkpoints"], ["Core", "Kernels", "Backends", "Ops", "Nn", "Optim", "Distributed"]),
+        new("Training", ["Engine.Training"], ["Core", "Kernels", "Backends", "Ops", "Nn", "Optim", "Data", "Checkpoints", "Distributed"]),
     ]);
 
     /// <summary>This rule with <paramref name="ns"/> (and the namespaces under it) placed in layer <paramref name="layer"/>.</summary>

@@ -134,8 +134,56 @@ public sealed class SafeTensorsTests
             Throws.InstanceOf<SafeTensorsFormatException>().With.Message.Contain("unknown dtype 'Q7'"));
         Assert.That(() => SafeTensorsFile.Parse(WithHeader("{\"__metadata__\":{\"a\":1}}", 0), "f"),
             Throws.InstanceOf<SafeTensorsFormatException>().With.Message.Contain("not a string"));
+        Assert.That(() => SafeTensorsFile.Parse(WithHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[2147483647,2147483647,2147483647],\"data_offsets\":[0,4]}}", 4), "f"),
+            Throws.InstanceOf<SafeTensorsFormatException>().With.Message.Contain("'a' has shape [2147483647, 2147483647, 2147483647], more bytes than any file holds"));
+        Assert.That(() => SafeTensorsFile.Parse(WithHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,99999999999999999999999]}}", 4), "f"),
+            Throws.InstanceOf<SafeTensorsFormatException>().With.Message.Contain("needs data_offsets [begin, end] of two integers"));
+        Assert.That(() => SafeTensorsFile.Parse(WithHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,4]}}", 4), "f"),
+            Throws.InstanceOf<SafeTensorsFormatException>().With.Message.Contain("invalid data_offsets [8, 4]"));
         var f64 = SafeTensorsFile.Parse(WithHeader("{\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}", 8), "f");
         Assert.That(() => f64.ReadFloat32("a"), Throws.InstanceOf<SafeTensorsFormatException>().With.Message.Contain("dtype F64; expected F32"));
+    }
+
+    [Test]
+    public void Mutated_files_parse_or_fail_with_a_clear_error()
+    {
+        // Bit flips, truncations, 0xFF runs and repeated bytes in the file PyTorch wrote: the reader either parses it and
+        // reads every tensor, or throws SafeTensorsFormatException naming the file; never another exception or a crash.
+        var good = File.ReadAllBytes(FixturePath("python_written.safetensors"));
+        var rng = new Random(16);
+        var (parsed, refused) = ByteMutations.Check<SafeTensorsFormatException>(good, 1000, rng, "mutant", bytes =>
+        {
+            var file = SafeTensorsFile.Parse(bytes, "mutant");
+            foreach (var t in file.Tensors)
+            {
+                Assert.That(file.ReadFloat32(t.Name), Has.Length.EqualTo(t.ElementCount));
+            }
+        });
+
+        TestContext.Out.WriteLine($"{parsed} mutants parsed, {refused} refused");
+        Assert.That(parsed, Is.GreaterThan(0));
+        Assert.That(refused, Is.GreaterThan(0));
+    }
+
+    [Test]
+    public void Loading_a_file_of_another_dtype_or_shape_names_the_file_and_the_tensor()
+    {
+        string dir = TempDir();
+        try
+        {
+            // 0.weight as F16 (24 bytes for [4, 3]) and 2.weight with a shape the model does not have.
+            string header = "{\"0.bias\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},\"0.weight\":{\"dtype\":\"F16\",\"shape\":[4,3],\"data_offsets\":[16,40]},"
+                + "\"2.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[40,48]},\"2.weight\":{\"dtype\":\"F32\",\"shape\":[4,2],\"data_offsets\":[48,80]}}";
+            string path = Path.Combine(dir, "hostile.safetensors");
+            File.WriteAllBytes(path, WithHeader(header, 80));
+            using var model = SampleModel(Dev);
+            var ex = Assert.Throws<CheckpointMismatchException>(() => Checkpoint.LoadWeights(path, model))!;
+            Assert.That(ex.Message, Does.Contain(path).And.Contain("'0.weight' is F16 in the file, the model needs F32").And.Contain("'2.weight' is [4, 2] in the file, [2, 4] in the model"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [Test]

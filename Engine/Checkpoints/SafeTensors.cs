@@ -246,10 +246,12 @@ public sealed class SafeTensorsFile
             throw new SafeTensorsFormatException($"{source}: tensor '{name}' has invalid data_offsets [{begin}, {end}].");
         }
 
+        // An absurd shape (its byte count overflows) cannot match any data: refused by name, not with an overflow.
         long elements = 1;
         foreach (int d in shape)
         {
-            elements = checked(elements * d);
+            elements = d == 0 || elements <= long.MaxValue / 8 / d ? elements * d
+                : throw new SafeTensorsFormatException($"{source}: tensor '{name}' has shape [{string.Join(", ", shape)}], more bytes than any file holds.");
         }
 
         if (elements * size != end - begin)

@@ -7,7 +7,9 @@ namespace Engine.Data;
 
 /// <summary>
 /// Fills one batch's feature, target and index spans. The sample order of an epoch is computed once by
-/// <see cref="BeginEpoch"/>; <see cref="Fill"/> may then run on any thread and allocates nothing.
+/// <see cref="BeginEpoch"/>; <see cref="Fill"/> may then run on any thread and allocates nothing. With shards
+/// (data-parallel training) the batches cut this loader's shard of the epoch order: positions ShardIndex + j * ShardCount,
+/// for every target kind (a triplet sample is one position, its three rows come from that sample).
 /// </summary>
 internal sealed class BatchFiller
 {
@@ -17,6 +19,7 @@ internal sealed class BatchFiller
     private readonly ISampleTransform[] transforms;
     private readonly int[] order;
     private readonly Shape targetShape;
+    private readonly int shardLength;
     private int epoch = -1;
 
     public BatchFiller(IDataset dataset, DataLoaderOptions options)
@@ -62,7 +65,8 @@ internal sealed class BatchFiller
 
         order = new int[dataset.Count];
         SampleLength = checked((int)dataset.SampleShape.Length);
-        BatchCount = options.DropLast ? dataset.Count / options.BatchSize : (dataset.Count + options.BatchSize - 1) / options.BatchSize;
+        shardLength = options.ShardLength(dataset.Count);
+        BatchCount = options.DropLast ? shardLength / options.BatchSize : (shardLength + options.BatchSize - 1) / options.BatchSize;
     }
 
     public TargetKind Kind { get; }
@@ -91,7 +95,7 @@ internal sealed class BatchFiller
     };
 
     /// <summary>Number of samples in batch <paramref name="batch"/> (BatchSize, or fewer for a kept last batch).</summary>
-    public int CountOf(int batch) => Math.Min(options.BatchSize, dataset.Count - (batch * options.BatchSize));
+    public int CountOf(int batch) => Math.Min(options.BatchSize, shardLength - (batch * options.BatchSize));
 
     public void BeginEpoch(int epochNumber)
     {
@@ -123,7 +127,7 @@ internal sealed class BatchFiller
 
         for (int i = 0; i < count; i++)
         {
-            int index = order[start + i];
+            int index = SampleAt(start + i);
             var row = features.Slice(i * n, n);
             Span<float> target = default;
             if (Kind == TargetKind.Values)
@@ -158,7 +162,7 @@ internal sealed class BatchFiller
         var shape = dataset.SampleShape;
         for (int i = 0; i < count; i++)
         {
-            int index = order[start + i];
+            int index = SampleAt(start + i);
             var (a, p, q) = triplets.Triplet(index, epoch);
             for (int k = 0; k < 3; k++)
             {
@@ -173,6 +177,18 @@ internal sealed class BatchFiller
 
             indices[i] = index;
         }
+    }
+
+    /// <summary>
+    /// The dataset index at position <paramref name="position"/> of this loader's shard of the epoch order: position
+    /// ShardIndex + position * ShardCount of the whole order; past its end (the padding of even shards) it wraps
+    /// around to the order's beginning.
+    /// </summary>
+    private int SampleAt(int position)
+    {
+        int shards = options.ShardCount;
+        return shards == 1 ? order[position]
+            : order[(int)((options.ShardIndex + ((long)position * shards)) % order.Length)];
     }
 
     private void Transform(Span<float> row, Shape shape, Span<float> target, long stream)

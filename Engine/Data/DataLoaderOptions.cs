@@ -1,4 +1,5 @@
-// How a loader batches a dataset: batch size, shuffling seed, the last partial batch, transforms and prefetching.
+// How a loader batches a dataset: batch size, shuffling seed, the last partial batch, transforms, prefetching, and the
+// shard of each epoch's order that one rank of data-parallel training reads.
 using System;
 using System.Collections.Generic;
 
@@ -50,6 +51,25 @@ public sealed class DataLoaderOptions
     /// </summary>
     public bool Prefetch { get; init; } = true;
 
+    /// <summary>
+    /// Data-parallel training: the number of ranks that share each epoch (default 1: no sharding). Every rank draws the
+    /// same epoch order (same <see cref="Seed"/>) and reads the positions <see cref="ShardIndex"/>, ShardIndex +
+    /// ShardCount, ... of it (as PyTorch's DistributedSampler), so the shards are disjoint and together cover the data;
+    /// with batches of b per rank, step k of all ranks together sees positions [k * b * ShardCount, (k + 1) * b * ShardCount)
+    /// of the order: the batch a single process with batch b * ShardCount sees at step k.
+    /// </summary>
+    public int ShardCount { get; init; } = 1;
+
+    /// <summary>This rank's shard, 0 to <see cref="ShardCount"/> - 1 (default 0).</summary>
+    public int ShardIndex { get; init; }
+
+    /// <summary>
+    /// Whether every shard gets the same number of samples, ceil(Count / ShardCount), the short ones padded with samples
+    /// from the start of the epoch order (as DistributedSampler does), so that every rank runs the same number of steps with
+    /// the same batch sizes. Default true, as training needs; evaluation sets it false to count every sample exactly once.
+    /// </summary>
+    public bool EvenShards { get; init; } = true;
+
     /// <summary>Tests only: use pinned staging buffers and copies even on a host-memory device.</summary>
     internal bool ForceStaging { get; init; }
 
@@ -76,10 +96,28 @@ public sealed class DataLoaderOptions
             throw new ArgumentException($"Labels = OneHot needs a dataset of class labels; this one's targets are {dataset.TargetKind}.", nameof(Labels));
         }
 
-        if (DropLast && dataset.Count < BatchSize)
+        if (ShardCount < 1 || ShardIndex < 0 || ShardIndex >= ShardCount)
         {
-            throw new ArgumentException(
-                $"DropLast with BatchSize {BatchSize} and {dataset.Count} samples leaves no batch at all.", nameof(dataset));
+            throw new ArgumentOutOfRangeException(nameof(ShardIndex), ShardIndex,
+                $"ShardIndex must lie in [0, ShardCount) and ShardCount must be at least 1 (got shard {ShardIndex} of {ShardCount}).");
+        }
+
+        if (dataset.Count < ShardCount)
+        {
+            throw new ArgumentException($"The dataset has {dataset.Count} samples, fewer than the {ShardCount} shards (ranks); each rank needs at least one.", nameof(dataset));
+        }
+
+        int shard = ShardLength(dataset.Count);
+        if (DropLast && shard < BatchSize)
+        {
+            throw new ArgumentException(ShardCount == 1
+                ? $"DropLast with BatchSize {BatchSize} and {dataset.Count} samples leaves no batch at all."
+                : $"DropLast with BatchSize {BatchSize} and {shard} samples in shard {ShardIndex} of {ShardCount} leaves no batch at all.", nameof(dataset));
         }
     }
+
+    /// <summary>Samples in this loader's shard of a dataset of <paramref name="count"/> samples.</summary>
+    internal int ShardLength(int count) => ShardCount == 1 ? count
+        : EvenShards ? (int)(((long)count + ShardCount - 1) / ShardCount)
+        : (int)(((long)count - ShardIndex + ShardCount - 1) / ShardCount);
 }

@@ -37,6 +37,8 @@ public sealed partial class CompiledModel : IDisposable
     private readonly Schedule schedule;
     private readonly Dictionary<Module, string> paths;
     private readonly Dictionary<int, CompiledModel> resized = new();
+    private readonly GraphValue[] graphInputs;
+    private readonly GraphValue[] graphOutputs;
     private bool disposed;
 
     internal CompiledModel(Device device, Module root, ModelState state, GraphBuilder graph, Schedule schedule, LayerPlan[] plans, MemoryLayout mem,
@@ -59,6 +61,8 @@ public sealed partial class CompiledModel : IDisposable
 
         var valueTensors = graph.Values.Select(ValueOf).ToArray();
         var gradTensors = graph.Values.Select(GradOf).ToArray();
+        graphInputs = inputValues;
+        graphOutputs = outputValues;
         inputs = inputValues.Select(v => valueTensors[v.Id]!).ToArray();
         outputs = outputValues.Select(v => valueTensors[v.Id]!).ToArray();
         Target = targetValue is null ? null : valueTensors[targetValue.Id];
@@ -299,6 +303,8 @@ public sealed partial class CompiledModel : IDisposable
             {
                 CheckBackward(step, k);
             }
+
+            backwardObserver?.StepDone(this, k);
         }
     }
 
@@ -355,6 +361,11 @@ public sealed partial class CompiledModel : IDisposable
         foreach (var t in owned)
         {
             t.Dispose();
+        }
+
+        foreach (var ctx in forward)
+        {
+            (ctx.State as IDisposable)?.Dispose();   // per-node scratch made on first use (synchronized batch norm)
         }
     }
 

@@ -31,6 +31,7 @@ public sealed partial class CompiledModel
 
         other.Training = Training;
         other.CheckFinite = CheckFinite;
+        other.StatisticsGroup = StatisticsGroup;
         return other;
     }
 

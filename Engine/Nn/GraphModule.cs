@@ -62,7 +62,10 @@ public sealed class GraphModule : Module
     /// <summary>Registers <paramref name="module"/> as a child named <paramref name="name"/> (its state-dict prefix) and returns it.</summary>
     public T Register<T>(string name, T module) where T : Module => AddChild(name, module);
 
-    /// <summary>Applies a single-output module to <paramref name="args"/>, registering it first if needed.</summary>
+    /// <summary>
+    /// Applies a single-output module to <paramref name="args"/>, registering it first unless it is already registered
+    /// in this graph's tree (a child, or a descendant of a registered container).
+    /// </summary>
     public Symbol Apply(Module module, params Symbol[] args)
     {
         var outs = ApplyMulti(module, 1, args);
@@ -75,7 +78,14 @@ public sealed class GraphModule : Module
         ArgumentNullException.ThrowIfNull(module);
         ArgumentOutOfRangeException.ThrowIfLessThan(outputCount, 1);
         Check(args);
-        if (!Children.Any(c => ReferenceEquals(c.Module, module)))
+        // A module registered anywhere below this graph (a child, or a child's child as in `self.layer1[0].conv1(x)`)
+        // is applied under its own path; any other is registered as the next free position.
+        if (ReferenceEquals(module, this))
+        {
+            throw new ArgumentException($"{Describe()} cannot apply itself.", nameof(module));
+        }
+
+        if (!Walk().Any(w => ReferenceEquals(w.Module, module)))
         {
             AddChild(NextFreeName(), module);
         }

@@ -54,6 +54,7 @@ public abstract class Module : IDisposable
     private readonly List<ParamSpec> parameters = new();
     private readonly List<BufferSpec> buffers = new();
     private readonly Dictionary<Device, ModelState> states = new();
+    private Dictionary<string, float[]>? initialValues;
 
     /// <summary>Child modules in registration order, with their local names.</summary>
     public IReadOnlyList<(string Name, Module Module)> Children => children;
@@ -72,6 +73,28 @@ public abstract class Module : IDisposable
 
     /// <summary>Number of parameter elements of this module and its children (shared modules counted once).</summary>
     public long ParameterCount() => Walk().Sum(m => m.Module.parameters.Sum(p => p.Shape.Length));
+
+    /// <summary>
+    /// Starting values for parameters and buffers of this module's tree, by state-dict name relative to this module
+    /// (<c>0.weight</c>, <c>conv.running_mean</c>), used instead of their initialization rule when the root module is
+    /// first compiled on a device: how a model read from another format (an ONNX file) brings its weights. Each call
+    /// adds to (or replaces entries of) the values given before.
+    /// </summary>
+    /// <exception cref="ArgumentException">A name is empty or a value is null. Names that match no parameter or buffer,
+    /// and values whose length differs from the tensor's, fail the compile with a message naming them.</exception>
+    public void SetInitialValues(IEnumerable<KeyValuePair<string, float[]>> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        foreach (var (name, data) in values)
+        {
+            if (string.IsNullOrEmpty(name) || data is null)
+            {
+                throw new ArgumentException($"{Describe()}: initial value '{name}' needs a name and data.", nameof(values));
+            }
+
+            (initialValues ??= new Dictionary<string, float[]>(StringComparer.Ordinal))[name] = data;
+        }
+    }
 
     /// <summary>Freezes the parameters of this module and every descendant (transfer learning). Compile afterwards.</summary>
     public Module Freeze() => SetFrozen(true);
@@ -184,6 +207,9 @@ public abstract class Module : IDisposable
             }
         }
     }
+
+    /// <summary>The values given to <see cref="SetInitialValues"/>, or null.</summary>
+    internal IReadOnlyDictionary<string, float[]>? InitialValues => initialValues;
 
     internal ModelState? StateOn(Device device) => states.TryGetValue(device, out var s) ? s : null;
 

@@ -55,6 +55,9 @@ public sealed class NodeContext
     /// <summary>The seed of the compiled model, for random layers.</summary>
     public ulong Seed => exec.Seed;
 
+    /// <summary>Data-parallel training: the ranks whose batch statistics batch norm combines (null: this process's batch alone).</summary>
+    internal Distributed.ProcessGroup? StatisticsGroup => exec.StatisticsGroup;
+
     /// <summary>Layer-specific data set in <see cref="Layer.Prepare"/>.</summary>
     public object? State { get; set; }
 
@@ -130,4 +133,6 @@ internal sealed class ExecutionState(Device device, ulong seed)
     public long Step { get; set; }
 
     public ulong Seed { get; set; } = seed;
+
+    public Distributed.ProcessGroup? StatisticsGroup { get; set; }
 }

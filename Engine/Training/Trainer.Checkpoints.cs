@@ -55,12 +55,21 @@ public sealed partial class Trainer
     /// <summary>
     /// Writes a training checkpoint to <paramref name="path"/> (the weights, loadable by PyTorch) and its siblings
     /// <c>.train.safetensors</c> (optimizer and schedule state, step, and the trainer's position, data order, dropout
-    /// seed, epoch sums, early-stopping state and history) and, with early stopping, <c>.best.safetensors</c>.
+    /// seed, epoch sums, early-stopping state and history) and, with early stopping, <c>.best.safetensors</c>. In
+    /// data-parallel training only rank 0 writes (every rank holds the same state; every rank may call this).
     /// </summary>
     public void SaveCheckpoint(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
         ObjectDisposedException.ThrowIf(disposed, this);
+        if (group is { IsRoot: false })
+        {
+            // Data parallelism: every rank holds the same state and rank 0 writes it.
+            lastCheckpoint = path;
+            savedVersion = version;
+            return;
+        }
+
         string saveId = Guid.NewGuid().ToString("N");
         string bestPath = BestWeightsPath(path);
         if (best is not null)
@@ -149,6 +158,12 @@ public sealed partial class Trainer
     {
         if (Options.Checkpoints is not { } c || version == savedVersion)
         {
+            return;
+        }
+
+        if (group is { IsRoot: false })
+        {
+            savedVersion = version;   // rank 0 writes the checkpoint (and knows its name)
             return;
         }
 

@@ -35,11 +35,14 @@ public sealed partial class Trainer
         public double LastLR;
     }
 
-    /// <summary>What fixes the order of the training batches: resuming mid-epoch needs the same.</summary>
+    /// <summary>
+    /// What fixes the order of the training batches: resuming mid-epoch needs the same. The batch size is that of all
+    /// ranks together, so a run may resume on another number of ranks with the same total batch.
+    /// </summary>
     private sealed record DataSignature(int Samples, int BatchSize, int Batches, bool Shuffle, long Seed, bool DropLast)
     {
         public static DataSignature Of(DeviceDataLoader l) =>
-            new(l.Dataset.Count, l.Options.BatchSize, l.BatchCount, l.Options.Shuffle, l.Options.Seed, l.Options.DropLast);
+            new(l.Dataset.Count, l.Options.BatchSize * l.Options.ShardCount, l.BatchCount, l.Options.Shuffle, l.Options.Seed, l.Options.DropLast);
     }
 
     private bool EndEpoch(MetricSet trainSet, DeviceDataLoader? validation, Stopwatch clock, int sessionSamples, int batches, IProgress<TrainingProgress>? progress)
@@ -164,6 +167,7 @@ public sealed partial class Trainer
         return new DeviceDataLoader(Model.Device, data, new DataLoaderOptions
         {
             BatchSize = size, Shuffle = false, Seed = Options.Seed, Transforms = Options.ValidationTransforms, Labels = LabelFormatFor(data),
+            ShardCount = group?.Size ?? 1, ShardIndex = group?.Rank ?? 0, EvenShards = false,
         });
     }
 

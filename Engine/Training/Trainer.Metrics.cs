@@ -15,6 +15,9 @@ public sealed partial class Trainer
     private MetricSet? trainMetrics;
     private double[]? savedMetricState;
 
+    /// <summary>The metric state of the step in progress (added to the epoch's once the step succeeded; summed over the ranks first).</summary>
+    private double[] stepMetrics = [];
+
     /// <summary>The metrics of a pass over <paramref name="data"/>: the options' list, or the defaults of the loss's task.</summary>
     private IReadOnlyList<Metric> MetricsFor(IDataset data) => Options.Metrics ?? MetricSet.Defaults(Model.LossSpec, Model.Output.Shape, data);
 
@@ -30,11 +33,20 @@ public sealed partial class Trainer
 
         trainMetrics = set;
         savedMetricState = null;
+        if (stepMetrics.Length < set.State.Length)
+        {
+            // Pinned: in data-parallel training the ranks sum it in place.
+            stepMetrics = GC.AllocateArray<double>(set.State.Length, pinned: true);
+        }
+
         return set;
     }
 
-    /// <summary>Adds the last forward's output and <paramref name="labels"/> (its first <paramref name="rows"/> rows) to <paramref name="set"/>.</summary>
-    private void UpdateMetrics(MetricSet set, Tensor labels, int rows, CompiledModel plan)
+    /// <summary>Adds the last forward's output and <paramref name="labels"/> (its first <paramref name="rows"/> rows) to <paramref name="set"/>'s state.</summary>
+    private void UpdateMetrics(MetricSet set, Tensor labels, int rows, CompiledModel plan) => UpdateMetrics(set, labels, rows, plan, set.State);
+
+    /// <summary>Adds the last forward's output and <paramref name="labels"/> to <paramref name="state"/>, laid out as <paramref name="set"/>'s.</summary>
+    private void UpdateMetrics(MetricSet set, Tensor labels, int rows, CompiledModel plan, Span<double> state)
     {
         if (set.IsEmpty)
         {
@@ -55,6 +67,6 @@ public sealed partial class Trainer
 
         output.CopyTo(outputHost.AsSpan(0, no));
         labels.CopyTo(labelHost.AsSpan(0, nl));
-        set.Update(outputHost.AsSpan(0, no), labelHost.AsSpan(0, nl), rows);
+        set.Update(state, outputHost.AsSpan(0, no), labelHost.AsSpan(0, nl), rows);
     }
 }

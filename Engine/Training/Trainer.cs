@@ -84,6 +84,8 @@ public sealed partial class Trainer : IDisposable
         {
             clipper = new GradientClipper(model.Parameters);
         }
+
+        (group, reducer) = StartDataParallel(model, options, ref this.logger);
     }
 
     /// <summary>The compiled model being trained.</summary>
@@ -132,22 +134,39 @@ public sealed partial class Trainer : IDisposable
 
         int batch = Options.Mode switch
         {
-            GradientDescentMode.Batch => train.Count,
+            GradientDescentMode.Batch => group is null ? train.Count : (train.Count + group.Size - 1) / group.Size,
             GradientDescentMode.Online => 1,
             _ => Options.BatchSize,
         };
         using var trainLoader = new DeviceDataLoader(Model.Device, train, new DataLoaderOptions
         {
             BatchSize = batch, Shuffle = Options.Shuffle, DropLast = Options.DropLast, Seed = Options.Seed, Transforms = Options.Transforms, Labels = labels,
+            ShardCount = group?.Size ?? 1, ShardIndex = group?.Rank ?? 0,
         });
         using var validationLoader = validation is null ? null : ValidationLoader(validation, batch);
         return Fit(trainLoader, validationLoader, progress, cancellationToken);
     }
 
-    /// <summary>Trains over batches of <paramref name="train"/> (its batch size, order and transforms as given); see the dataset overload.</summary>
+    /// <summary>
+    /// Trains over batches of <paramref name="train"/> (its batch size, order and transforms as given); see the dataset
+    /// overload. In data-parallel training the loader must read this rank's shard (<see cref="DataLoaderOptions.ShardCount"/>).
+    /// </summary>
     /// <exception cref="ArgumentException">The loaders do not fit the model.</exception>
     /// <exception cref="TrainingDivergedException">A step produced NaN or infinity.</exception>
+    /// <exception cref="Distributed.ProcessGroupException">Data-parallel training: a rank died, hung or failed; the message names it.</exception>
     public TrainingResult Fit(DeviceDataLoader train, DeviceDataLoader? validation = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return FitLoaders(train, validation, progress, cancellationToken);
+        }
+        catch (Distributed.ProcessGroupException e) when (group is not null)
+        {
+            throw Failed(e);
+        }
+    }
+
+    private TrainingResult FitLoaders(DeviceDataLoader train, DeviceDataLoader? validation, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(train);
         ObjectDisposedException.ThrowIf(disposed, this);
@@ -167,6 +186,12 @@ public sealed partial class Trainer : IDisposable
             return Result(StopReason.EarlyStopped);
         }
 
+        BeginDataParallelFit(train, validation, metrics);
+        if (group is not null && !group.IsRoot)
+        {
+            progress = null;   // rank 0 reports for all
+        }
+
         finished = null;
         Model.Training = true;
         long sessionSteps = 0;
@@ -178,23 +203,21 @@ public sealed partial class Trainer : IDisposable
             int epochSessionSamples = 0;
             foreach (DeviceBatch b in train.Epoch(epoch, batchInEpoch))
             {
-                if (cancellationToken.IsCancellationRequested)
+                if (StopRequested(cancellationToken))
                 {
                     break;
                 }
 
                 long stepStart = Stopwatch.GetTimestamp();   // not a Stopwatch object: a step allocates nothing
                 double lr = Optimizer.Groups[0].LR;
-                int rows = b.Features.Shape[0];
-                double loss = RunStep(b.Features, b.Labels, rows, batchInEpoch + 1, batches);
-                UpdateMetrics(metrics, b.Labels, rows, Model.ForBatchSize(rows));
-
-                part.LossSum += loss * b.Count;
-                part.Samples += b.Count;
+                var r = RunStep(b.Features, b.Labels, b.Features.Shape[0], b.Count, batchInEpoch + 1, batches, metrics, cancellationToken);
+                double loss = r.Loss;
+                part.LossSum += loss * r.Samples;
+                part.Samples += r.Samples;
                 part.Steps++;
                 part.LastLR = lr;
                 batchInEpoch++;
-                epochSessionSamples += b.Count;
+                epochSessionSamples += r.Samples;
                 sessionSteps++;
                 trainTime += Stopwatch.GetElapsedTime(stepStart);
                 if (progress is not null && (batchInEpoch % Options.ProgressEvery == 0 || batchInEpoch == batches))
@@ -217,13 +240,18 @@ public sealed partial class Trainer : IDisposable
                 }
             }
 
-            if (cancellationToken.IsCancellationRequested)
+            if (StopRequested(cancellationToken))
             {
                 logger.LogInformation("Training cancelled at epoch {Epoch}, batch {Batch} of {Batches} (step {Step})", epoch + 1, batchInEpoch, batches, step);
                 return Finish(StopReason.Cancelled);
             }
 
             bool stop = EndEpoch(metrics, validation, epochClock, epochSessionSamples, batches, progress);
+            if (group is not null)
+            {
+                ModelSync.CheckValues(Model, group, $"after epoch {epoch}");
+            }
+
             if (Options.Checkpoints is { EveryEpochs: > 0 } ce && epoch % ce.EveryEpochs == 0)
             {
                 SaveManaged();
@@ -256,7 +284,7 @@ public sealed partial class Trainer : IDisposable
             throw new ArgumentException($"input is {input.Shape}; the model takes (batch, {string.Join(", ", sample)}).", nameof(input));
         }
 
-        return (float)RunStep(input, target, input.Shape[0], 0, 0);
+        return (float)RunStep(input, target, input.Shape[0], input.Shape[0], 0, 0, metrics: null, default).Loss;
     }
 
     /// <summary>Mean loss, accuracy and task metrics of the model on <paramref name="data"/> in evaluation mode (dropout off, running statistics).</summary>
@@ -269,13 +297,22 @@ public sealed partial class Trainer : IDisposable
         return Evaluate(loader);
     }
 
-    /// <summary>Mean loss, accuracy and task metrics of the model over one pass of <paramref name="loader"/> (epoch 0) in evaluation mode.</summary>
+    /// <summary>
+    /// Mean loss, accuracy and task metrics of the model over one pass of <paramref name="loader"/> (epoch 0) in
+    /// evaluation mode. In data-parallel training a sharded loader's loss sums and metric states are combined over the
+    /// ranks (<see cref="Metric.ShardContribution"/>), so every rank gets the values of the whole pass (every rank must call this).
+    /// </summary>
     /// <exception cref="ArgumentException">The loader does not fit the model.</exception>
     public EvaluationResult Evaluate(DeviceDataLoader loader)
     {
         ArgumentNullException.ThrowIfNull(loader);
         ObjectDisposedException.ThrowIf(disposed, this);
         CheckLoader(loader, nameof(loader));
+        if (group is not null && loader.Options.ShardCount != 1)
+        {
+            CheckShard(loader, nameof(loader));
+        }
+
         var metrics = new MetricSet(MetricsFor(loader.Dataset), Model.Output.Shape, Model.Target!.Shape, loader.Dataset.Count, evaluation: true);
         bool wasTraining = Model.Training, wasChecking = Model.CheckFinite;
         Model.Training = false;
@@ -300,6 +337,7 @@ public sealed partial class Trainer : IDisposable
             Model.CheckFinite = wasChecking;
         }
 
+        ReduceEvaluation(loader, metrics, ref lossSum, ref samples);
         var values = metrics.Refresh().Snapshot();
         return new EvaluationResult(lossSum / samples, values.GetOrNaN("accuracy"), samples) { Metrics = values };
     }
@@ -315,76 +353,6 @@ public sealed partial class Trainer : IDisposable
         disposed = true;
         clipper?.Dispose();
         best?.Dispose();
-    }
-
-    private double RunStep(Tensor features, Tensor labels, int rows, int batch, int batches)
-    {
-        Model.CheckFinite = debugNonFinite;
-        var plan = Model.ForBatchSize(rows);
-        plan.Seed = Model.Seed;
-
-        // Dropout draws from (seed, step, node): set the counter from the trainer's step so that every plan, and a
-        // trainer resumed from a checkpoint, draws the same masks for the same step.
-        plan.StepCount = step;
-        try
-        {
-            plan.Forward(features, labels);
-            plan.Backward();
-        }
-        catch (NonFiniteNodeException e)
-        {
-            throw Diverged(e.Phase == NodePhase.Forward ? "forward" : "backward", batch, batches, double.NaN, e);
-        }
-
-        double loss = plan.ReadLoss();
-        if (!double.IsFinite(loss))
-        {
-            throw Diverged("loss", batch, batches, loss, null);
-        }
-
-        if (Options.ClipGradNorm is { } n && Options.ClipGradValue is null)
-        {
-            // The total norm clipping measures anyway is non-finite exactly when a gradient is (a NaN or infinite norm
-            // makes the clipped gradients NaN, but the step is refused before they are used).
-            if (!double.IsFinite(clipper!.ClipByNorm(n, Options.ClipNormType)))
-            {
-                throw Diverged("gradients", batch, batches, loss, null);
-            }
-        }
-        else
-        {
-            if (NonFinite.Any(Model.Parameters.Grads))
-            {
-                throw Diverged("gradients", batch, batches, loss, null);
-            }
-
-            if (Options.ClipGradValue is { } v)
-            {
-                clipper!.ClipByValue(v);
-            }
-
-            if (Options.ClipGradNorm is { } n2)
-            {
-                clipper!.ClipByNorm(n2, Options.ClipNormType);
-            }
-        }
-
-        Optimizer.Step();
-        step++;
-        version++;
-        restoredBest = false;
-        if (Schedule is LRScheduler s && Options.ScheduleStepping == ScheduleStepping.PerStep)
-        {
-            s.Step();
-        }
-
-        return loss;
-    }
-
-    private TrainingDivergedException Diverged(string what, int batch, int batches, double loss, NonFiniteNodeException? node)
-    {
-        var e = new TrainingDivergedException(what, step + 1, epoch + 1, batch, batches, loss, node, lastCheckpoint);
-        logger.LogError("{Message}", e.Message);
-        return e;
+        StopDataParallel();
     }
 }

@@ -1,5 +1,5 @@
 // The settings of a Trainer: epochs, gradient-descent mode and batch size, data order, schedule stepping,
-// clipping, early stopping, checkpoints and the non-finite debug mode.
+// clipping, early stopping, checkpoints, the non-finite debug mode and data parallelism.
 using System;
 using System.Collections.Generic;
 using Engine.Data;
@@ -148,9 +148,17 @@ public sealed record TrainingOptions
     public int ProgressEvery { get; init; } = 1;
 
     /// <summary>
+    /// Data-parallel training across the ranks of a process group, or null (default) for one process. Every rank runs the
+    /// same program; <see cref="BatchSize"/> is then per rank. See <see cref="DistributedOptions"/> and docs/distributed.md.
+    /// </summary>
+    public DistributedOptions? Distributed { get; init; }
+
+    /// <summary>
     /// The metrics computed over training batches and validation data; null (the default) picks them from the loss's
     /// task: accuracy for class scores, mae/rmse/r2 for regression, binary accuracy for bce losses, pixel accuracy and
     /// per-class IoU and Dice for segmentation, triplet and kNN accuracy for the triplet loss. An empty list computes none.
+    /// In data-parallel training the metrics of training steps are summed over the ranks (so they must be additive, see
+    /// <see cref="Metric.ShardContribution"/>) and those of a sharded evaluation combined by their shard contributions.
     /// </summary>
     public IReadOnlyList<Metric>? Metrics { get; init; }
 
@@ -175,6 +183,7 @@ public sealed record TrainingOptions
             Check(es.MinDelta >= 0, "EarlyStopping.MinDelta", es.MinDelta, "must be non-negative");
         }
 
+        Distributed?.Validate();
         if (Checkpoints is { } c)
         {
             if (string.IsNullOrWhiteSpace(c.Directory))

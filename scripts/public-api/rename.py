@@ -112,8 +112,8 @@ def process_markdown(path):
 
 
 def main():
-    files = [p for d in ("Engine", "Kernels", "Engine.Tests", "Engine.Benchmarks", "samples", "tools") for p in (ROOT / d).rglob("*.cs")
-             if "/obj/" not in p.as_posix() and "/bin/" not in p.as_posix()]
+    skip = ("/obj/", "/bin/", "/.cache/", "/artifacts/", "/.git/", "/.gpu/")
+    files = [p for p in ROOT.rglob("*.cs") if not any(x in p.as_posix() for x in skip)]
     n = sum(process(p) for p in sorted(files))
     docs = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md")), *sorted((ROOT / "samples").rglob("*.md"))]
     n += sum(process_markdown(p) for p in docs if p.exists())

@@ -59,6 +59,7 @@ internal sealed class ModelState : IDisposable
             }
         }
 
+        SetInitialValues(walk, ps, bs);
         var state = new ModelState(ps, bs, layout);
         root.SetState(device, state);
         return state;
@@ -68,6 +69,33 @@ internal sealed class ModelState : IDisposable
     {
         Parameters?.Release();
         Buffers.Release();
+    }
+
+    /// <summary>Copies the values modules were given with <see cref="Module.SetInitialValues"/> over their initialization.</summary>
+    private static void SetInitialValues(IReadOnlyList<(string Path, Module Module)> walk, ParameterSet? ps, BufferSet bs)
+    {
+        foreach (var (path, m) in walk)
+        {
+            if (m.InitialValues is not { } values)
+            {
+                continue;
+            }
+
+            string prefix = path.Length == 0 ? string.Empty : path + ".";
+            foreach (var (name, data) in values)
+            {
+                string full = prefix + name;
+                var t = ps is not null && ps.Contains(full) ? ps[full].Value
+                    : bs.Contains(full) ? bs[full].Value
+                    : throw new InvalidOperationException($"Initial value '{full}' ({m.Describe()}) names no parameter or buffer of the model.");
+                if (t.Length != data.Length)
+                {
+                    throw new InvalidOperationException($"Initial value '{full}' has {data.Length} values but the tensor is {t.Shape} ({t.Length}).");
+                }
+
+                t.CopyFrom(data);
+            }
+        }
     }
 
     private static void Initialize(Tensor t, ParamInit init, ulong seed)

@@ -10,7 +10,8 @@ namespace Engine.Nn;
 /// <summary>
 /// Batch normalization over dimension 1 of (N, C, ...) (<c>torch.nn.BatchNorm1d/2d</c>): weight (gamma) and bias
 /// (beta) of C, buffers <c>running_mean</c> (zeros) and <c>running_var</c> (ones). Training mode normalizes with
-/// the batch statistics and updates the running ones with <c>momentum</c>; evaluation mode uses the running ones.
+/// the batch statistics and updates the running ones with <c>momentum</c>; evaluation mode uses the running ones. In
+/// data-parallel training the batch statistics are those of all ranks' batches together (synchronized batch norm).
 /// </summary>
 public class BatchNorm : Layer
 {
@@ -84,6 +85,12 @@ public class BatchNorm : Layer
     public override void Forward(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        if (context.Training && context.StatisticsGroup is { Size: > 1 } group)
+        {
+            BatchNormSync.Forward(this, context, group);
+            return;
+        }
+
         Ops.BatchNormOp.Forward(context.Input(), context.Output(), Affine ? context.Param(0) : null, Affine ? context.Param(1) : null,
             context.Buffer(0), context.Buffer(1), context.Saved(0), context.Saved(1), context.Training, Momentum, Eps);
     }
@@ -92,6 +99,12 @@ public class BatchNorm : Layer
     public override void Backward(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        if (context.Training && context.StatisticsGroup is { Size: > 1 } group)
+        {
+            BatchNormSync.Backward(this, context, group);
+            return;
+        }
+
         var dg = Affine ? context.ParamGrad(0) : null;
         var db = Affine ? context.ParamGrad(1) : null;
         Ops.BatchNormOp.Backward(context.Input(), context.OutputGrad(), Affine ? context.Param(0) : null, context.Saved(0), context.Saved(1),

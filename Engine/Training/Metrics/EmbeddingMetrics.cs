@@ -59,7 +59,9 @@ public sealed class TripletAccuracy : Metric
 /// <c>knn_accuracy</c>: over a whole evaluation pass, the fraction of samples whose class is the majority class of their
 /// <see cref="K"/> nearest other embeddings (Euclidean; a tie goes to the class of the nearest tied neighbour). With
 /// <c>anchorsOnly</c> (the triplet layout) only the first third of each batch's rows, the anchors, are embedded samples;
-/// targets are the rows' class labels. Evaluation only: it keeps every embedding of the pass and compares all pairs.
+/// targets are the rows' class labels. Evaluation only: it keeps every embedding of the pass and compares all pairs. In
+/// data-parallel evaluation every rank's embeddings are gathered to every rank (<see cref="ShardContribution"/>) and each
+/// rank scores them all, so the value is a single process's.
 /// </summary>
 public sealed class KnnAccuracy : Metric
 {
@@ -120,6 +122,31 @@ public sealed class KnnAccuracy : Metric
         }
 
         state[0] = stored;
+    }
+
+    /// <summary>
+    /// Places this shard's embeddings at their positions in the whole pass (shard position j is position
+    /// shardIndex + j shardCount; positions past the pass, the padding of even shards, are left out), so that the sum
+    /// over the shards holds every embedding once, in a single process's order, and every rank computes the same value.
+    /// </summary>
+    public override void ShardContribution(ReadOnlySpan<double> state, Span<double> contribution, int shardIndex, int shardCount)
+    {
+        int row = dim + 1, stored = (int)state[0];
+        long capacity = (contribution.Length - 1) / row;
+        int placed = 0;
+        for (int j = 0; j < stored; j++)
+        {
+            long at = shardIndex + ((long)j * shardCount);
+            if (at >= capacity)
+            {
+                break;
+            }
+
+            state.Slice(1 + (j * row), row).CopyTo(contribution.Slice(1 + (int)(at * row), row));
+            placed++;
+        }
+
+        contribution[0] = placed;
     }
 
     /// <inheritdoc />

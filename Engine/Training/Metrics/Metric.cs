@@ -40,6 +40,19 @@ public abstract class Metric
     /// <summary>Writes the values (one per name) of the accumulated <paramref name="state"/>; NaN where there is nothing to measure.</summary>
     public abstract void Compute(ReadOnlySpan<double> state, Span<double> values);
 
+    /// <summary>
+    /// Data-parallel evaluation: writes into the zeroed <paramref name="contribution"/> (as long as
+    /// <paramref name="state"/>) what this shard's state adds to an element-wise sum over all shards, such that the sum
+    /// is the state of one pass over the whole data. Shard <paramref name="shardIndex"/> of <paramref name="shardCount"/>
+    /// saw positions shardIndex, shardIndex + shardCount, ... of the pass, in that order (its state was sized for the
+    /// whole pass). The default copies the state: right for states of counts and sums, as every metric here but
+    /// <see cref="KnnAccuracy"/> keeps; a metric that keeps one row per sample places its rows at their positions in the
+    /// whole pass. Training steps are always combined by summing their states, so a metric whose state is not a sum
+    /// must be <see cref="EvaluationOnly"/>.
+    /// </summary>
+    public virtual void ShardContribution(ReadOnlySpan<double> state, Span<double> contribution, int shardIndex, int shardCount) =>
+        state.CopyTo(contribution);
+
     /// <summary>Elements per row (dimension 0) of <paramref name="shape"/>.</summary>
     protected static int RowLength(Shape shape)
     {

@@ -4,6 +4,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Numerics.Tensors;
 using Engine.Data;
 using Engine.Nn;
 
@@ -77,12 +78,42 @@ internal sealed class MetricSet
     public void Reset() => State.AsSpan().Clear();
 
     /// <summary>Adds a batch of <paramref name="rows"/> output and target rows.</summary>
-    public void Update(ReadOnlySpan<float> output, ReadOnlySpan<float> target, int rows)
+    public void Update(ReadOnlySpan<float> output, ReadOnlySpan<float> target, int rows) => Update(State, output, target, rows);
+
+    /// <summary>Adds a batch of <paramref name="rows"/> output and target rows to <paramref name="state"/>, laid out as <see cref="State"/>.</summary>
+    public void Update(Span<double> state, ReadOnlySpan<float> output, ReadOnlySpan<float> target, int rows)
     {
         for (int i = 0; i < metrics.Length; i++)
         {
-            metrics[i].Update(State.AsSpan(stateStart[i], stateStart[i + 1] - stateStart[i]), output, target, rows);
+            metrics[i].Update(state.Slice(stateStart[i], stateStart[i + 1] - stateStart[i]), output, target, rows);
         }
+    }
+
+    /// <summary>
+    /// Adds one step's state <paramref name="delta"/> (from <see cref="Update(Span{double}, ReadOnlySpan{float}, ReadOnlySpan{float}, int)"/>
+    /// into a zeroed span, possibly summed over the ranks) to <see cref="State"/>: training metrics are additive.
+    /// </summary>
+    public void Add(ReadOnlySpan<double> delta)
+    {
+        var state = State.AsSpan(0, delta.Length);
+        TensorPrimitives.Add(state, delta, state);
+    }
+
+    /// <summary>
+    /// The state this set contributes to an element-wise sum over the shards of a pass: each metric's
+    /// <see cref="Metric.ShardContribution"/>, end to end. Summing every shard's contribution gives the state of one pass
+    /// over the whole data (see <see cref="Metric.ShardContribution"/>).
+    /// </summary>
+    public double[] ShardContribution(int shardIndex, int shardCount, int extra)
+    {
+        var all = GC.AllocateArray<double>(extra + State.Length, pinned: true);
+        for (int i = 0; i < metrics.Length; i++)
+        {
+            int start = stateStart[i], length = stateStart[i + 1] - start;
+            metrics[i].ShardContribution(State.AsSpan(start, length), all.AsSpan(extra + start, length), shardIndex, shardCount);
+        }
+
+        return all;
     }
 
     /// <summary>Computes <see cref="Live"/> from the state.</summary>

@@ -36,6 +36,15 @@ internal sealed record TaskOptions
 
     public string? Target { get; init; }
 
+    /// <summary>Data-parallel processes (1: none), started under mpirun as the main job's --ranks.</summary>
+    public int Ranks { get; init; } = 1;
+
+    /// <summary>An Open MPI hostfile for mpirun; null: every rank on this machine.</summary>
+    public string? Hostfile { get; init; }
+
+    /// <summary>How long a rank waits for the others in one collective before the job ends with an error.</summary>
+    public double TimeoutSeconds { get; init; } = 120;
+
     public bool ShowHelp { get; init; }
 
     /// <summary>The options every task takes, for its help text.</summary>
@@ -48,6 +57,10 @@ internal sealed record TaskOptions
           --out DIR             where metrics.json, metrics.csv, training.png and model.safetensors go
           --train-samples N     train on the first N training samples
           --test-samples N      evaluate on the first N test samples (default all)
+          --ranks N             train data-parallel in N processes under Open MPI's mpirun, batch-size / N samples per
+                                rank and step, as the main job (see docs/distributed.md; default 1)
+          --hostfile FILE       an Open MPI hostfile: the ranks' machines and slots
+          --timeout S           seconds a rank waits for the others in one exchange before the job ends (default 120)
           -h, --help            show this help
         """;
 
@@ -132,6 +145,15 @@ internal sealed record TaskOptions
                 case "--target":
                     o = o with { Target = value };
                     break;
+                case "--ranks":
+                    o = o with { Ranks = TrainerOptions.Int(name, value, 1, 1024, ref error) };
+                    break;
+                case "--hostfile":
+                    o = o with { Hostfile = value };
+                    break;
+                case "--timeout":
+                    o = o with { TimeoutSeconds = TrainerOptions.Seconds(name, value, ref error) };
+                    break;
                 default:
                     error = $"unknown option '{name}'";
                     break;
@@ -143,7 +165,7 @@ internal sealed record TaskOptions
             }
         }
 
-        return (o, null);
+        return TrainerOptions.CheckRanks(o.BatchSize, o.Ranks, o.Hostfile) is { } wrong ? (null, wrong) : (o, null);
     }
 
     /// <summary>The default output folder of a task: out/NAME.</summary>
