@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `./build.sh api [--ship]`: regenerate the declared public API of every shipped library (a project with
 # <IsPackable>true</IsPackable>): PublicAPI.Unshipped.txt becomes what is public now and not yet in PublicAPI.Shipped.txt
-# (RS0016's code fix adds what is missing, RS0017's removes what is gone). With --ship the unshipped lines move into
+# (what the analyzer reports as missing, RS0016, is added; what it reports as gone, RS0017, is removed). With --ship the unshipped lines move into
 # PublicAPI.Shipped.txt (do that when a version is released). The build then checks the files (RS0016/RS0017 are
 # warnings, and warnings are errors), so every public change shows up as a diff of these files.
 set -euo pipefail
@@ -19,8 +19,23 @@ for proj in "${projects[@]}"; do
   [[ -f "$shipped" ]] || printf '#nullable enable\n' > "$shipped"
   printf '#nullable enable\n' > "$unshipped"
   echo "public API of $proj" >&2
-  # Shipped lines whose symbol is gone are removed by RS0017's fix; RS0016's fix adds the new symbols to Unshipped.
-  dotnet format analyzers "$proj" --diagnostics RS0016 RS0017 --severity warn -v q
+  # The analyzer names each undeclared symbol (RS0016) and each declared one that is gone (RS0017) in exactly the
+  # files' format: build once, add the first to Unshipped, drop the second from both files.
+  log=$(mktemp)
+  dotnet build "$proj" -c Release --no-incremental -nologo -v q -p:TreatWarningsAsErrors=false > "$log" 2>&1 || true
+  abs="[$(realpath "$proj")]"   # the project's own diagnostics (a referenced project's are its own business)
+  grep -F "$abs" "$log" | grep -oE "RS0016: Symbol '.*' is not part of the declared public API" |
+    sed -E "s/^RS0016: Symbol '(.*)' is not part of the declared public API$/\1/" | LC_ALL=C sort -u >> "$unshipped" || true
+  grep -F "$abs" "$log" | grep -oE "RS0017: Symbol '.*' is part of the declared API" |
+    sed -E "s/^RS0017: Symbol '(.*)' is part of the declared API$/\1/" | LC_ALL=C sort -u > "$log.gone" || true
+  if [[ -s "$log.gone" ]]; then
+    for f in "$shipped" "$unshipped"; do grep -vxF -f "$log.gone" "$f" > "$f.kept" || true; mv "$f.kept" "$f"; done
+  fi
+  if grep -qE ": error [A-Z]+[0-9]+" "$log"; then
+    echo "  the build has errors (fix them, then run this again):" >&2
+    grep -E ": error [A-Z]+[0-9]+" "$log" | sort -u | head -5 >&2
+  fi
+  rm -f "$log" "$log.gone"
   if [[ "$ship" == 1 ]]; then
     { echo '#nullable enable'; grep -hv '^#nullable' "$shipped" "$unshipped" | grep -v '^$' | LC_ALL=C sort -u; } > "$shipped.new"
     mv "$shipped.new" "$shipped"

@@ -36,7 +36,7 @@ internal static class ActivationExport
         ["mish"] = (w, s, x, _, _) => w.Node(s, "Mul", [x, w.Node(s, "Tanh", [w.Node(s, "Softplus", [x])])]),
         [ActivationTable.SoftmaxName] = (w, s, x, op, _) => w.Node(s, "Softmax", [x], Attr("axis", (long)((SoftmaxSpec)op).Axis)),
         [ActivationTable.LogSoftmaxName] = (w, s, x, op, _) => w.Node(s, "LogSoftmax", [x], Attr("axis", (long)((SoftmaxSpec)op).Axis)),
-        [ActivationTable.MaxoutName] = MaxoutOp,
+        [ActivationTable.MaxoutName] = Maxout,
     };
 
     /// <summary>The key of <paramref name="op"/>'s table row.</summary>

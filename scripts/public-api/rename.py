@@ -56,9 +56,9 @@ def sub_code(text, fn):
     return "".join(out)
 
 
-def rename_ops(code, in_ops):
+def rename_ops(code, in_ops, methods=frozenset()):
     for old, new in OP_RENAMES.items():
-        if in_ops:
+        if in_ops and old not in methods:
             code = re.sub(rf"(?<![\w.]){old}\b(?!\s*=\s*Engine|\s*\()", new, code)
             code = re.sub(rf"(?<=\bOps\.){old}\b", new, code)
         else:
@@ -83,7 +83,9 @@ def process(path):
         and not rel.startswith("Engine/Nn/") and re.search(r"^namespace Engine\.Nn\b", text, re.M) is None)
     # An alias that worked around the clash (using Conv2d = Engine.Ops.Conv2d;) is no longer needed.
     new = re.sub(r"^using (\w+) = Engine\.Ops\.(\w+);\n", lambda m: "" if m.group(1) == m.group(2) and m.group(1) in OP_RENAMES else m.group(0), text, flags=re.M)
-    new = sub_code(new, lambda c: rename_case(rename_ops(c, in_ops)))
+    # A method of the same name (ActivationExport.Maxout) keeps its name: only `<old>.<Member>` and `Ops.<old>` then.
+    methods = frozenset(o for o in OP_RENAMES if re.search(rf"(?<!new )(?<![\w.]){o}\s*\(", text))
+    new = sub_code(new, lambda c: rename_case(rename_ops(c, in_ops, methods)))
     for old, repl in OP_RENAMES.items():
         new = re.sub(rf"\bEngine\.Ops\.{old}\b", f"Engine.Ops.{repl}", new)
     if new != text:
