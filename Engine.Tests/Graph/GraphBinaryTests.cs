@@ -17,7 +17,7 @@ public sealed class GraphBinaryTests(DeviceConfig config)
     private Device Dev => TestDevices.Get(config);
 
     /// <summary>The block of scripts/fixtures/gated_block.py, layer for layer.</summary>
-    private static GraphModule GatedBlock(int cin, int c, int h, int w, int classes)
+    internal static GraphModule GatedBlock(int cin, int c, int h, int w, int classes)
     {
         var g = new GraphModule();
         var x = g.Input();

@@ -46,7 +46,7 @@ public sealed record TrainingCheckpointInfo(long Step, string CheckpointId, IRea
 /// (<c>state.PARAM.BUFFER</c> tensors), the per-parameter scalars, groups, scheduler state and step (metadata); both
 /// carry the same checkpoint id. Every file is written to a temporary file and moved into place.
 /// </summary>
-public static class Checkpoint
+public static partial class Checkpoint
 {
     /// <summary>Metadata value of <c>format</c> in weight files (as PyTorch's safetensors writer).</summary>
     public const string WeightsFormat = "pt";
@@ -89,47 +89,8 @@ public static class Checkpoint
     /// <returns>The file's metadata.</returns>
     /// <exception cref="CheckpointMismatchException">Names, shapes or dtypes differ; the message lists all differences.</exception>
     /// <exception cref="SafeTensorsFormatException">The file is truncated or corrupt.</exception>
-    public static IReadOnlyDictionary<string, string> LoadWeights(string path, ParameterSet parameters, IEnumerable<KeyValuePair<string, Tensor>>? buffers = null, bool strict = true)
-    {
-        ArgumentNullException.ThrowIfNull(parameters);
-        var file = SafeTensorsFile.Read(path);
-        var targets = parameters.Select(p => (p.Name, Tensor: p.Value)).Concat((buffers ?? []).Select(kv => (Name: kv.Key, Tensor: kv.Value))).ToList();
-        var problems = new List<string>();
-        var expected = targets.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
-        foreach (var (name, tensor) in targets)
-        {
-            if (!file.Contains(name))
-            {
-                if (strict)
-                {
-                    problems.Add($"missing: '{name}' {tensor.Shape} is not in the file");
-                }
-
-                continue;
-            }
-
-            CheckEntry(file[name], name, tensor.Shape, problems);
-        }
-
-        if (strict)
-        {
-            foreach (var t in file.Tensors.Where(t => !expected.Contains(t.Name)))
-            {
-                problems.Add($"unexpected: '{t.Name}' {t.DType} {t.ShapeText} is in the file but not in the model");
-            }
-        }
-
-        Throw(path, problems);
-        foreach (var (name, tensor) in targets)
-        {
-            if (file.Contains(name))
-            {
-                tensor.CopyFrom(file.ReadFloat32(name));
-            }
-        }
-
-        return file.Metadata;
-    }
+    public static IReadOnlyDictionary<string, string> LoadWeights(string path, ParameterSet parameters, IEnumerable<KeyValuePair<string, Tensor>>? buffers = null, bool strict = true) =>
+        LoadWeights(path, parameters, buffers, new WeightLoadOptions { Strict = strict }).Metadata;
 
     /// <summary>
     /// Writes a training checkpoint: the weights to <paramref name="path"/> and the optimizer state, scheduler state

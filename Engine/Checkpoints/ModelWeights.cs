@@ -24,4 +24,17 @@ public static class ModelWeights
         ArgumentNullException.ThrowIfNull(model);
         return Checkpoint.LoadWeights(path, model.Parameters, model.Buffers.StateDict(), strict);
     }
+
+    /// <summary>
+    /// Reads parameters and buffers from a safetensors file saved by another model (transfer learning): names mapped,
+    /// tensors left out, shape mismatches skipped and (not strict) missing or unexpected names allowed, as
+    /// <paramref name="options"/> say. Nothing is written unless everything fits.
+    /// </summary>
+    /// <returns>What was loaded, missing, unexpected and skipped, and the file's metadata.</returns>
+    /// <exception cref="CheckpointMismatchException">Something does not fit; the message lists every difference.</exception>
+    public static WeightLoadReport LoadWeights(this CompiledModel model, string path, WeightLoadOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return Checkpoint.LoadWeights(path, model.Parameters, model.Buffers.StateDict(), options);
+    }
 }

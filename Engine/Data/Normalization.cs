@@ -98,13 +98,7 @@ public sealed class Normalization
     /// <exception cref="ArgumentException">The statistics have a channel count that the shape does not.</exception>
     public void Apply(Span<float> sample, Shape sampleShape)
     {
-        ArgumentNullException.ThrowIfNull(sampleShape);
-        int channels = mean.Length;
-        if (channels > 1 && (sampleShape.Rank < 2 || sampleShape[0] != channels))
-        {
-            throw new ArgumentException($"The normalization has {channels} channels but samples have shape {sampleShape} (channels are dimension 0).", nameof(sampleShape));
-        }
-
+        int channels = Channels(mean.Length, sampleShape);
         int perCh = sample.Length / channels;
         for (int c = 0; c < channels; c++)
         {
@@ -116,6 +110,19 @@ public sealed class Normalization
                 span[i] = (span[i] - mu) * inv;
             }
         }
+    }
+
+    /// <summary>Checks that per-channel statistics (<paramref name="channels"/> values; 1: every element) fit samples of <paramref name="sampleShape"/>.</summary>
+    /// <exception cref="ArgumentException">There are several channels and dimension 0 of the shape is not their count.</exception>
+    internal static int Channels(int channels, Shape sampleShape)
+    {
+        ArgumentNullException.ThrowIfNull(sampleShape);
+        if (channels > 1 && (sampleShape.Rank < 2 || sampleShape[0] != channels))
+        {
+            throw new ArgumentException($"The statistics have {channels} channels but samples have shape {sampleShape} (channels are dimension 0).", nameof(sampleShape));
+        }
+
+        return channels;
     }
 
     /// <inheritdoc />

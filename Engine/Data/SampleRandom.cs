@@ -57,6 +57,14 @@ public struct SampleRandom
     /// <summary>A uniform float in [0, 1).</summary>
     public float NextSingle() => (NextUInt64() >> 40) * (1f / (1 << 24));
 
+    /// <summary>A standard normal value (Box-Muller on two 53-bit uniforms in (0, 1)).</summary>
+    public double NextNormal()
+    {
+        double u1 = ((NextUInt64() >> 11) + 0.5) * (1.0 / (1UL << 53));
+        double u2 = ((NextUInt64() >> 11) + 0.5) * (1.0 / (1UL << 53));
+        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
+    }
+
     /// <summary>Shuffles <paramref name="values"/> in place (Fisher-Yates).</summary>
     public void Shuffle(Span<int> values)
     {

@@ -85,7 +85,7 @@ public sealed class RandomShift : ISampleTransform
     internal static void ShiftTarget(Span<float> target, Shape targetShape, Shape imageShape, int dy, int dx)
     {
         ArgumentNullException.ThrowIfNull(targetShape);
-        if (!target.IsEmpty && targetShape.Rank >= 2 && imageShape.Rank >= 2 && targetShape[-1] == imageShape[-1] && targetShape[-2] == imageShape[-2])
+        if (Spatial.Matches(target, targetShape, imageShape))
         {
             Shift(target, targetShape, dy, dx);
         }
@@ -98,13 +98,8 @@ public sealed class RandomShift : ISampleTransform
     /// <exception cref="ArgumentException">The shape has fewer than two dimensions.</exception>
     public static void Shift(Span<float> sample, Shape shape, int dy, int dx)
     {
-        ArgumentNullException.ThrowIfNull(shape);
-        if (shape.Rank < 2)
-        {
-            throw new ArgumentException($"A shift needs samples with height and width as the last two dimensions; got {shape}.", nameof(shape));
-        }
-
-        int h = shape[-2], w = shape[-1], plane = h * w;
+        var (h, w) = Spatial.Plane(shape);
+        int plane = h * w;
         if (dy == 0 && dx == 0)
         {
             return;

@@ -42,7 +42,8 @@ public sealed partial class CompiledModel : IDisposable
     private bool disposed;
 
     internal CompiledModel(Device device, Module root, ModelState state, GraphBuilder graph, Schedule schedule, LayerPlan[] plans, MemoryLayout mem,
-        GraphValue[] inputValues, GraphValue[] outputValues, GraphValue? targetValue, GraphValue? lossValue, Dictionary<Module, string> paths, CompileOptions options)
+        GraphValue[] inputValues, GraphValue[] outputValues, GraphValue? targetValue, GraphValue? lossValue, Dictionary<Module, string> paths, CompileOptions options,
+        TangentLayout? tangentLayout = null)
     {
         Device = device;
         Model = root;
@@ -70,6 +71,8 @@ public sealed partial class CompiledModel : IDisposable
         inputGrads = inputValues.Select(v => gradTensors[v.Id]).ToArray();
         outputGrads = outputValues.Select(v => lossValue is null ? gradTensors[v.Id] : null).ToArray();
 
+        TangentMemory = tangentLayout?.Report;
+        var tangentValues = tangentLayout is null ? null : BindTangentArena(tangentLayout, inputValues, outputValues);
         var contexts = new NodeContext[graph.Nodes.Count];
         var written = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
         var accumulations = new List<(Tensor, Tensor)>[graph.Nodes.Count];
@@ -77,6 +80,11 @@ public sealed partial class CompiledModel : IDisposable
         {
             var ctx = Bind(n, plans[n.Id], mem, valueTensors, gradTensors, View, written, accumulations[n.Id] = new());
             contexts[n.Id] = ctx;
+            if (tangentValues is not null)
+            {
+                BindTangents(n, ctx, tangentLayout!, tangentValues);
+            }
+
             n.Layer.Prepare(ctx);
         }
 
@@ -211,6 +219,11 @@ public sealed partial class CompiledModel : IDisposable
             var ctx = forward[i];
             long t0 = profiler?.Begin() ?? 0;
             ctx.Layer.Forward(ctx);
+            if (tangents)
+            {
+                ctx.Layer.Tangent(ctx);
+            }
+
             profiler?.End(ctx.Name, ctx.Layer, backward: false, t0);
             if (checkFinite)
             {
@@ -358,6 +371,7 @@ public sealed partial class CompiledModel : IDisposable
         }
 
         arena.Dispose();
+        tangentArena?.Dispose();
         foreach (var t in owned)
         {
             t.Dispose();

@@ -49,7 +49,7 @@ public enum FanMode
 /// rounded to float. So a seed gives the same tensor on every device and every run; pass different seeds for
 /// different parameters. The sequences differ from PyTorch's generator; the distributions are the same.
 /// </summary>
-public static class Init
+public static partial class Init
 {
     /// <summary>
     /// (fan_in, fan_out) as torch: for a weight (out, in, k...) fan_in = in * prod(k), fan_out = out * prod(k); a linear
@@ -166,14 +166,14 @@ public static class Init
         }
     }
 
-    /// <summary>The std of <see cref="XavierNormal"/> for a weight shape.</summary>
+    /// <summary>The std of <see cref="XavierNormal(Tensor, double, ulong)"/> for a weight shape.</summary>
     public static double XavierStd(Shape shape, double gain = 1.0)
     {
         var (fanIn, fanOut) = Fans(shape);
         return gain * Math.Sqrt(2.0 / (fanIn + fanOut));
     }
 
-    /// <summary>The std of <see cref="KaimingNormal"/> for a weight shape.</summary>
+    /// <summary>The std of <see cref="KaimingNormal(Tensor, double, FanMode, Nonlinearity, ulong)"/> for a weight shape.</summary>
     public static double KaimingStd(Shape shape, double a = 0, FanMode mode = FanMode.FanIn, Nonlinearity nonlinearity = Nonlinearity.LeakyRelu)
     {
         var (fanIn, fanOut) = Fans(shape);

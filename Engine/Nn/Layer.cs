@@ -56,6 +56,21 @@ public abstract class Layer : Module
     public virtual void Backward(NodeContext context) =>
         throw new NotSupportedException($"{Describe()} has no backward.");
 
+    /// <summary>
+    /// Whether <see cref="Tangent"/> is implemented (forward-mode differentiation). Compiling a tangent plan
+    /// (<see cref="CompileOptions.Tangents"/>) through a layer without one fails.
+    /// </summary>
+    public virtual bool HasTangent => false;
+
+    /// <summary>
+    /// Forward mode: right after <see cref="Forward"/> in a tangent plan, computes each output's tangent (the directional
+    /// derivative along the inputs' tangents <see cref="NodeContext.InputTangent"/> and, where not null, the parameters'
+    /// <see cref="NodeContext.ParamTangent"/>) into <see cref="NodeContext.OutputTangent"/>, overwriting it. Inputs,
+    /// outputs, saved tensors and forward workspaces are still valid.
+    /// </summary>
+    public virtual void Tangent(NodeContext context) =>
+        throw new NotSupportedException($"{Describe()} has no tangent rule (forward mode).");
+
     /// <summary>Forward floating-point operations for the whole batch (2 per multiply-add), for <see cref="CompiledModel.Summary"/>.</summary>
     public virtual long Flops(IReadOnlyList<Shape> inputs, IReadOnlyList<Shape> outputs) => 0;
 
@@ -104,7 +119,8 @@ public sealed class LayerPlan
 {
     private readonly bool[] inputNeedsGrad;
 
-    internal LayerPlan(IReadOnlyList<Shape> inputs, IReadOnlyList<Shape> outputs, bool training, bool runsBackward, bool[] inputNeedsGrad, bool paramsNeedGrad)
+    internal LayerPlan(IReadOnlyList<Shape> inputs, IReadOnlyList<Shape> outputs, bool training, bool runsBackward, bool[] inputNeedsGrad, bool paramsNeedGrad,
+        bool tangents = false, bool paramTangents = false)
     {
         InputShapes = inputs;
         OutputShapes = outputs;
@@ -112,6 +128,8 @@ public sealed class LayerPlan
         RunsBackward = runsBackward;
         this.inputNeedsGrad = inputNeedsGrad;
         ParamsNeedGrad = paramsNeedGrad;
+        Tangents = tangents;
+        ParamTangents = paramTangents;
     }
 
     /// <summary>Input shapes.</summary>
@@ -129,6 +147,12 @@ public sealed class LayerPlan
     /// <summary>Whether backward computes gradients for the layer's (trainable) parameters.</summary>
     public bool ParamsNeedGrad { get; }
 
+    /// <summary>Whether forward also runs <see cref="Layer.Tangent"/> (a forward-mode plan).</summary>
+    public bool Tangents { get; }
+
+    /// <summary>Whether the parameters have tangents (<see cref="NodeContext.ParamTangent"/> is not null) in this tangent plan.</summary>
+    public bool ParamTangents { get; }
+
     /// <summary>Whether backward computes the gradient of input <paramref name="index"/>.</summary>
     public bool InputNeedsGrad(int index) => inputNeedsGrad[index];
 
@@ -137,6 +161,8 @@ public sealed class LayerPlan
     internal List<int> KeptOutputs { get; } = new();
 
     internal List<(Shape Shape, WorkspacePhase Phase)> Workspaces { get; } = new();
+
+    internal List<Shape> TangentWorkspaces { get; } = new();
 
     internal List<Shape> SavedShapes { get; } = new();
 
@@ -168,6 +194,22 @@ public sealed class LayerPlan
         ArgumentNullException.ThrowIfNull(shape);
         Workspaces.Add((shape, phase));
         return Workspaces.Count - 1;
+    }
+
+    /// <summary>
+    /// Scratch memory of this node's <see cref="Layer.Tangent"/> (planned with the tangents, only in tangent plans); returns
+    /// its index for <see cref="NodeContext.TangentWorkspace"/>.
+    /// </summary>
+    public int TangentWorkspace(Shape shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        if (!Tangents)
+        {
+            throw new InvalidOperationException("Tangent workspaces exist only in tangent plans; check LayerPlan.Tangents first.");
+        }
+
+        TangentWorkspaces.Add(shape);
+        return TangentWorkspaces.Count - 1;
     }
 
     /// <summary>A tensor written by forward and read by backward (argmax indices, masks, batch statistics); returns its index for <see cref="NodeContext.Saved"/>.</summary>

@@ -5,34 +5,16 @@ using System.Linq;
 
 namespace Engine.Nn;
 
-/// <summary>How a parameter is filled when a model is first compiled on a device.</summary>
-/// <param name="Kind">The rule.</param>
-/// <param name="A">First argument: the bound of a uniform rule, or the constant.</param>
-public readonly record struct ParamInit(ParamInitKind Kind, double A)
-{
-    /// <summary>U(-bound, bound), PyTorch's default for linear and convolution weights and biases (bound 1/sqrt(fan_in)).</summary>
-    public static ParamInit Uniform(double bound) => new(ParamInitKind.Uniform, bound);
-
-    /// <summary>Every element equal to <paramref name="value"/>.</summary>
-    public static ParamInit Constant(double value) => new(ParamInitKind.Constant, value);
-}
-
-/// <summary>Initialization rules understood by the compiler.</summary>
-public enum ParamInitKind
-{
-    /// <summary>Uniform in [-A, A).</summary>
-    Uniform = 0,
-
-    /// <summary>Constant A.</summary>
-    Constant = 1,
-}
-
 /// <summary>A parameter declared by a module, under its local name (<c>weight</c>, <c>bias</c>).</summary>
 /// <param name="Name">Local name; the state-dict name is the module's path, a dot, and this.</param>
 /// <param name="Shape">Shape.</param>
 /// <param name="Role">Role, for optimizer parameter groups.</param>
-/// <param name="Init">How it is initialized.</param>
-public sealed record ParamSpec(string Name, Shape Shape, ParameterRole Role, ParamInit Init);
+/// <param name="Init">How it is initialized (the layer's rule; a model-wide <see cref="InitRule"/> may replace it unless <see cref="ExplicitInit"/>).</param>
+public sealed record ParamSpec(string Name, Shape Shape, ParameterRole Role, ParamInit Init)
+{
+    /// <summary>Whether the rule was chosen for this layer by its user (a model-wide rule then leaves it alone).</summary>
+    public bool ExplicitInit { get; init; }
+}
 
 /// <summary>A non-trainable state tensor declared by a module (batch norm's <c>running_mean</c>).</summary>
 /// <param name="Name">Local name.</param>
@@ -163,12 +145,42 @@ public abstract class Module : IDisposable
         return module;
     }
 
-    /// <summary>Declares a parameter of this module.</summary>
-    protected void AddParameter(string name, Shape shape, ParameterRole role, ParamInit init)
+    /// <summary>
+    /// Puts <paramref name="module"/> in place of the child named <paramref name="name"/> (same name, same position) and
+    /// returns the old child (transfer learning: a new head). Its parameters are new, so compile a model that was not
+    /// compiled before on the device (a root that was refuses a changed parameter list).
+    /// </summary>
+    /// <exception cref="ArgumentException">No child has that name, or the replacement would make a cycle.</exception>
+    protected internal Module ReplaceChild(string name, Module module)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        int i = children.FindIndex(c => c.Name == name);
+        if (i < 0)
+        {
+            throw new ArgumentException($"{Describe()}: no child named '{name}' (children: {string.Join(", ", children.Select(c => c.Name))}).", nameof(name));
+        }
+
+        if (ReferenceEquals(module, this) || module.Walk().Any(w => ReferenceEquals(w.Module, this)))
+        {
+            throw new ArgumentException($"{Describe()}: putting {module.Describe()} at '{name}' would make a cycle.", nameof(module));
+        }
+
+        var old = children[i].Module;
+        children[i] = (name, module);
+        return old;
+    }
+
+    /// <summary>
+    /// Declares a parameter of this module, filled by <paramref name="init"/> at the first compile; with
+    /// <paramref name="explicitInit"/> (the user chose the rule) a model-wide <see cref="CompileOptions.Init"/> leaves it alone.
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is invalid, or <paramref name="init"/> needs fans and the shape has fewer than 2 dimensions.</exception>
+    protected void AddParameter(string name, Shape shape, ParameterRole role, ParamInit init, bool explicitInit = false)
     {
         ArgumentNullException.ThrowIfNull(shape);
         ValidateLocalName(name);
-        parameters.Add(new ParamSpec(name, shape, role, init));
+        Init.CheckFits(init, shape, name);
+        parameters.Add(new ParamSpec(name, shape, role, init) { ExplicitInit = explicitInit });
     }
 
     /// <summary>Declares a buffer (non-trainable state saved in the state dict) of this module.</summary>

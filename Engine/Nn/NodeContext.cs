@@ -26,6 +26,10 @@ public sealed class NodeContext
         ParamGrads = new Tensor?[parameters];
         ParamGradAccumulate = new bool[parameters];
         Buffers = new Tensor[buffers];
+        InputTangents = new Tensor[inputs];
+        OutputTangents = new Tensor[outputs];
+        ParamTangents = new Tensor?[parameters];
+        TangentWorkspaces = Array.Empty<Tensor>();
         Workspaces = Array.Empty<Tensor>();
         SavedTensors = Array.Empty<Tensor>();
         Constants = Array.Empty<Tensor>();
@@ -81,6 +85,14 @@ public sealed class NodeContext
 
     internal Tensor[] Workspaces { get; set; }
 
+    internal Tensor[] InputTangents { get; }
+
+    internal Tensor[] OutputTangents { get; }
+
+    internal Tensor?[] ParamTangents { get; }
+
+    internal Tensor[] TangentWorkspaces { get; set; }
+
     internal Tensor[] SavedTensors { get; set; }
 
     internal Tensor[] Constants { get; set; }
@@ -112,6 +124,23 @@ public sealed class NodeContext
 
     /// <summary>The layer's buffer <paramref name="index"/> (e.g. running statistics).</summary>
     public Tensor Buffer(int index) => Buffers[index];
+
+    /// <summary>Whether this node carries tangents (a forward-mode plan, <see cref="CompileOptions.Tangents"/>): forward is followed by <see cref="Layer.Tangent"/>.</summary>
+    public bool HasTangents { get; internal set; }
+
+    /// <summary>The tangent of input <paramref name="index"/> (forward mode, in <see cref="Layer.Tangent"/>).</summary>
+    public Tensor InputTangent(int index = 0) => InputTangents[index]
+        ?? throw new InvalidOperationException($"Node '{Name}' ({Layer.Describe()}): input {index} has no tangent in this plan.");
+
+    /// <summary>Where <see cref="Layer.Tangent"/> writes the tangent of output <paramref name="index"/>.</summary>
+    public Tensor OutputTangent(int index = 0) => OutputTangents[index]
+        ?? throw new InvalidOperationException($"Node '{Name}' ({Layer.Describe()}): output {index} has no tangent in this plan.");
+
+    /// <summary>The tangent of the layer's parameter <paramref name="index"/>, or null when the plan has no parameter tangents (they are zero).</summary>
+    public Tensor? ParamTangent(int index) => ParamTangents[index];
+
+    /// <summary>Tangent workspace <paramref name="index"/> as declared in <see cref="LayerPlan.TangentWorkspace"/>.</summary>
+    public Tensor TangentWorkspace(int index) => TangentWorkspaces[index];
 
     /// <summary>Workspace <paramref name="index"/> as declared in <see cref="LayerPlan.Workspace"/>.</summary>
     public Tensor Workspace(int index) => Workspaces[index];

@@ -80,6 +80,7 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>, IDisposable
 {
     private readonly List<Parameter> parameters = new();
     private readonly Dictionary<string, Parameter> byName = new(StringComparer.Ordinal);
+    private Tensor? tangents;
 
     private ParameterSet(Device device, Tensor values, Tensor grads)
     {
@@ -96,6 +97,25 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>, IDisposable
 
     /// <summary>All gradients, flat, in the same layout as <see cref="Values"/>.</summary>
     public Tensor Grads { get; }
+
+    /// <summary>
+    /// All parameter tangents for forward mode (<see cref="CompileOptions.ParameterTangents"/>), flat, in the layout of
+    /// <see cref="Values"/>: allocated (zeros) on first use and shared by every plan of the model.
+    /// </summary>
+    public Tensor Tangents => tangents ??= Tensor.Zeros(Device, Values.Shape);
+
+    /// <summary>The tangent of <paramref name="parameter"/>: a view into <see cref="Tangents"/> in the parameter's shape.</summary>
+    /// <exception cref="ArgumentException">The parameter is not in this set.</exception>
+    public Tensor TangentOf(Parameter parameter)
+    {
+        ArgumentNullException.ThrowIfNull(parameter);
+        if (!byName.TryGetValue(parameter.Name, out var p) || !ReferenceEquals(p, parameter))
+        {
+            throw new ArgumentException($"Parameter '{parameter.Name}' is not in this set.", nameof(parameter));
+        }
+
+        return Tangents.Slice((int)parameter.Offset, (int)parameter.Length).Reshape(parameter.Shape);
+    }
 
     /// <summary>Total number of elements.</summary>
     public long TotalLength => Values.Length;
@@ -202,5 +222,6 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>, IDisposable
     {
         Values.Dispose();
         Grads.Dispose();
+        tangents?.Dispose();
     }
 }

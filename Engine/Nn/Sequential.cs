@@ -33,6 +33,26 @@ public sealed class Sequential : Module
         return this;
     }
 
+    /// <summary>
+    /// Puts <paramref name="module"/> at <paramref name="index"/> (negative counts from the end: -1 is the last module, the
+    /// head) and returns the module it replaces; its parameters keep the position's names (<c>5.weight</c>). With
+    /// <see cref="Module.Freeze"/> on the others and a partial weight load this is fine-tuning on a new head:
+    /// <code>
+    /// model.Replace(-1, new Linear(128, 2));
+    /// model.Freeze(); model[^1].Unfreeze();
+    /// using var net = model.Compile(device, shape, loss);
+    /// net.LoadWeights(path, new WeightLoadOptions { Strict = false, SkipMismatchedShapes = true });
+    /// </code>
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">No module at that index.</exception>
+    public Module Replace(int index, Module module)
+    {
+        int i = index < 0 ? Count + index : index;
+        ArgumentOutOfRangeException.ThrowIfNegative(i, nameof(index));
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(i, Count, nameof(index));
+        return ReplaceChild(Children[i].Name, module);
+    }
+
     /// <inheritdoc />
     public override string Describe() => $"Sequential({Children.Count})";
 

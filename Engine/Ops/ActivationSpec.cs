@@ -38,6 +38,9 @@ public interface IActivationOp
 
     /// <summary>dx = dL/dx given x, y = f(x) and dy = dL/dy. dx has x's shape; only <see cref="BackwardReads"/> needs to be valid.</summary>
     void Backward(Tensor x, Tensor y, Tensor dy, Tensor dx, string? variant = null);
+
+    /// <summary>Forward mode: dy = J(x) dx, the tangent of y = f(x) along the input tangent dx (x's shape; dy has y's). x and y are both valid.</summary>
+    void Tangent(Tensor x, Tensor y, Tensor dx, Tensor dy, string? variant = null);
 }
 
 /// <summary>
@@ -119,6 +122,9 @@ public sealed class ActivationSpec : IActivationOp, IEquatable<ActivationSpec>
 
     /// <inheritdoc />
     public void Backward(Tensor x, Tensor y, Tensor dy, Tensor dx, string? variant = null) => Activations.Backward(this, x, y, dy, dx, variant);
+
+    /// <summary>Forward mode: dy = f'(x) dx. The Jacobian is diagonal, so this is the backward with dx in dy's place.</summary>
+    public void Tangent(Tensor x, Tensor y, Tensor dx, Tensor dy, string? variant = null) => Activations.Backward(this, x, y, dx, dy, variant);
 
     /// <inheritdoc />
     public bool Equals(ActivationSpec? other) => other is not null && Definition == other.Definition && Params.Alpha.Equals(other.Params.Alpha)

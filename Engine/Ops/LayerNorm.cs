@@ -15,6 +15,9 @@ internal delegate void LayerNormForwardImpl(Tensor x, Tensor y, Tensor? gamma, T
 /// <summary>A layer-norm backward implementation (arguments validated).</summary>
 internal delegate void LayerNormBackwardImpl(Tensor x, Tensor dy, Tensor? gamma, Tensor saveMean, Tensor saveRstd, Tensor? dx, Tensor? dgamma, Tensor? dbeta, LayerNormConfig config, bool accumulate);
 
+/// <summary>A layer-norm tangent (forward-mode) implementation (arguments validated; dgamma and dbeta both given or both null).</summary>
+internal delegate void LayerNormTangentImpl(Tensor x, Tensor dx, Tensor dy, Tensor? gamma, Tensor? dgamma, Tensor? dbeta, Tensor saveMean, Tensor saveRstd, LayerNormConfig config);
+
 /// <summary>
 /// Layer normalization as <c>torch.nn.functional.layer_norm</c>: each row of the trailing
 /// <c>normalizedShape</c> dimensions is normalized with its own mean and biased variance, then scaled by gamma and
@@ -32,6 +35,11 @@ public static class LayerNormOp
     internal static readonly OpRegistry<LayerNormBackwardImpl> BackwardRegistry = new OpRegistry<LayerNormBackwardImpl>("layer_norm_backward")
         .Register("kernel.rowgroup", ComputePath.Kernels, KernelBackward, "ILGPU: dx with one group per row (one thread when D <= 32); dgamma/dbeta as two-stage column sums")
         .Register("host.simd", ComputePath.Host, CpuLayerNorm.Backward, "managed SIMD: dx parallel over rows, dgamma/dbeta parallel over column blocks");
+
+    /// <summary>Tangent (forward-mode) implementations.</summary>
+    internal static readonly OpRegistry<LayerNormTangentImpl> TangentRegistry = new OpRegistry<LayerNormTangentImpl>("layer_norm_tangent")
+        .Register("kernel.row", ComputePath.Kernels, KernelTangent, "ILGPU: one thread per row, two passes")
+        .Register("host.rows", ComputePath.Host, CpuLayerNorm.Tangent, "managed loop per row (sums in double), parallel over rows");
 
     /// <summary>
     /// y = (x - mean) / sqrt(var + eps) * gamma + beta over the trailing dimensions of x that equal
@@ -87,6 +95,39 @@ public static class LayerNormOp
         BackwardRegistry.Select(x.Device, variant)(x, dy, gamma, saveMean, saveRstd, dx, dgamma, dbeta, cfg, accumulate);
     }
 
+    /// <summary>
+    /// Forward mode: the tangent of <see cref="Forward"/> along the input tangent dx and (both or neither) the
+    /// parameter tangents dgamma, dbeta: dy = gamma rstd (dx - mean(dx) - xhat mean(xhat dx)) + xhat dgamma + dbeta per
+    /// row, from the statistics forward saved.
+    /// </summary>
+    /// <exception cref="ArgumentException">Shapes or devices do not fit, or only one of dgamma and dbeta is given.</exception>
+    public static void Tangent(Tensor x, Tensor dx, Tensor dy, Tensor? gamma, Tensor? dgamma, Tensor? dbeta, Tensor saveMean, Tensor saveRstd,
+        Shape normalizedShape, string? variant = null)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(dx);
+        ArgumentNullException.ThrowIfNull(dy);
+        ArgumentNullException.ThrowIfNull(saveMean);
+        ArgumentNullException.ThrowIfNull(saveRstd);
+        const string op = "layer_norm_tangent";
+        var cfg = Describe(x, normalizedShape, 1e-5f, op);
+        TensorChecks.SameShape(dx, x.Shape, op, nameof(dx), "the shape of x");
+        TensorChecks.SameShape(dy, x.Shape, op, nameof(dy), "the shape of x");
+        if ((dgamma is null) != (dbeta is null))
+        {
+            throw new ArgumentException($"{op}: give both dgamma and dbeta or neither.", dgamma is null ? nameof(dgamma) : nameof(dbeta));
+        }
+
+        Param(gamma, normalizedShape, x, op, nameof(gamma));
+        Param(dgamma, normalizedShape, x, op, nameof(dgamma));
+        Param(dbeta, normalizedShape, x, op, nameof(dbeta));
+        Saved(saveMean, cfg, x, op, nameof(saveMean));
+        Saved(saveRstd, cfg, x, op, nameof(saveRstd));
+        TensorChecks.OnDevice(dx, x.Device, op, nameof(dx));
+        TensorChecks.OnDevice(dy, x.Device, op, nameof(dy));
+        TangentRegistry.Select(x.Device, variant)(x, dx, dy, gamma, dgamma, dbeta, saveMean, saveRstd, cfg);
+    }
+
     private static LayerNormConfig Describe(Tensor x, Shape normalizedShape, float eps, string op)
     {
         ArgumentNullException.ThrowIfNull(normalizedShape);
@@ -125,7 +166,11 @@ public static class LayerNormOp
 
     private static void Saved(Tensor t, LayerNormConfig cfg, Tensor x, string op, string name)
     {
-        TensorChecks.Length(t, cfg.Rows, op, name, $"one value per normalized row of x {x.Shape}");
+        if (t.Length != cfg.Rows)
+        {
+            // Only here: the message would allocate on every call of a warm training step.
+            TensorChecks.Length(t, cfg.Rows, op, name, $"one value per normalized row of x {x.Shape}");
+        }
         TensorChecks.OnDevice(t, x.Device, op, name);
     }
 
@@ -149,6 +194,15 @@ public static class LayerNormOp
         var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LayerNormParams>>(
             "layer_norm.forward", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LayerNormParams>(LayerNormKernels.Forward));
         k(device.Stream, new KernelConfig(new Index1D(cfg.Rows), new Index1D(RowGroup(device, cfg.D))), x.View, y.View, (gamma ?? saveMean).View, (beta ?? saveMean).View, saveMean.View, saveRstd.View, p);
+    }
+
+    private static void KernelTangent(Tensor x, Tensor dx, Tensor dy, Tensor? gamma, Tensor? dgamma, Tensor? dbeta, Tensor saveMean, Tensor saveRstd, LayerNormConfig cfg)
+    {
+        var device = x.Device;
+        var p = new LayerNormParams { Rows = cfg.Rows, D = cfg.D, Eps = cfg.Eps, HasGamma = gamma is null ? 0 : 1, HasBeta = dgamma is null ? 0 : 1 };
+        var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LayerNormParams>>(
+            "layer_norm.tangent", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, LayerNormParams>(LayerNormKernels.Tangent));
+        k(device.Stream, cfg.Rows, x.View, dx.View, dy.View, (gamma ?? saveMean).View, (dgamma ?? saveMean).View, (dbeta ?? saveMean).View, saveMean.View, saveRstd.View, p);
     }
 
     private static void KernelBackward(Tensor x, Tensor dy, Tensor? gamma, Tensor saveMean, Tensor saveRstd, Tensor? dx, Tensor? dgamma, Tensor? dbeta, LayerNormConfig cfg, bool accumulate)

@@ -49,6 +49,9 @@ public sealed class MaxoutSpec : IActivationOp
     public void Backward(Tensor x, Tensor y, Tensor dy, Tensor dx, string? variant = null) => MaxoutOp.Backward(x, dy, dx, Pieces, variant);
 
     /// <inheritdoc />
+    public void Tangent(Tensor x, Tensor y, Tensor dx, Tensor dy, string? variant = null) => MaxoutOp.Tangent(x, dx, dy, Pieces, variant);
+
+    /// <inheritdoc />
     public override string ToString() => $"maxout(pieces={Pieces})";
 }
 
@@ -68,6 +71,11 @@ public static class MaxoutOp
     internal static readonly OpRegistry<MaxoutBackwardImpl> BackwardRegistry = new OpRegistry<MaxoutBackwardImpl>("maxout.backward")
         .Register("kernel.elementwise", ComputePath.Kernels, LaunchBackward, "ILGPU kernel: one thread per output, writes its k gradients")
         .Register("host.parallel", ComputePath.Host, CpuSoftmax.MaxoutBackward, "managed loop over outputs, all cores for large tensors");
+
+    /// <summary>Tangent (forward-mode) implementations.</summary>
+    internal static readonly OpRegistry<MaxoutBackwardImpl> TangentRegistry = new OpRegistry<MaxoutBackwardImpl>("maxout.tangent")
+        .Register("kernel.elementwise", ComputePath.Kernels, LaunchTangent, "ILGPU kernel: one thread per output gathers the tangent at its maximum")
+        .Register("host.parallel", ComputePath.Host, CpuSoftmax.MaxoutTangent, "managed loop over outputs, all cores for large tensors");
 
     /// <summary>The output shape: <paramref name="input"/> with its last dimension divided by <paramref name="pieces"/>.</summary>
     /// <exception cref="ArgumentException">The last dimension is not a multiple of pieces, or pieces is not positive.</exception>
@@ -105,6 +113,24 @@ public static class MaxoutOp
         CheckOutput(x, dy, pieces, nameof(dy));
         Activations.SameShape("maxout", x, nameof(x), dx, nameof(dx));
         BackwardRegistry.Select(x.Device, variant)(x.Device, x.View, dy.View, dx.View, pieces);
+    }
+
+    /// <summary>Forward mode: dy (the output shape) is the input tangent dx (x's shape) at the first maximum of each group of x.</summary>
+    /// <exception cref="ArgumentException">Shapes do not fit; the message names them.</exception>
+    public static void Tangent(Tensor x, Tensor dx, Tensor dy, int pieces, string? variant = null)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        CheckOutput(x, dy, pieces, nameof(dy));
+        Activations.SameShape("maxout", x, nameof(x), dx, nameof(dx));
+        TangentRegistry.Select(x.Device, variant)(x.Device, x.View, dx.View, dy.View, pieces);
+    }
+
+    /// <summary>Launches <see cref="ActivationKernels.MaxoutTangent"/>.</summary>
+    internal static void LaunchTangent(Device device, ArrayView<float> x, ArrayView<float> dx, ArrayView<float> dy, int pieces)
+    {
+        var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>>(
+            "maxout.tangent", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(ActivationKernels.MaxoutTangent));
+        k(device.Stream, (int)dy.Length, x, dx, dy, pieces);
     }
 
     /// <summary>Launches <see cref="ActivationKernels.MaxoutForward"/>.</summary>

@@ -52,6 +52,9 @@ public sealed class SoftmaxSpec : IActivationOp
     public void Backward(Tensor x, Tensor y, Tensor dy, Tensor dx, string? variant = null) => SoftmaxOp.Backward(y, dy, dx, Axis, Log, variant);
 
     /// <inheritdoc />
+    public void Tangent(Tensor x, Tensor y, Tensor dx, Tensor dy, string? variant = null) => SoftmaxOp.Tangent(y, dx, dy, Axis, Log, variant);
+
+    /// <inheritdoc />
     public override string ToString() => $"{Op}(axis={Axis})";
 }
 
@@ -80,6 +83,11 @@ public static class SoftmaxOp
         .Register("kernel.group", ComputePath.Kernels, LaunchBackwardGroup, "ILGPU kernel: one group per line, shared-memory sum")
         .Register("host.simd", ComputePath.Host, CpuSoftmax.Backward, "managed SIMD (TensorPrimitives) per contiguous line, strided lines scalar; all cores");
 
+    /// <summary>Tangent (forward-mode) implementations.</summary>
+    internal static readonly OpRegistry<SoftmaxBackwardImpl> TangentRegistry = new OpRegistry<SoftmaxBackwardImpl>("softmax.tangent")
+        .Register("kernel.line", ComputePath.Kernels, LaunchTangentLine, "ILGPU kernel: one thread per line")
+        .Register("host.parallel", ComputePath.Host, CpuSoftmax.Tangent, "managed loop per line, all cores");
+
     /// <summary>y = softmax(x) (or log-softmax) along <paramref name="axis"/>; x and y have the same shape.</summary>
     /// <exception cref="ArgumentException">Shapes differ or the axis is out of range.</exception>
     public static void Forward(Tensor x, Tensor y, int axis = -1, bool log = false, string? variant = null)
@@ -99,6 +107,20 @@ public static class SoftmaxOp
         Activations.SameShape(op, y, nameof(y), dx, nameof(dx));
         var p = Describe(y.Shape, axis, log);
         BackwardRegistry.Select(y.Device, variant)(y.Device, y.View, dy.View, dx.View, p);
+    }
+
+    /// <summary>
+    /// Forward mode: the tangent dy of y = softmax(x) (or log-softmax) along the input tangent dx: with s = softmax(x),
+    /// softmax dy = s (dx - sum(s dx)), log-softmax dy = dx - sum(s dx). From y alone, like the backward.
+    /// </summary>
+    /// <exception cref="ArgumentException">Shapes differ or the axis is out of range.</exception>
+    public static void Tangent(Tensor y, Tensor dx, Tensor dy, int axis = -1, bool log = false, string? variant = null)
+    {
+        string op = log ? "log_softmax" : "softmax";
+        Activations.SameShape(op, y, nameof(y), dx, nameof(dx));
+        Activations.SameShape(op, y, nameof(y), dy, nameof(dy));
+        var p = Describe(y.Shape, axis, log);
+        TangentRegistry.Select(y.Device, variant)(y.Device, y.View, dx.View, dy.View, p);
     }
 
     /// <summary>Splits <paramref name="shape"/> into (outer, axis, inner) around <paramref name="axis"/>.</summary>
@@ -136,6 +158,14 @@ public static class SoftmaxOp
         var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, SoftmaxParams>>(
             "softmax.backward.line", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, SoftmaxParams>(SoftmaxKernels.BackwardLine));
         k(device.Stream, p.Outer * p.Inner, y, dy, dx, p);
+    }
+
+    /// <summary>Launches <see cref="SoftmaxKernels.TangentLine"/>.</summary>
+    internal static void LaunchTangentLine(Device device, ArrayView<float> y, ArrayView<float> dx, ArrayView<float> dy, SoftmaxParams p)
+    {
+        var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, SoftmaxParams>>(
+            "softmax.tangent.line", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, SoftmaxParams>(SoftmaxKernels.TangentLine));
+        k(device.Stream, p.Outer * p.Inner, y, dx, dy, p);
     }
 
     /// <summary>Launches <see cref="SoftmaxKernels.ForwardGroup"/>.</summary>

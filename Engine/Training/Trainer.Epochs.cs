@@ -45,7 +45,7 @@ public sealed partial class Trainer
             new(l.Dataset.Count, l.Options.BatchSize * l.Options.ShardCount, l.BatchCount, l.Options.Shuffle, l.Options.Seed, l.Options.DropLast);
     }
 
-    private bool EndEpoch(MetricSet trainSet, DeviceDataLoader? validation, Stopwatch clock, int sessionSamples, int batches, IProgress<TrainingProgress>? progress)
+    private StopReason? EndEpoch(MetricSet trainSet, DeviceDataLoader? validation, Stopwatch clock, int sessionSamples, int batches, IProgress<TrainingProgress>? progress)
     {
         var trainSeconds = clock.Elapsed;
         var train = trainSet.Refresh().Snapshot();
@@ -92,6 +92,7 @@ public sealed partial class Trainer
             }
         }
 
+        bool reached = Options.StopAtLoss is { } t && m.Get(t.Monitor) <= t.Threshold;
         epoch++;
         batchInEpoch = 0;
         part = default;
@@ -117,7 +118,14 @@ public sealed partial class Trainer
                 m.Epoch, Options.EarlyStopping!.Monitor, Options.EarlyStopping.MinDelta, Options.EarlyStopping.Patience, bestMetric, bestEpoch);
         }
 
-        return stop;
+        if (reached)
+        {
+            logger.LogInformation("Stopping after epoch {Epoch}: {Metric} {Value:G5} reached the threshold {Threshold:G5}",
+                m.Epoch, Options.StopAtLoss!.Monitor, m.Get(Options.StopAtLoss.Monitor), Options.StopAtLoss.Threshold);
+            return StopReason.LossThresholdReached;
+        }
+
+        return stop ? StopReason.EarlyStopped : null;
     }
 
     private TrainingResult Finish(StopReason reason)

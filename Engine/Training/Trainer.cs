@@ -180,10 +180,11 @@ public sealed partial class Trainer : IDisposable
         bool accuracy = metrics.HasAccuracy;
         CheckMetric(Options.EarlyStopping?.Monitor, validation, accuracy, "Early stopping");
         CheckMetric(Schedule is ReduceLROnPlateau ? Options.PlateauMetric : null, validation, accuracy, "ReduceLROnPlateau");
+        CheckMetric(Options.StopAtLoss?.Monitor, validation, accuracy, "StopAtLoss");
         CheckData(train);
-        if (finished == StopReason.EarlyStopped)
+        if (finished is StopReason.EarlyStopped or StopReason.LossThresholdReached)
         {
-            return Result(StopReason.EarlyStopped);
+            return Result(finished.Value);
         }
 
         BeginDataParallelFit(train, validation, metrics);
@@ -246,7 +247,7 @@ public sealed partial class Trainer : IDisposable
                 return Finish(StopReason.Cancelled);
             }
 
-            bool stop = EndEpoch(metrics, validation, epochClock, epochSessionSamples, batches, progress);
+            var stop = EndEpoch(metrics, validation, epochClock, epochSessionSamples, batches, progress);
             if (group is not null)
             {
                 ModelSync.CheckValues(Model, group, $"after epoch {epoch}");
@@ -257,9 +258,9 @@ public sealed partial class Trainer : IDisposable
                 SaveManaged();
             }
 
-            if (stop)
+            if (stop is { } reason)
             {
-                return Finish(StopReason.EarlyStopped);
+                return Finish(reason);
             }
         }
 

@@ -67,6 +67,19 @@ public sealed record EarlyStoppingOptions
     public bool RestoreBestWeights { get; init; } = true;
 }
 
+/// <summary>
+/// Stop at a loss threshold (the course notes' stopping rule, "repeat until the error is small enough"): training ends
+/// after the first epoch whose monitored loss is at or below <see cref="Threshold"/>.
+/// </summary>
+public sealed record LossThresholdOptions
+{
+    /// <summary>The loss at or below which training stops.</summary>
+    public required double Threshold { get; init; }
+
+    /// <summary>The loss watched: the epoch's mean training loss (default) or the validation loss.</summary>
+    public TrainingMetric Monitor { get; init; } = TrainingMetric.TrainLoss;
+}
+
 /// <summary>Where and when the trainer writes training checkpoints.</summary>
 public sealed record CheckpointOptions
 {
@@ -134,6 +147,9 @@ public sealed record TrainingOptions
     /// <summary>Early stopping, or null for none.</summary>
     public EarlyStoppingOptions? EarlyStopping { get; init; }
 
+    /// <summary>Stop once a loss reaches a threshold (beside or instead of <see cref="EarlyStopping"/>), or null for none.</summary>
+    public LossThresholdOptions? StopAtLoss { get; init; }
+
     /// <summary>Checkpoints, or null for none.</summary>
     public CheckpointOptions? Checkpoints { get; init; }
 
@@ -184,6 +200,13 @@ public sealed record TrainingOptions
         }
 
         Distributed?.Validate();
+
+        if (StopAtLoss is { } t)
+        {
+            Check(double.IsFinite(t.Threshold), "StopAtLoss.Threshold", t.Threshold, "must be finite");
+            Check(t.Monitor is TrainingMetric.TrainLoss or TrainingMetric.ValidationLoss, "StopAtLoss.Monitor", t.Monitor, "must be TrainLoss or ValidationLoss");
+        }
+
         if (Checkpoints is { } c)
         {
             if (string.IsNullOrWhiteSpace(c.Directory))

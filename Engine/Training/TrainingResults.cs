@@ -28,6 +28,9 @@ public enum StopReason
 
     /// <summary>The cancellation token was cancelled; Fit may be called again to continue where it stopped.</summary>
     Cancelled = 2,
+
+    /// <summary>The monitored loss reached <see cref="TrainingOptions.StopAtLoss"/>'s threshold.</summary>
+    LossThresholdReached = 3,
 }
 
 /// <summary>Mean loss, accuracy and the task's metrics over some samples.</summary>

@@ -55,6 +55,30 @@ public static class ActivationKernels
     public static void MaxoutBackward(Index1D o, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int pieces)
     {
         long b = (long)o.X * pieces;
+        int arg = FirstArgMax(x, b, pieces);
+
+        float g = dy[o];
+        for (int j = 0; j < pieces; j++)
+        {
+            dx[b + j] = j == arg ? g : 0f;
+        }
+    }
+
+    /// <summary>
+    /// Maxout tangent (forward mode), one thread per output: dy (rows, F) is the input tangent dx (rows, F * k) at the
+    /// first maximum of x in each group of k. Launch over rows * F outputs.
+    /// </summary>
+    public static void MaxoutTangent(Index1D o, ArrayView<float> x, ArrayView<float> dx, ArrayView<float> dy, int pieces)
+    {
+        long b = (long)o.X * pieces;
+        int arg = FirstArgMax(x, b, pieces);
+
+        dy[o] = dx[b + arg];
+    }
+
+    /// <summary>The offset in [0, pieces) of the first maximum of x[b .. b + pieces) (maxout's selected piece).</summary>
+    private static int FirstArgMax(ArrayView<float> x, long b, int pieces)
+    {
         float m = x[b];
         int arg = 0;
         for (int j = 1; j < pieces; j++)
@@ -67,10 +91,6 @@ public static class ActivationKernels
             }
         }
 
-        float g = dy[o];
-        for (int j = 0; j < pieces; j++)
-        {
-            dx[b + j] = j == arg ? g : 0f;
-        }
+        return arg;
     }
 }

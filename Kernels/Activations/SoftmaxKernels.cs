@@ -90,6 +90,30 @@ public static class SoftmaxKernels
         }
     }
 
+    /// <summary>
+    /// Tangent (forward mode) from y and the input tangent dx, one thread per line; launch over Outer * Inner lines. With
+    /// s = y (softmax) or exp(y) (log-softmax) and dot = sum(s * dx): softmax dy = s (dx - dot), log-softmax dy = dx - dot.
+    /// </summary>
+    public static void TangentLine(Index1D line, ArrayView<float> y, ArrayView<float> dx, ArrayView<float> dy, SoftmaxParams p)
+    {
+        int inner = p.Inner;
+        int n = p.Axis;
+        long b = ((long)(line.X / inner) * n * inner) + (line.X % inner);
+        bool log = p.Log != 0;
+        float dot = 0f;
+        for (int k = 0; k < n; k++)
+        {
+            long i = b + ((long)k * inner);
+            dot += (log ? XMath.Exp(y[i]) : y[i]) * dx[i];
+        }
+
+        for (int k = 0; k < n; k++)
+        {
+            long i = b + ((long)k * inner);
+            dy[i] = log ? dx[i] - dot : y[i] * (dx[i] - dot);
+        }
+    }
+
     /// <summary>Forward, one group per line (grid = Outer * Inner groups, power-of-two group size).</summary>
     public static void ForwardGroup(ArrayView<float> x, ArrayView<float> y, SoftmaxParams p)
     {

@@ -191,4 +191,46 @@ public static class LayerNormKernels
             dx[rowBase + j] = rs * (gd - meanG - (xhat * meanGx));
         }
     }
+
+    /// <summary>
+    /// Thread r: the tangent (forward mode) of one row along the input tangent dx and (with HasBeta, here meaning that
+    /// dgamma and dbeta are given) the parameter tangents: with xhat = (x - mean[r]) rstd[r],
+    /// dy = gamma rstd (dx - mean_d(dx) - xhat mean_d(xhat dx)) + xhat dgamma + dbeta. Launch over Rows threads.
+    /// </summary>
+    public static void Tangent(Index1D r, ArrayView<float> x, ArrayView<float> dx, ArrayView<float> dy, ArrayView<float> gamma, ArrayView<float> dgamma,
+        ArrayView<float> dbeta, ArrayView<float> mean, ArrayView<float> rstd, LayerNormParams p)
+    {
+        int d = p.D;
+        int rowBase = r * d;
+        float mu = mean[r];
+        float rs = rstd[r];
+        bool hasGamma = p.HasGamma != 0;
+        bool affineTangents = p.HasBeta != 0;
+        float a0 = 0f, a1 = 0f;
+        for (int j = 0; j < d; j++)
+        {
+            float t = dx[rowBase + j];
+            a0 += t;
+            a1 += t * ((x[rowBase + j] - mu) * rs);
+        }
+
+        float meanT = a0 / d;
+        float meanTx = a1 / d;
+        for (int j = 0; j < d; j++)
+        {
+            float xhat = (x[rowBase + j] - mu) * rs;
+            float v = rs * (dx[rowBase + j] - meanT - (xhat * meanTx));
+            if (hasGamma)
+            {
+                v *= gamma[j];
+            }
+
+            if (affineTangents)
+            {
+                v += (xhat * dgamma[j]) + dbeta[j];
+            }
+
+            dy[rowBase + j] = v;
+        }
+    }
 }

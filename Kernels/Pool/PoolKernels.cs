@@ -81,6 +81,18 @@ public static class PoolKernels
     }
 
     /// <summary>
+    /// Tangent (forward mode) of max pooling, and of any pooling that saves the index of the element it picked: dy[i] is
+    /// the input tangent dx at that element of its plane. Launch over Planes * OutH * OutW. dx: (Planes, Height, Width);
+    /// indices, dy: (Planes, OutH, OutW).
+    /// </summary>
+    public static void MaxTangent(Index1D index, ArrayView<float> dx, ArrayView<float> indices, ArrayView<float> dy, PoolParams p)
+    {
+        int i = index;
+        int plane = i / (p.OutH * p.OutW);
+        dy[i] = dx[((long)plane * p.Height * p.Width) + (int)indices[i]];
+    }
+
+    /// <summary>
     /// Average pooling with count_include_pad: y = window sum / (window area within the padded input).
     /// Launch over Planes * OutH * OutW. x: (Planes, Height, Width); y: (Planes, OutH, OutW).
     /// </summary>
@@ -192,6 +204,45 @@ public static class PoolKernels
 
         float g = sum * Pow(x[i], normType - 1f);
         dx[i] = p.Beta == 0f ? g : dx[i] + g;
+    }
+
+    /// <summary>
+    /// Tangent (forward mode) of power-average pooling: dy = s^(1/p - 1) * sum over the window of x^(p-1) dx with
+    /// s = sum x^p, and 0 for windows with s = 0 (the adjoint of <see cref="LpBackward"/>). Launch over Planes * OutH * OutW.
+    /// x, dx: (Planes, Height, Width); dy: (Planes, OutH, OutW).
+    /// </summary>
+    public static void LpTangent(Index1D index, ArrayView<float> x, ArrayView<float> dx, ArrayView<float> dy, PoolParams p)
+    {
+        int i = index;
+        int outW = p.OutW, outH = p.OutH, width = p.Width;
+        float normType = p.NormType;
+        int ow = i % outW;
+        int t = i / outW;
+        int oh = t % outH;
+        int plane = t / outH;
+        float s = WindowPowerSum(x, p, plane, oh, ow);
+        if (s == 0f)
+        {
+            dy[i] = 0f;
+            return;
+        }
+
+        int hs = oh * p.StrideH;
+        int ws = ow * p.StrideW;
+        int he = hs + p.KernelH;
+        int we = ws + p.KernelW;
+        long xBase = (long)plane * p.Height * width;
+        float sum = 0f;
+        for (int h = hs; h < he; h++)
+        {
+            for (int w = ws; w < we; w++)
+            {
+                long at = xBase + (h * width) + w;
+                sum += Pow(x[at], normType - 1f) * dx[at];
+            }
+        }
+
+        dy[i] = sum * Pow(s, (1f / normType) - 1f);
     }
 
     /// <summary>

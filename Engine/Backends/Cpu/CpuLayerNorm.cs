@@ -46,6 +46,58 @@ internal static unsafe class CpuLayerNorm
         }
     }
 
+    /// <summary>Tangent (forward mode), as <c>Ops.LayerNorm.Tangent</c>: one row per iteration, in double.</summary>
+    public static void Tangent(Tensor x, Tensor dx, Tensor dy, Tensor? gamma, Tensor? dgamma, Tensor? dbeta, Tensor saveMean, Tensor saveRstd, LayerNormConfig cfg)
+    {
+        x.Device.Synchronize();
+        var body = new TangentBody
+        {
+            X = HostSimd.Ptr(x), Dx = HostSimd.Ptr(dx), Dy = HostSimd.Ptr(dy), Gamma = HostSimd.PtrOrNull(gamma), DGamma = HostSimd.PtrOrNull(dgamma),
+            DBeta = HostSimd.PtrOrNull(dbeta), Mean = HostSimd.Ptr(saveMean), Rstd = HostSimd.Ptr(saveRstd), Cfg = cfg,
+        };
+        HostParallel.For(cfg.Rows, ref body, Math.Max(1, 4096 / cfg.D));
+    }
+
+    private struct TangentBody : IRangeBody
+    {
+        public float* X, Dx, Dy, Gamma, DGamma, DBeta, Mean, Rstd;
+        public LayerNormConfig Cfg;
+
+        public readonly void Run(int start, int end)
+        {
+            int d = Cfg.D;
+            for (int r = start; r < end; r++)
+            {
+                long b = (long)r * d;
+                float mu = Mean[r], rs = Rstd[r];
+                double a0 = 0, a1 = 0;
+                for (int j = 0; j < d; j++)
+                {
+                    a0 += Dx[b + j];
+                    a1 += Dx[b + j] * (double)((X[b + j] - mu) * rs);
+                }
+
+                float meanT = (float)(a0 / d), meanTx = (float)(a1 / d);
+                for (int j = 0; j < d; j++)
+                {
+                    float xhat = (X[b + j] - mu) * rs;
+                    float v = rs * (Dx[b + j] - meanT - (xhat * meanTx));
+                    if (Gamma != null)
+                    {
+                        v *= Gamma[j];
+                    }
+
+                    if (DGamma != null)
+                    {
+                        v += (xhat * DGamma[j]) + DBeta[j];
+                    }
+
+                    Dy[b + j] = v;
+                }
+            }
+        }
+    }
+
     private struct ForwardBody : IRangeBody
     {
         public float* X, Y, Gamma, Beta, Mean, Rstd;

@@ -22,6 +22,8 @@ internal static unsafe partial class CpuPool
         LpBackward,
         GlobalForward,
         GlobalBackward,
+        MaxTangent,
+        LpTangent,
     }
 
     /// <summary>Max pooling forward (see <see cref="PoolKernels.MaxForward"/>).</summary>
@@ -45,6 +47,14 @@ internal static unsafe partial class CpuPool
     public static void LpBackward(Device device, PoolParams p, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx) =>
         Run(device, Kind.LpBackward, p, dy, dx, x);
 
+    /// <summary>Tangent of max pooling and of every pooling that saves indices: dy[o] = dx[indices[o]] within the plane (see <see cref="PoolKernels.MaxTangent"/>).</summary>
+    public static void MaxTangent(Device device, PoolParams p, ArrayView<float> dx, ArrayView<float> indices, ArrayView<float> dy) =>
+        Run(device, Kind.MaxTangent, p, dx, dy, indices);
+
+    /// <summary>Tangent of power-average pooling (see <see cref="PoolKernels.LpTangent"/>).</summary>
+    public static void LpTangent(Device device, PoolParams p, ArrayView<float> x, ArrayView<float> dx, ArrayView<float> dy) =>
+        Run(device, Kind.LpTangent, p, x, dy, dx);
+
     /// <summary>Global average pooling forward: y[plane] = mean of the plane.</summary>
     public static void GlobalAvgForward(Device device, PoolParams p, ArrayView<float> x, ArrayView<float> y) => Run(device, Kind.GlobalForward, p, x, y, default);
 
@@ -66,8 +76,8 @@ internal static unsafe partial class CpuPool
     private static float Pow(float x, float e) => e == 1f ? x : e == 2f ? x * x : MathF.Pow(x, e);
 
     /// <summary>
-    /// One plane of one op. A is the op's first input (x, or dy for backward), B its output (y or dx), C the third
-    /// buffer (max: indices; lp backward: x).
+    /// One plane of one op. A is the op's first input (x, or dy for backward, dx for the max tangent), B its output
+    /// (y, dx, or the tangent dy), C the third buffer (max: indices; lp backward: x; lp tangent: dx).
     /// </summary>
     private struct PlaneBody : IRangeBody
     {
@@ -95,7 +105,15 @@ internal static unsafe partial class CpuPool
                     case Kind.LpForward: Forward(A + inBase, B + outBase, average: false); break;
                     case Kind.LpBackward: Backward(A + outBase, B + inBase, null, C + inBase); break;
                     case Kind.GlobalForward: B[plane] = TensorPrimitives.Sum(new ReadOnlySpan<float>(A + inBase, hw)) * (1f / hw); break;
-                    default:
+                    case Kind.MaxTangent:
+                        for (int o = 0; o < ohw; o++)
+                        {
+                            B[outBase + o] = A[inBase + (int)C[outBase + o]];
+                        }
+
+                        break;
+                    case Kind.LpTangent: LpTangent(A + inBase, C + inBase, B + outBase); break;
+                    case Kind.GlobalBackward:
                         var dx = new Span<float>(B + inBase, hw);
                         float g = A[plane] / hw;
                         if (P.Beta == 0f)
@@ -108,6 +126,34 @@ internal static unsafe partial class CpuPool
                         }
 
                         break;
+                    default:
+                        throw new InvalidOperationException($"Unknown pooling kind {Kind}.");
+                }
+            }
+        }
+
+        /// <summary>One plane of the lp tangent: dy = s^(1/p - 1) sum x^(p-1) dx over each window, 0 where s = 0.</summary>
+        private readonly void LpTangent(float* x, float* dx, float* dy)
+        {
+            int width = P.Width;
+            float norm = P.NormType;
+            for (int oh = 0; oh < P.OutH; oh++)
+            {
+                for (int ow = 0; ow < P.OutW; ow++)
+                {
+                    Window(oh, ow, out int hs, out int he, out int ws, out int we, out _);
+                    float s = 0f, sum = 0f;
+                    for (int h = hs; h < he; h++)
+                    {
+                        for (int w = ws; w < we; w++)
+                        {
+                            float v = x[(h * width) + w];
+                            s += Pow(v, norm);
+                            sum += Pow(v, norm - 1f) * dx[(h * width) + w];
+                        }
+                    }
+
+                    dy[(oh * P.OutW) + ow] = s == 0f ? 0f : sum * Pow(s, (1f / norm) - 1f);
                 }
             }
         }

@@ -37,6 +37,30 @@ internal static unsafe class CpuSoftmax
         }
     }
 
+    /// <summary>Softmax / log-softmax tangent (forward mode) from y and the input tangent dx on host memory (see SoftmaxKernels.TangentLine).</summary>
+    public static void Tangent(Device device, ArrayView<float> y, ArrayView<float> dx, ArrayView<float> dy, SoftmaxParams p)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        device.Synchronize();
+        fixed (float* py = HostViews.Span(y), pdx = HostViews.Span(dx), pdy = HostViews.Span(dy))
+        {
+            var body = new TangentBody { Y = py, Dx = pdx, Dy = pdy, P = p };
+            HostParallel.For(p.Outer * p.Inner, ref body, Math.Max(1, MinWork / p.Axis));
+        }
+    }
+
+    /// <summary>Maxout tangent (forward mode): dy[o] is dx at the first maximum of x in group o.</summary>
+    public static void MaxoutTangent(Device device, ArrayView<float> x, ArrayView<float> dx, ArrayView<float> dy, int pieces)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        device.Synchronize();
+        fixed (float* px = HostViews.Span(x), pdx = HostViews.Span(dx), pdy = HostViews.Span(dy))
+        {
+            var body = new MaxoutBody { X = px, Y = pdy, Dx = pdx, K = pieces, Tangent = true };
+            HostParallel.For((int)dy.Length, ref body, Math.Max(1, MinWork / pieces));
+        }
+    }
+
     /// <summary>Maxout forward: y[o] = max of x[o k .. o k + k).</summary>
     public static void MaxoutForward(Device device, ArrayView<float> x, ArrayView<float> y, int pieces)
     {
@@ -203,6 +227,38 @@ internal static unsafe class CpuSoftmax
         }
     }
 
+    private struct TangentBody : IRangeBody
+    {
+        public float* Y;
+        public float* Dx;
+        public float* Dy;
+        public SoftmaxParams P;
+
+        public readonly void Run(int start, int end)
+        {
+            int n = P.Axis;
+            int inner = P.Inner;
+            bool log = P.Log != 0;
+            for (int line = start; line < end; line++)
+            {
+                long b = ((long)(line / inner) * n * inner) + (line % inner);
+                float dot = 0f;
+                for (int k = 0; k < n; k++)
+                {
+                    long i = b + ((long)k * inner);
+                    dot += (log ? MathF.Exp(Y[i]) : Y[i]) * Dx[i];
+                }
+
+                for (int k = 0; k < n; k++)
+                {
+                    long i = b + ((long)k * inner);
+                    Dy[i] = log ? Dx[i] - dot : Y[i] * (Dx[i] - dot);
+                }
+            }
+        }
+    }
+
+    /// <summary>Maxout over groups of K: forward writes Y; backward (Y holds dy) scatters into Dx; tangent (Y is dy) gathers from Dx.</summary>
     private struct MaxoutBody : IRangeBody
     {
         public float* X;
@@ -210,6 +266,7 @@ internal static unsafe class CpuSoftmax
         public float* Dx;
         public int K;
         public bool Backward;
+        public bool Tangent;
 
         public readonly void Run(int start, int end)
         {
@@ -226,6 +283,12 @@ internal static unsafe class CpuSoftmax
                         m = g[j];
                         arg = j;
                     }
+                }
+
+                if (Tangent)
+                {
+                    Y[o] = Dx[((long)o * k) + arg];
+                    continue;
                 }
 
                 if (!Backward)

@@ -73,6 +73,24 @@ internal static class PoolLaunchers
         k(device.Stream, Inputs(p), x, dy, dx, p);
     }
 
+    /// <summary>Launches <see cref="PoolKernels.MaxTangent"/> over the outputs.</summary>
+    public static void MaxTangent(Device device, PoolParams p, ArrayView<float> dx, ArrayView<float> indices, ArrayView<float> dy)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, PoolParams>>(
+            "pool.max_tangent", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, PoolParams>(PoolKernels.MaxTangent));
+        k(device.Stream, Outputs(p), dx, indices, dy, p);
+    }
+
+    /// <summary>Launches <see cref="PoolKernels.LpTangent"/> over the outputs.</summary>
+    public static void LpTangent(Device device, PoolParams p, ArrayView<float> x, ArrayView<float> dx, ArrayView<float> dy)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, PoolParams>>(
+            "pool.lp_tangent", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, PoolParams>(PoolKernels.LpTangent));
+        k(device.Stream, Outputs(p), x, dx, dy, p);
+    }
+
     /// <summary>Global average pooling: the channel-sum kernel over (1, planes, H * W) scaled by 1 / (H * W).</summary>
     public static void GlobalAvgForward(Device device, PoolParams p, ArrayView<float> x, ArrayView<float> y)
     {

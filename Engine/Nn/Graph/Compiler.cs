@@ -30,6 +30,23 @@ public sealed record CompileOptions
     /// computes differently with and without sharing.
     /// </summary>
     public bool ShareMemory { get; init; } = true;
+
+    /// <summary>
+    /// A model-wide initialization rule applied at the model's first compile on a device (later compiles share the
+    /// parameters and ignore it): e.g. <c>Init.Rule(weights: Init.KaimingNormal("relu"), biases: Init.Zeros())</c> or
+    /// <c>Init.ByActivation()</c>. Layers given their own rule keep it. Null: every layer's default (PyTorch's).
+    /// </summary>
+    public InitRule? Init { get; init; }
+
+    /// <summary>
+    /// Forward mode: the plan carries a tangent beside every value, and each forward pass also runs every layer's tangent
+    /// rule, so <see cref="CompiledModel.OutputTangent"/> is the directional derivative (Jacobian-vector product) of the
+    /// outputs along <see cref="CompiledModel.InputTangent"/> (and <see cref="ParameterTangents"/>). Takes no loss.
+    /// </summary>
+    public bool Tangents { get; init; }
+
+    /// <summary>With <see cref="Tangents"/>: the parameters have tangents too (<see cref="ParameterSet.Tangents"/>, zero until written).</summary>
+    public bool ParameterTangents { get; init; }
 }
 
 /// <summary>The order of the nodes and what the backward pass computes.</summary>
@@ -84,6 +101,16 @@ internal static class Compiler
         }
 
         GraphValue? lossValue = null, target = null;
+        if (o.ParameterTangents && !o.Tangents)
+        {
+            throw new ArgumentException("CompileOptions.ParameterTangents needs Tangents = true (a forward-mode plan).", nameof(o));
+        }
+
+        if (loss is not null && o.Tangents)
+        {
+            throw new ArgumentException($"A forward-mode plan (CompileOptions.Tangents) takes no loss, but {loss.Describe()} was given; compile without one.", nameof(loss));
+        }
+
         if (loss is not null)
         {
             if (o.LossOutput < 0 || o.LossOutput >= outputs.Length)
@@ -107,7 +134,7 @@ internal static class Compiler
         }
 
         // 2. Parameters on the device (created at the first compile), and each node's view of them.
-        var state = ModelState.Ensure(root, device, walk, o.Seed);
+        var state = ModelState.Ensure(root, device, walk, o.Seed, o.Init, o.Init is null ? null : NextLayers(b));
         foreach (var (path, m) in walk)
         {
             string prefix = path.Length == 0 ? string.Empty : path + ".";
@@ -124,13 +151,32 @@ internal static class Compiler
         var plans = new LayerPlan[b.Nodes.Count];
         foreach (var n in b.Nodes)
         {
+            if (o.Tangents && !n.Layer.HasTangent)
+            {
+                throw new InvalidOperationException($"Layer '{n.Name}' ({n.Layer.Describe()}) has no tangent rule, so it cannot be in a forward-mode plan (CompileOptions.Tangents).");
+            }
+
             plans[n.Id] = new LayerPlan(n.Inputs.Select(v => v.Shape).ToArray(), n.Outputs.Select(v => v.Shape).ToArray(), o.Training,
-                schedule.BStep[n.Id] >= 0, schedule.InputNeedsGrad[n.Id], schedule.ParamsNeedGrad[n.Id]);
+                schedule.BStep[n.Id] >= 0, schedule.InputNeedsGrad[n.Id], schedule.ParamsNeedGrad[n.Id], o.Tangents, o.ParameterTangents && state.Parameters is not null);
             n.Layer.Plan(plans[n.Id]);
         }
 
         var memory = MemoryPlanner.Plan(b, schedule, plans, outputs, lossValue, target, o);
-        return new CompiledModel(device, root, state, b, schedule, plans, memory, inputs, outputs, target, lossValue, paths, o);
+        var tangents = o.Tangents ? TangentPlanner.Plan(b, schedule, plans, outputs, o) : null;
+        return new CompiledModel(device, root, state, b, schedule, plans, memory, inputs, outputs, target, lossValue, paths, o, tangents);
+    }
+
+    /// <summary>For each layer used once whose single output feeds exactly one node: that node's layer (for <see cref="InitRule"/>s).</summary>
+    private static Func<Module, Layer?> NextLayers(GraphBuilder b)
+    {
+        var next = new Dictionary<Module, Layer?>(ReferenceEqualityComparer.Instance);
+        foreach (var n in b.Nodes)
+        {
+            var consumer = n.Outputs.Length == 1 && n.Outputs[0].Consumers.Count == 1 ? n.Outputs[0].Consumers[0].Node.Layer : null;
+            next[n.Layer] = next.ContainsKey(n.Layer) ? null : consumer;
+        }
+
+        return m => next.GetValueOrDefault(m);
     }
 
     /// <summary>Topological order (Kahn, ties broken by creation order) of the nodes.</summary>

@@ -32,6 +32,9 @@ public enum BufferKind
 
     /// <summary>Written by a node's forward and read by its backward.</summary>
     Saved = 7,
+
+    /// <summary>The tangent of a value in a forward-mode plan (<see cref="CompileOptions.Tangents"/>).</summary>
+    Tangent = 8,
 }
 
 /// <summary>One buffer of a <see cref="MemoryPlan"/>: where it lives and during which steps.</summary>

@@ -107,7 +107,11 @@ internal sealed class MemoryPlanner
     private static bool LiveTogether(Slot a, Slot b) => a.Start <= b.End && b.Start <= a.End;
 
     /// <summary>A new slot live in [start, stop]; with a <paramref name="parent"/> it is an alias that widens the parent's interval.</summary>
-    private Slot New(string label, BufferKind kind, long elements, int start, int stop, Slot? parent = null)
+    private Slot New(string label, BufferKind kind, long elements, int start, int stop, Slot? parent = null) =>
+        NewSlot(slots, label, kind, elements, start, stop, parent);
+
+    /// <summary><see cref="New"/> for any list of slots (the tangent plan keeps its own).</summary>
+    internal static Slot NewSlot(List<Slot> slots, string label, BufferKind kind, long elements, int start, int stop, Slot? parent = null)
     {
         var slot = new Slot(label, kind, elements, start, stop) { Parent = parent };
         slots.Add(slot);

@@ -22,15 +22,18 @@ internal sealed class ModelState : IDisposable
     /// <summary>The state-dict names in order, to detect a module tree that changed since the first compile.</summary>
     public string[] Layout { get; }
 
-    /// <summary>The state of <paramref name="root"/> on <paramref name="device"/>, created and initialized (seeded) when missing.</summary>
-    public static ModelState Ensure(Module root, Device device, IReadOnlyList<(string Path, Module Module)> walk, int seed)
+    /// <summary>
+    /// The state of <paramref name="root"/> on <paramref name="device"/>, created and initialized (seeded) when missing:
+    /// each parameter by its layer's rule, or by <paramref name="rule"/> where that gives one and the layer's is not explicit.
+    /// </summary>
+    public static ModelState Ensure(Module root, Device device, IReadOnlyList<(string Path, Module Module)> walk, int seed, InitRule? rule = null, Func<Module, Layer?>? next = null)
     {
-        var pspecs = new List<(string Name, ParamSpec Spec)>();
+        var pspecs = new List<(string Name, ParamSpec Spec, Module Owner)>();
         var bspecs = new List<(string Name, BufferSpec Spec)>();
         foreach (var (path, m) in walk)
         {
             string prefix = path.Length == 0 ? string.Empty : path + ".";
-            pspecs.AddRange(m.ParameterSpecs.Select(p => (prefix + p.Name, p)));
+            pspecs.AddRange(m.ParameterSpecs.Select(p => (prefix + p.Name, p, m)));
             bspecs.AddRange(m.BufferSpecs.Select(b => (prefix + b.Name, b)));
         }
 
@@ -42,7 +45,8 @@ internal sealed class ModelState : IDisposable
             if (!existing.Layout.SequenceEqual(layout))
             {
                 throw new InvalidOperationException(
-                    "The model's parameters changed since it was first compiled on this device; compile a new model instead.");
+                    "The model's parameters changed since it was first compiled on this device (a layer added or replaced); build the model " +
+                    "anew (or dispose it, which frees its parameters) and compile again, loading saved weights with a partial load if needed.");
             }
 
             return existing;
@@ -50,13 +54,27 @@ internal sealed class ModelState : IDisposable
 
         ParameterSet? ps = pspecs.Count == 0 ? null : ParameterSet.CreateForModule(device, pspecs.Select(p => (p.Name, p.Spec.Shape, p.Spec.Role)));
         var bs = BufferSet.Create(device, bspecs.Select(b => (b.Name, b.Spec.Shape, b.Spec.InitialValue)));
-        if (ps is not null)
+        try
         {
             // Parameter i draws from Philox stream (seed, i): the same values on every device and run.
             for (int i = 0; i < pspecs.Count; i++)
             {
-                Initialize(ps[pspecs[i].Name].Value, pspecs[i].Spec.Init, ((ulong)(uint)seed << 32) | (uint)i);
+                var (name, spec, owner) = pspecs[i];
+                var init = spec.Init;
+                if (rule is not null && !spec.ExplicitInit && rule(new InitContext(name, owner, spec, next?.Invoke(owner))) is { } chosen)
+                {
+                    Init.CheckFits(chosen, spec.Shape, name);
+                    init = chosen;
+                }
+
+                Init.Apply(ps![name].Value, init, ((ulong)(uint)seed << 32) | (uint)i);
             }
+        }
+        catch
+        {
+            ps?.Dispose();
+            bs.Dispose();
+            throw;
         }
 
         SetInitialValues(walk, ps, bs);
@@ -95,21 +113,6 @@ internal sealed class ModelState : IDisposable
 
                 t.CopyFrom(data);
             }
-        }
-    }
-
-    private static void Initialize(Tensor t, ParamInit init, ulong seed)
-    {
-        switch (init.Kind)
-        {
-            case ParamInitKind.Constant:
-                Init.Constant(t, (float)init.A);
-                break;
-            case ParamInitKind.Uniform:
-                Init.Uniform(t, -init.A, init.A, seed);
-                break;
-            default:
-                throw new ArgumentOutOfRangeException(nameof(init), init.Kind, "Unknown initializer.");
         }
     }
 }

@@ -85,6 +85,16 @@ public class Activation : Layer
     }
 
     /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: the op's own rule (<see cref="IActivationOp.Tangent"/>): f'(x) dx elementwise, the softmax Jacobian, or maxout's gather.</summary>
+    public override void Tangent(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Op.Tangent(context.Input(), context.Output(), context.InputTangent(), context.OutputTangent());
+    }
+
+    /// <inheritdoc />
     public override long Flops(IReadOnlyList<Shape> inputs, IReadOnlyList<Shape> outputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);

@@ -21,9 +21,11 @@ public abstract class ConvolutionLayer : Layer
     /// Checks the sizes (errors name <paramref name="layer"/>) and adds the parameters: the weight is
     /// (Cout, Cin / groups, kH, kW), (Cin, Cout / groups, kH, kW) when <paramref name="transposed"/>, or
     /// (Cout, Cin / groups, kW) when <paramref name="oneDimensional"/> (a conv1d, kernel (1, K)), and both weight and
-    /// bias are initialized like PyTorch, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = weight.size(1) * kH * kW.
+    /// bias are initialized like PyTorch, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = weight.size(1) * kH * kW, unless
+    /// <paramref name="init"/> or <paramref name="biasInit"/> give other rules.
     /// </summary>
-    private protected ConvolutionLayer(string layer, int inChannels, int outChannels, (int H, int W) kernel, int groups, bool bias, bool transposed, bool oneDimensional = false)
+    private protected ConvolutionLayer(string layer, int inChannels, int outChannels, (int H, int W) kernel, int groups, bool bias, bool transposed,
+        bool oneDimensional = false, ParamInit? init = null, ParamInit? biasInit = null)
     {
         ConvText.CheckSizes(layer, inChannels, outChannels, kernel, groups);
         InChannels = inChannels;
@@ -34,10 +36,10 @@ public abstract class ConvolutionLayer : Layer
         var weight = oneDimensional ? new Shape(outChannels, inChannels / groups, kernel.W)
             : transposed ? new Shape(inChannels, outChannels / groups, kernel.H, kernel.W)
             : new Shape(outChannels, inChannels / groups, kernel.H, kernel.W);
-        AddParameter("weight", weight, ParameterRole.Weight, ParamInit.Uniform(bound));
+        AddParameter("weight", weight, ParameterRole.Weight, init ?? ParamInit.Uniform(bound), init is not null);
         if (bias)
         {
-            AddParameter("bias", new Shape(outChannels), ParameterRole.Bias, ParamInit.Uniform(bound));
+            AddParameter("bias", new Shape(outChannels), ParameterRole.Bias, biasInit ?? ParamInit.Uniform(bound), biasInit is not null);
         }
     }
 
@@ -74,6 +76,10 @@ public abstract class ConvolutionLayer : Layer
     {
         ArgumentNullException.ThrowIfNull(plan);
         ConvText.PlanWorkspaces(plan, Geometry(plan.InputShapes[0]));
+        if (plan.Tangents && plan.ParamTangents)
+        {
+            plan.TangentWorkspace(plan.OutputShapes[0]);
+        }
     }
 
     /// <inheritdoc />
@@ -89,6 +95,12 @@ public abstract class ConvolutionLayer : Layer
     /// <inheritdoc />
     public override void Backward(NodeContext context) => ConvCallState.Backward(context, HasBias);
 
+    /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: the op is linear in x and in (W, b), so dy = conv(dx, W) (+ conv(x, dW) + db with parameter tangents).</summary>
+    public override void Tangent(NodeContext context) => ConvCallState.Tangent(context, HasBias);
+
     /// <summary>The op's validated geometry for input shape <paramref name="x"/> and this layer's weight and settings.</summary>
     private protected abstract ConvGeometry Geometry(Shape x);
 }
@@ -100,19 +112,20 @@ public abstract class ConvolutionLayer : Layer
 /// </summary>
 public sealed class Conv2d : ConvolutionLayer
 {
-    /// <summary>A square kernel with the same stride, padding and dilation on both axes.</summary>
-    public Conv2d(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, int dilation = 1, int groups = 1, bool bias = true)
+    /// <summary>A square kernel with the same stride, padding and dilation on both axes; <paramref name="init"/> and <paramref name="biasInit"/> replace PyTorch's default.</summary>
+    public Conv2d(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, int dilation = 1, int groups = 1, bool bias = true,
+        ParamInit? init = null, ParamInit? biasInit = null)
         : this(inChannels, outChannels, (kernel, kernel), new Conv2dOptions
         {
             Stride = (stride, stride), Padding = ConvPadding.Symmetric(padding, padding), Dilation = (dilation, dilation), Groups = groups,
-        }, bias)
+        }, bias, init, biasInit)
     {
     }
 
     /// <summary>Any kernel and <see cref="Conv2dOptions"/> (per-axis stride and dilation, per-side or "same" padding).</summary>
-    /// <exception cref="ArgumentException">Sizes are not positive or channels are not divisible by the groups.</exception>
-    public Conv2d(int inChannels, int outChannels, (int H, int W) kernel, Conv2dOptions? options, bool bias = true)
-        : base("Conv2d", inChannels, outChannels, kernel, (options ?? Conv2dOptions.Default).Groups, bias, transposed: false) =>
+    /// <exception cref="ArgumentException">Sizes are not positive, channels are not divisible by the groups, or <paramref name="biasInit"/> is a fan rule.</exception>
+    public Conv2d(int inChannels, int outChannels, (int H, int W) kernel, Conv2dOptions? options, bool bias = true, ParamInit? init = null, ParamInit? biasInit = null)
+        : base("Conv2d", inChannels, outChannels, kernel, (options ?? Conv2dOptions.Default).Groups, bias, transposed: false, init: init, biasInit: biasInit) =>
         Options = options ?? Conv2dOptions.Default;
 
     /// <summary>Stride, padding, dilation, groups.</summary>
@@ -145,19 +158,20 @@ public sealed class Conv2d : ConvolutionLayer
 /// </summary>
 public sealed class ConvTranspose2d : ConvolutionLayer
 {
-    /// <summary>A square kernel with the same settings on both axes.</summary>
-    public ConvTranspose2d(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, int outputPadding = 0, int dilation = 1, int groups = 1, bool bias = true)
+    /// <summary>A square kernel with the same settings on both axes; <paramref name="init"/> and <paramref name="biasInit"/> replace PyTorch's default.</summary>
+    public ConvTranspose2d(int inChannels, int outChannels, int kernel, int stride = 1, int padding = 0, int outputPadding = 0, int dilation = 1, int groups = 1, bool bias = true,
+        ParamInit? init = null, ParamInit? biasInit = null)
         : this(inChannels, outChannels, (kernel, kernel), new ConvTranspose2dOptions
         {
             Stride = (stride, stride), Padding = (padding, padding), OutputPadding = (outputPadding, outputPadding), Dilation = (dilation, dilation), Groups = groups,
-        }, bias)
+        }, bias, init, biasInit)
     {
     }
 
     /// <summary>Any kernel and <see cref="ConvTranspose2dOptions"/>.</summary>
-    /// <exception cref="ArgumentException">Sizes are not positive or channels are not divisible by the groups.</exception>
-    public ConvTranspose2d(int inChannels, int outChannels, (int H, int W) kernel, ConvTranspose2dOptions? options, bool bias = true)
-        : base("ConvTranspose2d", inChannels, outChannels, kernel, (options ?? ConvTranspose2dOptions.Default).Groups, bias, transposed: true) =>
+    /// <exception cref="ArgumentException">Sizes are not positive, channels are not divisible by the groups, or <paramref name="biasInit"/> is a fan rule.</exception>
+    public ConvTranspose2d(int inChannels, int outChannels, (int H, int W) kernel, ConvTranspose2dOptions? options, bool bias = true, ParamInit? init = null, ParamInit? biasInit = null)
+        : base("ConvTranspose2d", inChannels, outChannels, kernel, (options ?? ConvTranspose2dOptions.Default).Groups, bias, transposed: true, init: init, biasInit: biasInit) =>
         Options = options ?? ConvTranspose2dOptions.Default;
 
     /// <summary>Stride, padding, output padding, dilation, groups.</summary>
@@ -295,6 +309,21 @@ internal sealed record ConvCallState(ConvGeometry Geometry, ConvForwardImpl Forw
         var s = (ConvCallState)c.State!;
         s.ForwardImpl(c.Device, s.Geometry, c.Input().View, c.Param(0).View, hasBias ? c.Param(1).View : default, c.Output().View,
             ConvText.Workspace(c, 0)?.View ?? default);
+    }
+
+    /// <summary>dy = conv(dx, W), plus conv(x, dW) + db (into the tangent workspace, then added) when the parameters have tangents.</summary>
+    public static void Tangent(NodeContext c, bool hasBias)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        var s = (ConvCallState)c.State!;
+        var ws = ConvText.Workspace(c, 0)?.View ?? default;
+        s.ForwardImpl(c.Device, s.Geometry, c.InputTangent().View, c.Param(0).View, default, c.OutputTangent().View, ws);
+        if (c.ParamTangent(0) is { } dw)
+        {
+            var t = c.TangentWorkspace(0);
+            s.ForwardImpl(c.Device, s.Geometry, c.Input().View, dw.View, hasBias ? c.ParamTangent(1)!.View : default, t.View, ws);
+            Elementwise.Accumulate(c.OutputTangent(), t);
+        }
     }
 
     public static void Backward(NodeContext c, bool hasBias)

@@ -41,6 +41,46 @@ public abstract class ElementwiseBinary : Layer
             // d(a*b)/da reads b and d(a*b)/db reads a (divide reads both for db).
             plan.KeepInput(0).KeepInput(1);
         }
+
+        if (plan.Tangents && Op == BinaryOp.Multiply)
+        {
+            plan.TangentWorkspace(plan.OutputShapes[0]);
+        }
+    }
+
+    /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>
+    /// Forward mode, with broadcasting as forward: d(a + b) = da + db, d(a - b) = da - db, d(a b) = da b + a db (a
+    /// tangent workspace holds a db), d(a / b) = (da - y db) / b with y = a / b, computed in place in the output tangent.
+    /// </summary>
+    public override void Tangent(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Tensor a = context.Input(0), b = context.Input(1), da = context.InputTangent(0), db = context.InputTangent(1), dy = context.OutputTangent();
+        switch (Op)
+        {
+            case BinaryOp.Add when a.Shape == b.Shape:
+                Elementwise.Add(da, db, dy);
+                break;
+            case BinaryOp.Add:
+            case BinaryOp.Subtract:
+                BinaryOps.Forward(Op, da, db, dy);
+                break;
+            case BinaryOp.Multiply:
+                BinaryOps.Multiply(da, b, dy);
+                BinaryOps.Multiply(a, db, context.TangentWorkspace(0));
+                Elementwise.Accumulate(dy, context.TangentWorkspace(0));
+                break;
+            case BinaryOp.Divide:
+                BinaryOps.Multiply(context.Output(), db, dy);
+                BinaryOps.Subtract(da, dy, dy);
+                BinaryOps.Divide(dy, b, dy);
+                break;
+            default:
+                throw new InvalidOperationException($"{Op}: no tangent rule for this binary op.");
+        }
     }
 
     /// <inheritdoc />

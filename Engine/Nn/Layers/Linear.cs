@@ -7,13 +7,15 @@ namespace Engine.Nn;
 
 /// <summary>
 /// <c>y = x W^T + b</c> on the last dimension of x (<c>torch.nn.Linear</c>): weight (out, in), bias (out).
-/// Parameters: in*out + out (S_in * S_out + S_out). Initialized like PyTorch: U(-1/sqrt(in), 1/sqrt(in)).
+/// Parameters: in*out + out (S_in * S_out + S_out). Initialized like PyTorch, U(-1/sqrt(in), 1/sqrt(in)), unless
+/// given rules (<c>new Linear(784, 128, init: Init.KaimingNormal("relu"))</c>) or a model-wide <see cref="CompileOptions.Init"/>.
 /// </summary>
 public sealed class Linear : Layer
 {
-    /// <summary>Creates the layer.</summary>
+    /// <summary>Creates the layer; <paramref name="init"/> and <paramref name="biasInit"/> replace PyTorch's default for the weight and the bias.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A size is not positive.</exception>
-    public Linear(int inFeatures, int outFeatures, bool bias = true)
+    /// <exception cref="ArgumentException"><paramref name="biasInit"/> is a fan rule (Xavier, Kaiming), which a vector has no fans for.</exception>
+    public Linear(int inFeatures, int outFeatures, bool bias = true, ParamInit? init = null, ParamInit? biasInit = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inFeatures);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outFeatures);
@@ -21,10 +23,10 @@ public sealed class Linear : Layer
         OutFeatures = outFeatures;
         HasBias = bias;
         double bound = 1.0 / Math.Sqrt(inFeatures);
-        AddParameter("weight", new Shape(outFeatures, inFeatures), ParameterRole.Weight, ParamInit.Uniform(bound));
+        AddParameter("weight", new Shape(outFeatures, inFeatures), ParameterRole.Weight, init ?? ParamInit.Uniform(bound), init is not null);
         if (bias)
         {
-            AddParameter("bias", new Shape(outFeatures), ParameterRole.Bias, ParamInit.Uniform(bound));
+            AddParameter("bias", new Shape(outFeatures), ParameterRole.Bias, biasInit ?? ParamInit.Uniform(bound), biasInit is not null);
         }
     }
 
@@ -83,6 +85,12 @@ public sealed class Linear : Layer
         }
 
         s.DX = context.InputGrad()?.Reshape(new Shape(m, InFeatures));
+        if (context.HasTangents)
+        {
+            s.TX = context.InputTangent().Reshape(new Shape(m, InFeatures));
+            s.TY = context.OutputTangent().Reshape(new Shape(m, OutFeatures));
+        }
+
         context.State = s;
     }
 
@@ -121,6 +129,26 @@ public sealed class Linear : Layer
     }
 
     /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: dy = dx W^T (+ x dW^T + db with parameter tangents).</summary>
+    public override void Tangent(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var s = (State)context.State!;
+        GemmOp.Run(s.TX!, context.Param(0), s.TY!, transB: true);
+        if (context.ParamTangent(0) is { } dw)
+        {
+            GemmOp.Run(s.X, dw, s.TY!, transB: true, beta: 1f);
+        }
+
+        if (HasBias && context.ParamTangent(1) is { } db)
+        {
+            Elementwise.AddBias(s.TY!, db);
+        }
+    }
+
+    /// <inheritdoc />
     public override long Flops(IReadOnlyList<Shape> inputs, IReadOnlyList<Shape> outputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -136,5 +164,7 @@ public sealed class Linear : Layer
         public Tensor Y = null!;
         public Tensor? G;
         public Tensor? DX;
+        public Tensor? TX;
+        public Tensor? TY;
     }
 }

@@ -79,6 +79,35 @@ public class BatchNorm : Layer
         {
             plan.KeepInput();
         }
+
+        if (plan.Tangents && plan.ParamTangents && Affine)
+        {
+            plan.TangentWorkspace(plan.InputShapes[0]);
+            plan.TangentWorkspace(new Shape(NumFeatures));
+            plan.TangentWorkspace(new Shape(NumFeatures));
+        }
+    }
+
+    /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>
+    /// Forward mode: the normalization's Jacobian is symmetric (diagonal in evaluation mode), so gamma J dx is the
+    /// backward with dx in dy's place; with parameter tangents add xhat dgamma + dbeta, the forward with (dgamma, dbeta)
+    /// as the affine map and the same statistics.
+    /// </summary>
+    public override void Tangent(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var gamma = Affine ? context.Param(0) : null;
+        Ops.BatchNormOp.Backward(context.Input(), context.InputTangent(), gamma, context.Saved(0), context.Saved(1), context.OutputTangent(), null, null, context.Training);
+        if (Affine && context.ParamTangent(0) is { } dg)
+        {
+            var t = context.TangentWorkspace(0);
+            Ops.BatchNormOp.Forward(context.Input(), t, dg, context.ParamTangent(1), context.Training ? null : context.Buffer(0), context.Training ? null : context.Buffer(1),
+                context.TangentWorkspace(1), context.TangentWorkspace(2), context.Training, Momentum, Eps);
+            Elementwise.Accumulate(context.OutputTangent(), t);
+        }
     }
 
     /// <inheritdoc />
@@ -204,6 +233,17 @@ public sealed class LayerNorm : Layer
     }
 
     /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: the layer-norm tangent op (<see cref="Ops.LayerNormOp.Tangent"/>) from the statistics forward saved.</summary>
+    public override void Tangent(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Ops.LayerNormOp.Tangent(context.Input(), context.InputTangent(), context.OutputTangent(), Affine ? context.Param(0) : null,
+            Affine ? context.ParamTangent(0) : null, Affine ? context.ParamTangent(1) : null, context.Saved(0), context.Saved(1), NormalizedShape);
+    }
+
+    /// <inheritdoc />
     public override void Forward(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -275,6 +315,16 @@ public sealed class Dropout : Layer
     {
         ArgumentNullException.ThrowIfNull(context);
         Ops.DropoutOp.Forward(context.Input(), context.Output(), P, context.Seed, Offset(context), context.Training);
+    }
+
+    /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: the same mask and scale on the tangent (the Jacobian is diagonal); a view in inference plans.</summary>
+    public override void Tangent(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Ops.DropoutOp.Backward(context.InputTangent(), context.OutputTangent(), P, context.Seed, Offset(context), context.Training);
     }
 
     /// <inheritdoc />

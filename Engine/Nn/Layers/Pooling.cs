@@ -43,6 +43,17 @@ internal sealed record PoolCall(PoolParams Forward, PoolParams Backward)
             registry.Resolve(c.Device)(c.Device, s.Backward, c.OutputGrad().View, c.Saved(0).View, dx.View);
         }
     }
+
+    /// <summary>
+    /// The tangent (forward mode) of a pooling that saves one index per output: the input tangent at the saved index
+    /// (<see cref="Ops.PoolTangent.Gather"/>, the selection is locally constant).
+    /// </summary>
+    public static void TangentIndexed(NodeContext c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        var s = (PoolCall)c.State!;
+        Ops.PoolTangent.GatherRegistry.Resolve(c.Device)(c.Device, s.Forward, c.InputTangent().View, c.Saved(0).View, c.OutputTangent().View);
+    }
 }
 
 /// <summary>Shared shape of the 2-D pooling layers.</summary>
@@ -124,6 +135,12 @@ public sealed class MaxPool2d : Pool2dLayer
     public override void Forward(NodeContext context) => PoolCall.ForwardIndexed(context, Ops.MaxPool2dOp.ForwardRegistry);
 
     /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: the input tangent at the saved argmax (<see cref="Ops.PoolTangent.Gather"/>).</summary>
+    public override void Tangent(NodeContext context) => PoolCall.TangentIndexed(context);
+
+    /// <inheritdoc />
     public override void Backward(NodeContext context) => PoolCall.BackwardIndexed(context, Ops.MaxPool2dOp.BackwardRegistry);
 }
 
@@ -162,6 +179,17 @@ public sealed class AvgPool2d : Pool2dLayer
         ArgumentNullException.ThrowIfNull(context);
         var s = (PoolCall)context.State!;
         Ops.AvgPool2dOp.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.Input().View, context.Output().View);
+    }
+
+    /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: average pooling is linear, so the tangent is the pooled input tangent.</summary>
+    public override void Tangent(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var s = (PoolCall)context.State!;
+        Ops.AvgPool2dOp.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.InputTangent().View, context.OutputTangent().View);
     }
 
     /// <inheritdoc />
@@ -228,6 +256,17 @@ public sealed class LPPool2d : Pool2dLayer
     }
 
     /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: s^(1/p - 1) times the window sum of x^(p-1) dx (<see cref="Ops.PoolTangent.Lp"/>).</summary>
+    public override void Tangent(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var s = (PoolCall)context.State!;
+        Ops.PoolTangent.LpRegistry.Resolve(context.Device)(context.Device, s.Forward, context.Input().View, context.InputTangent().View, context.OutputTangent().View);
+    }
+
+    /// <inheritdoc />
     public override void Backward(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -273,6 +312,17 @@ public sealed class GlobalAvgPool : Layer
         ArgumentNullException.ThrowIfNull(context);
         var s = (PoolCall)context.State!;
         Ops.GlobalAvgPool2dOp.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.Input().View, context.Output().View);
+    }
+
+    /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: a mean is linear, so the tangent is the mean of the input tangent.</summary>
+    public override void Tangent(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var s = (PoolCall)context.State!;
+        Ops.GlobalAvgPool2dOp.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.InputTangent().View, context.OutputTangent().View);
     }
 
     /// <inheritdoc />

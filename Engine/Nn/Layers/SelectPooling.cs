@@ -53,6 +53,12 @@ public sealed class MedianPool2d : Pool2dLayer
 
     /// <inheritdoc />
     public override void Backward(NodeContext context) => PoolCall.BackwardIndexed(context, Ops.MedianPool2dOp.BackwardRegistry);
+
+    /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: the input tangent at the element forward selected (<see cref="Ops.PoolTangent.Gather"/>).</summary>
+    public override void Tangent(NodeContext context) => PoolCall.TangentIndexed(context);
 }
 
 /// <summary>
@@ -93,6 +99,12 @@ public sealed class GlobalMaxPool : Layer
 
     /// <inheritdoc />
     public override void Backward(NodeContext context) => PoolCall.BackwardIndexed(context, Ops.GlobalMaxPool2dOp.BackwardRegistry);
+
+    /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: the input tangent at the element forward selected (<see cref="Ops.PoolTangent.Gather"/>).</summary>
+    public override void Tangent(NodeContext context) => PoolCall.TangentIndexed(context);
 
     /// <inheritdoc />
     public override long Flops(IReadOnlyList<Shape> inputs, IReadOnlyList<Shape> outputs)

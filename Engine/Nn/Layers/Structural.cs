@@ -86,7 +86,7 @@ public sealed class Concat : Layer
             grads[i] = context.InputGrad(i) ?? context.Workspace(scratch++);
         }
 
-        context.State = new ConcatState(context.Inputs.ToArray(), grads);
+        context.State = new ConcatState(context.Inputs.ToArray(), grads, context.HasTangents ? context.InputTangents.ToArray() : []);
     }
 
     /// <inheritdoc />
@@ -94,6 +94,16 @@ public sealed class Concat : Layer
     {
         ArgumentNullException.ThrowIfNull(context);
         Ops.ConcatOp.Forward(((ConcatState)context.State!).Inputs, context.Output(), Axis);
+    }
+
+    /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: the input tangents concatenated.</summary>
+    public override void Tangent(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Ops.ConcatOp.Forward(((ConcatState)context.State!).Tangents, context.OutputTangent(), Axis);
     }
 
     /// <inheritdoc />
@@ -106,7 +116,7 @@ public sealed class Concat : Layer
     /// <inheritdoc />
     public override long Flops(IReadOnlyList<Shape> inputs, IReadOnlyList<Shape> outputs) => 0;
 
-    private sealed record ConcatState(Tensor[] Inputs, Tensor[] Grads);
+    private sealed record ConcatState(Tensor[] Inputs, Tensor[] Grads, Tensor[] Tangents);
 }
 
 /// <summary>
@@ -151,6 +161,14 @@ public sealed class Flatten(int startDim = 1, int endDim = -1) : Layer
 
     /// <inheritdoc />
     public override void Backward(NodeContext context)
+    {
+    }
+
+    /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: nothing to do; the output tangent is a view of the input tangent, as the output is of the input.</summary>
+    public override void Tangent(NodeContext context)
     {
     }
 }
@@ -221,6 +239,14 @@ public sealed class Unflatten : Layer
     public override void Backward(NodeContext context)
     {
     }
+
+    /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: nothing to do; the output tangent is a view of the input tangent, as the output is of the input.</summary>
+    public override void Tangent(NodeContext context)
+    {
+    }
 }
 
 /// <summary>Passes its input through (a placeholder, like <c>torch.nn.Identity</c>). A view: no memory and no work.</summary>
@@ -250,6 +276,14 @@ public sealed class Identity : Layer
 
     /// <inheritdoc />
     public override void Backward(NodeContext context)
+    {
+    }
+
+    /// <inheritdoc />
+    public override bool HasTangent => true;
+
+    /// <summary>Forward mode: nothing to do; the output tangent is a view of the input tangent, as the output is of the input.</summary>
+    public override void Tangent(NodeContext context)
     {
     }
 }

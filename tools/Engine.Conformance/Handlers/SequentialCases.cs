@@ -122,7 +122,8 @@ internal sealed class ModelCase : IDisposable
         Model.Dispose();
     }
 
-    private static void Copy(ConformanceCase c, string name, Tensor dst)
+    /// <summary>Copies input <paramref name="name"/> into <paramref name="dst"/>, failing when it is missing or of another shape.</summary>
+    internal static void Copy(ConformanceCase c, string name, Tensor dst)
     {
         var t = c.Inputs.TryGetValue(name, out var h) ? h : throw new FormatException($"the model has '{name}' {dst.Shape} but the case gives no input of that name");
         if (!t.ToShape().SameAs(dst.Shape.ToArray()))
