@@ -72,8 +72,8 @@ internal sealed class ModelState : IDisposable
         }
         catch
         {
-            ps?.Dispose();
-            bs.Dispose();
+            ps?.Release();
+            bs.Release();
             throw;
         }
 
