@@ -20,7 +20,7 @@ usage: ./build.ps1 VERB [ARGS...]
   bench-ranks [ARGS...] data parallelism under mpirun: all-reduce bandwidth, step time of 2 ranks against 1
   pack                  NuGet packages of the engine into artifacts/packages
   ptx                   compile every kernel to PTX (sm_80, sm_90) without a GPU; PTX text in artifacts/ptx
-  (opencl and gpu are Linux-only verbs of ./build.sh)
+  (api, opencl and gpu are Linux-only verbs of ./build.sh)
 "@
 }
 

@@ -15,6 +15,7 @@ usage: ./build.sh VERB [ARGS...]
   bench-peers [ARGS...] the engine and PyTorch on the same workloads, side by side, with ratios
   bench-ranks [ARGS...] data parallelism under mpirun: all-reduce bandwidth, step time of 2 ranks against 1
   pack                  NuGet packages of the engine into artifacts/packages
+  api [--ship]          regenerate PublicAPI.Unshipped.txt of every shipped library (--ship: move it into Shipped)
   ptx                   compile every kernel to PTX (sm_80, sm_90) without a GPU; PTX text in artifacts/ptx
   opencl                build PoCL 6.0 once (scripts/opencl), run the kernel-path tests and fixtures on OpenCL
   gpu [prepare|dry-run] one prepared run for a lent CUDA machine (scripts/gpu/README.md)
@@ -90,6 +91,10 @@ case "$verb" in
   pack)
     need_dotnet
     dotnet pack Engine.sln -c Release -o artifacts/packages "$@"
+    ;;
+  api)
+    need_dotnet
+    exec scripts/update-public-api.sh "$@"
     ;;
   ptx)
     need_dotnet

@@ -57,7 +57,7 @@ public class Conv1dBenchmarks : IWorkPerInvocation
         options2d = new Conv2dOptions { Padding = ConvPadding.Same, Dilation = (1, dil) };
         var xs = new Shape(d);
         var wsh = new Shape(cout, d[1], k);
-        var geo = Conv1d.Describe(xs, wsh, options);
+        var geo = Conv1dOp.Describe(xs, wsh, options);
         var r = new System.Random(1);
         float[] Rand(long n) => Enumerable.Range(0, (int)n).Select(_ => (float)r.NextDouble() - 0.5f).ToArray();
         x = Tensor.FromHost(dev, Rand(xs.Length), xs);
@@ -76,14 +76,14 @@ public class Conv1dBenchmarks : IWorkPerInvocation
     [Benchmark]
     public void Forward()
     {
-        Conv1d.Forward(x, w, b, y, options, ws);
+        Conv1dOp.Forward(x, w, b, y, options, ws);
         dev.Synchronize();
     }
 
     [Benchmark]
     public void Backward()
     {
-        Conv1d.Backward(x, w, y, dx, dw, db, options, ws);
+        Conv1dOp.Backward(x, w, y, dx, dw, db, options, ws);
         dev.Synchronize();
     }
 
@@ -91,7 +91,7 @@ public class Conv1dBenchmarks : IWorkPerInvocation
     [Benchmark]
     public void ForwardAsConv2d()
     {
-        Conv2d.Forward(x4, w4, b, y4, options2d, ws);
+        Conv2dOp.Forward(x4, w4, b, y4, options2d, ws);
         dev.Synchronize();
     }
 

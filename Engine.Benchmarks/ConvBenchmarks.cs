@@ -44,7 +44,7 @@ public class ConvBenchmarks : IWorkPerInvocation
         options = new Conv2dOptions { Padding = ConvPadding.Same, Groups = groups };
         var xs = new Shape(d);
         var wsh = new Shape(cout, d[1] / groups, k, k);
-        var geo = Conv2d.Describe(xs, wsh, options);
+        var geo = Conv2dOp.Describe(xs, wsh, options);
         var r = new System.Random(1);
         float[] Rand(long n) => Enumerable.Range(0, (int)n).Select(_ => (float)r.NextDouble() - 0.5f).ToArray();
         x = Tensor.FromHost(dev, Rand(xs.Length), xs);
@@ -61,14 +61,14 @@ public class ConvBenchmarks : IWorkPerInvocation
     [Benchmark]
     public void Forward()
     {
-        Conv2d.Forward(x, w, b, y, options, ws);
+        Conv2dOp.Forward(x, w, b, y, options, ws);
         dev.Synchronize();
     }
 
     [Benchmark]
     public void Backward()
     {
-        Conv2d.Backward(x, w, y, dx, dw, db, options, ws);
+        Conv2dOp.Backward(x, w, y, dx, dw, db, options, ws);
         dev.Synchronize();
     }
 

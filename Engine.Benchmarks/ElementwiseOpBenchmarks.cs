@@ -57,8 +57,8 @@ public class ElementwiseOpBenchmarks : IWorkPerInvocation
         set.Values.CopyFrom(h);
         set.Grads.CopyFrom(h);
         optimizer = Op == "sgd"
-            ? new Sgd(set, new SgdOptions { Lr = 1e-6, Momentum = 0.9, WeightDecay = 1e-4 })
-            : new Adam(set, new AdamOptions { Lr = 1e-6 });
+            ? new Sgd(set, new SgdOptions { LR = 1e-6, Momentum = 0.9, WeightDecay = 1e-4 })
+            : new Adam(set, new AdamOptions { LR = 1e-6 });
         for (int i = 0; i < 5; i++)
         {
             Run();

@@ -39,7 +39,7 @@ public class GemmBenchmarks : IWorkPerInvocation
     [Benchmark]
     public void Gemm()
     {
-        Ops.Gemm.Run(a, b, c);
+        Ops.GemmOp.Run(a, b, c);
         dev.Synchronize();
     }
 
@@ -80,7 +80,7 @@ public class GemmSimulatorBenchmarks : IWorkPerInvocation
     [Benchmark]
     public void Gemm()
     {
-        Ops.Gemm.Run(a, a, c, variant: Variant);
+        Ops.GemmOp.Run(a, a, c, variant: Variant);
         dev.Synchronize();
     }
 
@@ -138,7 +138,7 @@ public class GemmShapeBenchmarks : IWorkPerInvocation
     [Benchmark]
     public void Gemm()
     {
-        Ops.Gemm.Run(a, b, c, ta, tb);
+        Ops.GemmOp.Run(a, b, c, ta, tb);
         dev.Synchronize();
     }
 

@@ -17,9 +17,9 @@ public static class DistributedExample
         // DISTRIBUTED-EXAMPLE-START
         using var group = ProcessGroup.FromEnvironment(TimeSpan.FromSeconds(60));   // MPI under mpirun, else one process
         using var device = Device.Create(DeviceKind.Cpu);
-        using var model = new Sequential(new Linear(4, 32), new BatchNorm1d(32), new ReLU(), new Linear(32, 3));
+        using var model = new Sequential(new Linear(4, 32), new BatchNorm1d(32), new Relu(), new Linear(32, 3));
         using var net = model.Compile(device, inputShape: [16, 4], loss: Loss.CrossEntropy());   // 16 samples per rank
-        using var opt = new Adam(net.Parameters, new AdamOptions { Lr = 1e-2 });
+        using var opt = new Adam(net.Parameters, new AdamOptions { LR = 1e-2 });
         using var trainer = new Trainer(net, opt, null, new TrainingOptions
         {
             Epochs = 10, BatchSize = 16, Seed = 1,                             // the same seed everywhere: one shared order

@@ -51,7 +51,7 @@ internal static class TrainRun
         var loss = model switch { "reg" => Loss.Mse(), "triplet" => Loss.Triplet(), _ => Loss.CrossEntropy() };
         int rows = model == "triplet" ? 3 * batch : batch;
         using var compiled = net.Compile(device, [rows, .. data.SampleShape.ToArray()], loss, new CompileOptions { Seed = initSeed });
-        using var sgd = new Sgd(compiled.Parameters, new SgdOptions { Lr = o.Double("lr", 0.1), Momentum = 0.9 });
+        using var sgd = new Sgd(compiled.Parameters, new SgdOptions { LR = o.Double("lr", 0.1), Momentum = 0.9 });
         var options = new TrainingOptions
         {
             Epochs = o.Int("epochs", 2),
@@ -155,11 +155,11 @@ internal static class TrainRun
 
     private static Sequential Build(string model, int hidden, Tripwire trip) => model switch
     {
-        "mlp" => new Sequential(trip, new Linear(8, hidden), new ReLU(), new Linear(hidden, 16), new ReLU(), new Linear(16, 3)),
-        "reg" => new Sequential(trip, new Linear(8, hidden), new ReLU(), new Linear(hidden, 2)),
-        "triplet" => new Sequential(trip, new Linear(8, hidden), new ReLU(), new Linear(hidden, 4)),
-        "cnn" => new Sequential(trip, new Conv2d(1, 4, 3, padding: 1), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2),
-            new Flatten(), new Linear(4 * 4 * 4, hidden), new BatchNorm1d(hidden), new ReLU(), new Linear(hidden, 4)),
+        "mlp" => new Sequential(trip, new Linear(8, hidden), new Relu(), new Linear(hidden, 16), new Relu(), new Linear(16, 3)),
+        "reg" => new Sequential(trip, new Linear(8, hidden), new Relu(), new Linear(hidden, 2)),
+        "triplet" => new Sequential(trip, new Linear(8, hidden), new Relu(), new Linear(hidden, 4)),
+        "cnn" => new Sequential(trip, new Conv2d(1, 4, 3, padding: 1), new BatchNorm2d(4), new Relu(), new MaxPool2d(2),
+            new Flatten(), new Linear(4 * 4 * 4, hidden), new BatchNorm1d(hidden), new Relu(), new Linear(hidden, 4)),
         _ => throw new ArgumentException($"--model must be mlp, cnn, reg or triplet, not '{model}'"),
     };
 

@@ -35,18 +35,18 @@ internal sealed class TrainingStepWorkload : IPeerWorkload
     /// <summary>MLP 784-512-256-10, batch 128, cross-entropy, SGD (lr 0.01).</summary>
     public static IPeerWorkload Mlp(Device device) => new TrainingStepWorkload(
         device,
-        new Sequential(new Linear(784, 512), new ReLU(), new Linear(512, 256), new ReLU(), new Linear(256, 10)),
-        [128, 784], 10, ps => new Sgd(ps, new SgdOptions { Lr = 0.01 }),
+        new Sequential(new Linear(784, 512), new Relu(), new Linear(512, 256), new Relu(), new Linear(256, 10)),
+        [128, 784], 10, ps => new Sgd(ps, new SgdOptions { LR = 0.01 }),
         2.0 * 128 * ((784 * 512) + (512 * 256) + (256 * 10)));
 
     /// <summary>The conv net of issue 7 at batch 64, cross-entropy, Adam (lr 1e-3).</summary>
     public static IPeerWorkload Cnn(Device device) => new TrainingStepWorkload(
         device,
         new Sequential(
-            new Conv2d(1, 32, 3, padding: 1), new ReLU(), new MaxPool2d(2),
-            new Conv2d(32, 64, 3, padding: 1), new ReLU(), new MaxPool2d(2),
-            new Flatten(), new Linear(3136, 128), new ReLU(), new Linear(128, 10)),
-        [64, 1, 28, 28], 10, ps => new Adam(ps, new AdamOptions { Lr = 1e-3 }),
+            new Conv2d(1, 32, 3, padding: 1), new Relu(), new MaxPool2d(2),
+            new Conv2d(32, 64, 3, padding: 1), new Relu(), new MaxPool2d(2),
+            new Flatten(), new Linear(3136, 128), new Relu(), new Linear(128, 10)),
+        [64, 1, 28, 28], 10, ps => new Adam(ps, new AdamOptions { LR = 1e-3 }),
         2.0 * 64 * ((28 * 28 * 32 * 9) + (14 * 14 * 64 * 32 * 9) + (3136 * 128) + (128 * 10)));
 
     public void Step()

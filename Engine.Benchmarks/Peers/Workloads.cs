@@ -118,7 +118,7 @@ public static class PeerWorkloads
 
         public void Step()
         {
-            Gemm.Run(a, b, c, ta, tb);
+            GemmOp.Run(a, b, c, ta, tb);
             dev.Synchronize();
         }
 
@@ -160,7 +160,7 @@ public static class PeerWorkloads
 
         public void Step()
         {
-            Gemm.Run(a, b, c);
+            GemmOp.Run(a, b, c);
             dev.Synchronize();
         }
 
@@ -198,7 +198,7 @@ internal sealed class ConvWorkload : IPeerWorkload
         x = Tensor.FromHost(dev, Fill(d[0] * d[1] * d[2] * d[3]), new Shape(d[0], d[1], d[2], d[3]));
         w = Tensor.FromHost(dev, Fill(d[4] * d[1] * d[5] * d[5]), new Shape(d[4], d[1], d[5], d[5]));
         b = Tensor.FromHost(dev, Fill(d[4]), new Shape(d[4]));
-        var geo = Conv2d.Describe(x.Shape, w.Shape, options);
+        var geo = Conv2dOp.Describe(x.Shape, w.Shape, options);
         y = Tensor.FromHost(dev, Fill((int)geo.OutputShape.Length), geo.OutputShape);
         ws = Tensor.Empty(dev, new Shape((int)Math.Max(1, geo.WorkspaceElements())));
         dx = mode == "bwd" ? Tensor.Empty(dev, x.Shape) : null;
@@ -233,11 +233,11 @@ internal sealed class ConvWorkload : IPeerWorkload
     {
         if (backward)
         {
-            Conv2d.Backward(x, w, y, dx, dw, db, options, ws, variant: variant);
+            Conv2dOp.Backward(x, w, y, dx, dw, db, options, ws, variant: variant);
         }
         else
         {
-            Conv2d.Forward(x, w, b, y, options, ws, variant);
+            Conv2dOp.Forward(x, w, b, y, options, ws, variant);
         }
 
         dev.Synchronize();

@@ -77,14 +77,14 @@ public static class RanksMode
     {
         using var device = Device.Create(DeviceKind.Cpu, new DeviceOptions { HonorEnvironment = false });
         using var net = model == "mlp"
-            ? new Sequential(new Linear(784, 512), new ReLU(), new Linear(512, 256), new ReLU(), new Linear(256, 10))
+            ? new Sequential(new Linear(784, 512), new Relu(), new Linear(512, 256), new Relu(), new Linear(256, 10))
             : new Sequential(
-                new Conv2d(1, 32, 3, padding: 1), new ReLU(), new MaxPool2d(2),
-                new Conv2d(32, 64, 3, padding: 1), new ReLU(), new MaxPool2d(2),
-                new Flatten(), new Linear(3136, 128), new ReLU(), new Linear(128, 10));
+                new Conv2d(1, 32, 3, padding: 1), new Relu(), new MaxPool2d(2),
+                new Conv2d(32, 64, 3, padding: 1), new Relu(), new MaxPool2d(2),
+                new Flatten(), new Linear(3136, 128), new Relu(), new Linear(128, 10));
         Shape input = model == "mlp" ? new Shape(batch, 784) : new Shape(batch, 1, 28, 28);
         using var compiled = net.Compile(device, input, Loss.CrossEntropy());
-        using var adam = new Adam(compiled.Parameters, new AdamOptions { Lr = 1e-4 });
+        using var adam = new Adam(compiled.Parameters, new AdamOptions { LR = 1e-4 });
         using var trainer = new Trainer(compiled, adam, null, new TrainingOptions
         {
             BatchSize = batch,

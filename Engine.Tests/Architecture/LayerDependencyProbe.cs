@@ -7,5 +7,5 @@ namespace Engine.Tests.Architecture.Probe;
 internal static class BackEdgeProbe
 {
     /// <summary>A backend-layer type that reaches up into Ops: the scan must report it.</summary>
-    public static Shape OutputOf(Shape x, Shape weight) => Conv2d.OutputShape(x, weight);
+    public static Shape OutputOf(Shape x, Shape weight) => Conv2dOp.OutputShape(x, weight);
 }

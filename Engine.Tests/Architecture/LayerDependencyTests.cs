@@ -94,7 +94,7 @@ public sealed partial class LayerDependencyTests
     public void The_rule_reports_a_synthetic_back_edge_and_allows_a_downward_one()
     {
         var up = new TypeReferenceEdge("Engine.Ops.Probe", "Engine.Ops", "Run", "Engine.Nn.Linear", "Engine.Nn", "Engine/Ops/Probe.cs");
-        var down = new TypeReferenceEdge("Engine.Nn.Probe", "Engine.Nn", "Run", "Engine.Ops.Gemm", "Engine.Ops", "Engine/Nn/Probe.cs");
+        var down = new TypeReferenceEdge("Engine.Nn.Probe", "Engine.Nn", "Run", "Engine.Ops.GemmOp", "Engine.Ops", "Engine/Nn/Probe.cs");
         var sideways = new TypeReferenceEdge("Engine.Data.Probe", "Engine.Data", "Run", "Engine.Nn.Linear", "Engine.Nn", null);
         var violations = LayerRule.Engine.Violations([up, down, sideways]);
         Assert.That(violations.Select(v => v.ToString()), Is.EqualTo(new[]
@@ -107,15 +107,15 @@ public sealed partial class LayerDependencyTests
     [Test]
     public void The_scan_finds_a_real_back_edge_in_compiled_code()
     {
-        // The probe namespace of this test assembly, placed in the Backends layer, calls Engine.Ops.Conv2d.
+        // The probe namespace of this test assembly, placed in the Backends layer, calls Engine.Ops.Conv2dOp.
         const string probe = "Engine.Tests.Architecture.Probe";
         var rule = LayerRule.Engine.WithNamespace(probe, "Backends");
         var edges = TypeReferenceScanner.Scan(typeof(LayerDependencyTests).Assembly.Location, ns => ns == probe);
         var found = rule.Violations(edges);
         Assert.That(found, Is.Not.Empty);
         Assert.That(found.Select(v => (v.FromLayer, v.ToLayer, v.Edge.FromType, v.Edge.Member, v.Edge.ToType)),
-            Does.Contain(("Backends", "Ops", probe + ".BackEdgeProbe", "OutputOf", "Engine.Ops.Conv2d")));
-        Assert.That(found.Single(v => v.Edge.ToType == "Engine.Ops.Conv2d").Edge.File, Does.EndWith("LayerDependencyProbe.cs"));
+            Does.Contain(("Backends", "Ops", probe + ".BackEdgeProbe", "OutputOf", "Engine.Ops.Conv2dOp")));
+        Assert.That(found.Single(v => v.Edge.ToType == "Engine.Ops.Conv2dOp").Edge.File, Does.EndWith("LayerDependencyProbe.cs"));
     }
 
     [GeneratedRegex(@"^\s*namespace\s+([\w.]+)\s*[;{]?")]

@@ -34,8 +34,9 @@ internal sealed class LayerRule
     /// <summary>The engine's layers (Engine.dll and Engine.Kernels.dll), lowest first.</summary>
     public static LayerRule Engine { get; } = new(
     [
-        // Devices, Tensors (namespace Engine: Device, Tensor, Shape, DType, options), Memory and the dispatch table.
-        new("Core", ["Engine", "Engine.Memory", "Engine.Dispatch"], []),
+        // Devices, Tensors (namespace Engine: Device, Tensor, Shape, DType, options), Memory, the dispatch table, and
+        // Engine.Interop (the devices' and tensors' ILGPU objects for hosts, in Engine/Devices).
+        new("Core", ["Engine", "Engine.Memory", "Engine.Dispatch", "Engine.Interop"], []),
 
         // The ILGPU kernels, their own assembly; it references ILGPU alone.
         new("Kernels", ["Engine.Kernels"], ["Core"]),

@@ -103,7 +103,7 @@ public sealed class CheckpointTests(DeviceConfig config)
         using var a = Model();
         using var optA = OptimizerTests.Make(name, a);
         using var clipA = new GradientClipper(a);
-        var schedA = LrSchedules.WarmupCosine(optA, 2, 8, 0.1);
+        var schedA = LRSchedules.WarmupCosine(optA, 2, 8, 0.1);
         Train(a, optA, clipA, schedA, 0, 3);
         Checkpoint.SaveTraining(path, a, optA, schedA, step: 3, metadata: new Dictionary<string, string> { ["run"] = "r1" });
         Assert.That(File.Exists(Checkpoint.TrainingStatePath(path)), Is.True);
@@ -114,7 +114,7 @@ public sealed class CheckpointTests(DeviceConfig config)
         b.Values.Fill(0f);
         using var optB = OptimizerTests.Make(name, b);
         using var clipB = new GradientClipper(b);
-        var schedB = LrSchedules.WarmupCosine(optB, 2, 8, 0.1);
+        var schedB = LRSchedules.WarmupCosine(optB, 2, 8, 0.1);
         var info = Checkpoint.LoadTraining(path, b, optB, schedB);
         Assert.That(info.Step, Is.EqualTo(3));
         Assert.That(info.Metadata["run"], Is.EqualTo("r1"));
@@ -132,7 +132,7 @@ public sealed class CheckpointTests(DeviceConfig config)
             Assert.That(optB.GetScalarState(s), Is.EqualTo(optA.GetScalarState(s)), s);
         }
 
-        Assert.That(optB.Groups.Select(g => g.Lr), Is.EqualTo(optA.Groups.Select(g => g.Lr)), "learning rates");
+        Assert.That(optB.Groups.Select(g => g.LR), Is.EqualTo(optA.Groups.Select(g => g.LR)), "learning rates");
         Assert.That(Directory.GetFiles(dir).Select(Path.GetFileName), Is.EquivalentTo(new[] { "ckpt.safetensors", "ckpt.train.safetensors" }));
     }
 
@@ -141,16 +141,16 @@ public sealed class CheckpointTests(DeviceConfig config)
     {
         string path = Path.Combine(dir, "ckpt.safetensors");
         using var a = Model();
-        using var adam = new Adam(a, new AdamOptions { Lr = 0.01 });
+        using var adam = new Adam(a, new AdamOptions { LR = 0.01 });
         a.Grads.Fill(0.5f);
         adam.Step();
         Checkpoint.SaveTraining(path, a, adam, step: 1);
 
-        using var sgd = new Sgd(a, new SgdOptions { Lr = 0.1, Momentum = 0.9 });
+        using var sgd = new Sgd(a, new SgdOptions { LR = 0.1, Momentum = 0.9 });
         var ex = Assert.Throws<CheckpointMismatchException>(() => Checkpoint.LoadTraining(path, a, sgd));
         Assert.That(ex!.Message, Does.Contain("for optimizer 'adam', but this optimizer is 'sgd'").And.Contain("no state of sgd"));
 
-        using var grouped = new Adam(a, new AdamOptions { Lr = 0.01 }, ParamGroups.NoDecayForBiasAndNorm(a, new AdamOptions()));
+        using var grouped = new Adam(a, new AdamOptions { LR = 0.01 }, ParamGroups.NoDecayForBiasAndNorm(a, new AdamOptions()));
         var ex2 = Assert.Throws<CheckpointMismatchException>(() => Checkpoint.LoadTraining(path, a, grouped));
         Assert.That(ex2!.Message, Does.Contain("param groups are [default] in the file, [default, no_decay] in the optimizer"));
 

@@ -18,7 +18,7 @@ public sealed partial class PyTorchRoundTripTests
     private static Device Dev => TestDevices.Get(new DeviceConfig("cpu-host", DeviceKind.Cpu, ForceKernels: false));
 
     // The model of scripts/safetensors_interop.py: torch.nn.Sequential(Linear(3, 4), ReLU(), Linear(4, 2)).
-    private static Sequential Model() => new(new Linear(3, 4), new ReLU(), new Linear(4, 2));
+    private static Sequential Model() => new(new Linear(3, 4), new Relu(), new Linear(4, 2));
 
     [Test]
     public void PyTorch_writes_and_the_engine_loads_and_runs()

@@ -19,7 +19,7 @@ public sealed class WeightLoadingTests(DeviceConfig config)
     /// <summary>Saves Sequential(Linear(3, 4), ReLU, Linear(4, 2)) with seeded weights; returns the path and the values by name.</summary>
     private (string Path, CompiledModel Net, Module Model) Saved(TempDir tmp)
     {
-        var model = new Sequential(new Linear(3, 4), new ReLU(), new Linear(4, 2));
+        var model = new Sequential(new Linear(3, 4), new Relu(), new Linear(4, 2));
         var net = model.Compile(Dev, new Shape(1, 3), options: new CompileOptions { Training = false, Seed = 1 });
         string path = Path.Combine(tmp.Path, "base.safetensors");
         net.SaveWeights(path);
@@ -33,7 +33,7 @@ public sealed class WeightLoadingTests(DeviceConfig config)
         var (path, old, oldModel) = Saved(tmp);
         using var _ = oldModel;
         using var __ = old;
-        var model = new Sequential(new Linear(3, 4), new ReLU(), new Linear(4, 2));
+        var model = new Sequential(new Linear(3, 4), new Relu(), new Linear(4, 2));
         var replaced = model.Replace(-1, new Linear(4, 5));
         Assert.That(replaced, Is.InstanceOf<Linear>());
         Assert.That(model[2], Is.InstanceOf<Linear>().With.Property("OutFeatures").EqualTo(5));
@@ -62,7 +62,7 @@ public sealed class WeightLoadingTests(DeviceConfig config)
         var (path, old, oldModel) = Saved(tmp);
         using var _ = oldModel;
         using var __ = old;
-        using var model = new Sequential(new Sequential(new Linear(3, 4), new ReLU()), new Linear(4, 2));
+        using var model = new Sequential(new Sequential(new Linear(3, 4), new Relu()), new Linear(4, 2));
         using var net = model.Compile(Dev, new Shape(1, 3), options: new CompileOptions { Training = false });
         var options = new WeightLoadOptions { NameMap = n => n.StartsWith("0.", StringComparison.Ordinal) ? "0." + n : n.StartsWith("2.", StringComparison.Ordinal) ? "1." + n[2..] : null };
         var report = net.LoadWeights(path, options);
@@ -88,9 +88,9 @@ public sealed class WeightLoadingTests(DeviceConfig config)
     [Test]
     public void Replace_checks_its_index_and_a_compiled_root_refuses_a_changed_parameter_list()
     {
-        using var model = new Sequential(new Linear(3, 4), new ReLU());
-        Assert.That(() => model.Replace(2, new ReLU()), Throws.InstanceOf<ArgumentOutOfRangeException>());
-        Assert.That(() => model.Replace(-3, new ReLU()), Throws.InstanceOf<ArgumentOutOfRangeException>());
+        using var model = new Sequential(new Linear(3, 4), new Relu());
+        Assert.That(() => model.Replace(2, new Relu()), Throws.InstanceOf<ArgumentOutOfRangeException>());
+        Assert.That(() => model.Replace(-3, new Relu()), Throws.InstanceOf<ArgumentOutOfRangeException>());
         Assert.That(() => model.Replace(0, model), Throws.ArgumentException.With.Message.Contain("cycle"));
         using (model.Compile(Dev, new Shape(1, 3), options: new CompileOptions { Training = false }))
         {

@@ -14,7 +14,7 @@ public sealed class RunnerTests
 
     private static ConformanceCase Case(string json) => ConformanceCase.Parse((JsonObject)JsonNode.Parse(json)!);
 
-    private const string Gemm = """
+    private const string GemmCase = """
         {"op": "gemm", "label": "t", "params": PARAMS,
          "inputs": {"a": {"shape": [1, 2], "data": [1, 2]}, "b": {"shape": [2, 1], "data": [3, 4]}},
          "outputs": {"y": {"shape": [1, 1], "data": [WANT]}}}
@@ -23,14 +23,14 @@ public sealed class RunnerTests
     [Test]
     public void Correct_case_passes()
     {
-        var r = ConformanceRunner.RunCase(Dev, Case(Gemm.Replace("PARAMS", "{}").Replace("WANT", "11")));
+        var r = ConformanceRunner.RunCase(Dev, Case(GemmCase.Replace("PARAMS", "{}").Replace("WANT", "11")));
         Assert.That(r.Passed, Is.True, r.ToString());
     }
 
     [Test]
     public void Wrong_expected_value_fails_with_the_element()
     {
-        var r = ConformanceRunner.RunCase(Dev, Case(Gemm.Replace("PARAMS", "{}").Replace("WANT", "11.1")));
+        var r = ConformanceRunner.RunCase(Dev, Case(GemmCase.Replace("PARAMS", "{}").Replace("WANT", "11.1")));
         Assert.That(r.Passed, Is.False);
         Assert.That(r.Message, Does.Contain("y[0] = 11"));
         Assert.That(r.WorstAbs, Is.EqualTo(0.1).Within(1e-5));
@@ -39,7 +39,7 @@ public sealed class RunnerTests
     [Test]
     public void Unknown_param_fails()
     {
-        var r = ConformanceRunner.RunCase(Dev, Case(Gemm.Replace("PARAMS", "{\"fancy\": 1}").Replace("WANT", "11")));
+        var r = ConformanceRunner.RunCase(Dev, Case(GemmCase.Replace("PARAMS", "{\"fancy\": 1}").Replace("WANT", "11")));
         Assert.That(r.Passed, Is.False);
         Assert.That(r.Message, Does.Contain("unknown param").And.Contain("fancy"));
     }
@@ -47,7 +47,7 @@ public sealed class RunnerTests
     [Test]
     public void Unknown_op_fails()
     {
-        var r = ConformanceRunner.RunCase(Dev, Case(Gemm.Replace("\"gemm\"", "\"teleport\"").Replace("PARAMS", "{}").Replace("WANT", "11")));
+        var r = ConformanceRunner.RunCase(Dev, Case(GemmCase.Replace("\"gemm\"", "\"teleport\"").Replace("PARAMS", "{}").Replace("WANT", "11")));
         Assert.That(r.Passed, Is.False);
         Assert.That(r.Message, Does.Contain("unknown op 'teleport'"));
     }

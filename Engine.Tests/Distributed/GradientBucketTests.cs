@@ -39,7 +39,7 @@ public sealed class GradientBucketTests
     [Test]
     public void The_last_layers_bucket_is_final_before_backward_ends()
     {
-        using var model = new Sequential(new Linear(6, 32), new ReLU(), new Linear(32, 32), new ReLU(), new Linear(32, 3));
+        using var model = new Sequential(new Linear(6, 32), new Relu(), new Linear(32, 32), new Relu(), new Linear(32, 3));
         using var net = model.Compile(Host, [4, 6], Loss.CrossEntropy());
         var buckets = GradientBuckets.Layout(net.Parameters, 64 * sizeof(float));
         var ready = GradientBuckets.ReadyAfterStep(net, buckets);

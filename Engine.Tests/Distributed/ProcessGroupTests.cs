@@ -93,7 +93,7 @@ public sealed class ProcessGroupTests
         using var g = ProcessGroup.Single();
         using var model = Mlp(4, 8, 3);
         using var net = model.Compile(Host, [8, 4], Loss.CrossEntropy());
-        using var opt = new Sgd(net.Parameters, new SgdOptions { Lr = 0.1 });
+        using var opt = new Sgd(net.Parameters, new SgdOptions { LR = 0.1 });
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => new Trainer(net, opt, null, new TrainingOptions { Distributed = new DistributedOptions { Group = g, BucketBytes = 2 } }));
         Assert.That(e!.Message, Does.Contain("TrainingOptions.Distributed.BucketBytes must be at least 4 (got 2)"));
     }
@@ -106,7 +106,7 @@ public sealed class ProcessGroupTests
         {
             using var model = Mlp(4, 8, 3, batchNorm: true);
             using var net = model.Compile(Host, [16, 4], Loss.CrossEntropy(), new CompileOptions { Seed = 5 });
-            using var opt = new Sgd(net.Parameters, new SgdOptions { Lr = 0.1, Momentum = 0.9 });
+            using var opt = new Sgd(net.Parameters, new SgdOptions { LR = 0.1, Momentum = 0.9 });
             using var trainer = new Trainer(net, opt, null, new TrainingOptions
             {
                 Epochs = 2, BatchSize = 16, Seed = 3, Distributed = g is null ? null : new DistributedOptions { Group = g },

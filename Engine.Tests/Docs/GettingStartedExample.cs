@@ -24,11 +24,11 @@ public static class GettingStartedExample
         var norm = Normalization.Compute(train);                 // mean and std of the training pixels
 
         using var model = new Sequential(
-            new Conv2d(1, 32, 3, padding: 1), new ReLU(), new MaxPool2d(2),
-            new Conv2d(32, 64, 3, padding: 1), new ReLU(), new MaxPool2d(2),
-            new Flatten(), new Linear(64 * 7 * 7, 128), new ReLU(), new Linear(128, 10));
+            new Conv2d(1, 32, 3, padding: 1), new Relu(), new MaxPool2d(2),
+            new Conv2d(32, 64, 3, padding: 1), new Relu(), new MaxPool2d(2),
+            new Flatten(), new Linear(64 * 7 * 7, 128), new Relu(), new Linear(128, 10));
         using var net = model.Compile(device, inputShape: [64, 1, 28, 28], loss: Loss.CrossEntropy());
-        using var adam = new Adam(net.Parameters, new AdamOptions { Lr = 1e-3 });
+        using var adam = new Adam(net.Parameters, new AdamOptions { LR = 1e-3 });
         int steps = epochs * (int)Math.Ceiling(train.Count / 64.0);
         var cosine = new CosineAnnealingLR(adam, tMax: steps);   // decays the learning rate to 0 over the run
         using var trainer = new Trainer(net, adam, cosine, new TrainingOptions
@@ -53,9 +53,9 @@ public static class GettingStartedExample
         var data = new InMemoryDataset(features, new Shape(3), targets, new Shape(1));   // float targets, one per sample
         var (train, test) = data.Split(data.Count * 4 / 5, seed: 1);                      // 80% train, 20% test
 
-        using var model = new Sequential(new Linear(3, 64), new ReLU(), new Linear(64, 1));
+        using var model = new Sequential(new Linear(3, 64), new Relu(), new Linear(64, 1));
         using var net = model.Compile(device, inputShape: [32, 3], loss: Loss.Mse());
-        using var adam = new Adam(net.Parameters, new AdamOptions { Lr = 1e-2 });
+        using var adam = new Adam(net.Parameters, new AdamOptions { LR = 1e-2 });
         using var trainer = new Trainer(net, adam, options: new TrainingOptions { Epochs = 30, BatchSize = 32, Seed = 1 });
 
         TrainingResult result = trainer.Fit(train, validation: test);   // mae, rmse and r2 after every epoch

@@ -15,10 +15,10 @@ public static class ModelExample
         // GRAPH-EXAMPLE-START
         using var device = Device.Create();
         using var model = new Sequential(
-            new Conv2d(1, 8, 3, padding: 1), new BatchNorm2d(8), new ReLU(), new MaxPool2d(2),
+            new Conv2d(1, 8, 3, padding: 1), new BatchNorm2d(8), new Relu(), new MaxPool2d(2),
             new Flatten(), new Linear(8 * 14 * 14, 10));
         using var net = model.Compile(device, inputShape: [64, 1, 28, 28], loss: Loss.CrossEntropy());
-        using var opt = new Adam(net.Parameters, new AdamOptions { Lr = 1e-3 });
+        using var opt = new Adam(net.Parameters, new AdamOptions { LR = 1e-3 });
         Console.WriteLine(net.Summary());
         for (int epoch = 0; epoch < 2; epoch++)
         {

@@ -28,7 +28,7 @@ public sealed class ModelExampleTests
             // The same architecture loads the file: every state-dict name and shape matches.
             using var device = Device.Create(DeviceKind.Cpu, new DeviceOptions { HonorEnvironment = false });
             using var model = new Sequential(
-                new Conv2d(1, 8, 3, padding: 1), new BatchNorm2d(8), new ReLU(), new MaxPool2d(2),
+                new Conv2d(1, 8, 3, padding: 1), new BatchNorm2d(8), new Relu(), new MaxPool2d(2),
                 new Flatten(), new Linear(8 * 14 * 14, 10));
             using var net = model.Compile(device, [64, 1, 28, 28], options: new CompileOptions { Training = false });
             net.LoadWeights(path);

@@ -13,7 +13,7 @@ public static class ReadmeExample
         using var a = Tensor.FromHost(device, [1f, 2f, 3f, 4f, 5f, 6f], new Shape(2, 3));
         using var b = Tensor.FromHost(device, [1f, 0f, 0f, 1f, 1f, 1f], new Shape(3, 2));
         using var c = Tensor.Zeros(device, new Shape(2, 2));
-        Gemm.Run(a, b, c);                    // c = a * b
+        GemmOp.Run(a, b, c);                    // c = a * b
         Console.WriteLine(string.Join(", ", c.ToArray()));   // 4, 5, 10, 11
         // README-EXAMPLE-END
         return c.ToArray();

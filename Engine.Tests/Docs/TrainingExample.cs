@@ -15,9 +15,9 @@ public static class TrainingExample
     public static TrainingResult Run(Device device, IDataset train, IDataset validation, string checkpointDir, CancellationToken cancellationToken)
     {
         // TRAINING-EXAMPLE-START
-        using var model = new Sequential(new Linear(4, 32), new ReLU(), new Dropout(0.1f), new Linear(32, 3));
+        using var model = new Sequential(new Linear(4, 32), new Relu(), new Dropout(0.1f), new Linear(32, 3));
         using var net = model.Compile(device, inputShape: [32, 4], loss: Loss.CrossEntropy());
-        using var opt = new AdamW(net.Parameters, new AdamWOptions { Lr = 1e-2 });
+        using var opt = new AdamW(net.Parameters, new AdamWOptions { LR = 1e-2 });
         var schedule = new ReduceLROnPlateau(opt, factor: 0.5, patience: 2);   // on the validation loss, once per epoch
         using var trainer = new Trainer(net, opt, schedule, new TrainingOptions
         {

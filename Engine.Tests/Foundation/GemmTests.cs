@@ -13,7 +13,7 @@ public sealed class GemmTests(DeviceConfig config)
 {
     private Device Dev => TestDevices.Get(config);
 
-    private IEnumerable<string> Variants() => Gemm.Registry.Variants
+    private IEnumerable<string> Variants() => GemmOp.Registry.Variants
         .Where(v => v.Path == Dev.Path)
         .Select(v => v.Variant);
 
@@ -73,7 +73,7 @@ public sealed class GemmTests(DeviceConfig config)
         foreach (var variant in Variants())
         {
             using var c = Tensor.FromHost(Dev, cHost, S([m, n]));
-            Gemm.Run(a, b, c, transA, transB, alpha, beta, variant);
+            GemmOp.Run(a, b, c, transA, transB, alpha, beta, variant);
             HostMath.AssertClose(c.ToArray(), want, 1e-5, 1e-4, $"gemm {variant} on {config}");
         }
     }
@@ -86,7 +86,7 @@ public sealed class GemmTests(DeviceConfig config)
         foreach (var variant in Variants())
         {
             using var c = Tensor.FromHost(Dev, [float.NaN, float.NaN, float.NaN, float.NaN], new Shape(2, 2));
-            Gemm.Run(a, b, c, variant: variant);
+            GemmOp.Run(a, b, c, variant: variant);
             Assert.That(c.ToArray(), Is.EqualTo(new[] { 1f, 2f, 3f, 4f }), variant);
         }
     }
@@ -97,7 +97,7 @@ public sealed class GemmTests(DeviceConfig config)
         using var a = Tensor.Zeros(Dev, new Shape(3, 4));
         using var b = Tensor.Zeros(Dev, new Shape(5, 2));
         using var c = Tensor.Zeros(Dev, new Shape(3, 2));
-        var ex = Assert.Throws<ArgumentException>(() => Gemm.Run(a, b, c));
+        var ex = Assert.Throws<ArgumentException>(() => GemmOp.Run(a, b, c));
         Assert.That(ex!.Message, Does.Contain("inner dimensions differ").And.Contain("[3, 4]").And.Contain("[5, 2]"));
         Assert.That(ex.ParamName, Is.EqualTo("b"));
     }
@@ -108,16 +108,16 @@ public sealed class GemmTests(DeviceConfig config)
         using var a = Tensor.Zeros(Dev, new Shape(3, 4));
         using var b = Tensor.Zeros(Dev, new Shape(4, 2));
         using var c = Tensor.Zeros(Dev, new Shape(2, 3));
-        Assert.That(() => Gemm.Run(a, b, c), Throws.ArgumentException.With.Message.Contain("c is [2, 3]").And.Message.Contain("3x2"));
+        Assert.That(() => GemmOp.Run(a, b, c), Throws.ArgumentException.With.Message.Contain("c is [2, 3]").And.Message.Contain("3x2"));
         using var v = Tensor.Zeros(Dev, new Shape(4));
-        Assert.That(() => Gemm.Run(a, v, c), Throws.ArgumentException.With.Message.Contain("2-D"));
+        Assert.That(() => GemmOp.Run(a, v, c), Throws.ArgumentException.With.Message.Contain("2-D"));
     }
 
     [Test]
     public void Unknown_variant_lists_the_registered_ones()
     {
         using var a = Tensor.Zeros(Dev, new Shape(1, 1));
-        Assert.That(() => Gemm.Run(a, a, a, variant: "nope"), Throws.ArgumentException.With.Message.Contain("kernel.tiled"));
+        Assert.That(() => GemmOp.Run(a, a, a, variant: "nope"), Throws.ArgumentException.With.Message.Contain("kernel.tiled"));
     }
 
     [Test]
@@ -154,7 +154,7 @@ public sealed class GemmTests(DeviceConfig config)
         using var c = Tensor.Zeros(Dev, new Shape(m, n));
         foreach (var v in Variants())
         {
-            Gemm.Run(a, b, c, alpha: 0.5f, variant: v);
+            GemmOp.Run(a, b, c, alpha: 0.5f, variant: v);
             Assert.That(c.ToArray(), Is.EqualTo(want), $"{v}: bit for bit against the in-order FMA chain");
         }
     }

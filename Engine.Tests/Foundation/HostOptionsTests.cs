@@ -69,7 +69,7 @@ public sealed unsafe partial class HostOptionsTests
         using var a = Tensor.FromHost(d, HostMath.Random(384 * 256, 1), new Shape(384, 256));
         using var b = Tensor.FromHost(d, HostMath.Random(256 * 320, 2), new Shape(256, 320));
         using var c = Tensor.Zeros(d, new Shape(384, 320));
-        Gemm.Run(a, b, c);
+        GemmOp.Run(a, b, c);
         float[] av = a.ToArray(), bv = b.ToArray(), got = c.ToArray();
         for (int e = 0; e < got.Length; e += 97)
         {
@@ -86,17 +86,17 @@ public sealed unsafe partial class HostOptionsTests
         using var x = Tensor.FromHost(d, HostMath.Random(8 * 4 * 12 * 12, 3), new Shape(8, 4, 12, 12));
         using var w = Tensor.FromHost(d, HostMath.Random(6 * 4 * 3 * 3, 4), new Shape(6, 4, 3, 3));
         var o = new Conv2dOptions { Padding = ConvPadding.Same };
-        using var y = Tensor.Zeros(d, Conv2d.OutputShape(x.Shape, w.Shape, o));
+        using var y = Tensor.Zeros(d, Conv2dOp.OutputShape(x.Shape, w.Shape, o));
         using var dx = Tensor.Zeros(d, x.Shape);
         using var dw = Tensor.Zeros(d, w.Shape);
-        Conv2d.Forward(x, w, null, y, o);
-        Conv2d.Backward(x, w, y, dx, dw, null, o);
+        Conv2dOp.Forward(x, w, null, y, o);
+        Conv2dOp.Backward(x, w, y, dx, dw, null, o);
         using var mean = Tensor.Zeros(d, new Shape(4));
         using var invStd = Tensor.Zeros(d, new Shape(4));
         using var xn = Tensor.Zeros(d, x.Shape);
-        BatchNorm.Forward(x, xn, null, null, null, null, mean, invStd, training: true);
+        BatchNormOp.Forward(x, xn, null, null, null, null, mean, invStd, training: true);
         using var s = Tensor.Zeros(d, c.Shape);
-        Softmax.Forward(c, s);
+        SoftmaxOp.Forward(c, s);
     }
 
     [Test]
@@ -197,7 +197,7 @@ public sealed unsafe partial class HostOptionsTests
 
             using var model = new Nn.Sequential(new Nn.Linear(3, 2));
             using var net = model.Compile(device, [4, 3], Nn.Loss.CrossEntropy());
-            using var opt = new Sgd(net.Parameters, new SgdOptions { Lr = 0.1 });
+            using var opt = new Sgd(net.Parameters, new SgdOptions { LR = 0.1 });
             using var trainer = new Trainer(net, opt, options: new TrainingOptions { Epochs = 1, BatchSize = 4 });
             trainer.Fit(new Engine.Data.InMemoryDataset(HostMath.Random(12, 5), [0, 1, 0, 1], new Shape(3), 2));
         }

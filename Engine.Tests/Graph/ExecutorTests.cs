@@ -291,7 +291,7 @@ public sealed class AccumulationTests(DeviceConfig config)
 
         public override void Plan(LayerPlan plan) => plan.KeepInput();
 
-        public override void Forward(NodeContext c) => Engine.Ops.Gemm.Run(c.Input(), c.Param(0), c.Output(), transB: true);
+        public override void Forward(NodeContext c) => Engine.Ops.GemmOp.Run(c.Input(), c.Param(0), c.Output(), transB: true);
 
         public override void Backward(NodeContext c)
         {
@@ -313,12 +313,12 @@ public sealed class AccumulationTests(DeviceConfig config)
 
             if (c.ParamGrad(0) is { } dw)
             {
-                Engine.Ops.Gemm.Run(c.OutputGrad(), c.Input(), dw, transA: true, beta: c.AccumulateParamGrad(0) ? 1f : 0f);
+                Engine.Ops.GemmOp.Run(c.OutputGrad(), c.Input(), dw, transA: true, beta: c.AccumulateParamGrad(0) ? 1f : 0f);
             }
 
             if (c.InputGrad() is { } dx)
             {
-                Engine.Ops.Gemm.Run(c.OutputGrad(), c.Param(0), dx, beta: c.AccumulateInputGrad() ? 1f : 0f);
+                Engine.Ops.GemmOp.Run(c.OutputGrad(), c.Param(0), dx, beta: c.AccumulateInputGrad() ? 1f : 0f);
             }
         }
     }

@@ -107,7 +107,7 @@ public sealed class InitRuleTests(DeviceConfig config)
     [Test]
     public void A_model_wide_rule_fills_every_weight_and_bias_but_an_explicit_layer_rule_wins()
     {
-        using var model = new Sequential(new Linear(300, 200), new ReLU(), new Linear(200, 100, init: Init.Normal(3, 0.5)), new Linear(100, 10));
+        using var model = new Sequential(new Linear(300, 200), new Relu(), new Linear(200, 100, init: Init.Normal(3, 0.5)), new Linear(100, 10));
         using var net = model.Compile(Dev, new Shape(2, 300), options: new CompileOptions
         {
             Training = false,
@@ -127,7 +127,7 @@ public sealed class InitRuleTests(DeviceConfig config)
     [Test]
     public void By_activation_picks_kaiming_before_relu_and_xavier_with_the_gain_before_tanh()
     {
-        using var model = new Sequential(new Linear(400, 300), new ReLU(), new Linear(300, 200), new LeakyReLU(0.2f),
+        using var model = new Sequential(new Linear(400, 300), new Relu(), new Linear(300, 200), new LeakyRelu(0.2f),
             new Linear(200, 100), new Tanh(), new Linear(100, 50));
         using var net = model.Compile(Dev, new Shape(2, 400), options: new CompileOptions { Training = false, Init = Init.ByActivation() });
         double Std(string name) => Stats(net.Parameters[name].Value.ToArray()).Std;

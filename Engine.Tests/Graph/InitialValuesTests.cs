@@ -51,7 +51,7 @@ public sealed class InitialValuesTests
         var conv = new Linear(3, 3);
         using var g = new GraphModule();
         var x = g.Input();
-        g.Register("block", new Sequential(conv, new ReLU()));
+        g.Register("block", new Sequential(conv, new Relu()));
         g.Output(g.Apply(conv, g.Apply(conv, x)));
         using var net = g.Compile(Host, [2, 3]);
         Assert.That(net.Parameters.Select(p => p.Name), Is.EqualTo(new[] { "block.0.weight", "block.0.bias" }));
@@ -62,7 +62,7 @@ public sealed class InitialValuesTests
     [Test]
     public void The_graph_view_lists_the_nodes_without_the_loss()
     {
-        using var model = new Sequential(new Linear(4, 3), new ReLU(), new Residual(new Linear(3, 3)));
+        using var model = new Sequential(new Linear(4, 3), new Relu(), new Residual(new Linear(3, 3)));
         using var net = model.Compile(Host, [2, 4], Loss.Mse());
         var graph = net.Graph;
         Assert.That(graph.Nodes.Select(n => (n.Name, n.ModulePath)), Is.EqualTo(new (string, string?)[]

@@ -30,8 +30,8 @@ public sealed class JvpTests(DeviceConfig config)
         var m = new GraphModule();
         var x = m.Input();
         var a = m.Apply(new BatchNorm2d(4), m.Apply(new Conv2d(3, 4, 3, padding: 1), x));
-        var left = m.Apply(new MaxPool2d(2), m.Apply(new ReLU(), a));                         // (2, 4, 3, 3)
-        var right = m.Apply(new AvgPool2d(3, 2, 1), m.Apply(new GELU(), a));                   // (2, 4, 4, 3)
+        var left = m.Apply(new MaxPool2d(2), m.Apply(new Relu(), a));                         // (2, 4, 3, 3)
+        var right = m.Apply(new AvgPool2d(3, 2, 1), m.Apply(new Gelu(), a));                   // (2, 4, 4, 3)
         right = m.Apply(new Conv2d(4, 4, (2, 1), new Conv2dOptions { Groups = 2 }), right);    // (2, 4, 3, 3)
         var c = m.Apply(new Identity(), m.Apply(new Dropout(0.3f), m.Concat(1, left, right))); // (2, 8, 3, 3)
         c = m.Apply(new BatchNorm2d(8, affine: false), c);
@@ -101,7 +101,7 @@ public sealed class JvpTests(DeviceConfig config)
     {
         // Smooth layers only: at a kink (ReLU, max) a central difference averages two slopes.
         using var model = new Sequential(
-            new Conv2d(2, 3, 3, stride: 2, padding: 1, dilation: 2), new BatchNorm2d(3), new GELU(), new LPPool2d(2, 2, 1),
+            new Conv2d(2, 3, 3, stride: 2, padding: 1, dilation: 2), new BatchNorm2d(3), new Gelu(), new LPPool2d(2, 2, 1),
             new ConvTranspose2d(3, 2, 3, stride: 2, padding: 1, outputPadding: 1), new Tanh(), new LayerNorm(new Shape(2, 4, 6)),
             new Flatten(), new Linear(48, 5), new Softmax());
         using var net = model.Compile(Dev, [3, 2, 7, 9], options: new CompileOptions { Tangents = true, ParameterTangents = true, Training = false });
@@ -173,7 +173,7 @@ public sealed class JvpTests(DeviceConfig config)
     [Test]
     public void A_layer_without_a_tangent_rule_is_named_at_compile_time()
     {
-        using var model = new Sequential(new Linear(3, 4), new NoTangent(), new ReLU());
+        using var model = new Sequential(new Linear(3, 4), new NoTangent(), new Relu());
         Assert.That(() => model.Compile(Dev, [2, 3], options: new CompileOptions { Tangents = true }),
             Throws.InvalidOperationException.With.Message.Contain("'1'").And.Message.Contain("no-tangent").And.Message.Contain("no tangent rule"));
         using var plain = model.Compile(Dev, [2, 3], options: new CompileOptions { Training = false });
@@ -239,7 +239,7 @@ public sealed class JvpAllocationTests
     {
         var dev = TestDevices.Get(new DeviceConfig("cpu-host", DeviceKind.Cpu, ForceKernels: false));
         using var model = new Sequential(
-            new Conv2d(1, 3, 3), new BatchNorm2d(3), new ReLU(), new MaxPool2d(2), new LPPool2d(2, 1), new LayerNorm(new Shape(2, 2)),
+            new Conv2d(1, 3, 3), new BatchNorm2d(3), new Relu(), new MaxPool2d(2), new LPPool2d(2, 1), new LayerNorm(new Shape(2, 2)),
             new Dropout(0.2f), new Flatten(), new Linear(12, 6), new Maxout(2), new LogSoftmax());
         using var net = model.Compile(dev, [2, 1, 6, 6], options: new CompileOptions { Tangents = true, ParameterTangents = true });
         GraphTestUtil.RandomInputs(net, 170);

@@ -14,13 +14,13 @@ public sealed class MemoryPlanSizeTests
     private static Module ResidualCnn()
     {
         static Module Block(int c) => new Residual(
-            new Conv2d(c, c, 3, padding: 1, bias: false), new BatchNorm2d(c), new ReLU(),
+            new Conv2d(c, c, 3, padding: 1, bias: false), new BatchNorm2d(c), new Relu(),
             new Conv2d(c, c, 3, padding: 1, bias: false), new BatchNorm2d(c));
-        return new Sequential(new Conv2d(3, 16, 3, padding: 1), new ReLU(), Block(16), new ReLU(), Block(16), new ReLU(), new GlobalAvgPool(), new Linear(16, 10));
+        return new Sequential(new Conv2d(3, 16, 3, padding: 1), new Relu(), Block(16), new Relu(), Block(16), new Relu(), new GlobalAvgPool(), new Linear(16, 10));
     }
 
     private static Module Decoder() => new Sequential(
-        new Conv2d(1, 8, 3, stride: 2, padding: 1), new ReLU(), new ConvTranspose2d(8, 4, 2, stride: 2), new Sigmoid(), new Flatten(), new Linear(4 * 16 * 16, 5));
+        new Conv2d(1, 8, 3, stride: 2, padding: 1), new Relu(), new ConvTranspose2d(8, 4, 2, stride: 2), new Sigmoid(), new Flatten(), new Linear(4 * 16 * 16, 5));
 
     public static IEnumerable<TestCaseData> Models()
     {

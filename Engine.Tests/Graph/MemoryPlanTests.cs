@@ -109,11 +109,11 @@ public sealed class HostStepAllocationTests
     {
         var dev = TestDevices.Get(new DeviceConfig("cpu-host", DeviceKind.Cpu, ForceKernels: false));
         using var model = new Sequential(
-            new Conv2d(1, 4, 3, padding: 1), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2),
-            new Residual(new Conv2d(4, 4, 3, padding: 1), new ReLU()), new Dropout(0.2f),
+            new Conv2d(1, 4, 3, padding: 1), new BatchNorm2d(4), new Relu(), new MaxPool2d(2),
+            new Residual(new Conv2d(4, 4, 3, padding: 1), new Relu()), new Dropout(0.2f),
             new Flatten(), new Linear(4 * 4 * 4, 10));
         using var net = model.Compile(dev, [16, 1, 8, 8], Loss.CrossEntropy());
-        using var opt = new Engine.Optim.Adam(net.Parameters, new Engine.Optim.AdamOptions { Lr = 1e-3 });
+        using var opt = new Engine.Optim.Adam(net.Parameters, new Engine.Optim.AdamOptions { LR = 1e-3 });
         var x = HostMath.Random(16 * 64, 6);
         var y = Enumerable.Range(0, 16).Select(i => (float)(i % 10)).ToArray();
         // Warm up past tiered JIT compilation (its call counting and rewrites allocate).

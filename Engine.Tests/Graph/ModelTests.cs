@@ -23,7 +23,7 @@ public sealed class ModelTests(DeviceConfig config)
     [Test]
     public void Mlp_with_cross_entropy_passes_the_gradient_check()
     {
-        using var model = new Sequential(new Linear(5, 8), new Tanh(), new Linear(8, 8), new GELU(), new Linear(8, 4));
+        using var model = new Sequential(new Linear(5, 8), new Tanh(), new Linear(8, 8), new Gelu(), new Linear(8, 4));
         using var net = model.Compile(Dev, [6, 5], Loss.CrossEntropy());
         Assert.That(net.Target!.Shape, Is.EqualTo(new Shape(6)));
         GraphTestUtil.Randomize(net.Parameters, 90, 0.8f);
@@ -49,8 +49,8 @@ public sealed class ModelTests(DeviceConfig config)
     public void Cnn_with_batch_norm_and_relu_passes_the_gradient_check()
     {
         using var model = new Sequential(
-            new Conv2d(1, 4, 3, padding: 1), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2),
-            new Conv2d(4, 4, 3, padding: 1, bias: false), new BatchNorm2d(4), new LeakyReLU(0.1f),
+            new Conv2d(1, 4, 3, padding: 1), new BatchNorm2d(4), new Relu(), new MaxPool2d(2),
+            new Conv2d(4, 4, 3, padding: 1, bias: false), new BatchNorm2d(4), new LeakyRelu(0.1f),
             new Flatten(), new Linear(4 * 3 * 3, 3));
         using var net = model.Compile(Dev, [4, 1, 6, 6], Loss.CrossEntropy());
         GraphTestUtil.Randomize(net.Parameters, 93, 0.8f);
@@ -65,11 +65,11 @@ public sealed class ModelTests(DeviceConfig config)
         // Smooth activations: behind batch norm, many ReLU inputs sit within eps of their kink, where central
         // differences mean nothing. (The ReLU version of this network matches PyTorch in models.json.)
         static Module Block(int c) => new Residual(
-            new Conv2d(c, c, 3, padding: 1, bias: false), new BatchNorm2d(c), new ELU(),
+            new Conv2d(c, c, 3, padding: 1, bias: false), new BatchNorm2d(c), new Elu(),
             new Conv2d(c, c, 3, padding: 1, bias: false), new BatchNorm2d(c));
         using var model = new Sequential(
-            new Conv2d(2, 4, 3, padding: 1), new GELU(),
-            Block(4), new ELU(), Block(4), new Swish(),
+            new Conv2d(2, 4, 3, padding: 1), new Gelu(),
+            Block(4), new Elu(), Block(4), new Swish(),
             new GlobalAvgPool(), new Linear(4, 3));
         using var net = model.Compile(Dev, [3, 2, 5, 4], Loss.CrossEntropy(), new CompileOptions { InputGradients = true });
         Assert.That(net.Parameters.Select(p => p.Name), Does.Contain("2.0.weight").And.Contain("4.4.bias"));
@@ -125,9 +125,9 @@ public sealed class ModelTests(DeviceConfig config)
     [Test]
     public void Training_lowers_the_loss()
     {
-        using var model = new Sequential(new Linear(4, 16), new ReLU(), new Linear(16, 3));
+        using var model = new Sequential(new Linear(4, 16), new Relu(), new Linear(16, 3));
         using var net = model.Compile(Dev, [12, 4], Loss.CrossEntropy());
-        using var opt = new Adam(net.Parameters, new AdamOptions { Lr = 0.05 });
+        using var opt = new Adam(net.Parameters, new AdamOptions { LR = 0.05 });
         var x = HostMath.Random(48, 99);
         var y = Enumerable.Range(0, 12).Select(i => (float)(i % 3)).ToArray();
         net.ForwardBackward(x, y);
@@ -155,9 +155,9 @@ public sealed class LoaderTests
         var features = Enumerable.Range(0, n * 4).Select(i => labels[i / 4] + ((float)rng.NextDouble() * 0.5f)).ToArray();
         var data = new Engine.Data.InMemoryDataset(features, labels, [4], 3);
         using var loader = new Engine.Data.DeviceDataLoader(dev, data, new Engine.Data.DataLoaderOptions { BatchSize = 16, Seed = 1 });
-        using var model = new Sequential(new Linear(4, 8), new ReLU(), new Linear(8, 3));
+        using var model = new Sequential(new Linear(4, 8), new Relu(), new Linear(8, 3));
         using var net = model.Compile(dev, [16, 4], Loss.CrossEntropy());
-        using var opt = new Adam(net.Parameters, new AdamOptions { Lr = 0.05 });
+        using var opt = new Adam(net.Parameters, new AdamOptions { LR = 0.05 });
         var sizes = new System.Collections.Generic.List<int>();
         float first = float.NaN, last = 0;
         for (int epoch = 0; epoch < 15; epoch++)

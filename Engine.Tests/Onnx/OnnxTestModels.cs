@@ -57,7 +57,7 @@ internal static class OnnxTestModels
             new("median_pool2d", () => new Sequential(new MedianPool2d(3, stride: 1), new MedianPool2d((3, 1), (2, 1))), [new Shape(3, 2, 8, 6)], Imports: false),
             M("global_max_pool", () => new Sequential(new Conv2d(2, 4, 3), new GlobalMaxPool(), new Linear(4, 3)), 3, 2, 6, 5),
             M("global_avg_pool", () => new Sequential(new Conv2d(2, 4, 3), new GlobalAvgPool(), new Linear(4, 3)), 3, 2, 6, 5),
-            M("batch_norm2d", () => new Sequential(new Conv2d(2, 4, 3), new BatchNorm2d(4), new ReLU()), 3, 2, 6, 6),
+            M("batch_norm2d", () => new Sequential(new Conv2d(2, 4, 3), new BatchNorm2d(4), new Relu()), 3, 2, 6, 6),
             M("batch_norm1d", () => new Sequential(new Linear(6, 5), new BatchNorm1d(5, eps: 1e-3f, momentum: 0.2f)), 3, 6),
             M("batch_norm_any_rank_no_affine", () => new Sequential(new BatchNorm(4, affine: false), new BatchNorm1d(4)), 3, 4, 5),
             M("layer_norm", () => new Sequential(new LayerNorm(new Shape(5)), new Linear(5, 5), new LayerNorm(new Shape(5), eps: 1e-3f, elementwiseAffine: false)), 3, 5),
@@ -68,8 +68,8 @@ internal static class OnnxTestModels
             new("graph_add_concat_two_outputs", Graph, [new Shape(3, 2, 5, 5)]),
             new("graph_gates_broadcast", Gates, [new Shape(3, 2, 5, 4)]),
             M("mnist_cnn", () => new Sequential(
-                new Conv2d(1, 4, 3, padding: 1), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2),
-                new Conv2d(4, 8, 3, padding: 1), new ReLU(), new MaxPool2d(2), new Flatten(), new Linear(8 * 7 * 7, 16), new ReLU(), new Dropout(0.25f), new Linear(16, 10), new LogSoftmax(1)), 3, 1, 28, 28),
+                new Conv2d(1, 4, 3, padding: 1), new BatchNorm2d(4), new Relu(), new MaxPool2d(2),
+                new Conv2d(4, 8, 3, padding: 1), new Relu(), new MaxPool2d(2), new Flatten(), new Linear(8 * 7 * 7, 16), new Relu(), new Dropout(0.25f), new Linear(16, 10), new LogSoftmax(1)), 3, 1, 28, 28),
         };
 
         // Every row of the activation table, with default and non-default settings.
@@ -85,7 +85,7 @@ internal static class OnnxTestModels
         }
 
         list.Add(M("act_settings", () => new Sequential(
-            new LeakyReLU(0.2f), new ELU(0.7f), new GELU(), new GELU(GeluApproximation.Tanh), new Swish(1.5f), new Softplus(2f), new Softplus(0.5f, 3f), new Softplus(1f, 1.5f)), 3, 7));
+            new LeakyRelu(0.2f), new Elu(0.7f), new Gelu(), new Gelu(GeluApproximation.Tanh), new Swish(1.5f), new Softplus(2f), new Softplus(0.5f, 3f), new Softplus(1f, 1.5f)), 3, 7));
         return list;
     }
 
@@ -98,7 +98,7 @@ internal static class OnnxTestModels
         var g = new GraphModule();
         var x = g.Input();
         var a = g.Apply(g.Register("conv", new Conv2d(2, 2, 3, padding: 1)), x);
-        var h = g.Apply(new ReLU(), a);
+        var h = g.Apply(new Relu(), a);
         var s = g.Add(x, h);
         var c = g.Concat(1, s, g.Apply(g.Register("side", new Conv2d(2, 3, 1)), x));
         var flat = g.Apply(new Flatten(), c);

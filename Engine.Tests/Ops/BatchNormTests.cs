@@ -68,7 +68,7 @@ public sealed class BatchNormTests(DeviceConfig config)
         using var y = Tensor.Empty(dev, shape);
         using var mean = Tensor.Empty(dev, new Shape(c));
         using var invStd = Tensor.Empty(dev, new Shape(c));
-        BatchNorm.Forward(x, y, gamma, beta, rm, rv, mean, invStd, training, momentum, eps);
+        BatchNormOp.Forward(x, y, gamma, beta, rm, rv, mean, invStd, training, momentum, eps);
         string what = $"batch_norm {shape} training={training} on {device}";
         HostMath.AssertClose(y.ToArray(), want.Y, 1e-4, 1e-3, what + " y");
         HostMath.AssertClose(mean.ToArray(), want.Mean, 1e-5, 1e-5, what + " mean");
@@ -80,7 +80,7 @@ public sealed class BatchNormTests(DeviceConfig config)
         using var dx = Tensor.Empty(dev, shape);
         using var dgamma = Tensor.Empty(dev, new Shape(c));
         using var dbeta = Tensor.Empty(dev, new Shape(c));
-        BatchNorm.Backward(x, dy, gamma, mean, invStd, dx, dgamma, dbeta, training);
+        BatchNormOp.Backward(x, dy, gamma, mean, invStd, dx, dgamma, dbeta, training);
         HostMath.AssertClose(dx.ToArray(), wantG.Dx, 1e-4, 1e-3, what + " dx");
         HostMath.AssertClose(dgamma.ToArray(), wantG.DGamma, 2e-3, 1e-3, what + " dgamma");
         HostMath.AssertClose(dbeta.ToArray(), wantG.DBeta, 2e-3, 1e-3, what + " dbeta");
@@ -109,12 +109,12 @@ public sealed class BatchNormTests(DeviceConfig config)
         using var y = Tensor.Empty(Dev, shape);
         using var mean = Tensor.Empty(Dev, new Shape(c));
         using var invStd = Tensor.Empty(Dev, new Shape(c));
-        BatchNorm.Forward(x, y, gamma, beta, rm, rv, mean, invStd, training, 0.1f, (float)eps);
+        BatchNormOp.Forward(x, y, gamma, beta, rm, rv, mean, invStd, training, 0.1f, (float)eps);
         using var dy = Tensor.FromHost(Dev, gy.Select(v => (float)v).ToArray(), shape);
         using var dx = Tensor.Empty(Dev, shape);
         using var dgamma = affine ? Tensor.Empty(Dev, new Shape(c)) : null;
         using var dbeta = affine ? Tensor.Empty(Dev, new Shape(c)) : null;
-        BatchNorm.Backward(x, dy, gamma, mean, invStd, dx, dgamma, dbeta, training);
+        BatchNormOp.Backward(x, dy, gamma, mean, invStd, dx, dgamma, dbeta, training);
 
         double[]? G(double[]? v) => affine ? v : null;
         double Loss(double[] xv, double[] gv, double[] bv) =>
@@ -140,9 +140,9 @@ public sealed class BatchNormTests(DeviceConfig config)
         using var mean = Tensor.Empty(Dev, new Shape(3));
         using var invStd = Tensor.Empty(Dev, new Shape(3));
         using var y = Tensor.Empty(Dev, shape);
-        BatchNorm.Forward(xCopy, y, gamma, null, null, null, mean, invStd, training: true);
+        BatchNormOp.Forward(xCopy, y, gamma, null, null, null, mean, invStd, training: true);
         var want = y.ToArray();
-        BatchNorm.Forward(x, x, gamma, null, null, null, mean, invStd, training: true);
+        BatchNormOp.Forward(x, x, gamma, null, null, null, mean, invStd, training: true);
         Assert.That(x.ToArray(), Is.EqualTo(want).Within(1e-6f), "y = x in place");
 
         using var dy = Tensor.FromHost(Dev, dyh, shape);
@@ -151,12 +151,12 @@ public sealed class BatchNormTests(DeviceConfig config)
         using var dbeta = Tensor.FromHost(Dev, [1f, 2f, 3f], new Shape(3));
         using var dgFresh = Tensor.Empty(Dev, new Shape(3));
         using var dbFresh = Tensor.Empty(Dev, new Shape(3));
-        BatchNorm.Backward(xCopy, dy, gamma, mean, invStd, dx, dgFresh, dbFresh, training: true);
-        BatchNorm.Backward(xCopy, dy, gamma, mean, invStd, null, dgamma, dbeta, training: true, accumulate: true);
+        BatchNormOp.Backward(xCopy, dy, gamma, mean, invStd, dx, dgFresh, dbFresh, training: true);
+        BatchNormOp.Backward(xCopy, dy, gamma, mean, invStd, null, dgamma, dbeta, training: true, accumulate: true);
         Assert.That(dgamma.ToArray(), Is.EqualTo(dgFresh.ToArray().Select((v, i) => v + (10f * (i + 1)))).Within(1e-4f));
         Assert.That(dbeta.ToArray(), Is.EqualTo(dbFresh.ToArray().Select((v, i) => v + (i + 1f))).Within(1e-4f));
         var wantDx = dx.ToArray();
-        BatchNorm.Backward(xCopy, dy, gamma, mean, invStd, dy, null, null, training: true);
+        BatchNormOp.Backward(xCopy, dy, gamma, mean, invStd, dy, null, null, training: true);
         Assert.That(dy.ToArray(), Is.EqualTo(wantDx).Within(1e-6f), "dx = dy in place");
     }
 
@@ -177,8 +177,8 @@ public sealed class BatchNormTests(DeviceConfig config)
         using var db = Tensor.Empty(Dev, new Shape(4));
         void Step()
         {
-            BatchNorm.Forward(x, y, gamma, beta, rm, rv, mean, invStd, training: true);
-            BatchNorm.Backward(x, y, gamma, mean, invStd, dx, dg, db, training: true);
+            BatchNormOp.Forward(x, y, gamma, beta, rm, rv, mean, invStd, training: true);
+            BatchNormOp.Backward(x, y, gamma, mean, invStd, dx, dg, db, training: true);
         }
 
         Step();
@@ -212,34 +212,34 @@ public sealed class BatchNormTests(DeviceConfig config)
         using var rank1 = Tensor.Zeros(Dev, new Shape(12));
         using var single = Tensor.Zeros(Dev, new Shape(1, 3, 1));
 
-        Assert.That(() => BatchNorm.Forward(rank1, rank1, null, null, null, null, c3, c3b, true),
+        Assert.That(() => BatchNormOp.Forward(rank1, rank1, null, null, null, null, c3, c3b, true),
             Throws.ArgumentException.With.Message.Contain("[12]").And.Message.Contain("at least 2 dimensions"));
-        Assert.That(() => BatchNorm.Forward(x, wrongY, null, null, null, null, c3, c3b, true),
+        Assert.That(() => BatchNormOp.Forward(x, wrongY, null, null, null, null, c3, c3b, true),
             Throws.ArgumentException.With.Property("ParamName").EqualTo("y").And.Message.Contain("[4, 3, 3]").And.Message.Contain("[4, 3, 2]"));
-        Assert.That(() => BatchNorm.Forward(x, y, c4, null, null, null, c3, c3b, true),
+        Assert.That(() => BatchNormOp.Forward(x, y, c4, null, null, null, c3, c3b, true),
             Throws.ArgumentException.With.Property("ParamName").EqualTo("gamma").And.Message.Contain("must be [3]"));
-        Assert.That(() => BatchNorm.Forward(x, y, null, null, null, null, c4, c3b, true),
+        Assert.That(() => BatchNormOp.Forward(x, y, null, null, null, null, c4, c3b, true),
             Throws.ArgumentException.With.Property("ParamName").EqualTo("saveMean"));
-        Assert.That(() => BatchNorm.Forward(x, y, null, null, c3, null, c3, c3b, true),
+        Assert.That(() => BatchNormOp.Forward(x, y, null, null, c3, null, c3, c3b, true),
             Throws.ArgumentException.With.Property("ParamName").EqualTo("runningVar").And.Message.Contain("both"));
-        Assert.That(() => BatchNorm.Forward(x, y, null, null, null, null, c3, c3b, false),
+        Assert.That(() => BatchNormOp.Forward(x, y, null, null, null, null, c3, c3b, false),
             Throws.ArgumentException.With.Message.Contain("running statistics"));
-        Assert.That(() => BatchNorm.Forward(single, single, null, null, null, null, c3, c3b, true),
+        Assert.That(() => BatchNormOp.Forward(single, single, null, null, null, null, c3, c3b, true),
             Throws.ArgumentException.With.Message.Contain("more than 1 value per channel"));
-        Assert.That(() => BatchNorm.Forward(x, y, null, null, null, null, c3, c3b, true, eps: 0f),
+        Assert.That(() => BatchNormOp.Forward(x, y, null, null, null, null, c3, c3b, true, eps: 0f),
             Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("eps"));
-        Assert.That(() => BatchNorm.Forward(x, y, null, null, null, null, c3, c3b, true, momentum: float.NaN),
+        Assert.That(() => BatchNormOp.Forward(x, y, null, null, null, null, c3, c3b, true, momentum: float.NaN),
             Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("momentum"));
-        Assert.That(() => BatchNorm.Backward(x, wrongY, null, c3, c3b, y, null, null, true),
+        Assert.That(() => BatchNormOp.Backward(x, wrongY, null, c3, c3b, y, null, null, true),
             Throws.ArgumentException.With.Property("ParamName").EqualTo("dy"));
-        Assert.That(() => BatchNorm.Backward(x, y, null, c3, c3b, wrongY, null, null, true),
+        Assert.That(() => BatchNormOp.Backward(x, y, null, c3, c3b, wrongY, null, null, true),
             Throws.ArgumentException.With.Property("ParamName").EqualTo("dx"));
-        Assert.That(() => BatchNorm.Backward(x, y, null, c3, c3b, y, c4, null, true),
+        Assert.That(() => BatchNormOp.Backward(x, y, null, c3, c3b, y, c4, null, true),
             Throws.ArgumentException.With.Property("ParamName").EqualTo("dgamma"));
 
         var other = TestDevices.Get(TestDevices.All().First(d => d.Name != config.Name));
         using var elsewhere = Tensor.Zeros(other, new Shape(3));
-        Assert.That(() => BatchNorm.Forward(x, y, elsewhere, null, null, null, c3, c3b, true),
+        Assert.That(() => BatchNormOp.Forward(x, y, elsewhere, null, null, null, c3, c3b, true),
             Throws.ArgumentException.With.Property("ParamName").EqualTo("gamma").And.Message.Contain("same device").Or.Message.Contain("one device"));
     }
 }

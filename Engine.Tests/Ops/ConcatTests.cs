@@ -48,9 +48,9 @@ public sealed class ConcatTests(DeviceConfig config)
         try
         {
             using var y = Tensor.Empty(Dev, outShape);
-            Concat.Forward(parts, y, axis);
+            ConcatOp.Forward(parts, y, axis);
             HostMath.AssertClose(y.ToArray(), want.ToArray(), 0, 0, $"concat on {config}");
-            Concat.Backward(y, grads, axis);
+            ConcatOp.Backward(y, grads, axis);
             for (int i = 0; i < shapes.Length; i++)
             {
                 Assert.That(grads[i].ToArray(), Is.EqualTo(hosts[i]), $"split {i}");
@@ -59,7 +59,7 @@ public sealed class ConcatTests(DeviceConfig config)
             // The backward is the transpose of the forward: finite differences of L = sum g * cat(x0, ...) wrt x0.
             var g = GradCheck.ToDouble(HostMath.Random((int)outShape.Length, 99));
             using var gy = Tensor.FromHost(Dev, g.Select(v => (float)v).ToArray(), outShape);
-            Concat.Backward(gy, grads, axis);
+            ConcatOp.Backward(gy, grads, axis);
             double Loss(double[] x0)
             {
                 double s = 0;
@@ -97,11 +97,11 @@ public sealed class ConcatTests(DeviceConfig config)
         using var b = Tensor.Zeros(Dev, new Shape(3, 3));
         using var c = Tensor.Zeros(Dev, new Shape(2, 3, 1));
         using var y = Tensor.Zeros(Dev, new Shape(2, 6));
-        Assert.That(() => Concat.Forward([a, b], y, 1), Throws.ArgumentException.With.Message.Contain("inputs[1] is [3, 3]").And.Message.Contain("except axis 1"));
-        Assert.That(() => Concat.Forward([a, c], y, 1), Throws.ArgumentException.With.Message.Contain("inputs[1] is [2, 3, 1]"));
-        Assert.That(() => Concat.Forward([a], y, 1), Throws.ArgumentException.With.Property("ParamName").EqualTo("y").And.Message.Contain("add up to 3"));
-        Assert.That(() => Concat.Forward([a, a], y, 2), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("axis"));
-        Assert.That(() => Concat.Forward([], y, 1), Throws.ArgumentException.With.Message.Contain("empty"));
-        Assert.That(() => Concat.Backward(y, [a, b], 1), Throws.ArgumentException.With.Message.Contain("dxs[1] is [3, 3]"));
+        Assert.That(() => ConcatOp.Forward([a, b], y, 1), Throws.ArgumentException.With.Message.Contain("inputs[1] is [3, 3]").And.Message.Contain("except axis 1"));
+        Assert.That(() => ConcatOp.Forward([a, c], y, 1), Throws.ArgumentException.With.Message.Contain("inputs[1] is [2, 3, 1]"));
+        Assert.That(() => ConcatOp.Forward([a], y, 1), Throws.ArgumentException.With.Property("ParamName").EqualTo("y").And.Message.Contain("add up to 3"));
+        Assert.That(() => ConcatOp.Forward([a, a], y, 2), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("axis"));
+        Assert.That(() => ConcatOp.Forward([], y, 1), Throws.ArgumentException.With.Message.Contain("empty"));
+        Assert.That(() => ConcatOp.Backward(y, [a, b], 1), Throws.ArgumentException.With.Message.Contain("dxs[1] is [3, 3]"));
     }
 }

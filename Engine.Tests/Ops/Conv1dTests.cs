@@ -6,8 +6,6 @@ using System.Collections.Generic;
 using System.Linq;
 using Engine.Nn;
 using Engine.Ops;
-using Conv1d = Engine.Ops.Conv1d;
-using Conv2d = Engine.Ops.Conv2d;
 using Engine.Tests.Infrastructure;
 using NUnit.Framework;
 
@@ -50,16 +48,16 @@ public sealed class Conv1dTests(DeviceConfig config)
         using var w = Tensor.FromHost(Dev, wh, new Shape(s.Cout, s.Cin / s.Options.Groups, s.K));
         using var b = bh is null ? null : Tensor.FromHost(Dev, bh, new Shape(s.Cout));
         using var g = Tensor.FromHost(Dev, gh, new Shape(s.N, s.Cout, lo));
-        Assert.That(Conv1d.OutputShape(x.Shape, w.Shape, s.Options), Is.EqualTo(g.Shape));
-        foreach (var (fwd, bwd) in Variants(Conv2d.ForwardRegistry.Variants).Zip(Variants(Conv2d.BackwardRegistry.Variants)))
+        Assert.That(Conv1dOp.OutputShape(x.Shape, w.Shape, s.Options), Is.EqualTo(g.Shape));
+        foreach (var (fwd, bwd) in Variants(Conv2dOp.ForwardRegistry.Variants).Zip(Variants(Conv2dOp.BackwardRegistry.Variants)))
         {
             using var y = Tensor.Empty(Dev, g.Shape);
-            Conv1d.Forward(x, w, b, y, s.Options, variant: fwd);
+            Conv1dOp.Forward(x, w, b, y, s.Options, variant: fwd);
             HostMath.AssertClose(y.ToArray(), want, 1e-5, 1e-4, $"conv1d {s} {fwd}");
             using var dx = Tensor.Empty(Dev, x.Shape);
             using var dw = Tensor.Empty(Dev, w.Shape);
             using var db = b is null ? null : Tensor.Empty(Dev, b.Shape);
-            Conv1d.Backward(x, w, g, dx, dw, db, s.Options, variant: bwd);
+            Conv1dOp.Backward(x, w, g, dx, dw, db, s.Options, variant: bwd);
             double Loss(double[] xv, double[] wv, double[]? bv) => Reference(s, xv, wv, bv, out _).Zip(gd, (a, c) => a * c).Sum();
             GradCheck.AssertMatches(dx.ToArray(), v => Loss(v, wd, bd), xd, $"dx {s} {bwd}");
             GradCheck.AssertMatches(dw.ToArray(), v => Loss(xd, v, bd), wd, $"dw {s} {bwd}");
@@ -69,7 +67,7 @@ public sealed class Conv1dTests(DeviceConfig config)
             }
 
             var once = dw.ToArray();
-            Conv1d.Backward(x, w, g, null, dw, null, s.Options, accumulate: true, variant: bwd);
+            Conv1dOp.Backward(x, w, g, null, dw, null, s.Options, accumulate: true, variant: bwd);
             HostMath.AssertClose(dw.ToArray(), GradCheck.ToDouble(once).Select(v => 2 * v).ToArray(), 1e-5, 1e-4, $"dw accumulated {s} {bwd}");
         }
     }
@@ -81,12 +79,12 @@ public sealed class Conv1dTests(DeviceConfig config)
         using var x = Tensor.FromHost(Dev, [3f, 6f, 9f, 12f, 0f], new Shape(1, 1, 5));
         using var w = Tensor.FromHost(Dev, [1f / 3, 1f / 3, 1f / 3], new Shape(1, 1, 3));
         using var y = Tensor.Empty(Dev, new Shape(1, 1, 5));
-        Conv1d.Forward(x, w, null, y, new Conv1dOptions { Padding = 1 });
+        Conv1dOp.Forward(x, w, null, y, new Conv1dOptions { Padding = 1 });
         Assert.That(y.ToArray(), Is.EqualTo(new[] { 3f, 6f, 9f, 7f, 4f }).Within(1e-5));
 
         // With stride 2 and dilation 2 it reads x[0], x[2], x[4] for the one output: (3 + 9 + 0) / 3.
         using var y2 = Tensor.Empty(Dev, new Shape(1, 1, 1));
-        Conv1d.Forward(x, w, null, y2, new Conv1dOptions { Stride = 2, Dilation = 2 });
+        Conv1dOp.Forward(x, w, null, y2, new Conv1dOptions { Stride = 2, Dilation = 2 });
         Assert.That(y2.ToArray()[0], Is.EqualTo(4f).Within(1e-5));
     }
 
@@ -95,7 +93,7 @@ public sealed class Conv1dTests(DeviceConfig config)
     {
         using var model = new Sequential(
             new Engine.Nn.Conv1d(3, 4, 3, padding: 1), new Tanh(),
-            new Engine.Nn.Conv1d(4, 6, 3, stride: 2, padding: 2, dilation: 2, groups: 2, bias: false), new GELU(),
+            new Engine.Nn.Conv1d(4, 6, 3, stride: 2, padding: 2, dilation: 2, groups: 2, bias: false), new Gelu(),
             new Flatten(), new Linear(36, 3));
         using var net = model.Compile(Dev, [3, 3, 11], Loss.CrossEntropy(), new CompileOptions { InputGradients = true });
         Assert.That(net.Parameters.Select(p => (p.Name, p.Value.Shape)), Is.EqualTo(new[]
@@ -115,12 +113,12 @@ public sealed class Conv1dTests(DeviceConfig config)
         using var x = Tensor.Zeros(Dev, new Shape(2, 3, 10));
         using var w = Tensor.Zeros(Dev, new Shape(4, 3, 3));
         using var y = Tensor.Zeros(Dev, new Shape(2, 4, 8));
-        Assert.That(() => Conv1d.OutputShape(new Shape(2, 3, 1, 10), w.Shape), Throws.ArgumentException.With.Message.Contain("3-D (N, C, L)"));
-        Assert.That(() => Conv1d.OutputShape(x.Shape, new Shape(4, 2, 3)), Throws.ArgumentException.With.Property("ParamName").EqualTo("weight").And.Message.Contain("(Cout, Cin / groups = 3, K)"));
-        Assert.That(() => Conv1d.OutputShape(x.Shape, w.Shape, new Conv1dOptions { Groups = 2 }), Throws.ArgumentException.With.Message.Contain("not divisible by groups 2"));
-        Assert.That(() => Conv1d.OutputShape(x.Shape, new Shape(4, 3, 6), new Conv1dOptions { Dilation = 2 }), Throws.ArgumentException.With.Message.Contain("spans 11, longer than the padded input 10"));
-        Assert.That(() => Conv1d.OutputShape(x.Shape, w.Shape, new Conv1dOptions { SamePadding = true, Stride = 2 }), Throws.ArgumentException.With.Message.Contain("\"same\" needs stride 1"));
-        Assert.That(() => Conv1d.Forward(x, w, null, y, new Conv1dOptions { Padding = 1 }), Throws.ArgumentException.With.Property("ParamName").EqualTo("y").And.Message.Contain("[2, 4, 10]"));
+        Assert.That(() => Conv1dOp.OutputShape(new Shape(2, 3, 1, 10), w.Shape), Throws.ArgumentException.With.Message.Contain("3-D (N, C, L)"));
+        Assert.That(() => Conv1dOp.OutputShape(x.Shape, new Shape(4, 2, 3)), Throws.ArgumentException.With.Property("ParamName").EqualTo("weight").And.Message.Contain("(Cout, Cin / groups = 3, K)"));
+        Assert.That(() => Conv1dOp.OutputShape(x.Shape, w.Shape, new Conv1dOptions { Groups = 2 }), Throws.ArgumentException.With.Message.Contain("not divisible by groups 2"));
+        Assert.That(() => Conv1dOp.OutputShape(x.Shape, new Shape(4, 3, 6), new Conv1dOptions { Dilation = 2 }), Throws.ArgumentException.With.Message.Contain("spans 11, longer than the padded input 10"));
+        Assert.That(() => Conv1dOp.OutputShape(x.Shape, w.Shape, new Conv1dOptions { SamePadding = true, Stride = 2 }), Throws.ArgumentException.With.Message.Contain("\"same\" needs stride 1"));
+        Assert.That(() => Conv1dOp.Forward(x, w, null, y, new Conv1dOptions { Padding = 1 }), Throws.ArgumentException.With.Property("ParamName").EqualTo("y").And.Message.Contain("[2, 4, 10]"));
         Assert.That(() => new Engine.Nn.Conv1d(3, 4, 3, groups: 2), Throws.ArgumentException.With.Message.Contain("divisible by groups 2"));
     }
 

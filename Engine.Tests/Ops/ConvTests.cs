@@ -53,11 +53,11 @@ public sealed class ConvTests(DeviceConfig config)
         using var x = Tensor.FromHost(Dev, d.X, s.XShape);
         using var w = Tensor.FromHost(Dev, d.W, s.WShape);
         using var b = d.B is null ? null : Tensor.FromHost(Dev, d.B, new Shape(s.Cout));
-        Assert.That(Conv2d.OutputShape(x.Shape, w.Shape, s.Options), Is.EqualTo(new Shape(s.N, s.Cout, d.Oh, d.Ow)));
-        foreach (var variant in Variants(Conv2d.ForwardRegistry.Variants))
+        Assert.That(Conv2dOp.OutputShape(x.Shape, w.Shape, s.Options), Is.EqualTo(new Shape(s.N, s.Cout, d.Oh, d.Ow)));
+        foreach (var variant in Variants(Conv2dOp.ForwardRegistry.Variants))
         {
             using var y = Tensor.Empty(Dev, new Shape(s.N, s.Cout, d.Oh, d.Ow));
-            Conv2d.Forward(x, w, b, y, s.Options, variant: variant);
+            Conv2dOp.Forward(x, w, b, y, s.Options, variant: variant);
             HostMath.AssertClose(y.ToArray(), d.Y, 1e-5, 1e-4, $"conv2d {s} {variant} on {config}");
         }
     }
@@ -74,12 +74,12 @@ public sealed class ConvTests(DeviceConfig config)
         var wd = GradCheck.ToDouble(d.W);
         var bd = d.B is null ? null : GradCheck.ToDouble(d.B);
         var gd = GradCheck.ToDouble(d.G);
-        foreach (var variant in Variants(Conv2d.BackwardRegistry.Variants))
+        foreach (var variant in Variants(Conv2dOp.BackwardRegistry.Variants))
         {
             using var dx = Tensor.Empty(Dev, x.Shape);
             using var dw = Tensor.Empty(Dev, w.Shape);
             using var db = b is null ? null : Tensor.Empty(Dev, b.Shape);
-            Conv2d.Backward(x, w, g, dx, dw, db, s.Options, variant: variant);
+            Conv2dOp.Backward(x, w, g, dx, dw, db, s.Options, variant: variant);
             string what = $"conv2d {s} {variant} on {config}";
             GradCheck.AssertMatches(dx.ToArray(), v => ConvReference.Dot(gd, ConvReference.Conv2d(s, v, wd, bd, out _, out _)), xd, what + " dx");
             GradCheck.AssertMatches(dw.ToArray(), v => ConvReference.Dot(gd, ConvReference.Conv2d(s, xd, v, bd, out _, out _)), wd, what + " dw");
@@ -95,7 +95,7 @@ public sealed class ConvTests(DeviceConfig config)
     {
         var s = Specs().First(x => x.Name.StartsWith("stride 2"));
         var d = Make(s, 30);
-        var geo = Conv2d.Describe(s.XShape, s.WShape, s.Options);
+        var geo = Conv2dOp.Describe(s.XShape, s.WShape, s.Options);
         Assert.That(geo.WorkspaceElements(1), Is.EqualTo(geo.ColumnElementsPerImage));
         Assert.That(geo.WorkspaceElements(), Is.EqualTo(geo.ColumnElementsPerImage * s.N));
         using var x = Tensor.FromHost(Dev, d.X, s.XShape);
@@ -105,8 +105,8 @@ public sealed class ConvTests(DeviceConfig config)
         using var small = arena.Slice(1, 1);
         using var y1 = Tensor.Empty(Dev, geo.OutputShape);
         using var y2 = Tensor.Empty(Dev, geo.OutputShape);
-        Conv2d.Forward(x, w, null, y1, s.Options, small);
-        Conv2d.Forward(x, w, null, y2, s.Options);
+        Conv2dOp.Forward(x, w, null, y1, s.Options, small);
+        Conv2dOp.Forward(x, w, null, y2, s.Options);
         Assert.That(y1.ToArray(), Is.EqualTo(y2.ToArray()).Within(1e-5f));
         HostMath.AssertClose(y1.ToArray(), d.Y, 1e-5, 1e-4, "chunked forward");
 
@@ -114,13 +114,13 @@ public sealed class ConvTests(DeviceConfig config)
         using var dw1 = Tensor.Empty(Dev, w.Shape);
         using var dx2 = Tensor.Empty(Dev, x.Shape);
         using var dw2 = Tensor.Empty(Dev, w.Shape);
-        Conv2d.Backward(x, w, g, dx1, dw1, null, s.Options, small);
-        Conv2d.Backward(x, w, g, dx2, dw2, null, s.Options);
+        Conv2dOp.Backward(x, w, g, dx1, dw1, null, s.Options, small);
+        Conv2dOp.Backward(x, w, g, dx2, dw2, null, s.Options);
         Assert.That(dx1.ToArray(), Is.EqualTo(dx2.ToArray()).Within(1e-5f));
         Assert.That(dw1.ToArray(), Is.EqualTo(dw2.ToArray()).Within(1e-4f));
 
         // accumulate: a second backward into the same gradients doubles them.
-        Conv2d.Backward(x, w, g, dx1, dw1, null, s.Options, small, accumulate: true);
+        Conv2dOp.Backward(x, w, g, dx1, dw1, null, s.Options, small, accumulate: true);
         var twiceX = dx2.ToArray().Select(v => 2.0 * v).ToArray();
         var twiceW = dw2.ToArray().Select(v => 2.0 * v).ToArray();
         HostMath.AssertClose(dx1.ToArray(), twiceX, 1e-5, 1e-4, "accumulated dx");
@@ -134,18 +134,18 @@ public sealed class ConvTests(DeviceConfig config)
         // depend on which thread got which image.
         var s = new ConvSpec("4 -> 7 channels 3x3, batch 13", 13, 4, 6, 7, 7, 3, 3, (1, 1), ConvPadding.Symmetric(1, 1), (1, 1), 1, false);
         var d = Make(s, 60);
-        var geo = Conv2d.Describe(s.XShape, s.WShape, s.Options);
+        var geo = Conv2dOp.Describe(s.XShape, s.WShape, s.Options);
         using var x = Tensor.FromHost(Dev, d.X, s.XShape);
         using var w = Tensor.FromHost(Dev, d.W, s.WShape);
         using var g = Tensor.FromHost(Dev, d.G, geo.OutputShape);
         using var dx = Tensor.Empty(Dev, x.Shape);
         using var dw = Tensor.Empty(Dev, w.Shape);
-        Conv2d.Backward(x, w, g, dx, dw, null, s.Options);
+        Conv2dOp.Backward(x, w, g, dx, dw, null, s.Options);
         var firstX = dx.ToArray();
         var firstW = dw.ToArray();
         for (int run = 1; run < 20; run++)
         {
-            Conv2d.Backward(x, w, g, dx, dw, null, s.Options);
+            Conv2dOp.Backward(x, w, g, dx, dw, null, s.Options);
             Assert.That(dw.ToArray(), Is.EqualTo(firstW), $"dw of run {run}");
             Assert.That(dx.ToArray(), Is.EqualTo(firstX), $"dx of run {run}");
         }
@@ -160,7 +160,7 @@ public sealed class ConvTests(DeviceConfig config)
         using var w = Tensor.FromHost(Dev, d.W, s.WShape);
         using var g = Tensor.FromHost(Dev, d.G, new Shape(s.N, s.Cout, d.Oh, d.Ow));
         using var db = Tensor.Empty(Dev, new Shape(s.Cout));
-        Conv2d.Backward(x, w, g, null, null, db, s.Options);
+        Conv2dOp.Backward(x, w, g, null, null, db, s.Options);
         var want = new double[s.Cout];
         for (int i = 0; i < d.G.Length; i++)
         {
@@ -175,7 +175,7 @@ public sealed class ConvTests(DeviceConfig config)
     {
         var s = Specs().First(x => x.Name.StartsWith("dilation"));
         var d = Make(s, 50);
-        var geo = Conv2d.Describe(s.XShape, s.WShape, s.Options);
+        var geo = Conv2dOp.Describe(s.XShape, s.WShape, s.Options);
         using var x = Tensor.FromHost(Dev, d.X, s.XShape);
         using var w = Tensor.FromHost(Dev, d.W, s.WShape);
         using var b = Tensor.FromHost(Dev, d.B!, new Shape(s.Cout));
@@ -185,14 +185,14 @@ public sealed class ConvTests(DeviceConfig config)
         using var dw = Tensor.Empty(Dev, w.Shape);
         using var db = Tensor.Empty(Dev, b.Shape);
         using var ws = Tensor.Empty(Dev, new Shape((int)geo.WorkspaceElements()));
-        Conv2d.Forward(x, w, b, y, s.Options, ws);
-        Conv2d.Backward(x, w, g, dx, dw, db, s.Options, ws);
+        Conv2dOp.Forward(x, w, b, y, s.Options, ws);
+        Conv2dOp.Backward(x, w, g, dx, dw, db, s.Options, ws);
         Dev.Synchronize();
         var before = Dev.Allocator.Stats;
         for (int i = 0; i < 2; i++)
         {
-            Conv2d.Forward(x, w, b, y, s.Options, ws);
-            Conv2d.Backward(x, w, g, dx, dw, db, s.Options, ws);
+            Conv2dOp.Forward(x, w, b, y, s.Options, ws);
+            Conv2dOp.Backward(x, w, g, dx, dw, db, s.Options, ws);
         }
 
         Dev.Synchronize();
@@ -214,11 +214,11 @@ public sealed class ConvTests(DeviceConfig config)
         using var wDepth = Tensor.FromHost(Dev, d1.W, dwSpec.WShape);
         using var bDepth = Tensor.FromHost(Dev, d1.B!, new Shape(3));
         using var wPoint = Tensor.FromHost(Dev, w2, pwSpec.WShape);
-        using var mid = Tensor.Empty(Dev, Conv2d.OutputShape(x.Shape, wDepth.Shape, dwSpec.Options));
-        using var y = Tensor.Empty(Dev, Conv2d.OutputShape(mid.Shape, wPoint.Shape, pwSpec.Options));
-        Assert.That(Conv2d.WorkspaceElements(mid.Shape, wPoint.Shape, pwSpec.Options), Is.Zero, "1x1 stride-1 convolutions need no im2col");
-        Conv2d.Forward(x, wDepth, bDepth, mid, dwSpec.Options);
-        Conv2d.Forward(mid, wPoint, null, y, pwSpec.Options);
+        using var mid = Tensor.Empty(Dev, Conv2dOp.OutputShape(x.Shape, wDepth.Shape, dwSpec.Options));
+        using var y = Tensor.Empty(Dev, Conv2dOp.OutputShape(mid.Shape, wPoint.Shape, pwSpec.Options));
+        Assert.That(Conv2dOp.WorkspaceElements(mid.Shape, wPoint.Shape, pwSpec.Options), Is.Zero, "1x1 stride-1 convolutions need no im2col");
+        Conv2dOp.Forward(x, wDepth, bDepth, mid, dwSpec.Options);
+        Conv2dOp.Forward(mid, wPoint, null, y, pwSpec.Options);
         Assert.That(y.Shape, Is.EqualTo(new Shape(2, 5, 7, 9)));
         HostMath.AssertClose(y.ToArray(), want, 1e-5, 1e-4, "depthwise-separable");
     }

@@ -42,20 +42,20 @@ public sealed class ConvTransposeTests(DeviceConfig config)
         using var w = Tensor.FromHost(Dev, wh, s.WShape);
         using var b = bh is null ? null : Tensor.FromHost(Dev, bh, new Shape(s.Cout));
         using var g = Tensor.FromHost(Dev, gh, new Shape(s.N, s.Cout, oh, ow));
-        Assert.That(ConvTranspose2d.OutputShape(x.Shape, w.Shape, s.Options), Is.EqualTo(g.Shape));
-        foreach (var variant in Variants(ConvTranspose2d.ForwardRegistry.Variants))
+        Assert.That(ConvTranspose2dOp.OutputShape(x.Shape, w.Shape, s.Options), Is.EqualTo(g.Shape));
+        foreach (var variant in Variants(ConvTranspose2dOp.ForwardRegistry.Variants))
         {
             using var y = Tensor.Empty(Dev, g.Shape);
-            ConvTranspose2d.Forward(x, w, b, y, s.Options, variant: variant);
+            ConvTranspose2dOp.Forward(x, w, b, y, s.Options, variant: variant);
             HostMath.AssertClose(y.ToArray(), want, 1e-5, 1e-4, $"conv_transpose2d {s} {variant} on {config}");
         }
 
-        foreach (var variant in Variants(ConvTranspose2d.BackwardRegistry.Variants))
+        foreach (var variant in Variants(ConvTranspose2dOp.BackwardRegistry.Variants))
         {
             using var dx = Tensor.Empty(Dev, x.Shape);
             using var dw = Tensor.Empty(Dev, w.Shape);
             using var db = b is null ? null : Tensor.Empty(Dev, b.Shape);
-            ConvTranspose2d.Backward(x, w, g, dx, dw, db, s.Options, variant: variant);
+            ConvTranspose2dOp.Backward(x, w, g, dx, dw, db, s.Options, variant: variant);
             string what = $"conv_transpose2d {s} {variant} on {config}";
             GradCheck.AssertMatches(dx.ToArray(), v => ConvReference.Dot(gd, ConvReference.ConvTranspose2d(s, v, wd, bd, out _, out _)), xd, what + " dx");
             GradCheck.AssertMatches(dw.ToArray(), v => ConvReference.Dot(gd, ConvReference.ConvTranspose2d(s, xd, v, bd, out _, out _)), wd, what + " dw");
@@ -75,15 +75,15 @@ public sealed class ConvTransposeTests(DeviceConfig config)
         var tOpts = new ConvTranspose2dOptions { Stride = (2, 2), Padding = (1, 1), OutputPadding = (0, 1), Groups = 2 };
         var aShape = new Shape(2, 4, 9, 8);
         var wShape = new Shape(6, 2, 3, 3);
-        var bShape = Conv2d.OutputShape(aShape, wShape, convOpts);
-        Assert.That(ConvTranspose2d.OutputShape(bShape, wShape, tOpts), Is.EqualTo(aShape));
+        var bShape = Conv2dOp.OutputShape(aShape, wShape, convOpts);
+        Assert.That(ConvTranspose2dOp.OutputShape(bShape, wShape, tOpts), Is.EqualTo(aShape));
         using var a = Tensor.FromHost(Dev, HostMath.Random((int)aShape.Length, 7), aShape);
         using var bT = Tensor.FromHost(Dev, HostMath.Random((int)bShape.Length, 8), bShape);
         using var w = Tensor.FromHost(Dev, HostMath.Random((int)wShape.Length, 9), wShape);
         using var convA = Tensor.Empty(Dev, bShape);
         using var tB = Tensor.Empty(Dev, aShape);
-        Conv2d.Forward(a, w, null, convA, convOpts);
-        ConvTranspose2d.Forward(bT, w, null, tB, tOpts);
+        Conv2dOp.Forward(a, w, null, convA, convOpts);
+        ConvTranspose2dOp.Forward(bT, w, null, tB, tOpts);
         double lhs = ConvReference.Dot(GradCheck.ToDouble(convA.ToArray()), GradCheck.ToDouble(bT.ToArray()));
         double rhs = ConvReference.Dot(GradCheck.ToDouble(a.ToArray()), GradCheck.ToDouble(tB.ToArray()));
         Assert.That(lhs, Is.EqualTo(rhs).Within(1e-3));
@@ -93,22 +93,22 @@ public sealed class ConvTransposeTests(DeviceConfig config)
     public void A_workspace_for_one_image_gives_the_same_results()
     {
         var s = Specs().First(x => x.Name.StartsWith("stride [2,3]"));
-        var geo = ConvTranspose2d.Describe(s.XShape, s.WShape, s.Options);
+        var geo = ConvTranspose2dOp.Describe(s.XShape, s.WShape, s.Options);
         using var x = Tensor.FromHost(Dev, HostMath.Random(Count(s.XShape), 11), s.XShape);
         using var w = Tensor.FromHost(Dev, HostMath.Random(Count(s.WShape), 12), s.WShape);
         using var g = Tensor.FromHost(Dev, HostMath.Random((int)geo.OutputShape.Length, 13), geo.OutputShape);
         using var ws = Tensor.Empty(Dev, new Shape((int)geo.WorkspaceElements(1)));
         using var y1 = Tensor.Empty(Dev, geo.OutputShape);
         using var y2 = Tensor.Empty(Dev, geo.OutputShape);
-        ConvTranspose2d.Forward(x, w, null, y1, s.Options, ws);
-        ConvTranspose2d.Forward(x, w, null, y2, s.Options);
+        ConvTranspose2dOp.Forward(x, w, null, y1, s.Options, ws);
+        ConvTranspose2dOp.Forward(x, w, null, y2, s.Options);
         Assert.That(y1.ToArray(), Is.EqualTo(y2.ToArray()).Within(1e-5f));
         using var dx1 = Tensor.Empty(Dev, x.Shape);
         using var dw1 = Tensor.Empty(Dev, w.Shape);
         using var dx2 = Tensor.Empty(Dev, x.Shape);
         using var dw2 = Tensor.Empty(Dev, w.Shape);
-        ConvTranspose2d.Backward(x, w, g, dx1, dw1, null, s.Options, ws);
-        ConvTranspose2d.Backward(x, w, g, dx2, dw2, null, s.Options);
+        ConvTranspose2dOp.Backward(x, w, g, dx1, dw1, null, s.Options, ws);
+        ConvTranspose2dOp.Backward(x, w, g, dx2, dw2, null, s.Options);
         Assert.That(dx1.ToArray(), Is.EqualTo(dx2.ToArray()).Within(1e-5f));
         Assert.That(dw1.ToArray(), Is.EqualTo(dw2.ToArray()).Within(1e-4f));
     }

@@ -33,7 +33,7 @@ public sealed class PhiloxTests
             var dev = TestDevices.Get(cfg);
             using var xt = Tensor.FromHost(dev, x, new Shape(n));
             using var y = Tensor.Empty(dev, new Shape(n));
-            Dropout.Forward(xt, y, 0.37f, seed: 0xDEADBEEFCAFEul, offset: 12345, training: true);
+            DropoutOp.Forward(xt, y, 0.37f, seed: 0xDEADBEEFCAFEul, offset: 12345, training: true);
             var got = y.ToArray();
             if (first is null)
             {
@@ -75,7 +75,7 @@ public sealed class DropoutTests(DeviceConfig config)
         var xh = HostMath.Random(n, 101, 0.5f, 1.5f);
         using var x = Tensor.FromHost(Dev, xh, new Shape(n));
         using var y = Tensor.Empty(Dev, new Shape(n));
-        Dropout.Forward(x, y, p, seed: 7, offset: 3, training: true);
+        DropoutOp.Forward(x, y, p, seed: 7, offset: 3, training: true);
         var yh = y.ToArray();
         float scale = 1f / (1f - p);
         var keep = ReferenceKeep(n, p, 7, 3);
@@ -102,14 +102,14 @@ public sealed class DropoutTests(DeviceConfig config)
         const int n = 4096;
         using var m1 = Tensor.Empty(Dev, new Shape(n));
         using var m2 = Tensor.Empty(Dev, new Shape(n));
-        Dropout.Mask(m1, 0.5f, seed: 42, offset: 0);
-        Dropout.Mask(m2, 0.5f, seed: 42, offset: 0);
+        DropoutOp.Mask(m1, 0.5f, seed: 42, offset: 0);
+        DropoutOp.Mask(m2, 0.5f, seed: 42, offset: 0);
         var a = m1.ToArray();
         Assert.That(m2.ToArray(), Is.EqualTo(a), "same seed and offset");
         Assert.That(a.Distinct().Order(), Is.EqualTo(new[] { 0f, 2f }), "mask values are 0 and 1 / (1 - p)");
-        Dropout.Mask(m2, 0.5f, seed: 43, offset: 0);
+        DropoutOp.Mask(m2, 0.5f, seed: 43, offset: 0);
         double differSeed = a.Zip(m2.ToArray()).Count(t => t.First != t.Second) / (double)n;
-        Dropout.Mask(m2, 0.5f, seed: 42, offset: 1);
+        DropoutOp.Mask(m2, 0.5f, seed: 42, offset: 1);
         double differOffset = a.Zip(m2.ToArray()).Count(t => t.First != t.Second) / (double)n;
         Assert.That(differSeed, Is.EqualTo(0.5).Within(0.05), "another seed gives an independent mask");
         Assert.That(differOffset, Is.EqualTo(0.5).Within(0.05), "another offset gives an independent mask");
@@ -127,9 +127,9 @@ public sealed class DropoutTests(DeviceConfig config)
         using var dy = Tensor.FromHost(Dev, gh, new Shape(n));
         using var dx = Tensor.Empty(Dev, new Shape(n));
         using var mask = Tensor.Empty(Dev, new Shape(n));
-        Dropout.Forward(x, y, p, seed: 9, offset: 77, training: true);
-        Dropout.Backward(dy, dx, p, seed: 9, offset: 77, training: true);
-        Dropout.Mask(mask, p, seed: 9, offset: 77);
+        DropoutOp.Forward(x, y, p, seed: 9, offset: 77, training: true);
+        DropoutOp.Backward(dy, dx, p, seed: 9, offset: 77, training: true);
+        DropoutOp.Mask(mask, p, seed: 9, offset: 77);
         var m = mask.ToArray();
         Assert.That(dx.ToArray(), Is.EqualTo(gh.Select((g, i) => m[i] == 0 ? 0f : g * m[i])));
         Assert.That(y.ToArray(), Is.EqualTo(xh.Select((v, i) => m[i] == 0 ? 0f : v * m[i])));
@@ -139,7 +139,7 @@ public sealed class DropoutTests(DeviceConfig config)
         double Loss(double[] xv) => Enumerable.Range(0, n).Sum(i => keep[i] ? g64[i] * xv[i] / (1 - p) : 0);
         GradCheck.AssertMatches(dx.ToArray(), Loss, GradCheck.ToDouble(xh), $"dropout dx on {config}");
 
-        Dropout.Backward(dy, dy, p, seed: 9, offset: 77, training: true);
+        DropoutOp.Backward(dy, dy, p, seed: 9, offset: 77, training: true);
         Assert.That(dy.ToArray(), Is.EqualTo(dx.ToArray()), "in place");
     }
 
@@ -149,15 +149,15 @@ public sealed class DropoutTests(DeviceConfig config)
         var xh = HostMath.Random(50, 104);
         using var x = Tensor.FromHost(Dev, xh, new Shape(5, 10));
         using var y = Tensor.Empty(Dev, new Shape(5, 10));
-        Dropout.Forward(x, y, 0.5f, 1, 0, training: false);
+        DropoutOp.Forward(x, y, 0.5f, 1, 0, training: false);
         Assert.That(y.ToArray(), Is.EqualTo(xh), "inference is the identity");
-        Dropout.Backward(x, y, 0.5f, 1, 0, training: false);
+        DropoutOp.Backward(x, y, 0.5f, 1, 0, training: false);
         Assert.That(y.ToArray(), Is.EqualTo(xh), "inference backward is the identity");
-        Dropout.Forward(x, y, 0f, 1, 0, training: true);
+        DropoutOp.Forward(x, y, 0f, 1, 0, training: true);
         Assert.That(y.ToArray(), Is.EqualTo(xh), "p = 0 keeps everything unscaled");
-        Dropout.Forward(x, y, 1f, 1, 0, training: true);
+        DropoutOp.Forward(x, y, 1f, 1, 0, training: true);
         Assert.That(y.ToArray(), Is.All.EqualTo(0f), "p = 1 drops everything");
-        Dropout.Forward(x, x, 0.5f, 1, 0, training: false);
+        DropoutOp.Forward(x, x, 0.5f, 1, 0, training: false);
         Assert.That(x.ToArray(), Is.EqualTo(xh), "in place inference");
     }
 
@@ -168,10 +168,10 @@ public sealed class DropoutTests(DeviceConfig config)
         using var y = Tensor.Zeros(Dev, new Shape(5));
         foreach (float p in new[] { -0.1f, 1.5f, float.NaN })
         {
-            Assert.That(() => Dropout.Forward(x, x, p, 0, 0, true), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("p").And.Message.Contain("[0, 1]"));
+            Assert.That(() => DropoutOp.Forward(x, x, p, 0, 0, true), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("p").And.Message.Contain("[0, 1]"));
         }
 
-        Assert.That(() => Dropout.Forward(x, y, 0.5f, 0, 0, true), Throws.ArgumentException.With.Property("ParamName").EqualTo("y").And.Message.Contain("[5]"));
-        Assert.That(() => Dropout.Backward(x, y, 0.5f, 0, 0, true), Throws.ArgumentException.With.Property("ParamName").EqualTo("dx"));
+        Assert.That(() => DropoutOp.Forward(x, y, 0.5f, 0, 0, true), Throws.ArgumentException.With.Property("ParamName").EqualTo("y").And.Message.Contain("[5]"));
+        Assert.That(() => DropoutOp.Backward(x, y, 0.5f, 0, 0, true), Throws.ArgumentException.With.Property("ParamName").EqualTo("dx"));
     }
 }

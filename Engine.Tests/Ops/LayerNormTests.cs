@@ -50,7 +50,7 @@ public sealed class LayerNormTests(DeviceConfig config)
         using var y = Tensor.Empty(dev, shape);
         using var mean = Tensor.Empty(dev, new Shape(rows));
         using var rstd = Tensor.Empty(dev, new Shape(rows));
-        LayerNorm.Forward(x, y, gamma, beta, mean, rstd, normalized, eps);
+        LayerNormOp.Forward(x, y, gamma, beta, mean, rstd, normalized, eps);
         string what = $"layer_norm {shape} over {normalized} on {device}";
         HostMath.AssertClose(y.ToArray(), want.Y, 1e-4, 1e-3, what + " y");
         HostMath.AssertClose(mean.ToArray(), want.Mean, 1e-5, 1e-5, what + " mean");
@@ -60,7 +60,7 @@ public sealed class LayerNormTests(DeviceConfig config)
         using var dx = Tensor.Empty(dev, shape);
         using var dgamma = Tensor.Empty(dev, normalized);
         using var dbeta = Tensor.Empty(dev, normalized);
-        LayerNorm.Backward(x, dy, gamma, mean, rstd, dx, dgamma, dbeta, normalized);
+        LayerNormOp.Backward(x, dy, gamma, mean, rstd, dx, dgamma, dbeta, normalized);
         HostMath.AssertClose(dx.ToArray(), wantG.Dx, 2e-4, 1e-3, what + " dx");
         HostMath.AssertClose(dgamma.ToArray(), wantG.DGamma, 1e-3, 1e-3, what + " dgamma");
         HostMath.AssertClose(dbeta.ToArray(), wantG.DBeta, 1e-3, 1e-3, what + " dbeta");
@@ -83,12 +83,12 @@ public sealed class LayerNormTests(DeviceConfig config)
         using var y = Tensor.Empty(Dev, shape);
         using var mean = Tensor.Empty(Dev, new Shape(rows));
         using var rstd = Tensor.Empty(Dev, new Shape(rows));
-        LayerNorm.Forward(x, y, gamma, beta, mean, rstd, new Shape(d), (float)eps);
+        LayerNormOp.Forward(x, y, gamma, beta, mean, rstd, new Shape(d), (float)eps);
         using var dy = Tensor.FromHost(Dev, gy.Select(v => (float)v).ToArray(), shape);
         using var dx = Tensor.Empty(Dev, shape);
         using var dgamma = Tensor.Empty(Dev, new Shape(d));
         using var dbeta = Tensor.Empty(Dev, new Shape(d));
-        LayerNorm.Backward(x, dy, gamma, mean, rstd, dx, affine ? dgamma : null, affine ? dbeta : null, new Shape(d));
+        LayerNormOp.Backward(x, dy, gamma, mean, rstd, dx, affine ? dgamma : null, affine ? dbeta : null, new Shape(d));
 
         double Loss(double[] xv, double[] gv, double[] bv) =>
             NormReference.Dot(gy, NormReference.LayerNorm(xv, rows, d, affine ? gv : null, affine ? bv : null, eps).Y);
@@ -110,19 +110,19 @@ public sealed class LayerNormTests(DeviceConfig config)
         using var y = Tensor.Empty(Dev, shape);
         using var mean = Tensor.Empty(Dev, new Shape(4));
         using var rstd = Tensor.Empty(Dev, new Shape(4));
-        LayerNorm.Forward(x, y, gamma, null, mean, rstd, new Shape(6));
+        LayerNormOp.Forward(x, y, gamma, null, mean, rstd, new Shape(6));
         using var dy = Tensor.FromHost(Dev, HostMath.Random(24, 73), shape);
         using var dx = Tensor.Empty(Dev, shape);
         using var dg = Tensor.Empty(Dev, new Shape(6));
         using var db = Tensor.Empty(Dev, new Shape(6));
-        LayerNorm.Backward(x, dy, gamma, mean, rstd, dx, dg, db, new Shape(6));
+        LayerNormOp.Backward(x, dy, gamma, mean, rstd, dx, dg, db, new Shape(6));
         using var dgAcc = Tensor.FromHost(Dev, [1f, 1f, 1f, 1f, 1f, 1f], new Shape(6));
         using var dbAcc = Tensor.FromHost(Dev, [2f, 2f, 2f, 2f, 2f, 2f], new Shape(6));
-        LayerNorm.Backward(x, dy, gamma, mean, rstd, null, dgAcc, dbAcc, new Shape(6), accumulate: true);
+        LayerNormOp.Backward(x, dy, gamma, mean, rstd, null, dgAcc, dbAcc, new Shape(6), accumulate: true);
         Assert.That(dgAcc.ToArray(), Is.EqualTo(dg.ToArray().Select(v => v + 1f)).Within(1e-5f));
         Assert.That(dbAcc.ToArray(), Is.EqualTo(db.ToArray().Select(v => v + 2f)).Within(1e-5f));
         var want = dx.ToArray();
-        LayerNorm.Backward(x, dy, gamma, mean, rstd, dy, null, null, new Shape(6));
+        LayerNormOp.Backward(x, dy, gamma, mean, rstd, dy, null, null, new Shape(6));
         Assert.That(dy.ToArray(), Is.EqualTo(want).Within(1e-6f));
     }
 
@@ -136,21 +136,21 @@ public sealed class LayerNormTests(DeviceConfig config)
         using var g5 = Tensor.Zeros(Dev, new Shape(5));
         using var g3 = Tensor.Zeros(Dev, new Shape(3));
         using var s4 = Tensor.Zeros(Dev, new Shape(4));
-        Assert.That(() => LayerNorm.Forward(x, y, null, null, saved, saved2, new Shape(4)),
+        Assert.That(() => LayerNormOp.Forward(x, y, null, null, saved, saved2, new Shape(4)),
             Throws.ArgumentException.With.Property("ParamName").EqualTo("normalizedShape").And.Message.Contain("[4, 3, 5]"));
-        Assert.That(() => LayerNorm.Forward(x, y, null, null, saved, saved2, new Shape(2, 3, 4, 5)),
+        Assert.That(() => LayerNormOp.Forward(x, y, null, null, saved, saved2, new Shape(2, 3, 4, 5)),
             Throws.ArgumentException.With.Property("ParamName").EqualTo("normalizedShape"));
-        Assert.That(() => LayerNorm.Forward(x, y, g3, null, saved, saved2, new Shape(5)),
+        Assert.That(() => LayerNormOp.Forward(x, y, g3, null, saved, saved2, new Shape(5)),
             Throws.ArgumentException.With.Property("ParamName").EqualTo("gamma").And.Message.Contain("[3]").And.Message.Contain("[5]"));
-        Assert.That(() => LayerNorm.Forward(x, y, g5, null, s4, saved2, new Shape(5)),
+        Assert.That(() => LayerNormOp.Forward(x, y, g5, null, s4, saved2, new Shape(5)),
             Throws.ArgumentException.With.Property("ParamName").EqualTo("saveMean").And.Message.Contain("12 elements"));
-        Assert.That(() => LayerNorm.Forward(x, y, g5, null, saved, saved2, new Shape(5), eps: -1f),
+        Assert.That(() => LayerNormOp.Forward(x, y, g5, null, saved, saved2, new Shape(5), eps: -1f),
             Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("eps"));
-        Assert.That(() => LayerNorm.Forward(x, s4, g5, null, saved, saved2, new Shape(5)),
+        Assert.That(() => LayerNormOp.Forward(x, s4, g5, null, saved, saved2, new Shape(5)),
             Throws.ArgumentException.With.Property("ParamName").EqualTo("y"));
-        Assert.That(() => LayerNorm.Backward(x, y, g5, saved, saved2, y, g3, null, new Shape(5)),
+        Assert.That(() => LayerNormOp.Backward(x, y, g5, saved, saved2, y, g3, null, new Shape(5)),
             Throws.ArgumentException.With.Property("ParamName").EqualTo("dgamma"));
-        Assert.That(() => LayerNorm.Backward(x, s4, g5, saved, saved2, y, null, null, new Shape(5)),
+        Assert.That(() => LayerNormOp.Backward(x, s4, g5, saved, saved2, y, null, null, new Shape(5)),
             Throws.ArgumentException.With.Property("ParamName").EqualTo("dy"));
     }
 }

@@ -28,11 +28,11 @@ public sealed class NanPropagationTests(DeviceConfig config)
     {
         using var x = Tensor.FromHost(Dev, WithNaN(2 * width, width / 2, 3), new Shape(2, width));
         using var y = Tensor.Empty(Dev, x.Shape);
-        foreach (var v in Softmax.ForwardRegistry.Variants.Where(v => v.Path == Dev.Path).Select(v => v.Variant))
+        foreach (var v in SoftmaxOp.ForwardRegistry.Variants.Where(v => v.Path == Dev.Path).Select(v => v.Variant))
         {
             foreach (bool log in new[] { false, true })
             {
-                Softmax.Forward(x, y, -1, log, v);
+                SoftmaxOp.Forward(x, y, -1, log, v);
                 var got = y.ToArray();
                 Assert.That(got.Take(width), Is.All.NaN, $"line 0 ({v}, log {log})");
                 Assert.That(got.Skip(width).All(float.IsFinite), Is.True, $"line 1 ({v}, log {log})");
@@ -52,9 +52,9 @@ public sealed class NanPropagationTests(DeviceConfig config)
         using var rm = Tensor.Zeros(Dev, new Shape(2));
         using var rv = Tensor.Zeros(Dev, new Shape(2));
         rv.Fill(1f);
-        foreach (var v in BatchNorm.ForwardRegistry.Variants.Where(v => v.Path == Dev.Path).Select(v => v.Variant))
+        foreach (var v in BatchNormOp.ForwardRegistry.Variants.Where(v => v.Path == Dev.Path).Select(v => v.Variant))
         {
-            BatchNorm.Forward(x, y, null, null, rm, rv, mean, invStd, training: true, variant: v);
+            BatchNormOp.Forward(x, y, null, null, rm, rv, mean, invStd, training: true, variant: v);
             var m = mean.ToArray();
             Assert.That(float.IsFinite(m[0]) && float.IsNaN(m[1]), Is.True, $"saved means {string.Join(", ", m)} ({v})");
             Assert.That(float.IsNaN(rm.ToArray()[1]) && float.IsNaN(rv.ToArray()[1]), Is.True, $"running statistics of channel 1 ({v})");
@@ -78,9 +78,9 @@ public sealed class NanPropagationTests(DeviceConfig config)
         using var y = Tensor.Empty(Dev, shape);
         using var mean = Tensor.Empty(Dev, new Shape(3));
         using var rstd = Tensor.Empty(Dev, new Shape(3));
-        foreach (var v in LayerNorm.ForwardRegistry.Variants.Where(v => v.Path == Dev.Path).Select(v => v.Variant))
+        foreach (var v in LayerNormOp.ForwardRegistry.Variants.Where(v => v.Path == Dev.Path).Select(v => v.Variant))
         {
-            LayerNorm.Forward(x, y, null, null, mean, rstd, new Shape(d), variant: v);
+            LayerNormOp.Forward(x, y, null, null, mean, rstd, new Shape(d), variant: v);
             var got = y.ToArray();
             Assert.That(got.Skip(d).Take(d), Is.All.NaN, $"row 1 ({v})");
             Assert.That(got.Take(d).Concat(got.Skip(2 * d)).All(float.IsFinite), Is.True, $"rows 0 and 2 ({v})");
@@ -95,8 +95,8 @@ public sealed class NanPropagationTests(DeviceConfig config)
         using var x = Tensor.FromHost(Dev, WithNaN(16, 6, 9), new Shape(1, 1, 4, 4));
         using var y = Tensor.Empty(Dev, new Shape(1, 1, 2, 2));
         using var g = Tensor.Empty(Dev, new Shape(1, 1));
-        AvgPool2d.Forward(x, y, new Pool2dOptions(2));
-        GlobalAvgPool2d.Forward(x, g);
+        AvgPool2dOp.Forward(x, y, new Pool2dOptions(2));
+        GlobalAvgPool2dOp.Forward(x, g);
         var got = y.ToArray();
         Assert.Multiple(() =>
         {
@@ -128,9 +128,9 @@ public sealed class NanPropagationTests(DeviceConfig config)
         using var a = Tensor.FromHost(Dev, WithNaN(70 * 9, (3 * 9) + 4, 13), new Shape(70, 9));
         using var b = Tensor.FromHost(Dev, HostMath.Random(9 * 66, 14), new Shape(9, 66));
         using var c = Tensor.Empty(Dev, new Shape(70, 66));
-        foreach (var v in Gemm.Registry.Variants.Where(v => v.Path == Dev.Path).Select(v => v.Variant))
+        foreach (var v in GemmOp.Registry.Variants.Where(v => v.Path == Dev.Path).Select(v => v.Variant))
         {
-            Gemm.Run(a, b, c, variant: v);
+            GemmOp.Run(a, b, c, variant: v);
             var got = c.ToArray();
             for (int r = 0; r < 70; r++)
             {

@@ -39,10 +39,10 @@ public sealed class OpAllocationTests(DeviceConfig config)
         {
             gelu.Forward(x, y);
             gelu.Backward(x, y, probs, dx);
-            Softmax.Forward(x, y, 1, log: true);
-            Softmax.Backward(y, probs, dx, 0);
-            Maxout.Forward(x, y3, 5);
-            Maxout.Backward(x, y3, dx, 5);
+            SoftmaxOp.Forward(x, y, 1, log: true);
+            SoftmaxOp.Backward(y, probs, dx, 0);
+            MaxoutOp.Forward(x, y3, 5);
+            MaxoutOp.Backward(x, y3, dx, 5);
             Losses.Forward(ce, x, idx, loss, w);
             Losses.Backward(ce, x, idx, dx, w, up);
             Losses.Forward(dice, probs, probs, loss);

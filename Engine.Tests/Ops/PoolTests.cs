@@ -38,14 +38,14 @@ public sealed class PoolTests(DeviceConfig config)
         var gh = HostMath.Random(want.Length, 4);
         using var x = Tensor.FromHost(Dev, xh, shape);
         using var g = Tensor.FromHost(Dev, gh, new Shape(shape[0], shape[1], oh, ow));
-        Assert.That(MaxPool2d.OutputShape(x.Shape, o), Is.EqualTo(g.Shape));
-        foreach (var (fwd, bwd) in Variants(MaxPool2d.ForwardRegistry.Variants).Zip(Variants(MaxPool2d.BackwardRegistry.Variants)))
+        Assert.That(MaxPool2dOp.OutputShape(x.Shape, o), Is.EqualTo(g.Shape));
+        foreach (var (fwd, bwd) in Variants(MaxPool2dOp.ForwardRegistry.Variants).Zip(Variants(MaxPool2dOp.BackwardRegistry.Variants)))
         {
             using var y = Tensor.Empty(Dev, g.Shape);
             using var idx = Tensor.Empty(Dev, g.Shape);
             using var dx = Tensor.Empty(Dev, x.Shape);
-            MaxPool2d.Forward(x, y, idx, o, fwd);
-            MaxPool2d.Backward(g, idx, dx, o, variant: bwd);
+            MaxPool2dOp.Forward(x, y, idx, o, fwd);
+            MaxPool2dOp.Backward(g, idx, dx, o, variant: bwd);
             HostMath.AssertClose(y.ToArray(), want, 0, 0, $"max {fwd}");
             Assert.That(idx.ToArray(), Is.EqualTo(argmax.Select(a => (float)a).ToArray()), $"indices {fwd}");
             var gd = GradCheck.ToDouble(gh);
@@ -65,12 +65,12 @@ public sealed class PoolTests(DeviceConfig config)
         var gh = HostMath.Random(want.Length, 6);
         using var x = Tensor.FromHost(Dev, xh, shape);
         using var g = Tensor.FromHost(Dev, gh, new Shape(shape[0], shape[1], oh, ow));
-        foreach (var (fwd, bwd) in Variants(AvgPool2d.ForwardRegistry.Variants).Zip(Variants(AvgPool2d.BackwardRegistry.Variants)))
+        foreach (var (fwd, bwd) in Variants(AvgPool2dOp.ForwardRegistry.Variants).Zip(Variants(AvgPool2dOp.BackwardRegistry.Variants)))
         {
             using var y = Tensor.Empty(Dev, g.Shape);
             using var dx = Tensor.Empty(Dev, x.Shape);
-            AvgPool2d.Forward(x, y, o, fwd);
-            AvgPool2d.Backward(g, dx, o, variant: bwd);
+            AvgPool2dOp.Forward(x, y, o, fwd);
+            AvgPool2dOp.Backward(g, dx, o, variant: bwd);
             HostMath.AssertClose(y.ToArray(), want, 1e-6, 1e-5, $"avg {fwd}");
             var gd = GradCheck.ToDouble(gh);
             GradCheck.AssertMatches(dx.ToArray(), v => Dot(gd, Pool(PoolKind.Avg, v, planes, shape[2], shape[3], k, s, p, 0, out _, out _, out _)), xd, $"avg dx {bwd}");
@@ -91,12 +91,12 @@ public sealed class PoolTests(DeviceConfig config)
         var gh = HostMath.Random(want.Length, 8);
         using var x = Tensor.FromHost(Dev, xh, shape);
         using var g = Tensor.FromHost(Dev, gh, new Shape(2, 2, oh, ow));
-        foreach (var (fwd, bwd) in Variants(LpPool2d.ForwardRegistry.Variants).Zip(Variants(LpPool2d.BackwardRegistry.Variants)))
+        foreach (var (fwd, bwd) in Variants(LPPool2dOp.ForwardRegistry.Variants).Zip(Variants(LPPool2dOp.BackwardRegistry.Variants)))
         {
             using var y = Tensor.Empty(Dev, g.Shape);
             using var dx = Tensor.Empty(Dev, x.Shape);
-            LpPool2d.Forward(x, y, norm, o, fwd);
-            LpPool2d.Backward(x, g, dx, norm, o, variant: bwd);
+            LPPool2dOp.Forward(x, y, norm, o, fwd);
+            LPPool2dOp.Backward(x, g, dx, norm, o, variant: bwd);
             HostMath.AssertClose(y.ToArray(), want, 1e-5, 1e-4, $"lp{norm} {fwd}");
             var gd = GradCheck.ToDouble(gh);
             GradCheck.AssertMatches(dx.ToArray(), v => Dot(gd, Pool(PoolKind.Lp, v, 4, 6, 7, (kh, kw), (sh, sw), (0, 0), norm, out _, out _, out _)), xd, $"lp{norm} dx {bwd}");
@@ -112,8 +112,8 @@ public sealed class PoolTests(DeviceConfig config)
         using var g = Tensor.FromHost(Dev, [1f, 1f], new Shape(1, 1, 1, 2));
         using var dx = Tensor.Empty(Dev, x.Shape);
         var o = new Pool2dOptions(2);
-        LpPool2d.Forward(x, y, 3, o);
-        LpPool2d.Backward(x, g, dx, 3, o);
+        LPPool2dOp.Forward(x, y, 3, o);
+        LPPool2dOp.Backward(x, g, dx, 3, o);
         double c = Math.Pow(7, (1.0 / 3) - 1);
         HostMath.AssertClose(y.ToArray(), [Math.Cbrt(7), 0], 1e-6, 1e-5, "y");
         HostMath.AssertClose(dx.ToArray(), [c, c * 4, 0, 0, 0, 0, 0, 0], 1e-6, 1e-5, "dx");
@@ -128,13 +128,13 @@ public sealed class PoolTests(DeviceConfig config)
         using var y = Tensor.Empty(Dev, new Shape(3, 4));
         using var g = Tensor.FromHost(Dev, gh, new Shape(3, 4));
         using var dx = Tensor.Empty(Dev, x.Shape);
-        foreach (var (fwd, bwd) in Variants(GlobalAvgPool2d.ForwardRegistry.Variants).Zip(Variants(GlobalAvgPool2d.BackwardRegistry.Variants)))
+        foreach (var (fwd, bwd) in Variants(GlobalAvgPool2dOp.ForwardRegistry.Variants).Zip(Variants(GlobalAvgPool2dOp.BackwardRegistry.Variants)))
         {
-            GlobalAvgPool2d.Forward(x, y, fwd);
+            GlobalAvgPool2dOp.Forward(x, y, fwd);
             var want = Enumerable.Range(0, 12).Select(q => xh.Skip(q * 35).Take(35).Sum(v => (double)v) / 35).ToArray();
             HostMath.AssertClose(y.ToArray(), want, 1e-6, 1e-5, $"gap {fwd}");
-            GlobalAvgPool2d.Backward(g, dx, variant: bwd);
-            GlobalAvgPool2d.Backward(g, dx, accumulate: true, variant: bwd);
+            GlobalAvgPool2dOp.Backward(g, dx, variant: bwd);
+            GlobalAvgPool2dOp.Backward(g, dx, accumulate: true, variant: bwd);
             HostMath.AssertClose(dx.ToArray(), Enumerable.Range(0, xh.Length).Select(i => 2.0 * gh[i / 35] / 35).ToArray(), 1e-6, 1e-5, $"gap dx {bwd}");
         }
     }
@@ -148,8 +148,8 @@ public sealed class PoolTests(DeviceConfig config)
         using var g = Tensor.FromHost(Dev, [1f, 10f, 100f, 1000f, 10000f, 100000f], y.Shape);
         using var dx = Tensor.FromHost(Dev, Enumerable.Repeat(0.5f, 12).ToArray(), x.Shape);
         var o = new Pool2dOptions(2) { Stride = (1, 1) };
-        MaxPool2d.Forward(x, y, idx, o);
-        MaxPool2d.Backward(g, idx, dx, o, accumulate: true);
+        MaxPool2dOp.Forward(x, y, idx, o);
+        MaxPool2dOp.Backward(g, idx, dx, o, accumulate: true);
         Assert.That(y.ToArray(), Is.EqualTo(new[] { 3f, float.NaN, float.NaN, 5f, float.NaN, float.NaN })); // as PyTorch 1.13
         Assert.That(idx.ToArray(), Is.EqualTo(new[] { 1f, 6f, 6f, 8f, 6f, 6f }));
         Assert.That(dx.ToArray(), Is.EqualTo(new[] { 0.5f, 1.5f, 0.5f, 0.5f, 0.5f, 0.5f, 110110.5f, 0.5f, 1000.5f, 0.5f, 0.5f, 0.5f }));
@@ -181,8 +181,8 @@ public sealed class PoolTests(DeviceConfig config)
         using var g = Tensor.FromHost(Dev, Enumerable.Range(1, 16).Select(v => (float)v).ToArray(), y.Shape);
         using var dx = Tensor.FromHost(Dev, Enumerable.Repeat(0.25f, 64).ToArray(), x.Shape);
         var o = new Pool2dOptions(2);
-        MaxPool2d.Forward(x, y, idx, o);
-        MaxPool2d.Backward(g, idx, dx, o, accumulate: true);
+        MaxPool2dOp.Forward(x, y, idx, o);
+        MaxPool2dOp.Backward(g, idx, dx, o, accumulate: true);
         var wantIdx = Enumerable.Range(0, 16).Select(w => (float)((2 * w) + (w % 4) switch { 0 => 0, 1 => 33, 2 => 32, _ => 0 })).ToArray();
         var wantY = Enumerable.Range(0, 16).Select(w => (w % 4) switch { 0 => 2f, 1 => float.NaN, 2 => 4f, _ => float.NegativeInfinity }).ToArray();
         Assert.That(y.ToArray(), Is.EqualTo(wantY));
@@ -202,18 +202,18 @@ public sealed class PoolTests(DeviceConfig config)
         using var x = Tensor.Zeros(Dev, new Shape(1, 2, 4, 5));
         using var y = Tensor.Zeros(Dev, new Shape(1, 2, 2, 2));
         using var yBad = Tensor.Zeros(Dev, new Shape(1, 2, 3, 2));
-        Assert.That(() => MaxPool2d.Forward(x, yBad, y, new Pool2dOptions(2)), Throws.ArgumentException
+        Assert.That(() => MaxPool2dOp.Forward(x, yBad, y, new Pool2dOptions(2)), Throws.ArgumentException
             .With.Property("ParamName").EqualTo("y").And.Message.Contain("[1, 2, 3, 2]").And.Message.Contain("[1, 2, 2, 2]"));
-        Assert.That(() => MaxPool2d.Forward(x, y, yBad, new Pool2dOptions(2)), Throws.ArgumentException.With.Property("ParamName").EqualTo("indices"));
-        Assert.That(() => AvgPool2d.Forward(x, y, new Pool2dOptions(5)), Throws.ArgumentException.With.Message.Contain("larger than the padded input 4x5"));
-        Assert.That(() => AvgPool2d.Forward(x, y, new Pool2dOptions(2) { Padding = (2, 0) }), Throws.ArgumentException.With.Message.Contain("half the kernel"));
-        Assert.That(() => AvgPool2d.Forward(x, y, new Pool2dOptions(0)), Throws.ArgumentException.With.Message.Contain("must be positive"));
-        Assert.That(() => AvgPool2d.Forward(x, y, new Pool2dOptions(2) { Stride = (-1, 1) }), Throws.ArgumentException.With.Message.Contain("stride (-1, 1)"));
-        Assert.That(() => LpPool2d.Forward(x, y, 2, new Pool2dOptions(2) { Padding = (1, 1) }), Throws.ArgumentException.With.Message.Contain("no padding"));
-        Assert.That(() => LpPool2d.Forward(x, y, 0, new Pool2dOptions(2)), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contain("norm_type"));
+        Assert.That(() => MaxPool2dOp.Forward(x, y, yBad, new Pool2dOptions(2)), Throws.ArgumentException.With.Property("ParamName").EqualTo("indices"));
+        Assert.That(() => AvgPool2dOp.Forward(x, y, new Pool2dOptions(5)), Throws.ArgumentException.With.Message.Contain("larger than the padded input 4x5"));
+        Assert.That(() => AvgPool2dOp.Forward(x, y, new Pool2dOptions(2) { Padding = (2, 0) }), Throws.ArgumentException.With.Message.Contain("half the kernel"));
+        Assert.That(() => AvgPool2dOp.Forward(x, y, new Pool2dOptions(0)), Throws.ArgumentException.With.Message.Contain("must be positive"));
+        Assert.That(() => AvgPool2dOp.Forward(x, y, new Pool2dOptions(2) { Stride = (-1, 1) }), Throws.ArgumentException.With.Message.Contain("stride (-1, 1)"));
+        Assert.That(() => LPPool2dOp.Forward(x, y, 2, new Pool2dOptions(2) { Padding = (1, 1) }), Throws.ArgumentException.With.Message.Contain("no padding"));
+        Assert.That(() => LPPool2dOp.Forward(x, y, 0, new Pool2dOptions(2)), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contain("norm_type"));
         using var x3 = Tensor.Zeros(Dev, new Shape(2, 4, 5));
-        Assert.That(() => GlobalAvgPool2d.Forward(x3, y), Throws.ArgumentException.With.Message.Contain("4-D").And.Message.Contain("[2, 4, 5]"));
-        Assert.That(() => GlobalAvgPool2d.Backward(yBad, x), Throws.ArgumentException.With.Property("ParamName").EqualTo("dy").And.Message.Contain("[1, 2]"));
-        Assert.That(() => MaxPool2d.Backward(y, y, x3, new Pool2dOptions(2)), Throws.ArgumentException.With.Property("ParamName").EqualTo("dx").And.Message.Contain("4-D"));
+        Assert.That(() => GlobalAvgPool2dOp.Forward(x3, y), Throws.ArgumentException.With.Message.Contain("4-D").And.Message.Contain("[2, 4, 5]"));
+        Assert.That(() => GlobalAvgPool2dOp.Backward(yBad, x), Throws.ArgumentException.With.Property("ParamName").EqualTo("dy").And.Message.Contain("[1, 2]"));
+        Assert.That(() => MaxPool2dOp.Backward(y, y, x3, new Pool2dOptions(2)), Throws.ArgumentException.With.Property("ParamName").EqualTo("dx").And.Message.Contain("4-D"));
     }
 }

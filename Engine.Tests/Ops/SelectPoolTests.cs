@@ -45,18 +45,18 @@ public sealed class SelectPoolTests(DeviceConfig config)
 
         using var x = Tensor.FromHost(Dev, xh, shape);
         using var g = Tensor.FromHost(Dev, gh, new Shape(shape[0], shape[1], oh, ow));
-        Assert.That(Engine.Ops.MedianPool2d.OutputShape(x.Shape, o), Is.EqualTo(g.Shape));
-        foreach (var (fwd, bwd) in Variants(Engine.Ops.MedianPool2d.ForwardRegistry.Variants).Zip(Variants(Engine.Ops.MedianPool2d.BackwardRegistry.Variants)))
+        Assert.That(Engine.Ops.MedianPool2dOp.OutputShape(x.Shape, o), Is.EqualTo(g.Shape));
+        foreach (var (fwd, bwd) in Variants(Engine.Ops.MedianPool2dOp.ForwardRegistry.Variants).Zip(Variants(Engine.Ops.MedianPool2dOp.BackwardRegistry.Variants)))
         {
             using var y = Tensor.Empty(Dev, g.Shape);
             using var idx = Tensor.Empty(Dev, g.Shape);
             using var dx = Tensor.FromHost(Dev, Enumerable.Repeat(1f, n).ToArray(), x.Shape);
-            Engine.Ops.MedianPool2d.Forward(x, y, idx, o, fwd);
+            Engine.Ops.MedianPool2dOp.Forward(x, y, idx, o, fwd);
             Assert.That(y.ToArray(), Is.EqualTo(want), $"median {fwd}");
             Assert.That(idx.ToArray(), Is.EqualTo(wantIdx.Select(a => (float)a).ToArray()), $"indices {fwd}");
-            Engine.Ops.MedianPool2d.Backward(g, idx, dx, o, variant: bwd);
+            Engine.Ops.MedianPool2dOp.Backward(g, idx, dx, o, variant: bwd);
             HostMath.AssertClose(dx.ToArray(), dxWant, 1e-6, 1e-6, $"median dx {bwd}");
-            Engine.Ops.MedianPool2d.Backward(g, idx, dx, o, accumulate: true, variant: bwd);
+            Engine.Ops.MedianPool2dOp.Backward(g, idx, dx, o, accumulate: true, variant: bwd);
             HostMath.AssertClose(dx.ToArray(), dxWant.Select(v => 2 * v).ToArray(), 1e-6, 1e-6, $"median dx accumulated {bwd}");
         }
     }
@@ -69,7 +69,7 @@ public sealed class SelectPoolTests(DeviceConfig config)
         using var x = Tensor.FromHost(Dev, [0f, float.NaN, float.NaN, float.NegativeInfinity, 2f, float.PositiveInfinity, float.PositiveInfinity, float.PositiveInfinity, 1f], new Shape(1, 1, 1, 9));
         using var y = Tensor.Empty(Dev, new Shape(1, 1, 1, 3));
         using var idx = Tensor.Empty(Dev, y.Shape);
-        Engine.Ops.MedianPool2d.Forward(x, y, idx, new Pool2dOptions((1, 3)));
+        Engine.Ops.MedianPool2dOp.Forward(x, y, idx, new Pool2dOptions((1, 3)));
         var v = y.ToArray();
         Assert.That(v[0], Is.NaN);
         Assert.That(v[1..], Is.EqualTo(new[] { 2f, float.PositiveInfinity }));
@@ -85,7 +85,7 @@ public sealed class SelectPoolTests(DeviceConfig config)
         using var x = Tensor.FromHost(Dev, img, new Shape(1, 1, 5, 5));
         using var y = Tensor.Empty(Dev, new Shape(1, 1, 3, 3));
         using var idx = Tensor.Empty(Dev, y.Shape);
-        Engine.Ops.MedianPool2d.Forward(x, y, idx, new Pool2dOptions(3) { Stride = (1, 1) });
+        Engine.Ops.MedianPool2dOp.Forward(x, y, idx, new Pool2dOptions(3) { Stride = (1, 1) });
         Assert.That(y.ToArray(), Is.All.EqualTo(1f));
         Assert.That(idx.ToArray().Contains(12f), Is.False, "the outlier is never the median");
     }
@@ -112,14 +112,14 @@ public sealed class SelectPoolTests(DeviceConfig config)
             dxWant[(p * 20) + first] = gh[p];
         }
 
-        foreach (var (fwd, bwd) in Variants(GlobalMaxPool2d.ForwardRegistry.Variants).Zip(Variants(GlobalMaxPool2d.BackwardRegistry.Variants)))
+        foreach (var (fwd, bwd) in Variants(GlobalMaxPool2dOp.ForwardRegistry.Variants).Zip(Variants(GlobalMaxPool2dOp.BackwardRegistry.Variants)))
         {
-            GlobalMaxPool2d.Forward(x, y, idx, fwd);
+            GlobalMaxPool2dOp.Forward(x, y, idx, fwd);
             Assert.That(y.ToArray(), Is.EqualTo(want), fwd);
             Assert.That(idx.ToArray(), Is.EqualTo(wantIdx), fwd);
-            GlobalMaxPool2d.Backward(g, idx.Reshape(new Shape(2, 3)), dx, variant: bwd);
+            GlobalMaxPool2dOp.Backward(g, idx.Reshape(new Shape(2, 3)), dx, variant: bwd);
             HostMath.AssertClose(dx.ToArray(), dxWant, 0, 0, bwd);
-            GlobalMaxPool2d.Backward(g, idx.Reshape(new Shape(2, 3)), dx, accumulate: true, variant: bwd);
+            GlobalMaxPool2dOp.Backward(g, idx.Reshape(new Shape(2, 3)), dx, accumulate: true, variant: bwd);
             HostMath.AssertClose(dx.ToArray(), dxWant.Select(v => 2 * v).ToArray(), 0, 0, bwd);
         }
     }
@@ -152,13 +152,13 @@ public sealed class SelectPoolTests(DeviceConfig config)
     {
         using var x = Tensor.Zeros(Dev, new Shape(1, 1, 6, 6));
         using var y = Tensor.Zeros(Dev, new Shape(1, 1, 4, 4));
-        Assert.That(() => Engine.Ops.MedianPool2d.Forward(x, y, y, new Pool2dOptions((2, 3))), Throws.ArgumentException.With.Message.Contain("odd sizes"));
-        Assert.That(() => Engine.Ops.MedianPool2d.Forward(x, y, y, new Pool2dOptions(3) { Padding = (1, 1) }), Throws.ArgumentException.With.Message.Contain("no padding"));
-        Assert.That(() => Engine.Ops.MedianPool2d.Forward(x, y, y, new Pool2dOptions(3)), Throws.ArgumentException.With.Property("ParamName").EqualTo("y").And.Message.Contain("[1, 1, 2, 2]"));
+        Assert.That(() => Engine.Ops.MedianPool2dOp.Forward(x, y, y, new Pool2dOptions((2, 3))), Throws.ArgumentException.With.Message.Contain("odd sizes"));
+        Assert.That(() => Engine.Ops.MedianPool2dOp.Forward(x, y, y, new Pool2dOptions(3) { Padding = (1, 1) }), Throws.ArgumentException.With.Message.Contain("no padding"));
+        Assert.That(() => Engine.Ops.MedianPool2dOp.Forward(x, y, y, new Pool2dOptions(3)), Throws.ArgumentException.With.Property("ParamName").EqualTo("y").And.Message.Contain("[1, 1, 2, 2]"));
         Assert.That(() => new Engine.Nn.MedianPool2d(4), Throws.ArgumentException.With.Message.Contain("odd"));
         using var flat = Tensor.Zeros(Dev, new Shape(6, 6));
-        Assert.That(() => GlobalMaxPool2d.Forward(flat, y, y), Throws.ArgumentException.With.Message.Contain("4-D"));
-        Assert.That(() => GlobalMaxPool2d.Forward(x, y, y), Throws.ArgumentException.With.Property("ParamName").EqualTo("y"));
+        Assert.That(() => GlobalMaxPool2dOp.Forward(flat, y, y), Throws.ArgumentException.With.Message.Contain("4-D"));
+        Assert.That(() => GlobalMaxPool2dOp.Forward(x, y, y), Throws.ArgumentException.With.Property("ParamName").EqualTo("y"));
     }
 
     // torch.median's choice written as its definition: sort each window stably by value (positions in scan order) and

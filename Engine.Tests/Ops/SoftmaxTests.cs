@@ -67,13 +67,13 @@ public sealed class SoftmaxTests(DeviceConfig config)
         using var g = Tensor.FromHost(Dev, gh, x.Shape);
         using var y = Tensor.Empty(Dev, x.Shape);
         using var dx = Tensor.Empty(Dev, x.Shape);
-        foreach (var v in Softmax.ForwardRegistry.Variants.Where(v => v.Path == Dev.Path).Select(v => v.Variant))
+        foreach (var v in SoftmaxOp.ForwardRegistry.Variants.Where(v => v.Path == Dev.Path).Select(v => v.Variant))
         {
             y.Fill(float.NaN);
-            Softmax.Forward(x, y, axis, log, v);
+            SoftmaxOp.Forward(x, y, axis, log, v);
             HostMath.AssertClose(y.ToArray(), wantY, 1e-6, 1e-5, $"y {v}");
             dx.Fill(float.NaN);
-            Softmax.Backward(y, g, dx, axis, log, v);
+            SoftmaxOp.Backward(y, g, dx, axis, log, v);
             HostMath.AssertClose(dx.ToArray(), wantDx, 1e-6, 1e-4, $"dx {v}");
         }
     }
@@ -92,10 +92,10 @@ public sealed class SoftmaxTests(DeviceConfig config)
                 using var g = Tensor.FromHost(Dev, gh, x.Shape);
                 using var y = Tensor.Empty(Dev, x.Shape);
                 using var dx = Tensor.Empty(Dev, x.Shape);
-                foreach (var v in Softmax.ForwardRegistry.Variants.Where(v => v.Path == Dev.Path).Select(v => v.Variant))
+                foreach (var v in SoftmaxOp.ForwardRegistry.Variants.Where(v => v.Path == Dev.Path).Select(v => v.Variant))
                 {
-                    Softmax.Forward(x, y, axis, log, v);
-                    Softmax.Backward(y, g, dx, axis, log, v);
+                    SoftmaxOp.Forward(x, y, axis, log, v);
+                    SoftmaxOp.Backward(y, g, dx, axis, log, v);
                     var got = y.ToArray();
                     Assert.That(got.All(float.IsFinite), Is.True, $"finite y ({v}, log {log}, axis {axis}): {string.Join(", ", got)}");
                     HostMath.AssertClose(got, wantY, 1e-5, 1e-5, $"y {v} log {log} axis {axis}");
@@ -134,10 +134,10 @@ public sealed class SoftmaxTests(DeviceConfig config)
     {
         using var x = Tensor.Zeros(Dev, new Shape(2, 3));
         using var y = Tensor.Zeros(Dev, new Shape(2, 3));
-        Assert.That(() => Softmax.Forward(x, y, 2), Throws.ArgumentException.With.Message.Contain("axis 2 is out of range for [2, 3]").And.Property("ParamName").EqualTo("axis"));
-        Assert.That(() => Softmax.Forward(x, y, -3, log: true), Throws.ArgumentException.With.Message.Contain("log_softmax"));
+        Assert.That(() => SoftmaxOp.Forward(x, y, 2), Throws.ArgumentException.With.Message.Contain("axis 2 is out of range for [2, 3]").And.Property("ParamName").EqualTo("axis"));
+        Assert.That(() => SoftmaxOp.Forward(x, y, -3, log: true), Throws.ArgumentException.With.Message.Contain("log_softmax"));
         using var z = Tensor.Zeros(Dev, new Shape(3, 2));
-        Assert.That(() => Softmax.Backward(x, z, y), Throws.ArgumentException.With.Message.Contain("[3, 2]").And.Property("ParamName").EqualTo("dy"));
+        Assert.That(() => SoftmaxOp.Backward(x, z, y), Throws.ArgumentException.With.Message.Contain("[3, 2]").And.Property("ParamName").EqualTo("dy"));
         Assert.That(() => new SoftmaxSpec(5, false).OutputShape(new Shape(4)), Throws.ArgumentException);
     }
 
@@ -169,10 +169,10 @@ public sealed class SoftmaxTests(DeviceConfig config)
             using var g = Tensor.FromHost(Dev, gh, new Shape(n, f));
             using var y = Tensor.Empty(Dev, new Shape(n, f));
             using var dx = Tensor.Empty(Dev, x.Shape);
-            foreach (var v in Maxout.ForwardRegistry.Variants.Where(v => v.Path == Dev.Path).Select(v => v.Variant))
+            foreach (var v in MaxoutOp.ForwardRegistry.Variants.Where(v => v.Path == Dev.Path).Select(v => v.Variant))
             {
-                Maxout.Forward(x, y, k, v);
-                Maxout.Backward(x, g, dx, k, v);
+                MaxoutOp.Forward(x, y, k, v);
+                MaxoutOp.Backward(x, g, dx, k, v);
                 HostMath.AssertClose(y.ToArray(), wantY, 0, 0, $"maxout y {n}x{f}x{k} {v}");
                 HostMath.AssertClose(dx.ToArray(), wantDx, 0, 0, $"maxout dx {n}x{f}x{k} {v}");
             }
@@ -199,11 +199,11 @@ public sealed class SoftmaxTests(DeviceConfig config)
     {
         using var x = Tensor.Zeros(Dev, new Shape(2, 7));
         using var y = Tensor.Zeros(Dev, new Shape(2, 3));
-        Assert.That(() => Maxout.Forward(x, y, 2), Throws.ArgumentException.With.Message.Contain("multiple of pieces (2)").And.Message.Contain("[2, 7]"));
+        Assert.That(() => MaxoutOp.Forward(x, y, 2), Throws.ArgumentException.With.Message.Contain("multiple of pieces (2)").And.Message.Contain("[2, 7]"));
         using var x6 = Tensor.Zeros(Dev, new Shape(2, 6));
         using var y2 = Tensor.Zeros(Dev, new Shape(2, 2));
-        Assert.That(() => Maxout.Forward(x6, y2, 2), Throws.ArgumentException.With.Message.Contain("gives [2, 3]").And.Property("ParamName").EqualTo("y"));
-        Assert.That(() => Maxout.Forward(x6, y2, 0), Throws.ArgumentException.With.Message.Contain("positive"));
-        Assert.That(() => Maxout.Backward(x6, y, y, 2), Throws.ArgumentException.With.Property("ParamName").EqualTo("dx"));
+        Assert.That(() => MaxoutOp.Forward(x6, y2, 2), Throws.ArgumentException.With.Message.Contain("gives [2, 3]").And.Property("ParamName").EqualTo("y"));
+        Assert.That(() => MaxoutOp.Forward(x6, y2, 0), Throws.ArgumentException.With.Message.Contain("positive"));
+        Assert.That(() => MaxoutOp.Backward(x6, y, y, 2), Throws.ArgumentException.With.Property("ParamName").EqualTo("dx"));
     }
 }

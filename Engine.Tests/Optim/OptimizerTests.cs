@@ -33,7 +33,7 @@ public sealed class OptimizerTests(DeviceConfig config)
     public void AdamW_with_no_decay_group_matches_double_reference_in_one_launch_per_group()
     {
         using var set = MakeSet();
-        var options = new AdamWOptions { Lr = 0.01, WeightDecay = 0.1 };
+        var options = new AdamWOptions { LR = 0.01, WeightDecay = 0.1 };
         using var opt = new AdamW(set, options, ParamGroups.NoDecayForBiasAndNorm(set, options));
         Assert.That(opt.Groups.Select(g => g.Name), Is.EqualTo(new[] { "default", "no_decay" }));
         Assert.That(opt.Group("no_decay").Parameters.Select(p => p.Name), Is.EqualTo(new[] { "0.bias", "2.weight", "2.bias" }));
@@ -67,7 +67,7 @@ public sealed class OptimizerTests(DeviceConfig config)
         using var set = MakeSet();
         set["1.weight"].RequiresGrad = false;
         var before = set["1.weight"].Value.ToArray();
-        using var opt = new Sgd(set, new SgdOptions { Lr = 0.05, Momentum = 0.9, Nesterov = true, WeightDecay = 0.01 });
+        using var opt = new Sgd(set, new SgdOptions { LR = 0.05, Momentum = 0.9, Nesterov = true, WeightDecay = 0.01 });
         var w = OptimRef.ToDouble(set.Values.ToArray());
         var buf = new double[w.Length];
         for (int t = 1; t <= 3; t++)
@@ -93,7 +93,7 @@ public sealed class OptimizerTests(DeviceConfig config)
     public void A_parameter_unfrozen_later_starts_its_own_step_count()
     {
         using var set = MakeSet();
-        using var opt = new Adam(set, new AdamOptions { Lr = 0.02 });
+        using var opt = new Adam(set, new AdamOptions { LR = 0.02 });
         var bias = set["0.bias"];
         bias.RequiresGrad = false;
         var w = OptimRef.ToDouble(set.Values.ToArray());
@@ -149,14 +149,14 @@ public sealed class OptimizerTests(DeviceConfig config)
         IReadOnlyDictionary<string, OptimizerOptions>? G(OptimizerOptions o) => groups ? ParamGroups.NoDecayForBiasAndNorm(set, o) : null;
         return name switch
         {
-            "sgd" => new Sgd(set, new SgdOptions { Lr = 0.05, Momentum = 0.9, Dampening = 0.1, WeightDecay = 0.01, L1 = 0.001 }, G(new SgdOptions { Lr = 0.05, Momentum = 0.9, Dampening = 0.1, WeightDecay = 0.01 })),
-            "adagrad" => new Adagrad(set, new AdagradOptions { Lr = 0.1, LrDecay = 0.01, InitialAccumulatorValue = 0.1, WeightDecay = 0.01 }, G(new AdagradOptions { Lr = 0.1, LrDecay = 0.01, InitialAccumulatorValue = 0.1, WeightDecay = 0.01 })),
+            "sgd" => new Sgd(set, new SgdOptions { LR = 0.05, Momentum = 0.9, Dampening = 0.1, WeightDecay = 0.01, L1 = 0.001 }, G(new SgdOptions { LR = 0.05, Momentum = 0.9, Dampening = 0.1, WeightDecay = 0.01 })),
+            "adagrad" => new Adagrad(set, new AdagradOptions { LR = 0.1, LRDecay = 0.01, InitialAccumulatorValue = 0.1, WeightDecay = 0.01 }, G(new AdagradOptions { LR = 0.1, LRDecay = 0.01, InitialAccumulatorValue = 0.1, WeightDecay = 0.01 })),
             "adadelta" => new Adadelta(set, new AdadeltaOptions { WeightDecay = 0.01 }, G(new AdadeltaOptions { WeightDecay = 0.01 })),
             "rmsprop" => new Rmsprop(set, new RmspropOptions { Momentum = 0.5, Centered = true, DecoupledWeightDecay = 0.1 }, G(new RmspropOptions { Momentum = 0.5, Centered = true, DecoupledWeightDecay = 0.1 })),
-            "adam" => new Adam(set, new AdamOptions { Lr = 0.01, Amsgrad = true, WeightDecay = 0.01 }, G(new AdamOptions { Lr = 0.01, Amsgrad = true, WeightDecay = 0.01 })),
-            "adamw" => new AdamW(set, new AdamWOptions { Lr = 0.01 }, G(new AdamWOptions { Lr = 0.01 })),
-            "adamax" => new Adamax(set, new AdamaxOptions { Lr = 0.01, WeightDecay = 0.01 }, G(new AdamaxOptions { Lr = 0.01, WeightDecay = 0.01 })),
-            _ => new NAdam(set, new NAdamOptions { Lr = 0.01, WeightDecay = 0.01 }, G(new NAdamOptions { Lr = 0.01, WeightDecay = 0.01 })),
+            "adam" => new Adam(set, new AdamOptions { LR = 0.01, Amsgrad = true, WeightDecay = 0.01 }, G(new AdamOptions { LR = 0.01, Amsgrad = true, WeightDecay = 0.01 })),
+            "adamw" => new AdamW(set, new AdamWOptions { LR = 0.01 }, G(new AdamWOptions { LR = 0.01 })),
+            "adamax" => new Adamax(set, new AdamaxOptions { LR = 0.01, WeightDecay = 0.01 }, G(new AdamaxOptions { LR = 0.01, WeightDecay = 0.01 })),
+            _ => new NAdam(set, new NAdamOptions { LR = 0.01, WeightDecay = 0.01 }, G(new NAdamOptions { LR = 0.01, WeightDecay = 0.01 })),
         };
     }
 
@@ -242,8 +242,8 @@ public sealed class OptimizerTests(DeviceConfig config)
     {
         using var set = MakeSet();
         Assert.That(() => new Sgd(set, new SgdOptions()), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contain("lr has no default"));
-        Assert.That(() => new Sgd(set, new SgdOptions { Lr = -1 }), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("lr"));
-        Assert.That(() => new Sgd(set, new SgdOptions { Lr = 0.1, Nesterov = true }), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contain("Nesterov momentum requires"));
+        Assert.That(() => new Sgd(set, new SgdOptions { LR = -1 }), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("lr"));
+        Assert.That(() => new Sgd(set, new SgdOptions { LR = 0.1, Nesterov = true }), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contain("Nesterov momentum requires"));
         Assert.That(() => new Adam(set, new AdamOptions { Beta1 = 1.0 }), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contain("beta1").And.Message.Contain("[0, 1)"));
         Assert.That(() => new Adadelta(set, new AdadeltaOptions { Rho = 1.5 }), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("rho"));
         Assert.That(() => new Rmsprop(set, new RmspropOptions { Eps = -1 }), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("eps"));
@@ -251,10 +251,10 @@ public sealed class OptimizerTests(DeviceConfig config)
         Assert.That(() => new Adam(set, new AdamOptions(), new Dictionary<string, OptimizerOptions> { ["nope"] = new AdamOptions() }),
             Throws.ArgumentException.With.Message.Contain("group 'nope'").And.Message.Contain("default"));
         var grouped = ParamGroups.NoDecayForBiasAndNorm(set, new AdamOptions());
-        Assert.That(() => new Adam(set, new AdamOptions(), new Dictionary<string, OptimizerOptions> { ["no_decay"] = new SgdOptions { Lr = 1 } }),
+        Assert.That(() => new Adam(set, new AdamOptions(), new Dictionary<string, OptimizerOptions> { ["no_decay"] = new SgdOptions { LR = 1 } }),
             Throws.ArgumentException.With.Message.Contain("takes AdamOptions"));
         using var ok = new Adam(set, new AdamOptions(), grouped);
-        Assert.That(() => ok.Groups[0].Options = new SgdOptions { Lr = 1 }, Throws.ArgumentException.With.Message.Contain("takes AdamOptions"));
+        Assert.That(() => ok.Groups[0].Options = new SgdOptions { LR = 1 }, Throws.ArgumentException.With.Message.Contain("takes AdamOptions"));
         Assert.That(((AdamOptions)ok.Group("no_decay").Options).WeightDecay, Is.Zero);
     }
 }

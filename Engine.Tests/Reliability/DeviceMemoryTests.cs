@@ -37,7 +37,7 @@ public sealed class DeviceMemoryTests(DeviceConfig config)
         for (int i = 0; i < depth; i++)
         {
             layers[2 * i] = new Linear(1024, 1024);
-            layers[(2 * i) + 1] = new ReLU();
+            layers[(2 * i) + 1] = new Relu();
         }
 
         using var model = new Sequential(layers);

@@ -148,5 +148,5 @@ public sealed class HostileFileTests
     }
 
     private static string Snapshot(TinyRun run) =>
-        $"{run.WeightsHash()} {run.Trainer.Epoch} {run.Trainer.BatchInEpoch} {run.Trainer.StepCount} {run.Optimizer.StepCount} {string.Join(",", run.Optimizer.Groups.Select(g => g.Lr))}";
+        $"{run.WeightsHash()} {run.Trainer.Epoch} {run.Trainer.BatchInEpoch} {run.Trainer.StepCount} {run.Optimizer.StepCount} {string.Join(",", run.Optimizer.Groups.Select(g => g.LR))}";
 }

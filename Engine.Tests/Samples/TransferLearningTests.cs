@@ -67,7 +67,7 @@ public sealed class TransferLearningTests
         }
 
         Assert.That(net.Parameters.Count(p => p.RequiresGrad), Is.EqualTo(freezeBody ? 2 : 6));
-        using var adam = new Adam(net.Parameters, new AdamOptions { Lr = 0.003 });
+        using var adam = new Adam(net.Parameters, new AdamOptions { LR = 0.003 });
         using var trainer = new Trainer(net, adam, options: new TrainingOptions
         {
             Epochs = FineTuneEpochs, BatchSize = 32, Seed = 3, Transforms = [new Normalize(norm)], ValidationTransforms = [new Normalize(norm)],

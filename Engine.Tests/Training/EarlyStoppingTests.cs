@@ -26,7 +26,7 @@ public sealed class EarlyStoppingTests(DeviceConfig config)
         var val = Blobs(8, 4, 3, seed: 9, spread: 0.8f, shuffleLabels: wrongLabels);
         using var model = Mlp(4, 8, 3, batchNorm: true);
         using var net = model.Compile(Dev, new Shape(16, 4), Loss.CrossEntropy(), new CompileOptions { Seed = 2 });
-        using var opt = new Adam(net.Parameters, new AdamOptions { Lr = 0.05 });
+        using var opt = new Adam(net.Parameters, new AdamOptions { LR = 0.05 });
         var states = new List<float[]>();
         var progress = new ListProgress<TrainingProgress>(p =>
         {
@@ -65,7 +65,7 @@ public sealed class EarlyStoppingTests(DeviceConfig config)
         var val = Blobs(8, 4, 3, seed: 9, shuffleLabels: true);
         using var model = Mlp(4, 8, 3);
         using var net = model.Compile(Dev, new Shape(16, 4), Loss.CrossEntropy(), new CompileOptions { Seed = 2 });
-        using var opt = new Adam(net.Parameters, new AdamOptions { Lr = 0.05 });
+        using var opt = new Adam(net.Parameters, new AdamOptions { LR = 0.05 });
         float[]? last = null;
         var progress = new ListProgress<TrainingProgress>(p => last = p.Phase == TrainingPhase.EpochEnd ? State(net) : last);
         var es = new EarlyStoppingOptions { Patience = 1, RestoreBestWeights = false };

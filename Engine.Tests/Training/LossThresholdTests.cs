@@ -24,7 +24,7 @@ public sealed class LossThresholdTests(DeviceConfig config)
         var val = Blobs(8, 4, 3, seed: 9, spread: 0.8f);
         using var model = Mlp(4, 8, 3);
         using var net = model.Compile(Dev, new Shape(16, 4), Loss.CrossEntropy(), new CompileOptions { Seed = 2 });
-        using var opt = new Adam(net.Parameters, new AdamOptions { Lr = 0.05 });
+        using var opt = new Adam(net.Parameters, new AdamOptions { LR = 0.05 });
         using var trainer = new Trainer(net, opt, options: new TrainingOptions
         {
             Epochs = 200, Mode = GradientDescentMode.Batch, StopAtLoss = new LossThresholdOptions { Threshold = threshold, Monitor = monitor },

@@ -97,7 +97,7 @@ public sealed class LossTrainingTests(DeviceConfig config)
             _ => Blobs(48, Features, Classes, seed: 6),
         };
         int outputs = data switch { "regression" => 2, "multilabel" or "multilabel-probabilities" => 3, "triplets" => 5, _ => Classes };
-        var layers = new List<Module> { new Linear(Features, 16), new ReLU(), new Linear(16, outputs) };
+        var layers = new List<Module> { new Linear(Features, 16), new Relu(), new Linear(16, outputs) };
         if (data == "multilabel-probabilities")
         {
             layers.Add(new Sigmoid());
@@ -111,7 +111,7 @@ public sealed class LossTrainingTests(DeviceConfig config)
         int rows = data == "triplets" ? 3 * 8 : 8;
         using var model = new Sequential([.. layers]);
         using var net = model.Compile(Dev, new Shape(rows, Features), loss, new CompileOptions { Seed = 2 });
-        using var opt = new Adam(net.Parameters, new AdamOptions { Lr = 0.02 });
+        using var opt = new Adam(net.Parameters, new AdamOptions { LR = 0.02 });
         using var trainer = new Trainer(net, opt, options: new TrainingOptions { Epochs = 6, BatchSize = 8, Seed = 3 });
         var r = trainer.Fit(train, validation: train);
         var first = r.History[0];

@@ -32,7 +32,7 @@ public sealed class NonFiniteTests(DeviceConfig config)
         var train = Blobs(4, 4, 3, seed: 1);   // full batch: step 2 is epoch 2
         using var model = Poisoned(2, phase);
         using var net = model.Compile(Dev, new Shape(4, 4), Loss.CrossEntropy(), new CompileOptions { Seed = 1 });
-        using var opt = new Sgd(net.Parameters, new SgdOptions { Lr = 0.1 });
+        using var opt = new Sgd(net.Parameters, new SgdOptions { LR = 0.1 });
         float[]? afterStep1 = null;
         var progress = new ListProgress<TrainingProgress>(p => afterStep1 = p.Step == 1 && p.Phase == TrainingPhase.Training ? State(net) : afterStep1);
         var options = new TrainingOptions { Epochs = 3, Mode = GradientDescentMode.Batch, DebugNonFinite = debug, ClipGradNorm = clip ? 1.0 : null };
@@ -76,7 +76,7 @@ public sealed class NonFiniteTests(DeviceConfig config)
         var ds = new InMemoryDataset(features, f.Labels.ToArray(), new Shape(4), 3);
         using var model = Mlp(4, 8, 3);
         using var net = model.Compile(Dev, new Shape(8, 4), Loss.CrossEntropy(), new CompileOptions { Seed = 1 });
-        using var opt = new Sgd(net.Parameters, new SgdOptions { Lr = 0.1 });
+        using var opt = new Sgd(net.Parameters, new SgdOptions { LR = 0.1 });
         using var trainer = new Trainer(net, opt, options: new TrainingOptions { Epochs = 1, BatchSize = 5, Shuffle = false, DebugNonFinite = true });
         var e = Assert.Throws<TrainingDivergedException>(() => trainer.Fit(ds))!;
         Assert.That((e.Step, e.Batch), Is.EqualTo((2L, 2)));
@@ -108,7 +108,7 @@ public sealed class NonFiniteTests(DeviceConfig config)
         var train = Blobs(8, 4, 3, seed: 1);
         using var model = Poisoned(5, NodePhase.Forward);   // epoch 3, batch 1
         using var net = model.Compile(Dev, new Shape(4, 4), Loss.CrossEntropy(), new CompileOptions { Seed = 1 });
-        using var opt = new Sgd(net.Parameters, new SgdOptions { Lr = 0.1, Momentum = 0.9 });
+        using var opt = new Sgd(net.Parameters, new SgdOptions { LR = 0.1, Momentum = 0.9 });
         var ck = new CheckpointOptions { Directory = dir.Path, EveryEpochs = 1, Keep = 0 };
         using var trainer = new Trainer(net, opt, options: new TrainingOptions { Epochs = 4, BatchSize = 4, Checkpoints = ck });
         float[]? afterEpoch2 = null;
@@ -125,7 +125,7 @@ public sealed class NonFiniteTests(DeviceConfig config)
 
         using var model2 = Mlp(4, 8, 3, insert: new Poison(-1, NodePhase.Forward));
         using var net2 = model2.Compile(Dev, new Shape(4, 4), Loss.CrossEntropy(), new CompileOptions { Seed = 99 });
-        using var opt2 = new Sgd(net2.Parameters, new SgdOptions { Lr = 0.1, Momentum = 0.9 });
+        using var opt2 = new Sgd(net2.Parameters, new SgdOptions { LR = 0.1, Momentum = 0.9 });
         using var resumed = new Trainer(net2, opt2, options: new TrainingOptions { Epochs = 4, BatchSize = 4 });
         Assert.That(resumed.LoadCheckpoint(dir.Path), Does.EndWith("ckpt-000002-e0002-s000000004.safetensors"));
         AssertBitwise(State(net2), afterEpoch2!, "the checkpoint of epoch 2");

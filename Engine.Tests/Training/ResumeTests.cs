@@ -116,7 +116,7 @@ public sealed class ResumeTests(DeviceConfig config)
             AssertBitwise(got.Optimizer.GetState(name).ToArray(), want.Optimizer.GetState(name).ToArray(), "optimizer state " + name);
         }
 
-        Assert.That(got.Optimizer.Groups[0].Lr, Is.EqualTo(want.Optimizer.Groups[0].Lr));
+        Assert.That(got.Optimizer.Groups[0].LR, Is.EqualTo(want.Optimizer.Groups[0].LR));
         Assert.That((gr.Reason, gr.Steps, gr.BestEpoch, gr.BestMetric, gr.RestoredBestWeights), Is.EqualTo((wr.Reason, wr.Steps, wr.BestEpoch, wr.BestMetric, wr.RestoredBestWeights)));
         Assert.That(gr.History.Select(h => (h.Epoch, h.TrainLoss, h.TrainAccuracy, h.ValidationLoss, h.ValidationAccuracy, h.LearningRate, h.Steps)),
             Is.EqualTo(wr.History.Select(h => (h.Epoch, h.TrainLoss, h.TrainAccuracy, h.ValidationLoss, h.ValidationAccuracy, h.LearningRate, h.Steps))));
@@ -130,7 +130,7 @@ public sealed class ResumeTests(DeviceConfig config)
         {
             Model = Mlp(4, 16, 3, batchNorm: true, dropout: 0.3f);
             Net = Model.Compile(dev, new Shape(batchSize, 4), Loss.CrossEntropy(), new CompileOptions { Seed = seed });
-            Optimizer = new Adam(Net.Parameters, new AdamOptions { Lr = 0.05 });
+            Optimizer = new Adam(Net.Parameters, new AdamOptions { LR = 0.05 });
             Trainer = new Trainer(Net, Optimizer, new ExponentialLR(Optimizer, 0.97), new TrainingOptions
             {
                 Epochs = epochs, Mode = mode, BatchSize = batchSize, Seed = 4, ScheduleStepping = ScheduleStepping.PerStep, ClipGradNorm = 0.5, Checkpoints = checkpoints,

@@ -61,9 +61,9 @@ public sealed class TaskTrainingTests(DeviceConfig config)
     {
         var train = Linear(64, 1);
         var test = Linear(32, 2);
-        using var model = new Sequential(new Linear(2, 16), new ReLU(), new Linear(16, 1));
+        using var model = new Sequential(new Linear(2, 16), new Relu(), new Linear(16, 1));
         using var net = model.Compile(Dev, new Shape(16, 2), Loss.Mse(), new CompileOptions { Seed = 1 });
-        using var opt = new Adam(net.Parameters, new AdamOptions { Lr = 0.03 });
+        using var opt = new Adam(net.Parameters, new AdamOptions { LR = 0.03 });
         using var trainer = new Trainer(net, opt, options: new TrainingOptions { Epochs = 40, BatchSize = 16, Seed = 1 });
         var progress = new ListProgress<TrainingProgress>();
         var r = trainer.Fit(train, test, progress);
@@ -83,9 +83,9 @@ public sealed class TaskTrainingTests(DeviceConfig config)
     public void Segmentation_masks_train_with_dice_and_cross_entropy_and_report_iou()
     {
         var data = Squares(24);
-        using var model = new Sequential(new Conv2d(1, 8, 3, padding: 1), new ReLU(), new Conv2d(8, 3, 3, padding: 1));
+        using var model = new Sequential(new Conv2d(1, 8, 3, padding: 1), new Relu(), new Conv2d(8, 3, 3, padding: 1));
         using var net = model.Compile(Dev, new Shape(8, 1, 6, 6), Loss.DiceCrossEntropy(), new CompileOptions { Seed = 3 });
-        using var opt = new Adam(net.Parameters, new AdamOptions { Lr = 0.03 });
+        using var opt = new Adam(net.Parameters, new AdamOptions { LR = 0.03 });
         using var trainer = new Trainer(net, opt, options: new TrainingOptions { Epochs = 12, BatchSize = 8, Seed = 2, Transforms = [new RandomShift(1)] });
         var r = trainer.Fit(data, validation: data);
         var v = r.History[^1].ValidationMetrics;
@@ -100,9 +100,9 @@ public sealed class TaskTrainingTests(DeviceConfig config)
     public void An_autoencoder_reconstructs_its_inputs()
     {
         var blobs = Blobs(40, 6, 2, seed: 4);
-        using var model = new Sequential(new Linear(6, 3), new ReLU(), new Linear(3, 6));
+        using var model = new Sequential(new Linear(6, 3), new Relu(), new Linear(3, 6));
         using var net = model.Compile(Dev, new Shape(8, 6), Loss.Mse(), new CompileOptions { Seed = 4 });
-        using var opt = new Adam(net.Parameters, new AdamOptions { Lr = 0.03 });
+        using var opt = new Adam(net.Parameters, new AdamOptions { LR = 0.03 });
         using var trainer = new Trainer(net, opt, options: new TrainingOptions { Epochs = 10, BatchSize = 8 });
         var r = trainer.Fit(new ReconstructionDataset(blobs));
         Assert.That(r.History[^1].TrainLoss, Is.LessThan(r.History[0].TrainLoss / 2));
@@ -145,7 +145,7 @@ public sealed class TaskTrainingTests(DeviceConfig config)
     {
         using var model = Mlp(4, 8, 3);
         using var net = model.Compile(Dev, new Shape(8, 4), Loss.CrossEntropy(), new CompileOptions { Seed = 1 });
-        using var opt = new Adam(net.Parameters, new AdamOptions { Lr = 0.05 });
+        using var opt = new Adam(net.Parameters, new AdamOptions { LR = 0.05 });
         using var trainer = new Trainer(net, opt, options: new TrainingOptions { Epochs = 2, Metrics = [new Accuracy(), new Accuracy(k: 2)] });
         var r = trainer.Fit(Blobs(32, 4, 3, seed: 1), Blobs(16, 4, 3, seed: 2));
         var v = r.History[^1].ValidationMetrics;

@@ -70,7 +70,7 @@ public sealed class TrainerAllocationTests
     [Test]
     public void Training_on_float_targets_allocates_nothing_per_step_once_warm()
     {
-        using var model = new Sequential(new Linear(2, 8), new ReLU(), new Linear(8, 1));
+        using var model = new Sequential(new Linear(2, 8), new Relu(), new Linear(8, 1));
         using var net = model.Compile(Host, [8, 2], Loss.Mse(), new CompileOptions { Seed = 3 });
         using var opt = new Adam(net.Parameters, new AdamOptions());
         using var few = new DeviceDataLoader(Host, TaskTrainingTests.Linear(21, 1), new DataLoaderOptions { BatchSize = 8 });
@@ -91,7 +91,7 @@ public sealed class TrainerAllocationTests
     [Test]
     public void Segmentation_training_allocates_nothing_per_step_once_warm()
     {
-        using var model = new Sequential(new Conv2d(1, 4, 3, padding: 1), new ReLU(), new Conv2d(4, 3, 1));
+        using var model = new Sequential(new Conv2d(1, 4, 3, padding: 1), new Relu(), new Conv2d(4, 3, 1));
         using var net = model.Compile(Host, [4, 1, 6, 6], Loss.DiceCrossEntropy(), new CompileOptions { Seed = 3 });
         using var opt = new Adam(net.Parameters, new AdamOptions());
         var data = TaskTrainingTests.Squares(60);

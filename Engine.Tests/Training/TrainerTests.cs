@@ -30,7 +30,7 @@ public sealed class TrainerTests(DeviceConfig config)
     {
         using var model = Mlp(Features, 8, Classes, dropout: dropout);
         using var net = Compile(Dev, model);
-        using var opt = new Sgd(net.Parameters, new SgdOptions { Lr = 0.05, Momentum = 0.9 });
+        using var opt = new Sgd(net.Parameters, new SgdOptions { LR = 0.05, Momentum = 0.9 });
         using var clip = new GradientClipper(net.Parameters);
         using var loader = new DataLoader(ds, new DataLoaderOptions { BatchSize = batch, Seed = seed, Prefetch = false });
         long step = 0;
@@ -66,7 +66,7 @@ public sealed class TrainerTests(DeviceConfig config)
 
         using var model = Mlp(Features, 8, Classes, dropout: 0.25f);
         using var net = Compile(Dev, model);
-        using var opt = new Sgd(net.Parameters, new SgdOptions { Lr = 0.05, Momentum = 0.9 });
+        using var opt = new Sgd(net.Parameters, new SgdOptions { LR = 0.05, Momentum = 0.9 });
         using var trainer = new Trainer(net, opt, options: new TrainingOptions { Epochs = epochs, Mode = mode, BatchSize = 3, Seed = 5, ClipGradNorm = clip });
         var r = trainer.Fit(ds);
         Assert.That(r.Reason, Is.EqualTo(StopReason.Completed));
@@ -83,7 +83,7 @@ public sealed class TrainerTests(DeviceConfig config)
         var val = Blobs(24, Features, Classes, seed: 3);
         using var model = Mlp(Features, 16, Classes, batchNorm: true);
         using var net = Compile(Dev, model, batch: 16);
-        using var opt = new Adam(net.Parameters, new AdamOptions { Lr = 0.1 });
+        using var opt = new Adam(net.Parameters, new AdamOptions { LR = 0.1 });
         var logger = new ListLogger();
         var progress = new ListProgress<TrainingProgress>();
         using var trainer = new Trainer(net, opt, options: new TrainingOptions { Epochs = 3, BatchSize = 16, Seed = 1 }, logger: logger);
@@ -137,7 +137,7 @@ public sealed class TrainerTests(DeviceConfig config)
         var train = Blobs(20, Features, Classes, seed: 4);
         using var model = Mlp(Features, 8, Classes);
         using var net = model.Compile(Dev, new Shape(10, Features), Loss.Mse(), new CompileOptions { Seed = 1 });
-        using var opt = new Sgd(net.Parameters, new SgdOptions { Lr = 0.2 });
+        using var opt = new Sgd(net.Parameters, new SgdOptions { LR = 0.2 });
         using var trainer = new Trainer(net, opt, options: new TrainingOptions { Epochs = 2, BatchSize = 10 });
         var r = trainer.Fit(train);
         Assert.That(r.History[^1].TrainLoss, Is.LessThan(r.History[0].TrainLoss));
@@ -150,33 +150,33 @@ public sealed class TrainerTests(DeviceConfig config)
     {
         var train = Blobs(8, Features, Classes, seed: 6);
         var wrong = Blobs(8, Features, Classes, seed: 6, shuffleLabels: true);   // its loss grows as the model learns
-        double Lr(Optimizer o) => o.Groups[0].Lr;
+        double LR(Optimizer o) => o.Groups[0].LR;
         {
             using var model = Mlp(Features, 8, Classes);
             using var net = Compile(Dev, model);
-            using var opt = new Sgd(net.Parameters, new SgdOptions { Lr = 0.1 });
+            using var opt = new Sgd(net.Parameters, new SgdOptions { LR = 0.1 });
             using var trainer = new Trainer(net, opt, new ExponentialLR(opt, 0.5), new TrainingOptions { Epochs = 3, Mode = GradientDescentMode.Batch });
             var r = trainer.Fit(train);
             Assert.That(r.History.Select(h => h.LearningRate), Is.EqualTo(new[] { 0.1, 0.05, 0.025 }));
-            Assert.That(Lr(opt), Is.EqualTo(0.0125));
+            Assert.That(LR(opt), Is.EqualTo(0.0125));
         }
 
         {
             using var model = Mlp(Features, 8, Classes);
             using var net = Compile(Dev, model);
-            using var opt = new Sgd(net.Parameters, new SgdOptions { Lr = 0.1 });
+            using var opt = new Sgd(net.Parameters, new SgdOptions { LR = 0.1 });
             using var trainer = new Trainer(net, opt, new StepLR(opt, stepSize: 2, gamma: 0.5),
                 new TrainingOptions { Epochs = 2, BatchSize = 4, ScheduleStepping = ScheduleStepping.PerStep });
             var r = trainer.Fit(train);
             Assert.That(r.Steps, Is.EqualTo(4));
             Assert.That(r.History.Select(h => h.LearningRate), Is.EqualTo(new[] { 0.1, 0.05 }), "the lr of each epoch's last step (steps 2 and 4: 0.1 * 0.5^floor((k - 1) / 2))");
-            Assert.That(Lr(opt), Is.EqualTo(0.025));
+            Assert.That(LR(opt), Is.EqualTo(0.025));
         }
 
         {
             using var model = Mlp(Features, 8, Classes);
             using var net = Compile(Dev, model);
-            using var opt = new Sgd(net.Parameters, new SgdOptions { Lr = 0.2 });
+            using var opt = new Sgd(net.Parameters, new SgdOptions { LR = 0.2 });
             var plateau = new ReduceLROnPlateau(opt, factor: 0.5, patience: 0);
             using var trainer = new Trainer(net, opt, plateau, new TrainingOptions { Epochs = 4, Mode = GradientDescentMode.Batch });
             var r = trainer.Fit(train, wrong);
@@ -191,7 +191,7 @@ public sealed class TrainerTests(DeviceConfig config)
     {
         using var model = Mlp(Features, 8, Classes);
         using var net = Compile(Dev, model);
-        using var opt = new Sgd(net.Parameters, new SgdOptions { Lr = 0.1 });
+        using var opt = new Sgd(net.Parameters, new SgdOptions { LR = 0.1 });
         using var trainer = new Trainer(net, opt);
         using var x = Tensor.FromHost(Dev, HostMath.Random(8 * Features, 3), new Shape(8, Features));
         using var t = Tensor.FromHost(Dev, [0, 1, 2, 0, 1, 2, 0, 1], new Shape(8));

@@ -21,7 +21,7 @@ public sealed class TrainerValidationTests(DeviceConfig config)
     {
         using var model = Mlp(4, 8, 3);
         using var net = model.Compile(Dev, new Shape(8, 4), Loss.CrossEntropy());
-        using var opt = new Sgd(net.Parameters, new SgdOptions { Lr = 0.1 });
+        using var opt = new Sgd(net.Parameters, new SgdOptions { LR = 0.1 });
         using var inference = model.Compile(Dev, new Shape(8, 4), Loss.CrossEntropy(), new CompileOptions { Training = false });
         Assert.That(() => new Trainer(inference, opt), Throws.ArgumentException.With.Message.Contains("inference plan"));
         using var noLoss = model.Compile(Dev, new Shape(8, 4));
@@ -29,7 +29,7 @@ public sealed class TrainerValidationTests(DeviceConfig config)
 
         using var other = Mlp(4, 8, 3);
         using var otherNet = other.Compile(Dev, new Shape(8, 4), Loss.CrossEntropy());
-        using var otherOpt = new Sgd(otherNet.Parameters, new SgdOptions { Lr = 0.1 });
+        using var otherOpt = new Sgd(otherNet.Parameters, new SgdOptions { LR = 0.1 });
         Assert.That(() => new Trainer(net, otherOpt), Throws.ArgumentException.With.Message.Contains("another parameter set"));
         Assert.That(() => new Trainer(net, opt, new ExponentialLR(otherOpt, 0.5)), Throws.ArgumentException.With.Message.Contains("another optimizer"));
         Assert.That(() => new Trainer(net, opt, new ReduceLROnPlateau(opt), new TrainingOptions { ScheduleStepping = ScheduleStepping.PerStep }),
@@ -41,7 +41,7 @@ public sealed class TrainerValidationTests(DeviceConfig config)
     {
         using var model = Mlp(4, 8, 3);
         using var net = model.Compile(Dev, new Shape(8, 4), Loss.CrossEntropy());
-        using var opt = new Sgd(net.Parameters, new SgdOptions { Lr = 0.1 });
+        using var opt = new Sgd(net.Parameters, new SgdOptions { LR = 0.1 });
         void Refused(TrainingOptions o, string text) =>
             Assert.That(() => new Trainer(net, opt, options: o), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains(text));
         Refused(new TrainingOptions { Epochs = 0 }, "TrainingOptions.Epochs must be at least 1 (got 0)");
@@ -59,7 +59,7 @@ public sealed class TrainerValidationTests(DeviceConfig config)
     {
         using var model = Mlp(4, 8, 3);
         using var net = model.Compile(Dev, new Shape(8, 4), Loss.CrossEntropy());
-        using var opt = new Sgd(net.Parameters, new SgdOptions { Lr = 0.1 });
+        using var opt = new Sgd(net.Parameters, new SgdOptions { LR = 0.1 });
         using var trainer = new Trainer(net, opt);
         Assert.That(() => trainer.Fit(Blobs(16, 5, 3, seed: 1)), Throws.ArgumentException.With.Message.Contains("The samples are [5] but the model takes [8, 4] (batch, 4)"));
 
@@ -70,7 +70,7 @@ public sealed class TrainerValidationTests(DeviceConfig config)
 
         using var regression = new Sequential(new Linear(4, 2));
         using var rnet = regression.Compile(Dev, new Shape(8, 4), Loss.Mse());
-        using var ropt = new Sgd(rnet.Parameters, new SgdOptions { Lr = 0.1 });
+        using var ropt = new Sgd(rnet.Parameters, new SgdOptions { LR = 0.1 });
         using var rtrainer = new Trainer(rnet, ropt);
         Assert.That(() => rtrainer.Fit(Blobs(16, 4, 3, seed: 1)), Throws.ArgumentException.With.Message.Contains("The model's loss target is [8, 2]"));
         using var oneHot = new DeviceDataLoader(Dev, Blobs(16, 4, 3, seed: 1), new DataLoaderOptions { Labels = LabelFormat.OneHot });

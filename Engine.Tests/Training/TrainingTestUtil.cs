@@ -49,7 +49,7 @@ internal static class TrainingTestUtil
             layers.Add(new BatchNorm1d(hidden));
         }
 
-        layers.Add(new ReLU());
+        layers.Add(new Relu());
         if (insert is not null)
         {
             layers.Add(insert);

@@ -6,7 +6,7 @@ using ILGPU;
 namespace Engine.Backends;
 
 /// <summary>Host access to views of CPU-accelerator buffers, for the CPU device's managed code paths.</summary>
-public static class HostViews
+internal static class HostViews
 {
     /// <summary>The elements of <paramref name="view"/> as a span. The view must belong to the CPU accelerator.</summary>
     public static Span<float> Span(ArrayView<float> view)

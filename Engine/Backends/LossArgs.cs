@@ -10,7 +10,7 @@ namespace Engine.Backends;
 /// Pred = anchor, Target = positive, Negative = negative and DPred/DTarget/DNegative for their gradients. Unused
 /// views hold any valid view (the kernels do not read them).
 /// </summary>
-public struct LossViews
+internal struct LossViews
 {
     /// <summary>Predictions (or anchors).</summary>
     public ArrayView<float> Pred;
@@ -44,7 +44,7 @@ public struct LossViews
 /// The kernel arguments of one loss call: its geometry and scale, and the parameters of its family (each
 /// implementation reads only its own family's).
 /// </summary>
-public struct LossArgs
+internal struct LossArgs
 {
     /// <summary>Rows, classes, the reduction's scale and whether an upstream gradient is read.</summary>
     public LossCall Call;

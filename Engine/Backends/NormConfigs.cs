@@ -9,7 +9,7 @@ namespace Engine.Backends;
 /// <param name="Training">Batch statistics (true) or running statistics (false).</param>
 /// <param name="Momentum">Running-statistics momentum.</param>
 /// <param name="Eps">Added to the variance.</param>
-public readonly record struct BatchNormConfig(int N, int C, int S, bool Training, float Momentum, float Eps)
+internal readonly record struct BatchNormConfig(int N, int C, int S, bool Training, float Momentum, float Eps)
 {
     /// <summary>Elements per channel, N * S.</summary>
     public int Count => N * S;
@@ -19,4 +19,4 @@ public readonly record struct BatchNormConfig(int N, int C, int S, bool Training
 /// <param name="Rows">Product of the leading (not normalized) dimensions.</param>
 /// <param name="D">Product of normalized_shape.</param>
 /// <param name="Eps">Added to the variance.</param>
-public readonly record struct LayerNormConfig(int Rows, int D, float Eps);
+internal readonly record struct LayerNormConfig(int Rows, int D, float Eps);

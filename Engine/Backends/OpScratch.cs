@@ -13,7 +13,7 @@ namespace Engine.Backends;
 /// size asked for and is reused by every later call. Ops use it within one call; work queued on the device's
 /// stream sees it in order, so consecutive ops may share it. Not for concurrent use from several threads.
 /// </summary>
-public sealed class OpScratch
+internal sealed class OpScratch
 {
     private static readonly ConditionalWeakTable<Device, OpScratch> Table = new();
     private readonly Device device;

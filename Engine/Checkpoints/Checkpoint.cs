@@ -96,7 +96,7 @@ public static partial class Checkpoint
     /// Writes a training checkpoint: the weights to <paramref name="path"/> and the optimizer state, scheduler state
     /// and <paramref name="step"/> to <see cref="TrainingStatePath"/>(path). <paramref name="metadata"/> is stored too.
     /// </summary>
-    public static void SaveTraining(string path, ParameterSet parameters, Optimizer optimizer, LrSchedulerBase? scheduler = null, long step = 0,
+    public static void SaveTraining(string path, ParameterSet parameters, Optimizer optimizer, LRSchedulerBase? scheduler = null, long step = 0,
         IReadOnlyDictionary<string, string>? metadata = null, IEnumerable<KeyValuePair<string, Tensor>>? buffers = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
@@ -154,7 +154,7 @@ public static partial class Checkpoint
     /// </summary>
     /// <exception cref="CheckpointMismatchException">Something differs (names, shapes, optimizer, groups, pairing); the message lists it.</exception>
     /// <exception cref="SafeTensorsFormatException">A file is truncated or corrupt.</exception>
-    public static TrainingCheckpointInfo LoadTraining(string path, ParameterSet parameters, Optimizer optimizer, LrSchedulerBase? scheduler = null,
+    public static TrainingCheckpointInfo LoadTraining(string path, ParameterSet parameters, Optimizer optimizer, LRSchedulerBase? scheduler = null,
         IEnumerable<KeyValuePair<string, Tensor>>? buffers = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
@@ -209,8 +209,8 @@ public static partial class Checkpoint
 
         for (int i = 0; i < values!.Groups.Length; i++)
         {
-            optimizer.Groups[i].Lr = values.Groups[i].Lr;
-            optimizer.Groups[i].InitialLr = values.Groups[i].InitialLr;
+            optimizer.Groups[i].LR = values.Groups[i].LR;
+            optimizer.Groups[i].InitialLR = values.Groups[i].InitialLR;
         }
 
         foreach (var (name, v) in values.Scalars)
@@ -257,8 +257,8 @@ public static partial class Checkpoint
     private static JsonArray GroupsJson(Optimizer optimizer) => new(optimizer.Groups.Select(g => (JsonNode?)new JsonObject
     {
         ["name"] = g.Name,
-        ["lr"] = g.Lr,
-        ["initial_lr"] = g.InitialLr,
+        ["lr"] = g.LR,
+        ["initial_lr"] = g.InitialLR,
         ["options"] = g.Options.ToJson(),
         ["params"] = new JsonArray(g.Parameters.Select(p => (JsonNode?)JsonValue.Create(p.Name)).ToArray()),
     }).ToArray());

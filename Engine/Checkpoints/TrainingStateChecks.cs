@@ -15,7 +15,7 @@ namespace Engine.Checkpoints;
 
 /// <summary>The parsed, checked contents of a training-state file's metadata (see <see cref="Checkpoint.LoadTraining"/>).</summary>
 internal sealed record TrainingStateValues(
-    (double Lr, double? InitialLr)[] Groups,
+    (double LR, double? InitialLR)[] Groups,
     Dictionary<string, double[]> Scalars,
     long OptimizerSteps,
     long Step,
@@ -25,7 +25,7 @@ internal sealed record TrainingStateValues(
 internal static class TrainingStateChecks
 {
     /// <summary>Parses and checks groups, scalars, counts and the scheduler state; null when something is wrong (see problems).</summary>
-    public static TrainingStateValues? Parse(IReadOnlyDictionary<string, string> meta, Optimizer optimizer, LrSchedulerBase? scheduler, List<string> problems)
+    public static TrainingStateValues? Parse(IReadOnlyDictionary<string, string> meta, Optimizer optimizer, LRSchedulerBase? scheduler, List<string> problems)
     {
         int before = problems.Count;
         var groups = Groups(Json(meta, "param_groups", problems), optimizer, problems);
@@ -217,7 +217,7 @@ internal static class TrainingStateChecks
     }
 
     /// <summary>Loads the scheduler state on trial and puts the scheduler back as it was, whatever happened.</summary>
-    private static void CheckScheduler(LrSchedulerBase scheduler, JsonObject state, List<string> problems)
+    private static void CheckScheduler(LRSchedulerBase scheduler, JsonObject state, List<string> problems)
     {
         var backup = (JsonObject)JsonNode.Parse(scheduler.StateDict().ToJsonString())!;   // as a file holds it
         try

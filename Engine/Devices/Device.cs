@@ -41,7 +41,7 @@ public sealed class Device : IDisposable
     }
 
     /// <summary>The ILGPU context shared by every device of the process.</summary>
-    public static Context Context => SharedContext.Value;
+    internal static Context Context => SharedContext.Value;
 
     /// <summary>Description of the device (name, memory, warp size, multiprocessors).</summary>
     public DeviceInfo Info { get; }
@@ -53,10 +53,10 @@ public sealed class Device : IDisposable
     public string Name => Info.Name;
 
     /// <summary>The ILGPU accelerator.</summary>
-    public Accelerator Accelerator { get; }
+    internal Accelerator Accelerator { get; }
 
     /// <summary>The stream that ops launch on.</summary>
-    public AcceleratorStream Stream { get; }
+    internal AcceleratorStream Stream { get; }
 
     /// <summary>The device's caching allocator.</summary>
     public CachingAllocator Allocator { get; }
@@ -172,7 +172,7 @@ public sealed class Device : IDisposable
     }
 
     /// <summary>Creates an additional stream (for overlapping copies with compute).</summary>
-    public AcceleratorStream CreateStream() => Accelerator.CreateStream();
+    internal AcceleratorStream CreateStream() => Accelerator.CreateStream();
 
     /// <summary>Frees the device's memory and the accelerator.</summary>
     public void Dispose()

@@ -30,7 +30,7 @@ public sealed class KernelCache
     /// Returns the launcher cached under <paramref name="name"/>, loading it with <paramref name="load"/> the
     /// first time. All callers of one name must use the same delegate type.
     /// </summary>
-    public TDelegate Get<TDelegate>(string name, Func<Accelerator, TDelegate> load) where TDelegate : Delegate
+    internal TDelegate Get<TDelegate>(string name, Func<Accelerator, TDelegate> load) where TDelegate : Delegate
     {
         if (launchers.TryGetValue(name, out var cached))
         {
@@ -44,7 +44,7 @@ public sealed class KernelCache
     /// Like <see cref="Get{TDelegate}(string, Func{Accelerator, TDelegate})"/>, with a state handed to a static
     /// <paramref name="load"/> (such as the kernel method to load), so a cache hit allocates nothing.
     /// </summary>
-    public TDelegate Get<TDelegate, TState>(string name, TState state, Func<Accelerator, TState, TDelegate> load) where TDelegate : Delegate
+    internal TDelegate Get<TDelegate, TState>(string name, TState state, Func<Accelerator, TState, TDelegate> load) where TDelegate : Delegate
     {
         if (launchers.TryGetValue(name, out var cached))
         {

@@ -27,7 +27,7 @@ public interface IOpRegistry
 /// default for a device's <see cref="Device.Path"/>, falling back to the kernel path when the host path has none.
 /// </summary>
 /// <typeparam name="TImpl">The op's implementation delegate type.</typeparam>
-public sealed class OpRegistry<TImpl> : IOpRegistry where TImpl : Delegate
+internal sealed class OpRegistry<TImpl> : IOpRegistry where TImpl : Delegate
 {
     private readonly Dictionary<string, (OpVariantInfo Info, TImpl Impl)> variants = new(StringComparer.Ordinal);
     private readonly TImpl?[] defaults = new TImpl?[2];

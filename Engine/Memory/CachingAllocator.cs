@@ -46,7 +46,7 @@ public sealed class CachingAllocator : IDisposable
     private bool disposed;
 
     /// <summary>Creates an allocator over <paramref name="accelerator"/>.</summary>
-    public CachingAllocator(Accelerator accelerator)
+    internal CachingAllocator(Accelerator accelerator)
     {
         this.accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
         IsHostMemory = accelerator is CPUAccelerator;

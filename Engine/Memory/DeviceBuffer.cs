@@ -23,7 +23,7 @@ public sealed class DeviceBuffer : IDisposable
     }
 
     /// <summary>The underlying ILGPU buffer (its length is the size class, at least <see cref="RequestedBytes"/>).</summary>
-    public MemoryBuffer1D<byte, Stride1D.Dense> Raw { get; private set; }
+    internal MemoryBuffer1D<byte, Stride1D.Dense> Raw { get; private set; }
 
     /// <summary>The number of bytes asked for when the buffer was rented.</summary>
     public long RequestedBytes { get; internal set; }
@@ -35,7 +35,7 @@ public sealed class DeviceBuffer : IDisposable
     public bool IsReturned => returned;
 
     /// <summary>A typed view of the first <paramref name="count"/> elements starting at element <paramref name="offset"/>.</summary>
-    public ArrayView<T> View<T>(long offset, long count) where T : unmanaged
+    internal ArrayView<T> View<T>(long offset, long count) where T : unmanaged
     {
         ObjectDisposedException.ThrowIf(returned, this);
         return Raw.View.AsContiguous().Cast<T>().SubView(offset, count);

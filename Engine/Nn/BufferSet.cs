@@ -14,9 +14,10 @@ public sealed record NamedBuffer(string Name, Tensor Value, long Offset);
 
 /// <summary>
 /// The buffers of a model (running means and variances), back to back in one flat tensor like a
-/// <see cref="ParameterSet"/> but without gradients. Empty when the model has none.
+/// <see cref="ParameterSet"/> but without gradients. Empty when the model has none. The set belongs to its module,
+/// which frees it.
 /// </summary>
-public sealed class BufferSet : IReadOnlyList<NamedBuffer>, IDisposable
+public sealed class BufferSet : IReadOnlyList<NamedBuffer>
 {
     private readonly List<NamedBuffer> buffers = new();
     private readonly Dictionary<string, NamedBuffer> byName = new(StringComparer.Ordinal);
@@ -42,7 +43,7 @@ public sealed class BufferSet : IReadOnlyList<NamedBuffer>, IDisposable
     public bool Contains(string name) => byName.ContainsKey(name);
 
     /// <summary>Allocates the buffers and sets each to its initial value.</summary>
-    public static BufferSet Create(Device device, IEnumerable<(string Name, Shape Shape, float Initial)> specs)
+    internal static BufferSet Create(Device device, IEnumerable<(string Name, Shape Shape, float Initial)> specs)
     {
         ArgumentNullException.ThrowIfNull(device);
         var list = specs.ToList();
@@ -76,6 +77,6 @@ public sealed class BufferSet : IReadOnlyList<NamedBuffer>, IDisposable
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-    /// <summary>Frees the flat tensor.</summary>
-    public void Dispose() => Values?.Dispose();
+    /// <summary>Frees the flat tensor (the owning module's call: the set belongs to the module).</summary>
+    internal void Release() => Values?.Dispose();
 }

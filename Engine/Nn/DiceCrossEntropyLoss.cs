@@ -50,7 +50,7 @@ internal sealed class DiceCrossEntropyLoss : ILossSpec
     public void Forward(Tensor prediction, Tensor target, Tensor loss, Tensor? workspace)
     {
         var v = ViewsOf(workspace!, prediction.Shape);
-        Ops.Softmax.Forward(prediction, v.Probabilities, axis: 1);
+        Ops.SoftmaxOp.Forward(prediction, v.Probabilities, axis: 1);
         ChannelLayout.OneHot(target, v.OneHot);
         Losses.Forward(crossEntropy, prediction, target, loss);
         Losses.Forward(dice, v.Probabilities, v.OneHot, v.DiceLoss);
@@ -63,7 +63,7 @@ internal sealed class DiceCrossEntropyLoss : ILossSpec
         var v = ViewsOf(workspace!, prediction.Shape);
         Losses.Backward(crossEntropy, prediction, target, gradPrediction);
         Losses.Backward(dice, v.Probabilities, v.OneHot, v.DiceGrad);
-        Ops.Softmax.Backward(v.Probabilities, v.DiceGrad, v.ScoreGrad, axis: 1);
+        Ops.SoftmaxOp.Backward(v.Probabilities, v.DiceGrad, v.ScoreGrad, axis: 1);
         Elementwise.Accumulate(gradPrediction, v.ScoreGrad, diceWeight);
     }
 

@@ -73,7 +73,8 @@ public sealed class Parameter
 
 /// <summary>
 /// The parameters of a model, laid out back to back in one flat value tensor and one flat gradient tensor on a
-/// device. Disposing the set frees both buffers.
+/// device. A model's set belongs to the model (dispose the model, not its set: <see cref="Dispose"/> throws); a set
+/// made with <see cref="Create"/> belongs to its caller, and disposing it frees both buffers.
 /// </summary>
 public sealed class ParameterSet : IReadOnlyList<Parameter>, IDisposable
 {
@@ -136,7 +137,8 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>, IDisposable
 
     /// <summary>
     /// Allocates flat value and gradient buffers for <paramref name="specs"/> (in order) and creates the parameters
-    /// as views into them. Values are uninitialized (initializers fill them); gradients start at zero.
+    /// as views into them. Values are uninitialized (initializers fill them); gradients start at zero. The caller
+    /// owns the set and disposes it.
     /// </summary>
     /// <exception cref="ArgumentException">A name repeats, or the list is empty.</exception>
     public static ParameterSet Create(Device device, IEnumerable<(string Name, Shape Shape, ParameterRole Role)> specs)
@@ -192,8 +194,31 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>, IDisposable
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-    /// <summary>Frees the flat buffers.</summary>
+    /// <summary>Whether a module owns the set (its buffers are freed with the module's state, not by the set's user).</summary>
+    public bool IsOwnedByModule { get; private set; }
+
+    /// <summary>Frees the flat buffers of a set made with <see cref="Create"/>.</summary>
+    /// <exception cref="InvalidOperationException">The set belongs to a module: dispose the module's compiled model or device instead.</exception>
     public void Dispose()
+    {
+        if (IsOwnedByModule)
+        {
+            throw new InvalidOperationException("This parameter set belongs to a module, which frees it; it cannot be disposed on its own.");
+        }
+
+        Release();
+    }
+
+    /// <summary>Creates a set owned by a module (its <see cref="Dispose"/> throws; the module calls <see cref="Release"/>).</summary>
+    internal static ParameterSet CreateForModule(Device device, IEnumerable<(string Name, Shape Shape, ParameterRole Role)> specs)
+    {
+        var set = Create(device, specs);
+        set.IsOwnedByModule = true;
+        return set;
+    }
+
+    /// <summary>Frees the flat buffers (the owner's call).</summary>
+    internal void Release()
     {
         Values.Dispose();
         Grads.Dispose();

@@ -90,10 +90,10 @@ public sealed class ActivationDefinition
     public Type? OperatorType { get; private init; }
 
     /// <summary>Forward implementations of an elementwise row (dispatch row <see cref="Key"/>), or null.</summary>
-    public OpRegistry<ActivationForwardImpl>? ForwardRegistry { get; private set; }
+    internal OpRegistry<ActivationForwardImpl>? ForwardRegistry { get; private set; }
 
     /// <summary>Backward implementations of an elementwise row (dispatch row <c>Key_backward</c>), or null.</summary>
-    public OpRegistry<ActivationBackwardImpl>? BackwardRegistry { get; private set; }
+    internal OpRegistry<ActivationBackwardImpl>? BackwardRegistry { get; private set; }
 
     /// <inheritdoc />
     public override string ToString() => Key;

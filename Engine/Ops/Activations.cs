@@ -8,10 +8,10 @@ using ILGPU;
 namespace Engine.Ops;
 
 /// <summary>An implementation of an activation forward over views of equal length.</summary>
-public delegate void ActivationForwardImpl(Device device, ArrayView<float> x, ArrayView<float> y, ActivationParams p);
+internal delegate void ActivationForwardImpl(Device device, ArrayView<float> x, ArrayView<float> y, ActivationParams p);
 
 /// <summary>An implementation of an activation backward over views of equal length.</summary>
-public delegate void ActivationBackwardImpl(Device device, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, ActivationParams p);
+internal delegate void ActivationBackwardImpl(Device device, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, ActivationParams p);
 
 /// <summary>
 /// Elementwise activations on tensors of any shape. Forward y = f(x); backward dx = dy * f'(x) (sigmoid and tanh

@@ -10,10 +10,10 @@ using ILGPU.Runtime;
 namespace Engine.Ops;
 
 /// <summary>A batch-norm forward implementation (arguments validated).</summary>
-public delegate void BatchNormForwardImpl(Tensor x, Tensor y, Tensor? gamma, Tensor? beta, Tensor? runningMean, Tensor? runningVar, Tensor saveMean, Tensor saveInvStd, BatchNormConfig config);
+internal delegate void BatchNormForwardImpl(Tensor x, Tensor y, Tensor? gamma, Tensor? beta, Tensor? runningMean, Tensor? runningVar, Tensor saveMean, Tensor saveInvStd, BatchNormConfig config);
 
 /// <summary>A batch-norm backward implementation (arguments validated).</summary>
-public delegate void BatchNormBackwardImpl(Tensor x, Tensor dy, Tensor? gamma, Tensor saveMean, Tensor saveInvStd, Tensor? dx, Tensor? dgamma, Tensor? dbeta, BatchNormConfig config, bool accumulate);
+internal delegate void BatchNormBackwardImpl(Tensor x, Tensor dy, Tensor? gamma, Tensor saveMean, Tensor saveInvStd, Tensor? dx, Tensor? dgamma, Tensor? dbeta, BatchNormConfig config, bool accumulate);
 
 /// <summary>
 /// Batch normalization as <c>torch.nn.functional.batch_norm</c> for x of shape (N, C, ...). Training normalizes
@@ -22,15 +22,15 @@ public delegate void BatchNormBackwardImpl(Tensor x, Tensor dy, Tensor? gamma, T
 /// the mean and 1 / sqrt(var + eps) per channel that backward needs. Variants: <c>kernel.welford</c>,
 /// <c>host.simd</c> (forward); <c>kernel.reduce</c>, <c>host.simd</c> (backward).
 /// </summary>
-public static class BatchNorm
+public static class BatchNormOp
 {
     /// <summary>Forward implementations.</summary>
-    public static readonly OpRegistry<BatchNormForwardImpl> ForwardRegistry = new OpRegistry<BatchNormForwardImpl>("batch_norm")
+    internal static readonly OpRegistry<BatchNormForwardImpl> ForwardRegistry = new OpRegistry<BatchNormForwardImpl>("batch_norm")
         .Register("kernel.welford", ComputePath.Kernels, KernelForward, "ILGPU: per-thread Welford, Chan merges over blocks and a per-channel finalize, then an element-wise map")
         .Register("host.simd", ComputePath.Host, CpuBatchNorm.Forward, "managed SIMD per channel, two-pass variance in double, parallel over channels");
 
     /// <summary>Backward implementations.</summary>
-    public static readonly OpRegistry<BatchNormBackwardImpl> BackwardRegistry = new OpRegistry<BatchNormBackwardImpl>("batch_norm_backward")
+    internal static readonly OpRegistry<BatchNormBackwardImpl> BackwardRegistry = new OpRegistry<BatchNormBackwardImpl>("batch_norm_backward")
         .Register("kernel.reduce", ComputePath.Kernels, KernelBackward, "ILGPU: two-stage sums of dy and dy*xhat per channel, then an element-wise dx")
         .Register("host.simd", ComputePath.Host, CpuBatchNorm.Backward, "managed SIMD per channel, parallel over channels");
 

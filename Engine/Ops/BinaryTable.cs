@@ -30,10 +30,10 @@ public enum BinaryOp
 }
 
 /// <summary>An implementation of a broadcast binary forward: y = f(a, b) over <paramref name="length"/> outputs.</summary>
-public delegate void BinaryForwardImpl(Device device, ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, in BroadcastParams p, int length);
+internal delegate void BinaryForwardImpl(Device device, ArrayView<float> a, ArrayView<float> b, ArrayView<float> y, in BroadcastParams p, int length);
 
 /// <summary>An implementation of the gradient of one operand x (of <paramref name="length"/> elements) of a broadcast binary op.</summary>
-public delegate void BinaryBackwardImpl(Device device, ArrayView<float> x, ArrayView<float> other, ArrayView<float> dy, ArrayView<float> dx, in BroadcastGradParams p, int length);
+internal delegate void BinaryBackwardImpl(Device device, ArrayView<float> x, ArrayView<float> other, ArrayView<float> dy, ArrayView<float> dx, in BroadcastGradParams p, int length);
 
 /// <summary>One row of <see cref="BinaryTable"/>: the op's name, formulas and dispatch rows.</summary>
 public sealed class BinaryDefinition
@@ -69,10 +69,10 @@ public sealed class BinaryDefinition
     public bool GradientReadsOperands { get; }
 
     /// <summary>Forward implementations.</summary>
-    public OpRegistry<BinaryForwardImpl> ForwardRegistry { get; }
+    internal OpRegistry<BinaryForwardImpl> ForwardRegistry { get; }
 
     /// <summary>Backward implementations (the gradient of one operand).</summary>
-    public OpRegistry<BinaryBackwardImpl> BackwardRegistry { get; }
+    internal OpRegistry<BinaryBackwardImpl> BackwardRegistry { get; }
 
     /// <inheritdoc />
     public override string ToString() => Name;

@@ -9,7 +9,7 @@ using Engine.Kernels.Elementwise;
 namespace Engine.Ops;
 
 /// <summary>An implementation of a channel-layout op: reads <c>src</c>, writes <c>dst</c>.</summary>
-public delegate void ChannelLayoutImpl(Tensor src, Tensor dst, LayoutParams p);
+internal delegate void ChannelLayoutImpl(Tensor src, Tensor dst, LayoutParams p);
 
 /// <summary>
 /// Moves the channel axis of an (N, C, d1, ...) tensor last, as (N d1 ..., C) rows (a (N, C) tensor is unchanged),
@@ -19,17 +19,17 @@ public delegate void ChannelLayoutImpl(Tensor src, Tensor dst, LayoutParams p);
 public static class ChannelLayout
 {
     /// <summary>(N, C, d...) to (N d..., C).</summary>
-    public static readonly OpRegistry<ChannelLayoutImpl> ToLastRegistry = new OpRegistry<ChannelLayoutImpl>("channels_last")
+    internal static readonly OpRegistry<ChannelLayoutImpl> ToLastRegistry = new OpRegistry<ChannelLayoutImpl>("channels_last")
         .Register("kernel.index", ComputePath.Kernels, LayoutLaunchers.ToChannelsLast, "ILGPU: a thread per output element")
         .Register("host.rows", ComputePath.Host, CpuLayout.ToChannelsLast, "managed: a position's channels per step, positions across cores");
 
     /// <summary>(N d..., C) to (N, C, d...).</summary>
-    public static readonly OpRegistry<ChannelLayoutImpl> ToFirstRegistry = new OpRegistry<ChannelLayoutImpl>("channels_first")
+    internal static readonly OpRegistry<ChannelLayoutImpl> ToFirstRegistry = new OpRegistry<ChannelLayoutImpl>("channels_first")
         .Register("kernel.index", ComputePath.Kernels, LayoutLaunchers.ToChannelsFirst, "ILGPU: a thread per output element")
         .Register("host.rows", ComputePath.Host, CpuLayout.ToChannelsFirst, "managed: a position's channels per step, positions across cores");
 
     /// <summary>Class indices (N, d...) to one-hot (N, C, d...).</summary>
-    public static readonly OpRegistry<ChannelLayoutImpl> OneHotRegistry = new OpRegistry<ChannelLayoutImpl>("one_hot")
+    internal static readonly OpRegistry<ChannelLayoutImpl> OneHotRegistry = new OpRegistry<ChannelLayoutImpl>("one_hot")
         .Register("kernel.index", ComputePath.Kernels, LayoutLaunchers.OneHot, "ILGPU: a thread per output element")
         .Register("host.rows", ComputePath.Host, CpuLayout.OneHot, "managed: a position's channels per step, positions across cores");
 

@@ -9,17 +9,17 @@ using ILGPU.Runtime;
 namespace Engine.Ops;
 
 /// <summary>Copies one input's slab into (toWhole) or out of the concatenated tensor.</summary>
-public delegate void ConcatImpl(Tensor part, Tensor whole, ConcatParams p, bool toWhole);
+internal delegate void ConcatImpl(Tensor part, Tensor whole, ConcatParams p, bool toWhole);
 
 /// <summary>
 /// <c>torch.cat</c> along one axis: every input has the output's shape except along the axis, whose sizes add up.
 /// Seen as (outer, axis * inner), input i is a slab of columns of the output. Variants: <c>kernel.copy</c> (one
 /// launch per input) and <c>host.copy</c> (span copies per outer index).
 /// </summary>
-public static class Concat
+public static class ConcatOp
 {
     /// <summary>Slab copies.</summary>
-    public static readonly OpRegistry<ConcatImpl> Registry = new OpRegistry<ConcatImpl>("concat")
+    internal static readonly OpRegistry<ConcatImpl> Registry = new OpRegistry<ConcatImpl>("concat")
         .Register("kernel.copy", ComputePath.Kernels, KernelCopy, "ILGPU: one thread per element of the slab")
         .Register("host.copy", ComputePath.Host, HostCopy, "Span.CopyTo per outer index, parallel over outer");
 

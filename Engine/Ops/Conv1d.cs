@@ -6,10 +6,10 @@ namespace Engine.Ops;
 
 /// <summary>
 /// Temporal convolution y = conv1d(x, weight) + bias with stride, padding (or "same"), dilation and groups. It is
-/// <see cref="Conv2d"/> with H = 1 (kernel 1 x K): the same registries and implementations run it, on tensors without
+/// <see cref="Conv2dOp"/> with H = 1 (kernel 1 x K): the same registries and implementations run it, on tensors without
 /// the height dimension (the memory of (N, C, L) is that of (N, C, 1, L)). Dispatch rows: conv2d's.
 /// </summary>
-public static class Conv1d
+public static class Conv1dOp
 {
     /// <summary>Validates shapes and settings and returns every size of the call (output shape, workspace needs).</summary>
     /// <exception cref="ArgumentException">The shapes or settings do not describe a 1-D convolution; the message says why.</exception>
@@ -25,7 +25,7 @@ public static class Conv1d
 
     /// <summary>
     /// y = conv1d(x, weight) + bias. x (N, Cin, L), weight (Cout, Cin / groups, K), bias (Cout) or null, y (N, Cout, Lo).
-    /// Workspace as in <see cref="Conv2d.Forward"/> (null rents one for this call).
+    /// Workspace as in <see cref="Conv2dOp.Forward"/> (null rents one for this call).
     /// </summary>
     /// <exception cref="ArgumentException">Shapes, settings, devices or workspace do not fit; nothing was launched.</exception>
     public static void Forward(Tensor x, Tensor weight, Tensor? bias, Tensor y, Conv1dOptions? options = null, Tensor? workspace = null, string? variant = null)
@@ -33,7 +33,7 @@ public static class Conv1d
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(weight);
         ArgumentNullException.ThrowIfNull(y);
-        ConvCall.Forward("conv1d", Conv2d.ForwardRegistry, Describe(x.Shape, weight.Shape, options), x, weight, bias, y, workspace, variant);
+        ConvCall.Forward("conv1d", Conv2dOp.ForwardRegistry, Describe(x.Shape, weight.Shape, options), x, weight, bias, y, workspace, variant);
     }
 
     /// <summary>
@@ -47,6 +47,6 @@ public static class Conv1d
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(weight);
         ArgumentNullException.ThrowIfNull(dy);
-        ConvCall.Backward("conv1d", Conv2d.BackwardRegistry, Describe(x.Shape, weight.Shape, options), x, weight, dy, dx, dw, db, workspace, accumulate, variant);
+        ConvCall.Backward("conv1d", Conv2dOp.BackwardRegistry, Describe(x.Shape, weight.Shape, options), x, weight, dy, dx, dw, db, workspace, accumulate, variant);
     }
 }

@@ -13,16 +13,16 @@ namespace Engine.Ops;
 /// (managed SIMD + Gemm.Registry) and <c>host.fused</c> (the host default: one image and group per thread, see
 /// <see cref="CpuConvFused"/>).
 /// </summary>
-public static class Conv2d
+public static class Conv2dOp
 {
     /// <summary>Forward implementations.</summary>
-    public static readonly OpRegistry<ConvForwardImpl> ForwardRegistry = new OpRegistry<ConvForwardImpl>("conv2d")
+    internal static readonly OpRegistry<ConvForwardImpl> ForwardRegistry = new OpRegistry<ConvForwardImpl>("conv2d")
         .Register("kernel.im2col", ComputePath.Kernels, ConvAlgorithm.Forward<KernelConvPrimitives>, "ILGPU im2col kernel + resolved GEMM (batched over images or groups)")
         .Register("host.im2col", ComputePath.Host, ConvAlgorithm.Forward<HostConvPrimitives>, "managed im2col (row copies, parallel over planes) + resolved GEMM")
         .Register("host.fused", ComputePath.Host, HostFusedConv.Forward, "one (image, group) per thread: im2col into a cache-resident slot + single-threaded GEMM, direct SIMD loops for thin products", isDefault: true);
 
     /// <summary>Backward implementations.</summary>
-    public static readonly OpRegistry<ConvBackwardImpl> BackwardRegistry = new OpRegistry<ConvBackwardImpl>("conv2d_backward")
+    internal static readonly OpRegistry<ConvBackwardImpl> BackwardRegistry = new OpRegistry<ConvBackwardImpl>("conv2d_backward")
         .Register("kernel.im2col", ComputePath.Kernels, ConvAlgorithm.Backward<KernelConvPrimitives>, "ILGPU im2col/col2im (gather) kernels + GEMMs + channel-sum kernel")
         .Register("host.im2col", ComputePath.Host, ConvAlgorithm.Backward<HostConvPrimitives>, "managed im2col/col2im + GEMMs + SIMD channel sums")
         .Register("host.fused", ComputePath.Host, HostFusedConv.Backward, "one (image, group) per thread: im2col, GEMMs and col2im in a cache-resident slot, per-thread weight-gradient partials", isDefault: true);

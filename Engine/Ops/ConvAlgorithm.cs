@@ -8,10 +8,10 @@ using ILGPU;
 namespace Engine.Ops;
 
 /// <summary>A convolution forward implementation over views (bias and workspace may be empty).</summary>
-public delegate void ConvForwardImpl(Device device, ConvGeometry geometry, ArrayView<float> x, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> y, ArrayView<float> workspace);
+internal delegate void ConvForwardImpl(Device device, ConvGeometry geometry, ArrayView<float> x, ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> y, ArrayView<float> workspace);
 
 /// <summary>A convolution backward implementation over views; an empty dx, dw or db view means "not wanted".</summary>
-public delegate void ConvBackwardImpl(Device device, ConvGeometry geometry, ArrayView<float> x, ArrayView<float> weight, ArrayView<float> dy,
+internal delegate void ConvBackwardImpl(Device device, ConvGeometry geometry, ArrayView<float> x, ArrayView<float> weight, ArrayView<float> dy,
     ArrayView<float> dx, ArrayView<float> dw, ArrayView<float> db, ArrayView<float> workspace, bool accumulate);
 
 /// <summary>The device primitives a convolution path supplies (static, so dispatch allocates nothing).</summary>
@@ -37,7 +37,7 @@ internal static class ConvAlgorithm
     public static void Forward<TP>(Device device, ConvGeometry g, ArrayView<float> x, ArrayView<float> w, ArrayView<float> b, ArrayView<float> y, ArrayView<float> ws)
         where TP : IConvPrimitives
     {
-        var gemm = Gemm.Registry.Resolve(device);
+        var gemm = GemmOp.Registry.Resolve(device);
         var (per, xImage, yImage, groups, cinG, coutG, khw) = Sizes.Of(g, ws);
         for (int n0 = 0; n0 < g.Batch; n0 += per)
         {
@@ -84,7 +84,7 @@ internal static class ConvAlgorithm
         ArrayView<float> dx, ArrayView<float> dw, ArrayView<float> db, ArrayView<float> ws, bool accumulate)
         where TP : IConvPrimitives
     {
-        var gemm = Gemm.Registry.Resolve(device);
+        var gemm = GemmOp.Registry.Resolve(device);
         var (per, xImage, yImage, groups, cinG, coutG, khw) = Sizes.Of(g, ws);
         float acc = accumulate ? 1f : 0f;
         bool wantDx = dx.Length > 0, wantDw = dw.Length > 0;

@@ -54,7 +54,7 @@ public readonly record struct ConvPadding(int Top, int Left, int Bottom, int Rig
     public override string ToString() => IsSame ? "same" : $"[top {Top}, left {Left}, bottom {Bottom}, right {Right}]";
 }
 
-/// <summary>Settings of <see cref="Conv2d"/>, as torch.nn.functional.conv2d.</summary>
+/// <summary>Settings of <see cref="Conv2dOp"/>, as torch.nn.functional.conv2d.</summary>
 public sealed record Conv2dOptions
 {
     /// <summary>Stride (rows, columns); default (1, 1).</summary>
@@ -73,7 +73,7 @@ public sealed record Conv2dOptions
     public static Conv2dOptions Default { get; } = new();
 }
 
-/// <summary>Settings of <see cref="Conv1d"/>, as torch.nn.functional.conv1d.</summary>
+/// <summary>Settings of <see cref="Conv1dOp"/>, as torch.nn.functional.conv1d.</summary>
 public sealed record Conv1dOptions
 {
     /// <summary>Stride; default 1.</summary>
@@ -95,7 +95,7 @@ public sealed record Conv1dOptions
     public static Conv1dOptions Default { get; } = new();
 }
 
-/// <summary>Settings of <see cref="ConvTranspose2d"/>, as torch.nn.functional.conv_transpose2d.</summary>
+/// <summary>Settings of <see cref="ConvTranspose2dOp"/>, as torch.nn.functional.conv_transpose2d.</summary>
 public sealed record ConvTranspose2dOptions
 {
     /// <summary>Stride (rows, columns); default (1, 1).</summary>
@@ -118,9 +118,9 @@ public sealed record ConvTranspose2dOptions
 }
 
 /// <summary>
-/// A validated convolution: every size of a <see cref="Conv2d"/>, (<see cref="Transposed"/>) <see cref="ConvTranspose2d"/>
-/// or (<see cref="OneDimensional"/>) <see cref="Conv1d"/> call. Padding is explicit per side ("same" resolved). Build one
-/// with <see cref="Conv2d.Describe"/>, <see cref="ConvTranspose2d.Describe"/> or <see cref="Conv1d.Describe"/>.
+/// A validated convolution: every size of a <see cref="Conv2dOp"/>, (<see cref="Transposed"/>) <see cref="ConvTranspose2dOp"/>
+/// or (<see cref="OneDimensional"/>) <see cref="Conv1dOp"/> call. Padding is explicit per side ("same" resolved). Build one
+/// with <see cref="Conv2dOp.Describe"/>, <see cref="ConvTranspose2dOp.Describe"/> or <see cref="Conv1dOp.Describe"/>.
 /// </summary>
 public readonly record struct ConvGeometry
 {
@@ -128,7 +128,7 @@ public readonly record struct ConvGeometry
     public bool Transposed { get; init; }
 
     /// <summary>
-    /// Whether this is a <see cref="Conv1d"/>: a conv2d of height 1 (InH, OutH, KernelH 1) whose tensors have no height
+    /// Whether this is a <see cref="Conv1dOp"/>: a conv2d of height 1 (InH, OutH, KernelH 1) whose tensors have no height
     /// dimension: x (N, Cin, L), y (N, Cout, Lo), weight (Cout, Cin / groups, K).
     /// </summary>
     public bool OneDimensional { get; init; }

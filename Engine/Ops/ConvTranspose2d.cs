@@ -8,17 +8,17 @@ namespace Engine.Ops;
 /// Transposed 2-D convolution (the gradient of conv2d with respect to its input) with stride, padding, output padding,
 /// dilation and groups; weight (Cin, Cout / groups, kH, kW) as PyTorch. Forward: col = W^T x (GEMM), y = col2im(col) + bias;
 /// backward: col = im2col(dy), dx = W col, dW = x col^T, db = sum of dy over N, H, W.
-/// Variants as <see cref="Conv2d"/>: <c>kernel.im2col</c> and <c>host.im2col</c>.
+/// Variants as <see cref="Conv2dOp"/>: <c>kernel.im2col</c> and <c>host.im2col</c>.
 /// </summary>
-public static class ConvTranspose2d
+public static class ConvTranspose2dOp
 {
     /// <summary>Forward implementations.</summary>
-    public static readonly OpRegistry<ConvForwardImpl> ForwardRegistry = new OpRegistry<ConvForwardImpl>("conv_transpose2d")
+    internal static readonly OpRegistry<ConvForwardImpl> ForwardRegistry = new OpRegistry<ConvForwardImpl>("conv_transpose2d")
         .Register("kernel.im2col", ComputePath.Kernels, ConvAlgorithm.Forward<KernelConvPrimitives>, "resolved GEMM + ILGPU col2im (gather) kernel")
         .Register("host.im2col", ComputePath.Host, ConvAlgorithm.Forward<HostConvPrimitives>, "resolved GEMM + managed col2im");
 
     /// <summary>Backward implementations.</summary>
-    public static readonly OpRegistry<ConvBackwardImpl> BackwardRegistry = new OpRegistry<ConvBackwardImpl>("conv_transpose2d_backward")
+    internal static readonly OpRegistry<ConvBackwardImpl> BackwardRegistry = new OpRegistry<ConvBackwardImpl>("conv_transpose2d_backward")
         .Register("kernel.im2col", ComputePath.Kernels, ConvAlgorithm.Backward<KernelConvPrimitives>, "ILGPU im2col kernel + GEMMs + channel-sum kernel")
         .Register("host.im2col", ComputePath.Host, ConvAlgorithm.Backward<HostConvPrimitives>, "managed im2col + GEMMs + SIMD channel sums");
 
@@ -30,7 +30,7 @@ public static class ConvTranspose2d
     /// <summary>The output shape: Ho = (H - 1) stride - 2 padding + dilation (kH - 1) + output_padding + 1.</summary>
     public static Shape OutputShape(Shape x, Shape weight, ConvTranspose2dOptions? options = null) => Describe(x, weight, options).OutputShape;
 
-    /// <summary>Workspace elements with at most <paramref name="maxImagesPerPass"/> images per pass (see <see cref="Conv2d.WorkspaceElements"/>).</summary>
+    /// <summary>Workspace elements with at most <paramref name="maxImagesPerPass"/> images per pass (see <see cref="Conv2dOp.WorkspaceElements"/>).</summary>
     public static long WorkspaceElements(Shape x, Shape weight, ConvTranspose2dOptions? options = null, int maxImagesPerPass = int.MaxValue) =>
         Describe(x, weight, options).WorkspaceElements(maxImagesPerPass);
 

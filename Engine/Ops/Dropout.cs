@@ -10,10 +10,10 @@ using ILGPU.Runtime;
 namespace Engine.Ops;
 
 /// <summary>A dropout implementation: y = mask(seed, offset) * x (the backward is the same map on dy).</summary>
-public delegate void DropoutImpl(Tensor x, Tensor y, DropoutParams p);
+internal delegate void DropoutImpl(Tensor x, Tensor y, DropoutParams p);
 
 /// <summary>A dropout-mask implementation: mask = keep ? 1 / (1 - p) : 0.</summary>
-public delegate void DropoutMaskImpl(Tensor mask, DropoutParams p);
+internal delegate void DropoutMaskImpl(Tensor mask, DropoutParams p);
 
 /// <summary>
 /// Inverted dropout: in training, element i is kept with probability 1 - p and scaled by 1 / (1 - p), else zeroed;
@@ -23,15 +23,15 @@ public delegate void DropoutMaskImpl(Tensor mask, DropoutParams p);
 /// path (kernels, host) produces the same mask bit for bit. Use a fresh offset (e.g. step * layers + layer) per call.
 /// Variants: <c>kernel.philox</c>, <c>host.philox</c>.
 /// </summary>
-public static class Dropout
+public static class DropoutOp
 {
     /// <summary>Apply implementations (forward, and backward on dy).</summary>
-    public static readonly OpRegistry<DropoutImpl> Registry = new OpRegistry<DropoutImpl>("dropout")
+    internal static readonly OpRegistry<DropoutImpl> Registry = new OpRegistry<DropoutImpl>("dropout")
         .Register("kernel.philox", ComputePath.Kernels, KernelApply, "ILGPU: one thread per four elements, one Philox4x32-10 block each")
         .Register("host.philox", ComputePath.Host, HostApply, "managed: the same Philox function, parallel over element blocks");
 
     /// <summary>Mask implementations.</summary>
-    public static readonly OpRegistry<DropoutMaskImpl> MaskRegistry = new OpRegistry<DropoutMaskImpl>("dropout_mask")
+    internal static readonly OpRegistry<DropoutMaskImpl> MaskRegistry = new OpRegistry<DropoutMaskImpl>("dropout_mask")
         .Register("kernel.philox", ComputePath.Kernels, KernelMask, "ILGPU: the mask the apply kernel uses")
         .Register("host.philox", ComputePath.Host, HostMask, "managed: the same mask on the host");
 

@@ -11,16 +11,16 @@ using ILGPU.Runtime;
 namespace Engine.Ops;
 
 /// <summary>y = a + b over equal shapes.</summary>
-public delegate void AddImpl(Tensor a, Tensor b, Tensor y);
+internal delegate void AddImpl(Tensor a, Tensor b, Tensor y);
 
 /// <summary>A scalar-times-tensor op: accumulate (y += alpha * x) or scale (y = alpha * x).</summary>
-public delegate void AxpyImpl(Tensor x, Tensor y, float alpha);
+internal delegate void AxpyImpl(Tensor x, Tensor y, float alpha);
 
 /// <summary>y += bias broadcast along one axis of y seen as (outer, F, Inner).</summary>
-public delegate void BiasImpl(Tensor y, Tensor bias, BiasParams p);
+internal delegate void BiasImpl(Tensor y, Tensor bias, BiasParams p);
 
 /// <summary>dbias[f] (=|+=) sum over outer and inner of dy[o, f, i].</summary>
-public delegate void BiasBackwardImpl(Tensor dy, Tensor dbias, BiasParams p, bool accumulate);
+internal delegate void BiasBackwardImpl(Tensor dy, Tensor dbias, BiasParams p, bool accumulate);
 
 /// <summary>
 /// Element-wise ops on equal shapes (no broadcasting except the bias). Variants of each op: <c>kernel.elementwise</c>
@@ -30,27 +30,27 @@ public delegate void BiasBackwardImpl(Tensor dy, Tensor dbias, BiasParams p, boo
 public static class Elementwise
 {
     /// <summary>y = a + b.</summary>
-    public static readonly OpRegistry<AddImpl> AddRegistry = new OpRegistry<AddImpl>("add")
+    internal static readonly OpRegistry<AddImpl> AddRegistry = new OpRegistry<AddImpl>("add")
         .Register("kernel.elementwise", ComputePath.Kernels, KernelAdd, "ILGPU: one thread per element")
         .Register("host.simd", ComputePath.Host, CpuElementwise.Add, "TensorPrimitives.Add, parallel chunks");
 
     /// <summary>y += alpha * x.</summary>
-    public static readonly OpRegistry<AxpyImpl> AccumulateRegistry = new OpRegistry<AxpyImpl>("accumulate")
+    internal static readonly OpRegistry<AxpyImpl> AccumulateRegistry = new OpRegistry<AxpyImpl>("accumulate")
         .Register("kernel.elementwise", ComputePath.Kernels, KernelAccumulate, "ILGPU: one thread per element")
         .Register("host.simd", ComputePath.Host, CpuElementwise.Accumulate, "TensorPrimitives.MultiplyAdd, parallel chunks");
 
     /// <summary>y = alpha * x.</summary>
-    public static readonly OpRegistry<AxpyImpl> ScaleRegistry = new OpRegistry<AxpyImpl>("scale")
+    internal static readonly OpRegistry<AxpyImpl> ScaleRegistry = new OpRegistry<AxpyImpl>("scale")
         .Register("kernel.elementwise", ComputePath.Kernels, (x, y, alpha) => ElementwiseLaunchers.Scale(x.Device, x.View, y.View, alpha), "ILGPU: one thread per element")
         .Register("host.simd", ComputePath.Host, CpuElementwise.Scale, "TensorPrimitives.Multiply, parallel chunks");
 
     /// <summary>y += bias along an axis.</summary>
-    public static readonly OpRegistry<BiasImpl> BiasRegistry = new OpRegistry<BiasImpl>("bias_add")
+    internal static readonly OpRegistry<BiasImpl> BiasRegistry = new OpRegistry<BiasImpl>("bias_add")
         .Register("kernel.elementwise", ComputePath.Kernels, KernelBias, "ILGPU: one thread per element, bias[(i / inner) % F]")
         .Register("host.simd", ComputePath.Host, CpuElementwise.AddBias, "TensorPrimitives.Add per row or per (outer, f) segment");
 
     /// <summary>dbias = sum of dy over every axis but the bias axis.</summary>
-    public static readonly OpRegistry<BiasBackwardImpl> BiasBackwardRegistry = new OpRegistry<BiasBackwardImpl>("bias_backward")
+    internal static readonly OpRegistry<BiasBackwardImpl> BiasBackwardRegistry = new OpRegistry<BiasBackwardImpl>("bias_backward")
         .Register("kernel.reduce", ComputePath.Kernels, KernelBiasBackward, "ILGPU: two-stage per-channel sums (column kernels when inner < 32)")
         .Register("host.simd", ComputePath.Host, CpuElementwise.BiasBackward, "TensorPrimitives sums, parallel over column blocks or channels");
 

@@ -9,17 +9,17 @@ using ILGPU.Runtime;
 namespace Engine.Ops;
 
 /// <summary>An implementation of GEMM over views (element offsets already applied).</summary>
-public delegate void GemmImpl(Device device, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmParams p);
+internal delegate void GemmImpl(Device device, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmParams p);
 
 /// <summary>
 /// General matrix multiply <c>C = alpha * op(A) * op(B) + beta * C</c>, with either operand transposed and
 /// strided batches. Variants: <c>kernel.reference</c>, <c>kernel.tiled</c> (default on GPUs),
 /// <c>host.blocked</c> (default on the CPU device).
 /// </summary>
-public static class Gemm
+public static class GemmOp
 {
     /// <summary>The dispatch table of GEMM implementations.</summary>
-    public static readonly OpRegistry<GemmImpl> Registry = new OpRegistry<GemmImpl>("gemm")
+    internal static readonly OpRegistry<GemmImpl> Registry = new OpRegistry<GemmImpl>("gemm")
         .Register("kernel.tiled", ComputePath.Kernels, LaunchTiled, "ILGPU kernel: 64x64 shared-memory tiles, 4x4 register blocks per thread", isDefault: true)
         .Register("kernel.reference", ComputePath.Kernels, LaunchReference, "ILGPU kernel: one thread per output, straight K loop")
         .Register("host.blocked", ComputePath.Host, CpuGemm.Run, "managed SIMD, packed panels, all cores");
@@ -90,7 +90,7 @@ public static class Gemm
     }
 
     /// <summary>Launches <see cref="GemmReferenceKernel"/>.</summary>
-    public static void LaunchReference(Device device, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmParams p)
+    internal static void LaunchReference(Device device, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmParams p)
     {
         if (p.M == 0 || p.N == 0)
         {
@@ -103,7 +103,7 @@ public static class Gemm
     }
 
     /// <summary>Launches <see cref="GemmTiledKernel"/>.</summary>
-    public static void LaunchTiled(Device device, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmParams p)
+    internal static void LaunchTiled(Device device, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmParams p)
     {
         if (p.M == 0 || p.N == 0)
         {

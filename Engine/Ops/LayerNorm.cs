@@ -10,13 +10,13 @@ using ILGPU.Runtime;
 namespace Engine.Ops;
 
 /// <summary>A layer-norm forward implementation (arguments validated).</summary>
-public delegate void LayerNormForwardImpl(Tensor x, Tensor y, Tensor? gamma, Tensor? beta, Tensor saveMean, Tensor saveRstd, LayerNormConfig config);
+internal delegate void LayerNormForwardImpl(Tensor x, Tensor y, Tensor? gamma, Tensor? beta, Tensor saveMean, Tensor saveRstd, LayerNormConfig config);
 
 /// <summary>A layer-norm backward implementation (arguments validated).</summary>
-public delegate void LayerNormBackwardImpl(Tensor x, Tensor dy, Tensor? gamma, Tensor saveMean, Tensor saveRstd, Tensor? dx, Tensor? dgamma, Tensor? dbeta, LayerNormConfig config, bool accumulate);
+internal delegate void LayerNormBackwardImpl(Tensor x, Tensor dy, Tensor? gamma, Tensor saveMean, Tensor saveRstd, Tensor? dx, Tensor? dgamma, Tensor? dbeta, LayerNormConfig config, bool accumulate);
 
 /// <summary>A layer-norm tangent (forward-mode) implementation (arguments validated; dgamma and dbeta both given or both null).</summary>
-public delegate void LayerNormTangentImpl(Tensor x, Tensor dx, Tensor dy, Tensor? gamma, Tensor? dgamma, Tensor? dbeta, Tensor saveMean, Tensor saveRstd, LayerNormConfig config);
+internal delegate void LayerNormTangentImpl(Tensor x, Tensor dx, Tensor dy, Tensor? gamma, Tensor? dgamma, Tensor? dbeta, Tensor saveMean, Tensor saveRstd, LayerNormConfig config);
 
 /// <summary>
 /// Layer normalization as <c>torch.nn.functional.layer_norm</c>: each row of the trailing
@@ -24,20 +24,20 @@ public delegate void LayerNormTangentImpl(Tensor x, Tensor dx, Tensor dy, Tensor
 /// shifted by beta (both of shape normalizedShape; null means 1 / 0). Variants: <c>kernel.rowgroup</c> and
 /// <c>host.simd</c> for forward and backward.
 /// </summary>
-public static class LayerNorm
+public static class LayerNormOp
 {
     /// <summary>Forward implementations.</summary>
-    public static readonly OpRegistry<LayerNormForwardImpl> ForwardRegistry = new OpRegistry<LayerNormForwardImpl>("layer_norm")
+    internal static readonly OpRegistry<LayerNormForwardImpl> ForwardRegistry = new OpRegistry<LayerNormForwardImpl>("layer_norm")
         .Register("kernel.rowgroup", ComputePath.Kernels, KernelForward, "ILGPU: one group per row, Welford plus Chan tree in shared memory, then the affine map; one thread per row when D <= 32")
         .Register("host.simd", ComputePath.Host, CpuLayerNorm.Forward, "managed SIMD per row, two-pass variance, parallel over rows");
 
     /// <summary>Backward implementations.</summary>
-    public static readonly OpRegistry<LayerNormBackwardImpl> BackwardRegistry = new OpRegistry<LayerNormBackwardImpl>("layer_norm_backward")
+    internal static readonly OpRegistry<LayerNormBackwardImpl> BackwardRegistry = new OpRegistry<LayerNormBackwardImpl>("layer_norm_backward")
         .Register("kernel.rowgroup", ComputePath.Kernels, KernelBackward, "ILGPU: dx with one group per row (one thread when D <= 32); dgamma/dbeta as two-stage column sums")
         .Register("host.simd", ComputePath.Host, CpuLayerNorm.Backward, "managed SIMD: dx parallel over rows, dgamma/dbeta parallel over column blocks");
 
     /// <summary>Tangent (forward-mode) implementations.</summary>
-    public static readonly OpRegistry<LayerNormTangentImpl> TangentRegistry = new OpRegistry<LayerNormTangentImpl>("layer_norm_tangent")
+    internal static readonly OpRegistry<LayerNormTangentImpl> TangentRegistry = new OpRegistry<LayerNormTangentImpl>("layer_norm_tangent")
         .Register("kernel.row", ComputePath.Kernels, KernelTangent, "ILGPU: one thread per row, two passes")
         .Register("host.rows", ComputePath.Host, CpuLayerNorm.Tangent, "managed loop per row (sums in double), parallel over rows");
 

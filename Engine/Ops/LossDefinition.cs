@@ -113,10 +113,10 @@ public sealed class LossDefinition
     public bool IsTriplet => Family is TripletFamily;
 
     /// <summary>Forward implementations (dispatch row <see cref="Name"/>).</summary>
-    public OpRegistry<LossForwardImpl> ForwardRegistry { get; }
+    internal OpRegistry<LossForwardImpl> ForwardRegistry { get; }
 
     /// <summary>Backward implementations (dispatch row <c>Name_backward</c>).</summary>
-    public OpRegistry<LossBackwardImpl> BackwardRegistry { get; }
+    internal OpRegistry<LossBackwardImpl> BackwardRegistry { get; }
 
     /// <summary>How the loss checks its inputs and fills the kernel arguments.</summary>
     internal LossFamily Family { get; }

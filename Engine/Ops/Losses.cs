@@ -7,10 +7,10 @@ using Engine.Backends;
 namespace Engine.Ops;
 
 /// <summary>An implementation of a loss forward (writes <see cref="LossViews.Loss"/>).</summary>
-public delegate void LossForwardImpl(Device device, in LossViews views, in LossArgs args);
+internal delegate void LossForwardImpl(Device device, in LossViews views, in LossArgs args);
 
 /// <summary>An implementation of a loss backward (writes the gradient views).</summary>
-public delegate void LossBackwardImpl(Device device, in LossViews views, in LossArgs args);
+internal delegate void LossBackwardImpl(Device device, in LossViews views, in LossArgs args);
 
 /// <summary>
 /// Loss forward (a [1] tensor) and backward (gradients scaled by the loss's upstream gradient) for every
@@ -113,7 +113,7 @@ public static class Losses
     /// row losses over every position (the returned parameters are those of the (N d1 ..., C) rows).
     /// </summary>
     /// <exception cref="ArgumentException">A shape does not fit; the message names it and what was expected.</exception>
-    public static LossArgs Describe(LossSpec spec, Shape pred, Shape target, Shape? weight)
+    internal static LossArgs Describe(LossSpec spec, Shape pred, Shape target, Shape? weight)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(pred);

@@ -10,10 +10,10 @@ using ILGPU.Runtime;
 namespace Engine.Ops;
 
 /// <summary>An implementation of the maxout forward (x: outputs * pieces elements, y: outputs).</summary>
-public delegate void MaxoutForwardImpl(Device device, ArrayView<float> x, ArrayView<float> y, int pieces);
+internal delegate void MaxoutForwardImpl(Device device, ArrayView<float> x, ArrayView<float> y, int pieces);
 
 /// <summary>An implementation of the maxout backward (x and dx: outputs * pieces elements, dy: outputs).</summary>
-public delegate void MaxoutBackwardImpl(Device device, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int pieces);
+internal delegate void MaxoutBackwardImpl(Device device, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int pieces);
 
 /// <summary>Maxout with k pieces as an activation layer (immutable).</summary>
 public sealed class MaxoutSpec : IActivationOp
@@ -40,16 +40,16 @@ public sealed class MaxoutSpec : IActivationOp
     public ActivationInput BackwardReads => ActivationInput.Input;
 
     /// <inheritdoc />
-    public Shape OutputShape(Shape input) => Maxout.OutputShape(input, Pieces);
+    public Shape OutputShape(Shape input) => MaxoutOp.OutputShape(input, Pieces);
 
     /// <inheritdoc />
-    public void Forward(Tensor x, Tensor y, string? variant = null) => Maxout.Forward(x, y, Pieces, variant);
+    public void Forward(Tensor x, Tensor y, string? variant = null) => MaxoutOp.Forward(x, y, Pieces, variant);
 
     /// <inheritdoc />
-    public void Backward(Tensor x, Tensor y, Tensor dy, Tensor dx, string? variant = null) => Maxout.Backward(x, dy, dx, Pieces, variant);
+    public void Backward(Tensor x, Tensor y, Tensor dy, Tensor dx, string? variant = null) => MaxoutOp.Backward(x, dy, dx, Pieces, variant);
 
     /// <inheritdoc />
-    public void Tangent(Tensor x, Tensor y, Tensor dx, Tensor dy, string? variant = null) => Maxout.Tangent(x, dx, dy, Pieces, variant);
+    public void Tangent(Tensor x, Tensor y, Tensor dx, Tensor dy, string? variant = null) => MaxoutOp.Tangent(x, dx, dy, Pieces, variant);
 
     /// <inheritdoc />
     public override string ToString() => $"maxout(pieces={Pieces})";
@@ -60,20 +60,20 @@ public sealed class MaxoutSpec : IActivationOp
 /// shape is (N, F * k) -> (N, F)). Backward: dx gets dy at the first maximum of each group, zeros elsewhere.
 /// Variants: <c>kernel.elementwise</c> (a thread per output), <c>host.parallel</c>.
 /// </summary>
-public static class Maxout
+public static class MaxoutOp
 {
     /// <summary>Forward implementations.</summary>
-    public static readonly OpRegistry<MaxoutForwardImpl> ForwardRegistry = new OpRegistry<MaxoutForwardImpl>("maxout.forward")
+    internal static readonly OpRegistry<MaxoutForwardImpl> ForwardRegistry = new OpRegistry<MaxoutForwardImpl>("maxout.forward")
         .Register("kernel.elementwise", ComputePath.Kernels, LaunchForward, "ILGPU kernel: one thread per output")
         .Register("host.parallel", ComputePath.Host, CpuSoftmax.MaxoutForward, "managed loop over outputs, all cores for large tensors");
 
     /// <summary>Backward implementations.</summary>
-    public static readonly OpRegistry<MaxoutBackwardImpl> BackwardRegistry = new OpRegistry<MaxoutBackwardImpl>("maxout.backward")
+    internal static readonly OpRegistry<MaxoutBackwardImpl> BackwardRegistry = new OpRegistry<MaxoutBackwardImpl>("maxout.backward")
         .Register("kernel.elementwise", ComputePath.Kernels, LaunchBackward, "ILGPU kernel: one thread per output, writes its k gradients")
         .Register("host.parallel", ComputePath.Host, CpuSoftmax.MaxoutBackward, "managed loop over outputs, all cores for large tensors");
 
     /// <summary>Tangent (forward-mode) implementations.</summary>
-    public static readonly OpRegistry<MaxoutBackwardImpl> TangentRegistry = new OpRegistry<MaxoutBackwardImpl>("maxout.tangent")
+    internal static readonly OpRegistry<MaxoutBackwardImpl> TangentRegistry = new OpRegistry<MaxoutBackwardImpl>("maxout.tangent")
         .Register("kernel.elementwise", ComputePath.Kernels, LaunchTangent, "ILGPU kernel: one thread per output gathers the tangent at its maximum")
         .Register("host.parallel", ComputePath.Host, CpuSoftmax.MaxoutTangent, "managed loop over outputs, all cores for large tensors");
 
@@ -126,7 +126,7 @@ public static class Maxout
     }
 
     /// <summary>Launches <see cref="ActivationKernels.MaxoutTangent"/>.</summary>
-    public static void LaunchTangent(Device device, ArrayView<float> x, ArrayView<float> dx, ArrayView<float> dy, int pieces)
+    internal static void LaunchTangent(Device device, ArrayView<float> x, ArrayView<float> dx, ArrayView<float> dy, int pieces)
     {
         var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>>(
             "maxout.tangent", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(ActivationKernels.MaxoutTangent));
@@ -134,7 +134,7 @@ public static class Maxout
     }
 
     /// <summary>Launches <see cref="ActivationKernels.MaxoutForward"/>.</summary>
-    public static void LaunchForward(Device device, ArrayView<float> x, ArrayView<float> y, int pieces)
+    internal static void LaunchForward(Device device, ArrayView<float> x, ArrayView<float> y, int pieces)
     {
         var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int>>(
             "maxout.forward", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(ActivationKernels.MaxoutForward));
@@ -142,7 +142,7 @@ public static class Maxout
     }
 
     /// <summary>Launches <see cref="ActivationKernels.MaxoutBackward"/>.</summary>
-    public static void LaunchBackward(Device device, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int pieces)
+    internal static void LaunchBackward(Device device, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int pieces)
     {
         var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>>(
             "maxout.backward", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(ActivationKernels.MaxoutBackward));

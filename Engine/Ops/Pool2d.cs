@@ -12,15 +12,15 @@ namespace Engine.Ops;
 /// (NaN propagates); indices (same shape as y, float32) hold the flat index h * W + w of the first maximum in scan
 /// order, and the backward sends each dy to that element. Variants <c>kernel.gather</c>, <c>host.planes</c>.
 /// </summary>
-public static class MaxPool2d
+public static class MaxPool2dOp
 {
     /// <summary>Forward implementations.</summary>
-    public static readonly OpRegistry<MaxPoolForwardImpl> ForwardRegistry = new OpRegistry<MaxPoolForwardImpl>("max_pool2d")
+    internal static readonly OpRegistry<MaxPoolForwardImpl> ForwardRegistry = new OpRegistry<MaxPoolForwardImpl>("max_pool2d")
         .Register("kernel.gather", ComputePath.Kernels, PoolLaunchers.MaxForward, "ILGPU kernel: one thread per output")
         .Register("host.planes", ComputePath.Host, CpuPool.MaxForward, "managed loops, parallel over planes");
 
     /// <summary>Backward implementations.</summary>
-    public static readonly OpRegistry<MaxPoolBackwardImpl> BackwardRegistry = new OpRegistry<MaxPoolBackwardImpl>("max_pool2d_backward")
+    internal static readonly OpRegistry<MaxPoolBackwardImpl> BackwardRegistry = new OpRegistry<MaxPoolBackwardImpl>("max_pool2d_backward")
         .Register("kernel.gather", ComputePath.Kernels, PoolLaunchers.MaxBackward, "ILGPU kernel: one thread per input gathers from its windows (no atomics)")
         .Register("host.planes", ComputePath.Host, CpuPool.MaxBackward, "managed scatter within each plane, parallel over planes");
 
@@ -51,15 +51,15 @@ public static class MaxPool2d
 /// Average pooling (torch.nn.functional.avg_pool2d with count_include_pad, floor mode): y = window sum / window area,
 /// padding counted as zeros. Variants <c>kernel.gather</c>, <c>host.planes</c>.
 /// </summary>
-public static class AvgPool2d
+public static class AvgPool2dOp
 {
     /// <summary>Forward implementations.</summary>
-    public static readonly OpRegistry<PoolForwardImpl> ForwardRegistry = new OpRegistry<PoolForwardImpl>("avg_pool2d")
+    internal static readonly OpRegistry<PoolForwardImpl> ForwardRegistry = new OpRegistry<PoolForwardImpl>("avg_pool2d")
         .Register("kernel.gather", ComputePath.Kernels, PoolLaunchers.AvgForward, "ILGPU kernel: one thread per output")
         .Register("host.planes", ComputePath.Host, CpuPool.AvgForward, "managed loops, parallel over planes");
 
     /// <summary>Backward implementations.</summary>
-    public static readonly OpRegistry<PoolBackwardImpl> BackwardRegistry = new OpRegistry<PoolBackwardImpl>("avg_pool2d_backward")
+    internal static readonly OpRegistry<PoolBackwardImpl> BackwardRegistry = new OpRegistry<PoolBackwardImpl>("avg_pool2d_backward")
         .Register("kernel.gather", ComputePath.Kernels, PoolLaunchers.AvgBackward, "ILGPU kernel: one thread per input gathers from its windows")
         .Register("host.planes", ComputePath.Host, CpuPool.AvgBackward, "managed scatter within each plane, parallel over planes");
 
@@ -93,15 +93,15 @@ public static class AvgPool2d
 /// dx = x^(p-1) * sum over windows of dy * s^(1/p - 1) with s = sum x^p, zero for windows with s = 0 (as PyTorch).
 /// Variants <c>kernel.gather</c>, <c>host.planes</c>.
 /// </summary>
-public static class LpPool2d
+public static class LPPool2dOp
 {
     /// <summary>Forward implementations.</summary>
-    public static readonly OpRegistry<PoolForwardImpl> ForwardRegistry = new OpRegistry<PoolForwardImpl>("lp_pool2d")
+    internal static readonly OpRegistry<PoolForwardImpl> ForwardRegistry = new OpRegistry<PoolForwardImpl>("lp_pool2d")
         .Register("kernel.gather", ComputePath.Kernels, PoolLaunchers.LpForward, "ILGPU kernel: one thread per output")
         .Register("host.planes", ComputePath.Host, CpuPool.LpForward, "managed loops, parallel over planes");
 
     /// <summary>Backward implementations.</summary>
-    public static readonly OpRegistry<LpPoolBackwardImpl> BackwardRegistry = new OpRegistry<LpPoolBackwardImpl>("lp_pool2d_backward")
+    internal static readonly OpRegistry<LpPoolBackwardImpl> BackwardRegistry = new OpRegistry<LpPoolBackwardImpl>("lp_pool2d_backward")
         .Register("kernel.gather", ComputePath.Kernels, PoolLaunchers.LpBackward, "ILGPU kernel: one thread per input, window sums recomputed")
         .Register("host.planes", ComputePath.Host, CpuPool.LpBackward, "managed scatter within each plane, parallel over planes");
 
@@ -144,15 +144,15 @@ public static class LpPool2d
 }
 
 /// <summary>Global average pooling: (N, C, H, W) to (N, C), the mean of each plane. Variants <c>kernel.reduce</c>, <c>host.simd</c>.</summary>
-public static class GlobalAvgPool2d
+public static class GlobalAvgPool2dOp
 {
     /// <summary>Forward implementations.</summary>
-    public static readonly OpRegistry<PoolForwardImpl> ForwardRegistry = new OpRegistry<PoolForwardImpl>("global_avg_pool2d")
+    internal static readonly OpRegistry<PoolForwardImpl> ForwardRegistry = new OpRegistry<PoolForwardImpl>("global_avg_pool2d")
         .Register("kernel.reduce", ComputePath.Kernels, PoolLaunchers.GlobalAvgForward, "ILGPU channel-sum kernel: one group per plane, shared-memory tree")
         .Register("host.simd", ComputePath.Host, CpuPool.GlobalAvgForward, "TensorPrimitives.Sum per plane, parallel over planes");
 
     /// <summary>Backward implementations.</summary>
-    public static readonly OpRegistry<PoolBackwardImpl> BackwardRegistry = new OpRegistry<PoolBackwardImpl>("global_avg_pool2d_backward")
+    internal static readonly OpRegistry<PoolBackwardImpl> BackwardRegistry = new OpRegistry<PoolBackwardImpl>("global_avg_pool2d_backward")
         .Register("kernel.reduce", ComputePath.Kernels, PoolLaunchers.GlobalAvgBackward, "ILGPU kernel: one thread per input")
         .Register("host.simd", ComputePath.Host, CpuPool.GlobalAvgBackward, "span fills per plane");
 

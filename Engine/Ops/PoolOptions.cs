@@ -6,19 +6,19 @@ using ILGPU;
 namespace Engine.Ops;
 
 /// <summary>Forward of a pooling op over views (see <see cref="PoolParams"/> for the layout).</summary>
-public delegate void PoolForwardImpl(Device device, PoolParams p, ArrayView<float> x, ArrayView<float> y);
+internal delegate void PoolForwardImpl(Device device, PoolParams p, ArrayView<float> x, ArrayView<float> y);
 
 /// <summary>Backward of a pooling op that needs only the upstream gradient (average pooling).</summary>
-public delegate void PoolBackwardImpl(Device device, PoolParams p, ArrayView<float> dy, ArrayView<float> dx);
+internal delegate void PoolBackwardImpl(Device device, PoolParams p, ArrayView<float> dy, ArrayView<float> dx);
 
 /// <summary>Max pooling forward: values and the flat index of each window's first maximum.</summary>
-public delegate void MaxPoolForwardImpl(Device device, PoolParams p, ArrayView<float> x, ArrayView<float> y, ArrayView<float> indices);
+internal delegate void MaxPoolForwardImpl(Device device, PoolParams p, ArrayView<float> x, ArrayView<float> y, ArrayView<float> indices);
 
 /// <summary>Max pooling backward from the saved indices.</summary>
-public delegate void MaxPoolBackwardImpl(Device device, PoolParams p, ArrayView<float> dy, ArrayView<float> indices, ArrayView<float> dx);
+internal delegate void MaxPoolBackwardImpl(Device device, PoolParams p, ArrayView<float> dy, ArrayView<float> indices, ArrayView<float> dx);
 
 /// <summary>Power-average pooling backward (needs the input).</summary>
-public delegate void LpPoolBackwardImpl(Device device, PoolParams p, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx);
+internal delegate void LpPoolBackwardImpl(Device device, PoolParams p, ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx);
 
 /// <summary>Window of a 2-D pooling, as PyTorch's kernel_size, stride (default: the kernel) and padding (floor mode).</summary>
 public sealed record Pool2dOptions

@@ -17,16 +17,16 @@ namespace Engine.Ops;
 public static class PoolTangent
 {
     /// <summary>Gather implementations, arguments (p, dx, indices, dy).</summary>
-    public static readonly OpRegistry<MaxPoolBackwardImpl> GatherRegistry = new OpRegistry<MaxPoolBackwardImpl>("pool_tangent.gather")
+    internal static readonly OpRegistry<MaxPoolBackwardImpl> GatherRegistry = new OpRegistry<MaxPoolBackwardImpl>("pool_tangent.gather")
         .Register("kernel.gather", ComputePath.Kernels, PoolLaunchers.MaxTangent, "ILGPU kernel: one thread per output reads the tangent at its saved index")
         .Register("host.planes", ComputePath.Host, CpuPool.MaxTangent, "managed loops, parallel over planes");
 
     /// <summary>Lp pooling implementations, arguments (p, x, dx, dy).</summary>
-    public static readonly OpRegistry<LpPoolBackwardImpl> LpRegistry = new OpRegistry<LpPoolBackwardImpl>("pool_tangent.lp")
+    internal static readonly OpRegistry<LpPoolBackwardImpl> LpRegistry = new OpRegistry<LpPoolBackwardImpl>("pool_tangent.lp")
         .Register("kernel.gather", ComputePath.Kernels, PoolLaunchers.LpTangent, "ILGPU kernel: one thread per output, window sums recomputed")
         .Register("host.planes", ComputePath.Host, CpuPool.LpTangent, "managed loops, parallel over planes");
 
-    /// <summary>dy = dx at <paramref name="indices"/> (saved by <see cref="MaxPool2d.Forward"/> with <paramref name="options"/>).</summary>
+    /// <summary>dy = dx at <paramref name="indices"/> (saved by <see cref="MaxPool2dOp.Forward"/> with <paramref name="options"/>).</summary>
     /// <exception cref="ArgumentException">Shapes, window or devices do not fit; nothing was launched.</exception>
     public static void Gather(Tensor dx, Tensor indices, Tensor dy, Pool2dOptions options, string? variant = null)
     {
@@ -38,7 +38,7 @@ public static class PoolTangent
         GatherRegistry.Select(dx.Device, variant)(dx.Device, p, dx.View, indices.View, dy.View);
     }
 
-    /// <summary>The tangent of <see cref="LpPool2d.Forward"/> at x along dx.</summary>
+    /// <summary>The tangent of <see cref="LPPool2dOp.Forward"/> at x along dx.</summary>
     /// <exception cref="ArgumentException">Shapes, window, norm type or devices do not fit; nothing was launched.</exception>
     public static void Lp(Tensor x, Tensor dx, Tensor dy, double normType, Pool2dOptions options, string? variant = null)
     {

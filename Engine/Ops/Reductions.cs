@@ -12,16 +12,16 @@ namespace Engine.Ops;
 
 /// <summary>A reduction over the elements of a chunk table (or a whole buffer when <paramref name="chunks"/> is null).</summary>
 /// <returns>The finished value (norm or count); on the kernel path it also stays in device memory for follow-up kernels.</returns>
-public delegate double ReduceImpl(Device device, ArrayView<float> x, int[]? chunks, ArrayView<int> deviceChunks, int mode, double p);
+internal delegate double ReduceImpl(Device device, ArrayView<float> x, int[]? chunks, ArrayView<int> deviceChunks, int mode, double p);
 
 /// <summary>
 /// Reductions for clipping and non-finite checks. <c>kernel.twopass</c>: per-chunk partials, then one group reduces
 /// them (fixed order, any length); <c>host.simd</c>: per-chunk double sums in parallel, combined in order.
 /// </summary>
-public static class Reductions
+internal static class Reductions
 {
     /// <summary>Implementations: <c>kernel.twopass</c>, <c>host.simd</c>.</summary>
-    public static readonly OpRegistry<ReduceImpl> Registry = new OpRegistry<ReduceImpl>("reduce.norm")
+    internal static readonly OpRegistry<ReduceImpl> Registry = new OpRegistry<ReduceImpl>("reduce.norm")
         .Register("kernel.twopass", ComputePath.Kernels, ReduceKernel, "two ILGPU passes: per-chunk shared-memory trees, then one group over the partials")
         .Register("host.simd", ComputePath.Host, ReduceHost, "per-chunk double accumulation in parallel, combined in chunk order");
 
@@ -75,7 +75,7 @@ public static class Reductions
     internal static ArrayView<float> ResultView(Device device) => For(device).Result.View<float>(0, 2);
 
     /// <summary>Kernel path: partials then final; leaves the result in <see cref="ResultView"/> and returns it.</summary>
-    public static double ReduceKernel(Device device, ArrayView<float> x, int[]? chunks, ArrayView<int> deviceChunks, int mode, double p)
+    internal static double ReduceKernel(Device device, ArrayView<float> x, int[]? chunks, ArrayView<int> deviceChunks, int mode, double p)
     {
         ArgumentNullException.ThrowIfNull(device);
         var result = LaunchReduce(device, x, chunks, deviceChunks, mode, p);
@@ -121,7 +121,7 @@ public static class Reductions
         device.Accelerator.AcceleratorType == AcceleratorType.CPU ? device.Accelerator.WarpSize : OptimLayout.GroupSize;
 
     /// <summary>Host path (CPU device): double accumulation per chunk, in parallel, combined in chunk order.</summary>
-    public static unsafe double ReduceHost(Device device, ArrayView<float> x, int[]? chunks, ArrayView<int> deviceChunks, int mode, double p)
+    internal static unsafe double ReduceHost(Device device, ArrayView<float> x, int[]? chunks, ArrayView<int> deviceChunks, int mode, double p)
     {
         ArgumentNullException.ThrowIfNull(device);
         device.Synchronize();

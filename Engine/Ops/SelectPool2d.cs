@@ -16,15 +16,15 @@ namespace Engine.Ops;
 /// pooling's backward). Variants: forward <c>kernel.gather</c> (rank by counting) and <c>host.planes</c> (stable
 /// insertion sort per window); backward those of max_pool2d.
 /// </summary>
-public static class MedianPool2d
+public static class MedianPool2dOp
 {
     /// <summary>Forward implementations.</summary>
-    public static readonly OpRegistry<MaxPoolForwardImpl> ForwardRegistry = new OpRegistry<MaxPoolForwardImpl>("median_pool2d")
+    internal static readonly OpRegistry<MaxPoolForwardImpl> ForwardRegistry = new OpRegistry<MaxPoolForwardImpl>("median_pool2d")
         .Register("kernel.gather", ComputePath.Kernels, PoolLaunchers.MedianForward, "ILGPU kernel: one thread per output, the median's rank found by counting (no per-thread array)")
         .Register("host.planes", ComputePath.Host, CpuPool.MedianForward, "managed stable insertion sort per window on the stack, parallel over planes");
 
     /// <summary>Backward implementations (max pooling's, through the saved indices).</summary>
-    public static readonly OpRegistry<MaxPoolBackwardImpl> BackwardRegistry = new OpRegistry<MaxPoolBackwardImpl>("median_pool2d_backward")
+    internal static readonly OpRegistry<MaxPoolBackwardImpl> BackwardRegistry = new OpRegistry<MaxPoolBackwardImpl>("median_pool2d_backward")
         .Register("kernel.gather", ComputePath.Kernels, PoolLaunchers.MaxBackward, "max_pool2d's kernel: one thread per input gathers from the windows that chose it")
         .Register("host.planes", ComputePath.Host, CpuPool.MaxBackward, "max_pool2d's host scatter within each plane, parallel over planes");
 
@@ -65,15 +65,15 @@ public static class MedianPool2d
 /// max pooling with one window per plane, so it runs max_pool2d's implementations (variants <c>kernel.gather</c>,
 /// <c>host.planes</c>).
 /// </summary>
-public static class GlobalMaxPool2d
+public static class GlobalMaxPool2dOp
 {
     /// <summary>Forward implementations (max_pool2d's, one window per plane).</summary>
-    public static readonly OpRegistry<MaxPoolForwardImpl> ForwardRegistry = new OpRegistry<MaxPoolForwardImpl>("global_max_pool2d")
+    internal static readonly OpRegistry<MaxPoolForwardImpl> ForwardRegistry = new OpRegistry<MaxPoolForwardImpl>("global_max_pool2d")
         .Register("kernel.gather", ComputePath.Kernels, PoolLaunchers.MaxForward, "max_pool2d's kernel: one thread per plane")
         .Register("host.planes", ComputePath.Host, CpuPool.MaxForward, "max_pool2d's host loop, parallel over planes");
 
     /// <summary>Backward implementations (max_pool2d's, through the saved indices).</summary>
-    public static readonly OpRegistry<MaxPoolBackwardImpl> BackwardRegistry = new OpRegistry<MaxPoolBackwardImpl>("global_max_pool2d_backward")
+    internal static readonly OpRegistry<MaxPoolBackwardImpl> BackwardRegistry = new OpRegistry<MaxPoolBackwardImpl>("global_max_pool2d_backward")
         .Register("kernel.gather", ComputePath.Kernels, PoolLaunchers.MaxBackward, "max_pool2d's kernel: one thread per input")
         .Register("host.planes", ComputePath.Host, CpuPool.MaxBackward, "max_pool2d's host scatter, parallel over planes");
 

@@ -11,10 +11,10 @@ using ILGPU.Runtime;
 namespace Engine.Ops;
 
 /// <summary>An implementation of the softmax forward.</summary>
-public delegate void SoftmaxForwardImpl(Device device, ArrayView<float> x, ArrayView<float> y, SoftmaxParams p);
+internal delegate void SoftmaxForwardImpl(Device device, ArrayView<float> x, ArrayView<float> y, SoftmaxParams p);
 
 /// <summary>An implementation of the softmax backward (from y and dy).</summary>
-public delegate void SoftmaxBackwardImpl(Device device, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, SoftmaxParams p);
+internal delegate void SoftmaxBackwardImpl(Device device, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, SoftmaxParams p);
 
 /// <summary>Softmax or log-softmax along one axis as an activation layer (immutable).</summary>
 public sealed class SoftmaxSpec : IActivationOp
@@ -41,18 +41,18 @@ public sealed class SoftmaxSpec : IActivationOp
     /// <inheritdoc />
     public Shape OutputShape(Shape input)
     {
-        Softmax.Describe(input, Axis, Log);
+        SoftmaxOp.Describe(input, Axis, Log);
         return input;
     }
 
     /// <inheritdoc />
-    public void Forward(Tensor x, Tensor y, string? variant = null) => Softmax.Forward(x, y, Axis, Log, variant);
+    public void Forward(Tensor x, Tensor y, string? variant = null) => SoftmaxOp.Forward(x, y, Axis, Log, variant);
 
     /// <inheritdoc />
-    public void Backward(Tensor x, Tensor y, Tensor dy, Tensor dx, string? variant = null) => Softmax.Backward(y, dy, dx, Axis, Log, variant);
+    public void Backward(Tensor x, Tensor y, Tensor dy, Tensor dx, string? variant = null) => SoftmaxOp.Backward(y, dy, dx, Axis, Log, variant);
 
     /// <inheritdoc />
-    public void Tangent(Tensor x, Tensor y, Tensor dx, Tensor dy, string? variant = null) => Softmax.Tangent(y, dx, dy, Axis, Log, variant);
+    public void Tangent(Tensor x, Tensor y, Tensor dx, Tensor dy, string? variant = null) => SoftmaxOp.Tangent(y, dx, dy, Axis, Log, variant);
 
     /// <inheritdoc />
     public override string ToString() => $"{Op}(axis={Axis})";
@@ -64,27 +64,27 @@ public sealed class SoftmaxSpec : IActivationOp
 /// <c>kernel.group</c> for axes of <see cref="GroupThreshold"/> or more, else <c>kernel.line</c>), <c>kernel.line</c>,
 /// <c>kernel.group</c>, <c>host.simd</c>.
 /// </summary>
-public static class Softmax
+public static class SoftmaxOp
 {
     /// <summary>Axis length from which <c>kernel.auto</c> uses a group per line.</summary>
     public const int GroupThreshold = 128;
 
     /// <summary>Forward implementations.</summary>
-    public static readonly OpRegistry<SoftmaxForwardImpl> ForwardRegistry = new OpRegistry<SoftmaxForwardImpl>("softmax.forward")
+    internal static readonly OpRegistry<SoftmaxForwardImpl> ForwardRegistry = new OpRegistry<SoftmaxForwardImpl>("softmax.forward")
         .Register("kernel.auto", ComputePath.Kernels, LaunchForwardAuto, "ILGPU: kernel.group for long axes, kernel.line otherwise", isDefault: true)
         .Register("kernel.line", ComputePath.Kernels, LaunchForwardLine, "ILGPU kernel: one thread per line, three passes")
         .Register("kernel.group", ComputePath.Kernels, LaunchForwardGroup, "ILGPU kernel: one group per line, shared-memory max and sum")
         .Register("host.simd", ComputePath.Host, CpuSoftmax.Forward, "managed SIMD (TensorPrimitives) per contiguous line, strided lines scalar; all cores");
 
     /// <summary>Backward implementations.</summary>
-    public static readonly OpRegistry<SoftmaxBackwardImpl> BackwardRegistry = new OpRegistry<SoftmaxBackwardImpl>("softmax.backward")
+    internal static readonly OpRegistry<SoftmaxBackwardImpl> BackwardRegistry = new OpRegistry<SoftmaxBackwardImpl>("softmax.backward")
         .Register("kernel.auto", ComputePath.Kernels, LaunchBackwardAuto, "ILGPU: kernel.group for long axes, kernel.line otherwise", isDefault: true)
         .Register("kernel.line", ComputePath.Kernels, LaunchBackwardLine, "ILGPU kernel: one thread per line")
         .Register("kernel.group", ComputePath.Kernels, LaunchBackwardGroup, "ILGPU kernel: one group per line, shared-memory sum")
         .Register("host.simd", ComputePath.Host, CpuSoftmax.Backward, "managed SIMD (TensorPrimitives) per contiguous line, strided lines scalar; all cores");
 
     /// <summary>Tangent (forward-mode) implementations.</summary>
-    public static readonly OpRegistry<SoftmaxBackwardImpl> TangentRegistry = new OpRegistry<SoftmaxBackwardImpl>("softmax.tangent")
+    internal static readonly OpRegistry<SoftmaxBackwardImpl> TangentRegistry = new OpRegistry<SoftmaxBackwardImpl>("softmax.tangent")
         .Register("kernel.line", ComputePath.Kernels, LaunchTangentLine, "ILGPU kernel: one thread per line")
         .Register("host.parallel", ComputePath.Host, CpuSoftmax.Tangent, "managed loop per line, all cores");
 
@@ -145,7 +145,7 @@ public static class Softmax
     }
 
     /// <summary>Launches <see cref="SoftmaxKernels.ForwardLine"/>.</summary>
-    public static void LaunchForwardLine(Device device, ArrayView<float> x, ArrayView<float> y, SoftmaxParams p)
+    internal static void LaunchForwardLine(Device device, ArrayView<float> x, ArrayView<float> y, SoftmaxParams p)
     {
         var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, SoftmaxParams>>(
             "softmax.forward.line", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, SoftmaxParams>(SoftmaxKernels.ForwardLine));
@@ -153,7 +153,7 @@ public static class Softmax
     }
 
     /// <summary>Launches <see cref="SoftmaxKernels.BackwardLine"/>.</summary>
-    public static void LaunchBackwardLine(Device device, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, SoftmaxParams p)
+    internal static void LaunchBackwardLine(Device device, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, SoftmaxParams p)
     {
         var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, SoftmaxParams>>(
             "softmax.backward.line", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, SoftmaxParams>(SoftmaxKernels.BackwardLine));
@@ -161,7 +161,7 @@ public static class Softmax
     }
 
     /// <summary>Launches <see cref="SoftmaxKernels.TangentLine"/>.</summary>
-    public static void LaunchTangentLine(Device device, ArrayView<float> y, ArrayView<float> dx, ArrayView<float> dy, SoftmaxParams p)
+    internal static void LaunchTangentLine(Device device, ArrayView<float> y, ArrayView<float> dx, ArrayView<float> dy, SoftmaxParams p)
     {
         var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, SoftmaxParams>>(
             "softmax.tangent.line", static a => a.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, SoftmaxParams>(SoftmaxKernels.TangentLine));
@@ -169,7 +169,7 @@ public static class Softmax
     }
 
     /// <summary>Launches <see cref="SoftmaxKernels.ForwardGroup"/>.</summary>
-    public static void LaunchForwardGroup(Device device, ArrayView<float> x, ArrayView<float> y, SoftmaxParams p)
+    internal static void LaunchForwardGroup(Device device, ArrayView<float> x, ArrayView<float> y, SoftmaxParams p)
     {
         var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, SoftmaxParams>>(
             "softmax.forward.group", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, SoftmaxParams>(SoftmaxKernels.ForwardGroup));
@@ -177,7 +177,7 @@ public static class Softmax
     }
 
     /// <summary>Launches <see cref="SoftmaxKernels.BackwardGroup"/>.</summary>
-    public static void LaunchBackwardGroup(Device device, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, SoftmaxParams p)
+    internal static void LaunchBackwardGroup(Device device, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, SoftmaxParams p)
     {
         var k = device.Kernels.Get<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, SoftmaxParams>>(
             "softmax.backward.group", static a => a.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, SoftmaxParams>(SoftmaxKernels.BackwardGroup));

@@ -23,7 +23,7 @@ public sealed class Adadelta : Optimizer
         var o = (AdadeltaOptions)unit.Group.Options;
         var rule = new AdadeltaRule
         {
-            Lr = (float)unit.Group.Lr,
+            LR = (float)unit.Group.LR,
             Rho = (float)o.Rho,
             OneMinusRho = (float)(1 - o.Rho),
             Eps = (float)o.Eps,

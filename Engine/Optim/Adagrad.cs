@@ -40,7 +40,7 @@ public sealed class Adagrad : Optimizer
         double step = ScalarArray("step")[unit.Representative];
         var rule = new AdagradRule
         {
-            Clr = (float)(unit.Group.Lr / (1 + ((step - 1) * o.LrDecay))),
+            Clr = (float)(unit.Group.LR / (1 + ((step - 1) * o.LRDecay))),
             Eps = (float)o.Eps,
         };
         OptimizerTable.AdagradRow.Steps.Select(Device, Variant)(Device, Args(unit, "sum"), Reg(unit.Group), rule);

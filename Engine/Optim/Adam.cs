@@ -41,7 +41,7 @@ public class Adam : Optimizer
         double bc2 = 1 - Math.Pow(o.Beta2, step);
         var rule = new AdamRule
         {
-            StepSize = (float)(unit.Group.Lr / bc1),
+            StepSize = (float)(unit.Group.LR / bc1),
             Beta1 = (float)o.Beta1,
             OneMinusBeta1 = (float)(1 - o.Beta1),
             Beta2 = (float)o.Beta2,

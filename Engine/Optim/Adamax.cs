@@ -24,7 +24,7 @@ public sealed class Adamax : Optimizer
         double step = ScalarArray("step")[unit.Representative];
         var rule = new AdamaxRule
         {
-            Clr = (float)(unit.Group.Lr / (1 - Math.Pow(o.Beta1, step))),
+            Clr = (float)(unit.Group.LR / (1 - Math.Pow(o.Beta1, step))),
             Beta1 = (float)o.Beta1,
             OneMinusBeta1 = (float)(1 - o.Beta1),
             Beta2 = (float)o.Beta2,

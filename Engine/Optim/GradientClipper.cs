@@ -11,10 +11,10 @@ using ILGPU.Runtime;
 namespace Engine.Optim;
 
 /// <summary>Clips the gradients of a chunk table to a global norm and returns the norm before clipping.</summary>
-public delegate double ClipNormImpl(Device device, ArrayView<float> grads, int[] chunks, ArrayView<int> deviceChunks, double maxNorm, double normType);
+internal delegate double ClipNormImpl(Device device, ArrayView<float> grads, int[] chunks, ArrayView<int> deviceChunks, double maxNorm, double normType);
 
 /// <summary>Clamps the gradients of a chunk table into [-limit, limit].</summary>
-public delegate void ClipValueImpl(Device device, ArrayView<float> grads, int[] chunks, ArrayView<int> deviceChunks, double limit);
+internal delegate void ClipValueImpl(Device device, ArrayView<float> grads, int[] chunks, ArrayView<int> deviceChunks, double limit);
 
 /// <summary>
 /// Gradient clipping with PyTorch semantics over the gradients of every trainable parameter of a set (frozen ones
@@ -26,12 +26,12 @@ public delegate void ClipValueImpl(Device device, ArrayView<float> grads, int[] 
 public sealed class GradientClipper : IDisposable
 {
     /// <summary>Norm clipping implementations: <c>kernel.twopass</c>, <c>host.simd</c>.</summary>
-    public static readonly OpRegistry<ClipNormImpl> NormRegistry = new OpRegistry<ClipNormImpl>("clip.norm")
+    internal static readonly OpRegistry<ClipNormImpl> NormRegistry = new OpRegistry<ClipNormImpl>("clip.norm")
         .Register("kernel.twopass", ComputePath.Kernels, ClipNormKernel, "two-pass device reduction, then a scaling kernel that reads the norm on the device")
         .Register("host.simd", ComputePath.Host, ClipNormHost, "double-precision reduction, then TensorPrimitives.Multiply");
 
     /// <summary>Value clipping implementations: <c>kernel.clamp</c>, <c>host.simd</c>.</summary>
-    public static readonly OpRegistry<ClipValueImpl> ValueRegistry = new OpRegistry<ClipValueImpl>("clip.value")
+    internal static readonly OpRegistry<ClipValueImpl> ValueRegistry = new OpRegistry<ClipValueImpl>("clip.value")
         .Register("kernel.clamp", ComputePath.Kernels, ClipValueKernel, "ILGPU clamp over the chunk table")
         .Register("host.simd", ComputePath.Host, ClipValueHost, "TensorPrimitives.Clamp");
 
@@ -101,7 +101,7 @@ public sealed class GradientClipper : IDisposable
     }
 
     /// <summary>Kernel path of <see cref="ClipByNorm"/>.</summary>
-    public static double ClipNormKernel(Device device, ArrayView<float> grads, int[] chunks, ArrayView<int> deviceChunks, double maxNorm, double normType)
+    internal static double ClipNormKernel(Device device, ArrayView<float> grads, int[] chunks, ArrayView<int> deviceChunks, double maxNorm, double normType)
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(chunks);
@@ -120,7 +120,7 @@ public sealed class GradientClipper : IDisposable
     }
 
     /// <summary>Host path of <see cref="ClipByNorm"/>.</summary>
-    public static double ClipNormHost(Device device, ArrayView<float> grads, int[] chunks, ArrayView<int> deviceChunks, double maxNorm, double normType)
+    internal static double ClipNormHost(Device device, ArrayView<float> grads, int[] chunks, ArrayView<int> deviceChunks, double maxNorm, double normType)
     {
         ArgumentNullException.ThrowIfNull(chunks);
         double norm = Reductions.ReduceHost(device, grads, chunks, deviceChunks, ModeOf(normType), normType);
@@ -139,7 +139,7 @@ public sealed class GradientClipper : IDisposable
     }
 
     /// <summary>Kernel path of <see cref="ClipByValue"/>.</summary>
-    public static void ClipValueKernel(Device device, ArrayView<float> grads, int[] chunks, ArrayView<int> deviceChunks, double limit)
+    internal static void ClipValueKernel(Device device, ArrayView<float> grads, int[] chunks, ArrayView<int> deviceChunks, double limit)
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(chunks);
@@ -154,7 +154,7 @@ public sealed class GradientClipper : IDisposable
     }
 
     /// <summary>Host path of <see cref="ClipByValue"/>.</summary>
-    public static void ClipValueHost(Device device, ArrayView<float> grads, int[] chunks, ArrayView<int> deviceChunks, double limit)
+    internal static void ClipValueHost(Device device, ArrayView<float> grads, int[] chunks, ArrayView<int> deviceChunks, double limit)
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(chunks);

@@ -35,7 +35,7 @@ public sealed class NAdam : Optimizer
         double mu = Mu(o, step);
         double muNext = Mu(o, step + 1);
         double muProductNext = muProduct * mu * muNext;
-        double lr = unit.Group.Lr;
+        double lr = unit.Group.LR;
         var rule = new NadamRule
         {
             Beta1 = (float)o.Beta1,

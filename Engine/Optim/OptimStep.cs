@@ -9,31 +9,31 @@ namespace Engine.Optim;
 
 /// <summary>An implementation of one optimizer's step over the elements of a chunk table.</summary>
 /// <typeparam name="TRule">The optimizer's rule struct (its step's scalars).</typeparam>
-public delegate void OptimStepImpl<TRule>(Device device, in OptimStepArgs args, RegParams reg, TRule rule) where TRule : struct, IOptimizerRule;
+internal delegate void OptimStepImpl<TRule>(Device device, in OptimStepArgs args, RegParams reg, TRule rule) where TRule : struct, IOptimizerRule;
 
 /// <summary>Flat buffers of one optimizer launch. Unused state views alias <see cref="W"/>.</summary>
-public readonly struct OptimStepArgs
+internal readonly struct OptimStepArgs
 {
     /// <summary>Weights (all parameters, flat).</summary>
-    public ArrayView<float> W { get; init; }
+    internal ArrayView<float> W { get; init; }
 
     /// <summary>Gradients, laid out like <see cref="W"/>.</summary>
-    public ArrayView<float> G { get; init; }
+    internal ArrayView<float> G { get; init; }
 
     /// <summary>First state buffer.</summary>
-    public ArrayView<float> S0 { get; init; }
+    internal ArrayView<float> S0 { get; init; }
 
     /// <summary>Second state buffer.</summary>
-    public ArrayView<float> S1 { get; init; }
+    internal ArrayView<float> S1 { get; init; }
 
     /// <summary>Third state buffer.</summary>
-    public ArrayView<float> S2 { get; init; }
+    internal ArrayView<float> S2 { get; init; }
 
     /// <summary>Bit k set: state buffer k is used.</summary>
     public int UsedStates { get; init; }
 
     /// <summary>(start, count) chunk pairs on the device.</summary>
-    public ArrayView<int> Chunks { get; init; }
+    internal ArrayView<int> Chunks { get; init; }
 
     /// <summary>Number of chunks.</summary>
     public int ChunkCount { get; init; }

@@ -173,11 +173,11 @@ public abstract class Optimizer : IDisposable
         ?? throw new KeyNotFoundException($"No group '{name}'; groups: {string.Join(", ", groups.Select(g => g.Name))}.");
 
     /// <summary>Sets every group's learning rate.</summary>
-    public void SetLr(double lr)
+    public void SetLR(double lr)
     {
         foreach (var g in groups)
         {
-            g.Lr = lr;
+            g.LR = lr;
         }
     }
 
@@ -282,7 +282,7 @@ public abstract class Optimizer : IDisposable
         {
             WeightDecay = decoupledWeightDecay ? 0f : (float)o.WeightDecay,
             L1 = (float)o.L1,
-            DecayScale = (float)(1 - (g.Lr * decoupled)),
+            DecayScale = (float)(1 - (g.LR * decoupled)),
         };
     }
 

@@ -13,8 +13,8 @@ namespace Engine.Optim;
 /// </summary>
 public abstract record OptimizerOptions
 {
-    /// <summary>Learning rate (the initial one; the live value is <see cref="ParamGroup.Lr"/>).</summary>
-    public abstract double Lr { get; init; }
+    /// <summary>Learning rate (the initial one; the live value is <see cref="ParamGroup.LR"/>).</summary>
+    public abstract double LR { get; init; }
 
     /// <summary>Coupled L2 weight decay (PyTorch's <c>weight_decay</c>).</summary>
     public double WeightDecay { get; init; }
@@ -29,7 +29,7 @@ public abstract record OptimizerOptions
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range; the message names it.</exception>
     public virtual void Validate()
     {
-        NonNegative(Lr, "lr");
+        NonNegative(LR, "lr");
         NonNegative(WeightDecay, "weight_decay");
         NonNegative(L1, "l1");
         NonNegative(DecoupledWeightDecay, "decoupled_weight_decay");
@@ -41,7 +41,7 @@ public abstract record OptimizerOptions
     /// <summary>The options as JSON under PyTorch's names (for checkpoints and messages).</summary>
     public virtual JsonObject ToJson() => new()
     {
-        ["lr"] = Lr,
+        ["lr"] = LR,
         ["weight_decay"] = WeightDecay,
         ["l1"] = L1,
         ["decoupled_weight_decay"] = DecoupledWeightDecay,
@@ -71,7 +71,7 @@ public abstract record OptimizerOptions
 public sealed record SgdOptions : OptimizerOptions
 {
     /// <inheritdoc />
-    public override double Lr { get; init; } = double.NaN;
+    public override double LR { get; init; } = double.NaN;
 
     /// <summary>Momentum factor.</summary>
     public double Momentum { get; init; }
@@ -85,7 +85,7 @@ public sealed record SgdOptions : OptimizerOptions
     /// <inheritdoc />
     public override void Validate()
     {
-        if (double.IsNaN(Lr))
+        if (double.IsNaN(LR))
         {
             throw new ArgumentOutOfRangeException("lr", "SGD needs a learning rate (lr has no default, as in PyTorch).");
         }
@@ -113,10 +113,10 @@ public sealed record SgdOptions : OptimizerOptions
 public sealed record AdagradOptions : OptimizerOptions
 {
     /// <inheritdoc />
-    public override double Lr { get; init; } = 1e-2;
+    public override double LR { get; init; } = 1e-2;
 
     /// <summary>Learning-rate decay: clr = lr / (1 + (step - 1) * lr_decay).</summary>
-    public double LrDecay { get; init; }
+    public double LRDecay { get; init; }
 
     /// <summary>Starting value of the squared-gradient accumulator.</summary>
     public double InitialAccumulatorValue { get; init; }
@@ -128,7 +128,7 @@ public sealed record AdagradOptions : OptimizerOptions
     public override void Validate()
     {
         base.Validate();
-        NonNegative(LrDecay, "lr_decay");
+        NonNegative(LRDecay, "lr_decay");
         NonNegative(InitialAccumulatorValue, "initial_accumulator_value");
         NonNegative(Eps, "eps");
     }
@@ -137,7 +137,7 @@ public sealed record AdagradOptions : OptimizerOptions
     public override JsonObject ToJson()
     {
         var j = base.ToJson();
-        j["lr_decay"] = LrDecay;
+        j["lr_decay"] = LRDecay;
         j["initial_accumulator_value"] = InitialAccumulatorValue;
         j["eps"] = Eps;
         return j;
@@ -148,7 +148,7 @@ public sealed record AdagradOptions : OptimizerOptions
 public sealed record AdadeltaOptions : OptimizerOptions
 {
     /// <inheritdoc />
-    public override double Lr { get; init; } = 1.0;
+    public override double LR { get; init; } = 1.0;
 
     /// <summary>Decay of the running averages.</summary>
     public double Rho { get; init; } = 0.9;
@@ -178,7 +178,7 @@ public sealed record AdadeltaOptions : OptimizerOptions
 public sealed record RmspropOptions : OptimizerOptions
 {
     /// <inheritdoc />
-    public override double Lr { get; init; } = 1e-2;
+    public override double LR { get; init; } = 1e-2;
 
     /// <summary>Smoothing constant of the squared-gradient average.</summary>
     public double Alpha { get; init; } = 0.99;
@@ -217,7 +217,7 @@ public sealed record RmspropOptions : OptimizerOptions
 public record AdamOptions : OptimizerOptions
 {
     /// <inheritdoc />
-    public override double Lr { get; init; } = 1e-3;
+    public override double LR { get; init; } = 1e-3;
 
     /// <summary>First-moment decay (betas[0]).</summary>
     public double Beta1 { get; init; } = 0.9;
@@ -263,7 +263,7 @@ public sealed record AdamWOptions : AdamOptions
 public sealed record AdamaxOptions : OptimizerOptions
 {
     /// <inheritdoc />
-    public override double Lr { get; init; } = 2e-3;
+    public override double LR { get; init; } = 2e-3;
 
     /// <summary>First-moment decay.</summary>
     public double Beta1 { get; init; } = 0.9;
@@ -298,7 +298,7 @@ public sealed record AdamaxOptions : OptimizerOptions
 public sealed record NAdamOptions : OptimizerOptions
 {
     /// <inheritdoc />
-    public override double Lr { get; init; } = 2e-3;
+    public override double LR { get; init; } = 2e-3;
 
     /// <summary>First-moment decay.</summary>
     public double Beta1 { get; init; } = 0.9;

@@ -24,7 +24,7 @@ public static class OptimizerTable
         p =>
         {
             var d = new SgdOptions();
-            return d with { Lr = p.Number("lr", d.Lr), Momentum = p.Number("momentum", d.Momentum), Dampening = p.Number("dampening", d.Dampening), Nesterov = p.Bool("nesterov", d.Nesterov) };
+            return d with { LR = p.Number("lr", d.LR), Momentum = p.Number("momentum", d.Momentum), Dampening = p.Number("dampening", d.Dampening), Nesterov = p.Bool("nesterov", d.Nesterov) };
         },
         (set, o, g) => new Sgd(set, (SgdOptions)o, g));
 
@@ -35,7 +35,7 @@ public static class OptimizerTable
             var d = new AdagradOptions();
             return d with
             {
-                Lr = p.Number("lr", d.Lr), LrDecay = p.Number("lr_decay", d.LrDecay), Eps = p.Number("eps", d.Eps),
+                LR = p.Number("lr", d.LR), LRDecay = p.Number("lr_decay", d.LRDecay), Eps = p.Number("eps", d.Eps),
                 InitialAccumulatorValue = p.Number("initial_accumulator_value", d.InitialAccumulatorValue),
             };
         },
@@ -46,7 +46,7 @@ public static class OptimizerTable
         p =>
         {
             var d = new AdadeltaOptions();
-            return d with { Lr = p.Number("lr", d.Lr), Rho = p.Number("rho", d.Rho), Eps = p.Number("eps", d.Eps) };
+            return d with { LR = p.Number("lr", d.LR), Rho = p.Number("rho", d.Rho), Eps = p.Number("eps", d.Eps) };
         },
         (set, o, g) => new Adadelta(set, (AdadeltaOptions)o, g));
 
@@ -57,7 +57,7 @@ public static class OptimizerTable
             var d = new RmspropOptions();
             return d with
             {
-                Lr = p.Number("lr", d.Lr), Alpha = p.Number("alpha", d.Alpha), Eps = p.Number("eps", d.Eps), Momentum = p.Number("momentum", d.Momentum),
+                LR = p.Number("lr", d.LR), Alpha = p.Number("alpha", d.Alpha), Eps = p.Number("eps", d.Eps), Momentum = p.Number("momentum", d.Momentum),
                 Centered = p.Bool("centered", d.Centered),
             };
         },
@@ -78,7 +78,7 @@ public static class OptimizerTable
         p =>
         {
             var d = new AdamaxOptions();
-            return d with { Lr = p.Number("lr", d.Lr), Beta1 = p.Number("beta1", d.Beta1), Beta2 = p.Number("beta2", d.Beta2), Eps = p.Number("eps", d.Eps) };
+            return d with { LR = p.Number("lr", d.LR), Beta1 = p.Number("beta1", d.Beta1), Beta2 = p.Number("beta2", d.Beta2), Eps = p.Number("eps", d.Eps) };
         },
         (set, o, g) => new Adamax(set, (AdamaxOptions)o, g));
 
@@ -89,7 +89,7 @@ public static class OptimizerTable
             var d = new NAdamOptions();
             return d with
             {
-                Lr = p.Number("lr", d.Lr), Beta1 = p.Number("beta1", d.Beta1), Beta2 = p.Number("beta2", d.Beta2), Eps = p.Number("eps", d.Eps),
+                LR = p.Number("lr", d.LR), Beta1 = p.Number("beta1", d.Beta1), Beta2 = p.Number("beta2", d.Beta2), Eps = p.Number("eps", d.Eps),
                 MomentumDecay = p.Number("momentum_decay", d.MomentumDecay),
             };
         },
@@ -150,7 +150,7 @@ public static class OptimizerTable
 
     private static OptimizerOptions ParseAdam(IOpParams p, AdamOptions d) => d with
     {
-        Lr = p.Number("lr", d.Lr), Beta1 = p.Number("beta1", d.Beta1), Beta2 = p.Number("beta2", d.Beta2), Eps = p.Number("eps", d.Eps),
+        LR = p.Number("lr", d.LR), Beta1 = p.Number("beta1", d.Beta1), Beta2 = p.Number("beta2", d.Beta2), Eps = p.Number("eps", d.Eps),
         Amsgrad = p.Bool("amsgrad", d.Amsgrad),
     };
 }
@@ -218,5 +218,5 @@ public sealed class OptimizerDefinition<TRule> : OptimizerDefinition
     public override IOpRegistry Registry => Steps;
 
     /// <summary>The typed implementations.</summary>
-    public OpRegistry<OptimStepImpl<TRule>> Steps { get; }
+    internal OpRegistry<OptimStepImpl<TRule>> Steps { get; }
 }

@@ -20,7 +20,7 @@ public sealed class ParamGroup
         Index = index;
         this.options = options;
         Parameters = parameters;
-        Lr = options.Lr;
+        LR = options.LR;
     }
 
     /// <summary>The default group's name, for parameters whose <see cref="Parameter.Group"/> is null.</summary>
@@ -35,11 +35,11 @@ public sealed class ParamGroup
     /// <summary>The parameters of the group (frozen ones included; steps skip them).</summary>
     public IReadOnlyList<Parameter> Parameters { get; }
 
-    /// <summary>The live learning rate (starts at <see cref="OptimizerOptions.Lr"/>; schedulers set it).</summary>
-    public double Lr { get; set; }
+    /// <summary>The live learning rate (starts at <see cref="OptimizerOptions.LR"/>; schedulers set it).</summary>
+    public double LR { get; set; }
 
     /// <summary>The learning rate when the first scheduler was attached (PyTorch's <c>initial_lr</c>), or null.</summary>
-    public double? InitialLr { get; set; }
+    public double? InitialLR { get; set; }
 
     /// <summary>The other hyper-parameters. Setting validates them and requires the optimizer's options type.</summary>
     /// <exception cref="ArgumentException">The options are of another optimizer's type.</exception>
@@ -60,7 +60,7 @@ public sealed class ParamGroup
     }
 
     /// <inheritdoc />
-    public override string ToString() => $"{Name}: {Parameters.Count} parameters, lr {Lr}";
+    public override string ToString() => $"{Name}: {Parameters.Count} parameters, lr {LR}";
 }
 
 /// <summary>Builders for common parameter groupings.</summary>

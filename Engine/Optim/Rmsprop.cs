@@ -24,7 +24,7 @@ public sealed class Rmsprop : Optimizer
         bool mom = o.Momentum > 0;
         var rule = new RmspropRule
         {
-            Lr = (float)unit.Group.Lr,
+            LR = (float)unit.Group.LR,
             Alpha = (float)o.Alpha,
             OneMinusAlpha = (float)(1 - o.Alpha),
             Eps = (float)o.Eps,

@@ -24,7 +24,7 @@ public sealed class Sgd : Optimizer
         bool mom = o.Momentum != 0;
         var rule = new SgdRule
         {
-            Lr = (float)unit.Group.Lr,
+            LR = (float)unit.Group.LR,
             Momentum = (float)o.Momentum,
             OneMinusDampening = (float)(1 - o.Dampening),
             HasMomentum = mom ? 1 : 0,

@@ -60,7 +60,7 @@ public sealed class Tensor : IDisposable
     public DeviceBuffer Buffer => buffer;
 
     /// <summary>An ILGPU view of the elements, for kernel launches.</summary>
-    public ArrayView<float> View
+    internal ArrayView<float> View
     {
         get
         {

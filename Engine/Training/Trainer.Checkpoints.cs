@@ -233,7 +233,7 @@ public sealed partial class Trainer
         },
         ["partial"] = new JsonObject
         {
-            ["loss_sum"] = part.LossSum, ["samples"] = part.Samples, ["steps"] = part.Steps, ["last_lr"] = part.LastLr,
+            ["loss_sum"] = part.LossSum, ["samples"] = part.Samples, ["steps"] = part.Steps, ["last_lr"] = part.LastLR,
             ["metric_state"] = new JsonArray([.. (trainMetrics?.State ?? savedMetricState ?? []).Select(v => (JsonNode?)JsonValue.Create(v))]),
         },
         ["best_metric"] = Num(bestMetric),
@@ -252,7 +252,7 @@ public sealed partial class Trainer
         step = s.Step;
         Model.Seed = s.ModelSeed;
         data = s.Data is { } d ? new DataSignature(d.Samples, d.BatchSize, d.Batches, d.Shuffle, d.Seed, d.DropLast) : null;
-        part = new PartialEpoch { LossSum = s.LossSum, Samples = s.Samples, Steps = s.Steps, LastLr = s.LastLr };
+        part = new PartialEpoch { LossSum = s.LossSum, Samples = s.Samples, Steps = s.Steps, LastLR = s.LastLR };
 
         // The training metrics' state of the epoch in progress (version 1 kept accuracy's counts, which is that state).
         savedMetricState = s.MetricState;

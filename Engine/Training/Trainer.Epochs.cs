@@ -32,7 +32,7 @@ public sealed partial class Trainer
         public double LossSum;
         public long Samples;
         public int Steps;
-        public double LastLr;
+        public double LastLR;
     }
 
     /// <summary>
@@ -51,7 +51,7 @@ public sealed partial class Trainer
         var train = trainSet.Refresh().Snapshot();
         EvaluationResult? val = validation is null ? null : Evaluate(validation);
         var m = new EpochMetrics(epoch + 1, part.Samples > 0 ? part.LossSum / part.Samples : double.NaN, train.GetOrNaN("accuracy"),
-            val?.Loss ?? double.NaN, val?.Accuracy ?? double.NaN, part.LastLr, part.Steps, clock.Elapsed.TotalSeconds,
+            val?.Loss ?? double.NaN, val?.Accuracy ?? double.NaN, part.LastLR, part.Steps, clock.Elapsed.TotalSeconds,
             sessionSamples / Math.Max(trainSeconds.TotalSeconds, 1e-9))
         {
             TrainMetrics = train,
@@ -63,7 +63,7 @@ public sealed partial class Trainer
         {
             plateau.Step(m.Get(Options.PlateauMetric));
         }
-        else if (Schedule is LrScheduler s && Options.ScheduleStepping == ScheduleStepping.PerEpoch)
+        else if (Schedule is LRScheduler s && Options.ScheduleStepping == ScheduleStepping.PerEpoch)
         {
             s.Step();
         }
@@ -108,7 +108,7 @@ public sealed partial class Trainer
         progress?.Report(new TrainingProgress
         {
             Phase = TrainingPhase.EpochEnd, Epoch = m.Epoch, Epochs = Options.Epochs, Batch = batches, Batches = batches, Step = step,
-            BatchLoss = double.NaN, Loss = m.TrainLoss, Accuracy = m.TrainAccuracy, Metrics = m.TrainMetrics, LearningRate = Optimizer.Groups[0].Lr,
+            BatchLoss = double.NaN, Loss = m.TrainLoss, Accuracy = m.TrainAccuracy, Metrics = m.TrainMetrics, LearningRate = Optimizer.Groups[0].LR,
             SamplesPerSecond = m.SamplesPerSecond, Elapsed = clock.Elapsed, Validation = val,
         });
         if (stop)

@@ -107,7 +107,7 @@ public sealed partial class Trainer
         step++;
         version++;
         restoredBest = false;
-        if (Schedule is LrScheduler s && Options.ScheduleStepping == ScheduleStepping.PerStep)
+        if (Schedule is LRScheduler s && Options.ScheduleStepping == ScheduleStepping.PerStep)
         {
             s.Step();
         }

@@ -38,7 +38,7 @@ public sealed partial class Trainer : IDisposable
     /// <param name="options">Settings; null for the defaults.</param>
     /// <param name="logger">Where epoch summaries, checkpoints and early stopping are logged; null: a logger of category <c>Engine.Training.Trainer</c> from the device's <see cref="Device.LoggerFactory"/>.</param>
     /// <exception cref="ArgumentException">The model, optimizer, schedule or options do not fit together; the message says how.</exception>
-    public Trainer(CompiledModel model, Optimizer optimizer, LrSchedulerBase? schedule = null, TrainingOptions? options = null, ILogger? logger = null)
+    public Trainer(CompiledModel model, Optimizer optimizer, LRSchedulerBase? schedule = null, TrainingOptions? options = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -95,7 +95,7 @@ public sealed partial class Trainer : IDisposable
     public Optimizer Optimizer { get; }
 
     /// <summary>The learning-rate schedule, or null.</summary>
-    public LrSchedulerBase? Schedule { get; }
+    public LRSchedulerBase? Schedule { get; }
 
     /// <summary>The settings.</summary>
     public TrainingOptions Options { get; }
@@ -210,13 +210,13 @@ public sealed partial class Trainer : IDisposable
                 }
 
                 long stepStart = Stopwatch.GetTimestamp();   // not a Stopwatch object: a step allocates nothing
-                double lr = Optimizer.Groups[0].Lr;
+                double lr = Optimizer.Groups[0].LR;
                 var r = RunStep(b.Features, b.Labels, b.Features.Shape[0], b.Count, batchInEpoch + 1, batches, metrics, cancellationToken);
                 double loss = r.Loss;
                 part.LossSum += loss * r.Samples;
                 part.Samples += r.Samples;
                 part.Steps++;
-                part.LastLr = lr;
+                part.LastLR = lr;
                 batchInEpoch++;
                 epochSessionSamples += r.Samples;
                 sessionSteps++;
@@ -229,7 +229,7 @@ public sealed partial class Trainer : IDisposable
                     progress.Report(new TrainingProgress
                     {
                         Phase = TrainingPhase.Training, Epoch = epoch + 1, Epochs = Options.Epochs, Batch = batchInEpoch, Batches = batches, Step = step,
-                        BatchLoss = loss, Loss = part.LossSum / part.Samples, Accuracy = running.GetOrNaN("accuracy"), Metrics = running, LearningRate = Optimizer.Groups[0].Lr,
+                        BatchLoss = loss, Loss = part.LossSum / part.Samples, Accuracy = running.GetOrNaN("accuracy"), Metrics = running, LearningRate = Optimizer.Groups[0].LR,
                         SamplesPerSecond = epochSessionSamples / Math.Max(elapsed.TotalSeconds, 1e-9), Elapsed = elapsed,
                         Eta = TimeSpan.FromTicks((long)(trainTime.Ticks / (double)sessionSteps * remaining)),
                     });

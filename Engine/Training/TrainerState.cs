@@ -37,7 +37,7 @@ internal sealed record TrainerState
 
     public required int Steps { get; init; }
 
-    public required double LastLr { get; init; }
+    public required double LastLR { get; init; }
 
     public required double[] MetricState { get; init; }
 
@@ -131,7 +131,7 @@ internal sealed record TrainerState
             LossSum = f.Double(p, "loss_sum"),
             Samples = f.Long(p, "samples", 0),
             Steps = f.Int(p, "steps", 0),
-            LastLr = f.Double(p, "last_lr"),
+            LastLR = f.Double(p, "last_lr"),
             MetricState = p["metric_state"] is JsonArray ms
                 ? [.. ms.Select(v => v is JsonValue jv && jv.TryGetValue(out double x) ? x : f.Bad<double>("metric_state", "an array of numbers"))]
                 : version == 1 ? [f.Long(p, "correct", 0), f.Long(p, "accuracy_samples", 0)] : f.Bad<double[]>("metric_state", "an array of numbers"),

@@ -12,7 +12,7 @@ namespace Engine.Kernels.Optim;
 public struct SgdRule : IOptimizerRule
 {
     /// <summary>Learning rate.</summary>
-    public float Lr;
+    public float LR;
 
     /// <summary>Momentum factor (used when <see cref="HasMomentum"/> is 1).</summary>
     public float Momentum;
@@ -40,7 +40,7 @@ public struct SgdRule : IOptimizerRule
             d = Nesterov != 0 ? d + (Momentum * b) : b;
         }
 
-        e.W -= Lr * d;
+        e.W -= LR * d;
         return e;
     }
 
@@ -55,7 +55,7 @@ public struct SgdRule : IOptimizerRule
             d = Nesterov != 0 ? d + (Momentum * b) : b;
         }
 
-        w -= Lr * d;
+        w -= LR * d;
     }
 }
 
@@ -91,7 +91,7 @@ public struct AdagradRule : IOptimizerRule
 public struct AdadeltaRule : IOptimizerRule
 {
     /// <summary>Learning rate (scales the delta).</summary>
-    public float Lr;
+    public float LR;
 
     /// <summary>Decay of the running averages.</summary>
     public float Rho;
@@ -109,7 +109,7 @@ public struct AdadeltaRule : IOptimizerRule
         float std = XMath.Sqrt(e.S0 + Eps);
         float delta = XMath.Sqrt(e.S1 + Eps) / std * g;
         e.S1 = (e.S1 * Rho) + (OneMinusRho * delta * delta);
-        e.W -= Lr * delta;
+        e.W -= LR * delta;
         return e;
     }
 
@@ -121,7 +121,7 @@ public struct AdadeltaRule : IOptimizerRule
         var std = Vector.SquareRoot(s0 + eps);
         var delta = Vector.SquareRoot(s1 + eps) / std * g;
         s1 = (s1 * Rho) + (OneMinusRho * delta * delta);
-        w -= Lr * delta;
+        w -= LR * delta;
     }
 }
 
@@ -133,7 +133,7 @@ public struct AdadeltaRule : IOptimizerRule
 public struct RmspropRule : IOptimizerRule
 {
     /// <summary>Learning rate.</summary>
-    public float Lr;
+    public float LR;
 
     /// <summary>Smoothing constant.</summary>
     public float Alpha;
@@ -172,11 +172,11 @@ public struct RmspropRule : IOptimizerRule
         if (HasMomentum != 0)
         {
             e.S1 = (e.S1 * Momentum) + (g / avg);
-            e.W -= Lr * e.S1;
+            e.W -= LR * e.S1;
         }
         else
         {
-            e.W -= Lr * (g / avg);
+            e.W -= LR * (g / avg);
         }
 
         return e;
@@ -201,11 +201,11 @@ public struct RmspropRule : IOptimizerRule
         if (HasMomentum != 0)
         {
             s1 = (s1 * Momentum) + (g / avg);
-            w -= Lr * s1;
+            w -= LR * s1;
         }
         else
         {
-            w -= Lr * (g / avg);
+            w -= LR * (g / avg);
         }
     }
 }

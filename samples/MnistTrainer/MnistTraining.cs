@@ -58,7 +58,7 @@ internal sealed class MnistTraining : IMnistTraining
         {
             // Data-parallel: each rank's step takes batch-size / ranks samples.
             net = model.Compile(device, [options.BatchSize / options.Ranks, 1, 28, 28], Loss.CrossEntropy(), new CompileOptions { Seed = unchecked((int)options.Seed) });
-            optimizer = new Adam(net.Parameters, new AdamOptions { Lr = options.LearningRate });
+            optimizer = new Adam(net.Parameters, new AdamOptions { LR = options.LearningRate });
         }
         catch
         {
@@ -76,11 +76,11 @@ internal sealed class MnistTraining : IMnistTraining
     public static Module Build(ModelKind kind) => kind switch
     {
         ModelKind.Cnn => new Sequential(
-            new Conv2d(1, 32, 3, padding: 1), new ReLU(), new MaxPool2d(2),
-            new Conv2d(32, 64, 3, padding: 1), new ReLU(), new MaxPool2d(2),
-            new Flatten(), new Linear(64 * 7 * 7, 128), new ReLU(), new Linear(128, Classes)),
+            new Conv2d(1, 32, 3, padding: 1), new Relu(), new MaxPool2d(2),
+            new Conv2d(32, 64, 3, padding: 1), new Relu(), new MaxPool2d(2),
+            new Flatten(), new Linear(64 * 7 * 7, 128), new Relu(), new Linear(128, Classes)),
         _ => new Sequential(
-            new Flatten(), new Linear(28 * 28, 256), new ReLU(), new Linear(256, 128), new ReLU(), new Linear(128, Classes)),
+            new Flatten(), new Linear(28 * 28, 256), new Relu(), new Linear(256, 128), new Relu(), new Linear(128, Classes)),
     };
 
     public TrainingResult Fit(DeviceDataLoader train, DeviceDataLoader test, IProgress<TrainingProgress> progress, CancellationToken ct)

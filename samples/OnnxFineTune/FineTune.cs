@@ -69,7 +69,7 @@ internal static class FineTune
             return double.NaN;
         }
 
-        using var opt = new Adam(net.Parameters, new AdamOptions { Lr = lr });
+        using var opt = new Adam(net.Parameters, new AdamOptions { LR = lr });
         using var trainer = new Trainer(net, opt, null, new TrainingOptions { Epochs = epochs, BatchSize = BatchSize, Seed = 1 }, log);
         trainer.Fit(train, test);
         return trainer.History[^1].ValidationAccuracy;

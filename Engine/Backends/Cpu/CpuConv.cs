@@ -8,7 +8,7 @@ using ILGPU;
 namespace Engine.Backends.Cpu;
 
 /// <summary>Managed versions of <see cref="ConvKernels"/> over CPU-accelerator buffers (same layouts, same results).</summary>
-public static unsafe class CpuConv
+internal static unsafe class CpuConv
 {
     // Below this many elements of work a call runs on the calling thread.
     private const long ParallelWork = 1 << 15;

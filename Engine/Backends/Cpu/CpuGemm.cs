@@ -9,7 +9,7 @@ using ILGPU;
 namespace Engine.Backends.Cpu;
 
 /// <summary>The SIMD width of the host GEMM micro-kernel.</summary>
-public enum GemmKernel
+internal enum GemmKernel
 {
     /// <summary>The widest kernel the hardware accelerates (<see cref="CpuGemm.BestKernel"/>).</summary>
     Auto = 0,
@@ -29,7 +29,7 @@ public enum GemmKernel
 /// register-blocked FMA micro-kernel picked at run time (<see cref="BestKernel"/>), all cores through
 /// <see cref="HostParallel"/>. Warm calls allocate nothing (packing buffers are rented once and reused).
 /// </summary>
-public static class CpuGemm
+internal static class CpuGemm
 {
     /// <summary>The kernel <see cref="GemmKernel.Auto"/> resolves to on this machine.</summary>
     public static GemmKernel BestKernel { get; } =

@@ -8,7 +8,7 @@ using ILGPU;
 namespace Engine.Backends.Cpu;
 
 /// <summary>Median pooling forward on the host (the backward is max pooling's, through the saved indices).</summary>
-public static unsafe partial class CpuPool
+internal static unsafe partial class CpuPool
 {
     private const int MaxSortedWindow = 1024;
 

@@ -8,7 +8,7 @@ using ILGPU;
 namespace Engine.Backends.Cpu;
 
 /// <summary>Managed versions of <see cref="PoolKernels"/> over CPU-accelerator buffers (same layouts and semantics).</summary>
-public static unsafe partial class CpuPool
+internal static unsafe partial class CpuPool
 {
     private const long ParallelWork = 1 << 15;
 

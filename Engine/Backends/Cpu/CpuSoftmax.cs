@@ -9,7 +9,7 @@ using ILGPU;
 namespace Engine.Backends.Cpu;
 
 /// <summary>Managed softmax, log-softmax and maxout over CPU-accelerator buffers.</summary>
-public static unsafe class CpuSoftmax
+internal static unsafe class CpuSoftmax
 {
     private const int MinWork = 16384;
 

@@ -7,7 +7,7 @@ using System.Threading;
 namespace Engine.Backends.Cpu;
 
 /// <summary>A body run over index ranges [start, end). Keep it a struct holding pointers and scalars.</summary>
-public interface IRangeBody
+internal interface IRangeBody
 {
     /// <summary>Processes indices [<paramref name="start"/>, <paramref name="end"/>).</summary>
     void Run(int start, int end);
@@ -24,7 +24,7 @@ public interface IRangeBody
 /// them, which could happen in any call, long after warm-up. Each worker has its own job number, so a worker takes
 /// part in exactly the calls that wake it.
 /// </remarks>
-public static unsafe class HostParallel
+internal static unsafe class HostParallel
 {
     private const int SpinIterations = 40;
     private static readonly Lock Gate = new();

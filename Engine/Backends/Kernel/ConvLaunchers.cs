@@ -7,7 +7,7 @@ using ILGPU.Runtime;
 namespace Engine.Backends.Kernel;
 
 /// <summary>Launches <see cref="ConvKernels"/>; sizes come from the params (one thread per element as documented there).</summary>
-public static class ConvLaunchers
+internal static class ConvLaunchers
 {
     /// <summary>Launches <see cref="ConvKernels.Im2Col"/>.</summary>
     public static void Im2Col(Device device, ArrayView<float> image, ArrayView<float> col, Im2ColParams p)

@@ -7,7 +7,7 @@ using ILGPU.Runtime;
 namespace Engine.Backends.Kernel;
 
 /// <summary>Launches <see cref="FillKernels"/>.</summary>
-public static class ElementwiseLaunchers
+internal static class ElementwiseLaunchers
 {
     /// <summary>y = alpha * x.</summary>
     public static void Scale(Device device, ArrayView<float> x, ArrayView<float> y, float alpha)

@@ -11,7 +11,7 @@ namespace Engine.Backends.Kernel;
 /// <see cref="CpuGroupSize"/> threads and at most <see cref="CpuMaxGroups"/> groups, which still exercises every
 /// tree-reduction, multi-group and grid-stride path.
 /// </summary>
-public static class LaunchShapes
+internal static class LaunchShapes
 {
     /// <summary>Largest group count of a reduction's first pass on the CPU accelerator.</summary>
     public const int CpuMaxGroups = 64;

@@ -7,7 +7,7 @@ using ILGPU.Runtime;
 namespace Engine.Backends.Kernel;
 
 /// <summary>Launches <see cref="LayoutKernels"/> over every output element.</summary>
-public static class LayoutLaunchers
+internal static class LayoutLaunchers
 {
     /// <summary>x (N, C, S) to y (N S, C).</summary>
     public static void ToChannelsLast(Tensor x, Tensor y, LayoutParams p) =>

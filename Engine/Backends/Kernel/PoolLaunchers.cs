@@ -8,7 +8,7 @@ using ILGPU.Runtime;
 namespace Engine.Backends.Kernel;
 
 /// <summary>Launches <see cref="PoolKernels"/> (and the channel-sum kernel for global average pooling).</summary>
-public static class PoolLaunchers
+internal static class PoolLaunchers
 {
     /// <summary>Launches <see cref="PoolKernels.MaxForward"/> over the outputs.</summary>
     public static void MaxForward(Device device, PoolParams p, ArrayView<float> x, ArrayView<float> y, ArrayView<float> indices)

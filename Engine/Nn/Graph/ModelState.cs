@@ -52,7 +52,7 @@ internal sealed class ModelState : IDisposable
             return existing;
         }
 
-        ParameterSet? ps = pspecs.Count == 0 ? null : ParameterSet.Create(device, pspecs.Select(p => (p.Name, p.Spec.Shape, p.Spec.Role)));
+        ParameterSet? ps = pspecs.Count == 0 ? null : ParameterSet.CreateForModule(device, pspecs.Select(p => (p.Name, p.Spec.Shape, p.Spec.Role)));
         var bs = BufferSet.Create(device, bspecs.Select(b => (b.Name, b.Spec.Shape, b.Spec.InitialValue)));
         try
         {
@@ -72,8 +72,8 @@ internal sealed class ModelState : IDisposable
         }
         catch
         {
-            ps?.Dispose();
-            bs.Dispose();
+            ps?.Release();
+            bs.Release();
             throw;
         }
 
@@ -85,8 +85,8 @@ internal sealed class ModelState : IDisposable
 
     public void Dispose()
     {
-        Parameters?.Dispose();
-        Buffers.Dispose();
+        Parameters?.Release();
+        Buffers.Release();
     }
 
     /// <summary>Copies the values modules were given with <see cref="Module.SetInitialValues"/> over their initialization.</summary>

@@ -10,7 +10,7 @@ namespace Engine.Nn;
 
 /// <summary>
 /// An activation layer running an <see cref="IActivationOp"/> (elementwise, softmax, log-softmax or maxout). The
-/// named subclasses (<see cref="ReLU"/>, <see cref="GELU"/>, ...) are the usual way to write one; this class takes
+/// named subclasses (<see cref="Relu"/>, <see cref="Gelu"/>, ...) are the usual way to write one; this class takes
 /// any op, e.g. from <see cref="ActivationTable.Parse"/>.
 /// </summary>
 public class Activation : Layer
@@ -103,7 +103,7 @@ public class Activation : Layer
 }
 
 /// <summary>max(x, 0).</summary>
-public sealed class ReLU() : Activation(ActivationSpec.Relu)
+public sealed class Relu() : Activation(ActivationSpec.Relu)
 {
     /// <inheritdoc />
     public override string Describe() => "ReLU";
@@ -124,21 +124,21 @@ public sealed class Tanh() : Activation(ActivationSpec.Tanh)
 }
 
 /// <summary>x if x &gt; 0 else slope * x (<c>torch.nn.LeakyReLU</c>, default slope 0.01).</summary>
-public sealed class LeakyReLU(float negativeSlope = 0.01f) : Activation(ActivationSpec.LeakyRelu(negativeSlope))
+public sealed class LeakyRelu(float negativeSlope = 0.01f) : Activation(ActivationSpec.LeakyRelu(negativeSlope))
 {
     /// <inheritdoc />
     public override string Describe() => string.Create(CultureInfo.InvariantCulture, $"LeakyReLU({negativeSlope})");
 }
 
 /// <summary>x if x &gt; 0 else alpha (e^x - 1) (<c>torch.nn.ELU</c>).</summary>
-public sealed class ELU(float alpha = 1f) : Activation(ActivationSpec.Elu(alpha))
+public sealed class Elu(float alpha = 1f) : Activation(ActivationSpec.Elu(alpha))
 {
     /// <inheritdoc />
     public override string Describe() => string.Create(CultureInfo.InvariantCulture, $"ELU({alpha})");
 }
 
 /// <summary>x Phi(x), exact or tanh-approximated (<c>torch.nn.GELU</c>).</summary>
-public sealed class GELU(GeluApproximation approximate = GeluApproximation.None) : Activation(ActivationSpec.Gelu(approximate))
+public sealed class Gelu(GeluApproximation approximate = GeluApproximation.None) : Activation(ActivationSpec.Gelu(approximate))
 {
     /// <inheritdoc />
     public override string Describe() => approximate == GeluApproximation.Tanh ? "GELU(tanh)" : "GELU";

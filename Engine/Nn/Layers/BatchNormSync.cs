@@ -62,7 +62,7 @@ internal sealed class BatchNormSync : IDisposable
         var saveInvStd = ctx.Saved(1);
 
         // This rank's mean and variance (the output is overwritten below).
-        Ops.BatchNorm.Forward(x, ctx.Output(), null, null, null, null, saveMean, saveInvStd, training: true, layer.Momentum, layer.Eps);
+        Ops.BatchNormOp.Forward(x, ctx.Output(), null, null, null, null, saveMean, saveInvStd, training: true, layer.Momentum, layer.Eps);
         saveMean.CopyTo(s.mean);
         saveInvStd.CopyTo(s.invStd);
         int n = (int)(x.Length / s.c);
@@ -107,7 +107,7 @@ internal sealed class BatchNormSync : IDisposable
 
         s.combinedMean.CopyFrom(s.mean);
         s.combinedVar.CopyFrom(s.invStd);
-        Ops.BatchNorm.Forward(x, ctx.Output(), layer.Affine ? ctx.Param(0) : null, layer.Affine ? ctx.Param(1) : null,
+        Ops.BatchNormOp.Forward(x, ctx.Output(), layer.Affine ? ctx.Param(0) : null, layer.Affine ? ctx.Param(1) : null,
             s.combinedMean, s.combinedVar, saveMean, saveInvStd, training: false, layer.Momentum, layer.Eps);
 
         // Running statistics as one process with the whole batch updates them (the variance unbiased over all N values).
@@ -143,7 +143,7 @@ internal sealed class BatchNormSync : IDisposable
         var gamma = layer.Affine ? ctx.Param(0) : null;
 
         // Inference-mode backward: dx = gamma * invstd * dy, and this rank's per-channel sums.
-        Ops.BatchNorm.Backward(x, dy, gamma, ctx.Saved(0), ctx.Saved(1), dx, s.sumDyXhat, s.sumDy, training: false);
+        Ops.BatchNormOp.Backward(x, dy, gamma, ctx.Saved(0), ctx.Saved(1), dx, s.sumDyXhat, s.sumDy, training: false);
         if (layer.Affine)
         {
             AddOrCopy(s.sumDyXhat, ctx.ParamGrad(0), ctx.ParamGrad(0) is not null && ctx.AccumulateParamGrad(0));
@@ -191,7 +191,7 @@ internal sealed class BatchNormSync : IDisposable
         s.slope.CopyFrom(a);
         s.offset.CopyFrom(b);
         s.correction ??= Tensor.Empty(x.Device, x.Shape);
-        Ops.BatchNorm.Forward(x, s.correction, s.slope, s.offset, s.zeros, s.ones, s.saveA, s.saveB, training: false, layer.Momentum, layer.Eps);
+        Ops.BatchNormOp.Forward(x, s.correction, s.slope, s.offset, s.zeros, s.ones, s.saveA, s.saveB, training: false, layer.Momentum, layer.Eps);
         Elementwise.Accumulate(dx, s.correction);
     }
 

@@ -31,10 +31,10 @@ public sealed class Conv1d : ConvolutionLayer
     public Conv1dOptions Options { get; }
 
     /// <inheritdoc />
-    private protected override OpRegistry<ConvForwardImpl> ForwardRegistry => Ops.Conv2d.ForwardRegistry;
+    private protected override OpRegistry<ConvForwardImpl> ForwardRegistry => Ops.Conv2dOp.ForwardRegistry;
 
     /// <inheritdoc />
-    private protected override OpRegistry<ConvBackwardImpl> BackwardRegistry => Ops.Conv2d.BackwardRegistry;
+    private protected override OpRegistry<ConvBackwardImpl> BackwardRegistry => Ops.Conv2dOp.BackwardRegistry;
 
     /// <inheritdoc />
     public override string Describe()
@@ -53,5 +53,5 @@ public sealed class Conv1d : ConvolutionLayer
         return (2 * macsPerOutput * outputs[0].Length) + (HasBias ? outputs[0].Length : 0);
     }
 
-    private protected override ConvGeometry Geometry(Shape x) => Ops.Conv1d.Describe(x, new Shape(OutChannels, InChannels / Options.Groups, Kernel.W), Options);
+    private protected override ConvGeometry Geometry(Shape x) => Ops.Conv1dOp.Describe(x, new Shape(OutChannels, InChannels / Options.Groups, Kernel.W), Options);
 }

@@ -132,10 +132,10 @@ public sealed class Conv2d : ConvolutionLayer
     public Conv2dOptions Options { get; }
 
     /// <inheritdoc />
-    private protected override OpRegistry<ConvForwardImpl> ForwardRegistry => Ops.Conv2d.ForwardRegistry;
+    private protected override OpRegistry<ConvForwardImpl> ForwardRegistry => Ops.Conv2dOp.ForwardRegistry;
 
     /// <inheritdoc />
-    private protected override OpRegistry<ConvBackwardImpl> BackwardRegistry => Ops.Conv2d.BackwardRegistry;
+    private protected override OpRegistry<ConvBackwardImpl> BackwardRegistry => Ops.Conv2dOp.BackwardRegistry;
 
     /// <inheritdoc />
     public override string Describe() =>
@@ -149,7 +149,7 @@ public sealed class Conv2d : ConvolutionLayer
         return (2 * macsPerOutput * outputs[0].Length) + (HasBias ? outputs[0].Length : 0);
     }
 
-    private protected override ConvGeometry Geometry(Shape x) => Ops.Conv2d.Describe(x, new Shape(OutChannels, InChannels / Options.Groups, Kernel.H, Kernel.W), Options);
+    private protected override ConvGeometry Geometry(Shape x) => Ops.Conv2dOp.Describe(x, new Shape(OutChannels, InChannels / Options.Groups, Kernel.H, Kernel.W), Options);
 }
 
 /// <summary>
@@ -178,10 +178,10 @@ public sealed class ConvTranspose2d : ConvolutionLayer
     public ConvTranspose2dOptions Options { get; }
 
     /// <inheritdoc />
-    private protected override OpRegistry<ConvForwardImpl> ForwardRegistry => Ops.ConvTranspose2d.ForwardRegistry;
+    private protected override OpRegistry<ConvForwardImpl> ForwardRegistry => Ops.ConvTranspose2dOp.ForwardRegistry;
 
     /// <inheritdoc />
-    private protected override OpRegistry<ConvBackwardImpl> BackwardRegistry => Ops.ConvTranspose2d.BackwardRegistry;
+    private protected override OpRegistry<ConvBackwardImpl> BackwardRegistry => Ops.ConvTranspose2dOp.BackwardRegistry;
 
     /// <inheritdoc />
     public override string Describe() =>
@@ -196,7 +196,7 @@ public sealed class ConvTranspose2d : ConvolutionLayer
         return (2 * macsPerInput * inputs[0].Length) + (HasBias ? outputs[0].Length : 0);
     }
 
-    private protected override ConvGeometry Geometry(Shape x) => Ops.ConvTranspose2d.Describe(x, new Shape(InChannels, OutChannels / Options.Groups, Kernel.H, Kernel.W), Options);
+    private protected override ConvGeometry Geometry(Shape x) => Ops.ConvTranspose2dOp.Describe(x, new Shape(InChannels, OutChannels / Options.Groups, Kernel.H, Kernel.W), Options);
 }
 
 /// <summary>

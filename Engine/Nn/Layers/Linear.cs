@@ -99,7 +99,7 @@ public sealed class Linear : Layer
     {
         ArgumentNullException.ThrowIfNull(context);
         var s = (State)context.State!;
-        Gemm.Run(s.X, context.Param(0), s.Y, transB: true);
+        GemmOp.Run(s.X, context.Param(0), s.Y, transB: true);
         if (HasBias)
         {
             Elementwise.AddBias(s.Y, context.Param(1));
@@ -114,7 +114,7 @@ public sealed class Linear : Layer
         var g = s.G!;
         if (context.ParamGrad(0) is { } dw)
         {
-            Gemm.Run(g, s.X, dw, transA: true, beta: context.AccumulateParamGrad(0) ? 1f : 0f);
+            GemmOp.Run(g, s.X, dw, transA: true, beta: context.AccumulateParamGrad(0) ? 1f : 0f);
         }
 
         if (HasBias && context.ParamGrad(1) is { } db)
@@ -124,7 +124,7 @@ public sealed class Linear : Layer
 
         if (s.DX is not null)
         {
-            Gemm.Run(g, context.Param(0), s.DX, beta: context.AccumulateInputGrad() ? 1f : 0f);
+            GemmOp.Run(g, context.Param(0), s.DX, beta: context.AccumulateInputGrad() ? 1f : 0f);
         }
     }
 
@@ -136,10 +136,10 @@ public sealed class Linear : Layer
     {
         ArgumentNullException.ThrowIfNull(context);
         var s = (State)context.State!;
-        Gemm.Run(s.TX!, context.Param(0), s.TY!, transB: true);
+        GemmOp.Run(s.TX!, context.Param(0), s.TY!, transB: true);
         if (context.ParamTangent(0) is { } dw)
         {
-            Gemm.Run(s.X, dw, s.TY!, transB: true, beta: 1f);
+            GemmOp.Run(s.X, dw, s.TY!, transB: true, beta: 1f);
         }
 
         if (HasBias && context.ParamTangent(1) is { } db)

@@ -100,11 +100,11 @@ public class BatchNorm : Layer
     {
         ArgumentNullException.ThrowIfNull(context);
         var gamma = Affine ? context.Param(0) : null;
-        Ops.BatchNorm.Backward(context.Input(), context.InputTangent(), gamma, context.Saved(0), context.Saved(1), context.OutputTangent(), null, null, context.Training);
+        Ops.BatchNormOp.Backward(context.Input(), context.InputTangent(), gamma, context.Saved(0), context.Saved(1), context.OutputTangent(), null, null, context.Training);
         if (Affine && context.ParamTangent(0) is { } dg)
         {
             var t = context.TangentWorkspace(0);
-            Ops.BatchNorm.Forward(context.Input(), t, dg, context.ParamTangent(1), context.Training ? null : context.Buffer(0), context.Training ? null : context.Buffer(1),
+            Ops.BatchNormOp.Forward(context.Input(), t, dg, context.ParamTangent(1), context.Training ? null : context.Buffer(0), context.Training ? null : context.Buffer(1),
                 context.TangentWorkspace(1), context.TangentWorkspace(2), context.Training, Momentum, Eps);
             Elementwise.Accumulate(context.OutputTangent(), t);
         }
@@ -120,7 +120,7 @@ public class BatchNorm : Layer
             return;
         }
 
-        Ops.BatchNorm.Forward(context.Input(), context.Output(), Affine ? context.Param(0) : null, Affine ? context.Param(1) : null,
+        Ops.BatchNormOp.Forward(context.Input(), context.Output(), Affine ? context.Param(0) : null, Affine ? context.Param(1) : null,
             context.Buffer(0), context.Buffer(1), context.Saved(0), context.Saved(1), context.Training, Momentum, Eps);
     }
 
@@ -136,7 +136,7 @@ public class BatchNorm : Layer
 
         var dg = Affine ? context.ParamGrad(0) : null;
         var db = Affine ? context.ParamGrad(1) : null;
-        Ops.BatchNorm.Backward(context.Input(), context.OutputGrad(), Affine ? context.Param(0) : null, context.Saved(0), context.Saved(1),
+        Ops.BatchNormOp.Backward(context.Input(), context.OutputGrad(), Affine ? context.Param(0) : null, context.Saved(0), context.Saved(1),
             context.InputGrad(), dg, db, context.Training, dg is not null ? context.AccumulateParamGrad(0) : db is not null && context.AccumulateParamGrad(1));
     }
 
@@ -235,11 +235,11 @@ public sealed class LayerNorm : Layer
     /// <inheritdoc />
     public override bool HasTangent => true;
 
-    /// <summary>Forward mode: the layer-norm tangent op (<see cref="Ops.LayerNorm.Tangent"/>) from the statistics forward saved.</summary>
+    /// <summary>Forward mode: the layer-norm tangent op (<see cref="Ops.LayerNormOp.Tangent"/>) from the statistics forward saved.</summary>
     public override void Tangent(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Ops.LayerNorm.Tangent(context.Input(), context.InputTangent(), context.OutputTangent(), Affine ? context.Param(0) : null,
+        Ops.LayerNormOp.Tangent(context.Input(), context.InputTangent(), context.OutputTangent(), Affine ? context.Param(0) : null,
             Affine ? context.ParamTangent(0) : null, Affine ? context.ParamTangent(1) : null, context.Saved(0), context.Saved(1), NormalizedShape);
     }
 
@@ -247,7 +247,7 @@ public sealed class LayerNorm : Layer
     public override void Forward(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Ops.LayerNorm.Forward(context.Input(), context.Output(), Affine ? context.Param(0) : null, Affine ? context.Param(1) : null,
+        Ops.LayerNormOp.Forward(context.Input(), context.Output(), Affine ? context.Param(0) : null, Affine ? context.Param(1) : null,
             context.Saved(0), context.Saved(1), NormalizedShape, Eps);
     }
 
@@ -257,7 +257,7 @@ public sealed class LayerNorm : Layer
         ArgumentNullException.ThrowIfNull(context);
         var dg = Affine ? context.ParamGrad(0) : null;
         var db = Affine ? context.ParamGrad(1) : null;
-        Ops.LayerNorm.Backward(context.Input(), context.OutputGrad(), Affine ? context.Param(0) : null, context.Saved(0), context.Saved(1),
+        Ops.LayerNormOp.Backward(context.Input(), context.OutputGrad(), Affine ? context.Param(0) : null, context.Saved(0), context.Saved(1),
             context.InputGrad(), dg, db, NormalizedShape, dg is not null ? context.AccumulateParamGrad(0) : db is not null && context.AccumulateParamGrad(1));
     }
 
@@ -314,7 +314,7 @@ public sealed class Dropout : Layer
     public override void Forward(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Ops.Dropout.Forward(context.Input(), context.Output(), P, context.Seed, Offset(context), context.Training);
+        Ops.DropoutOp.Forward(context.Input(), context.Output(), P, context.Seed, Offset(context), context.Training);
     }
 
     /// <inheritdoc />
@@ -324,7 +324,7 @@ public sealed class Dropout : Layer
     public override void Tangent(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Ops.Dropout.Backward(context.InputTangent(), context.OutputTangent(), P, context.Seed, Offset(context), context.Training);
+        Ops.DropoutOp.Backward(context.InputTangent(), context.OutputTangent(), P, context.Seed, Offset(context), context.Training);
     }
 
     /// <inheritdoc />
@@ -333,7 +333,7 @@ public sealed class Dropout : Layer
         ArgumentNullException.ThrowIfNull(context);
         if (context.InputGrad() is { } dx)
         {
-            Ops.Dropout.Backward(context.OutputGrad(), dx, P, context.Seed, Offset(context), context.Training);
+            Ops.DropoutOp.Backward(context.OutputGrad(), dx, P, context.Seed, Offset(context), context.Training);
         }
     }
 

@@ -114,7 +114,7 @@ public sealed class MaxPool2d : Pool2dLayer
     public override Shape[] InferShapes(IReadOnlyList<Shape> inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        return [Ops.MaxPool2d.OutputShape(inputs[0], Options)];
+        return [Ops.MaxPool2dOp.OutputShape(inputs[0], Options)];
     }
 
     /// <inheritdoc />
@@ -132,7 +132,7 @@ public sealed class MaxPool2d : Pool2dLayer
     }
 
     /// <inheritdoc />
-    public override void Forward(NodeContext context) => PoolCall.ForwardIndexed(context, Ops.MaxPool2d.ForwardRegistry);
+    public override void Forward(NodeContext context) => PoolCall.ForwardIndexed(context, Ops.MaxPool2dOp.ForwardRegistry);
 
     /// <inheritdoc />
     public override bool HasTangent => true;
@@ -141,7 +141,7 @@ public sealed class MaxPool2d : Pool2dLayer
     public override void Tangent(NodeContext context) => PoolCall.TangentIndexed(context);
 
     /// <inheritdoc />
-    public override void Backward(NodeContext context) => PoolCall.BackwardIndexed(context, Ops.MaxPool2d.BackwardRegistry);
+    public override void Backward(NodeContext context) => PoolCall.BackwardIndexed(context, Ops.MaxPool2dOp.BackwardRegistry);
 }
 
 /// <summary>Average pooling (<c>torch.nn.AvgPool2d</c>, count_include_pad, floor mode).</summary>
@@ -163,7 +163,7 @@ public sealed class AvgPool2d : Pool2dLayer
     public override Shape[] InferShapes(IReadOnlyList<Shape> inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        return [Ops.AvgPool2d.OutputShape(inputs[0], Options)];
+        return [Ops.AvgPool2dOp.OutputShape(inputs[0], Options)];
     }
 
     /// <inheritdoc />
@@ -178,7 +178,7 @@ public sealed class AvgPool2d : Pool2dLayer
     {
         ArgumentNullException.ThrowIfNull(context);
         var s = (PoolCall)context.State!;
-        Ops.AvgPool2d.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.Input().View, context.Output().View);
+        Ops.AvgPool2dOp.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.Input().View, context.Output().View);
     }
 
     /// <inheritdoc />
@@ -189,7 +189,7 @@ public sealed class AvgPool2d : Pool2dLayer
     {
         ArgumentNullException.ThrowIfNull(context);
         var s = (PoolCall)context.State!;
-        Ops.AvgPool2d.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.InputTangent().View, context.OutputTangent().View);
+        Ops.AvgPool2dOp.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.InputTangent().View, context.OutputTangent().View);
     }
 
     /// <inheritdoc />
@@ -199,7 +199,7 @@ public sealed class AvgPool2d : Pool2dLayer
         if (context.InputGrad() is { } dx)
         {
             var s = (PoolCall)context.State!;
-            Ops.AvgPool2d.BackwardRegistry.Resolve(context.Device)(context.Device, s.Backward, context.OutputGrad().View, dx.View);
+            Ops.AvgPool2dOp.BackwardRegistry.Resolve(context.Device)(context.Device, s.Backward, context.OutputGrad().View, dx.View);
         }
     }
 }
@@ -227,7 +227,7 @@ public sealed class LPPool2d : Pool2dLayer
     public override Shape[] InferShapes(IReadOnlyList<Shape> inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        return [Ops.LpPool2d.OutputShape(inputs[0], Options)];
+        return [Ops.LPPool2dOp.OutputShape(inputs[0], Options)];
     }
 
     /// <inheritdoc />
@@ -252,7 +252,7 @@ public sealed class LPPool2d : Pool2dLayer
     {
         ArgumentNullException.ThrowIfNull(context);
         var s = (PoolCall)context.State!;
-        Ops.LpPool2d.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.Input().View, context.Output().View);
+        Ops.LPPool2dOp.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.Input().View, context.Output().View);
     }
 
     /// <inheritdoc />
@@ -273,7 +273,7 @@ public sealed class LPPool2d : Pool2dLayer
         if (context.InputGrad() is { } dx)
         {
             var s = (PoolCall)context.State!;
-            Ops.LpPool2d.BackwardRegistry.Resolve(context.Device)(context.Device, s.Backward, context.Input().View, context.OutputGrad().View, dx.View);
+            Ops.LPPool2dOp.BackwardRegistry.Resolve(context.Device)(context.Device, s.Backward, context.Input().View, context.OutputGrad().View, dx.View);
         }
     }
 }
@@ -311,7 +311,7 @@ public sealed class GlobalAvgPool : Layer
     {
         ArgumentNullException.ThrowIfNull(context);
         var s = (PoolCall)context.State!;
-        Ops.GlobalAvgPool2d.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.Input().View, context.Output().View);
+        Ops.GlobalAvgPool2dOp.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.Input().View, context.Output().View);
     }
 
     /// <inheritdoc />
@@ -322,7 +322,7 @@ public sealed class GlobalAvgPool : Layer
     {
         ArgumentNullException.ThrowIfNull(context);
         var s = (PoolCall)context.State!;
-        Ops.GlobalAvgPool2d.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.InputTangent().View, context.OutputTangent().View);
+        Ops.GlobalAvgPool2dOp.ForwardRegistry.Resolve(context.Device)(context.Device, s.Forward, context.InputTangent().View, context.OutputTangent().View);
     }
 
     /// <inheritdoc />
@@ -332,7 +332,7 @@ public sealed class GlobalAvgPool : Layer
         if (context.InputGrad() is { } dx)
         {
             var s = (PoolCall)context.State!;
-            Ops.GlobalAvgPool2d.BackwardRegistry.Resolve(context.Device)(context.Device, s.Backward, context.OutputGrad().View, dx.View);
+            Ops.GlobalAvgPool2dOp.BackwardRegistry.Resolve(context.Device)(context.Device, s.Backward, context.OutputGrad().View, dx.View);
         }
     }
 

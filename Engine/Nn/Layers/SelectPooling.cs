@@ -17,21 +17,21 @@ public sealed class MedianPool2d : Pool2dLayer
     public MedianPool2d(int kernel, int? stride = null)
         : base("MedianPool2d", (kernel, kernel), stride is { } s ? (s, s) : null, (0, 0))
     {
-        Ops.MedianPool2d.Describe(new Shape(1, 1, kernel, kernel), Options);
+        Ops.MedianPool2dOp.Describe(new Shape(1, 1, kernel, kernel), Options);
     }
 
     /// <summary>Any window of odd sizes.</summary>
     public MedianPool2d((int H, int W) kernel, (int H, int W)? stride)
         : base("MedianPool2d", kernel, stride, (0, 0))
     {
-        Ops.MedianPool2d.Describe(new Shape(1, 1, kernel.H, kernel.W), Options);
+        Ops.MedianPool2dOp.Describe(new Shape(1, 1, kernel.H, kernel.W), Options);
     }
 
     /// <inheritdoc />
     public override Shape[] InferShapes(IReadOnlyList<Shape> inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        return [Ops.MedianPool2d.OutputShape(inputs[0], Options)];
+        return [Ops.MedianPool2dOp.OutputShape(inputs[0], Options)];
     }
 
     /// <inheritdoc />
@@ -49,10 +49,10 @@ public sealed class MedianPool2d : Pool2dLayer
     }
 
     /// <inheritdoc />
-    public override void Forward(NodeContext context) => PoolCall.ForwardIndexed(context, Ops.MedianPool2d.ForwardRegistry);
+    public override void Forward(NodeContext context) => PoolCall.ForwardIndexed(context, Ops.MedianPool2dOp.ForwardRegistry);
 
     /// <inheritdoc />
-    public override void Backward(NodeContext context) => PoolCall.BackwardIndexed(context, Ops.MedianPool2d.BackwardRegistry);
+    public override void Backward(NodeContext context) => PoolCall.BackwardIndexed(context, Ops.MedianPool2dOp.BackwardRegistry);
 
     /// <inheritdoc />
     public override bool HasTangent => true;
@@ -75,7 +75,7 @@ public sealed class GlobalMaxPool : Layer
     {
         ArgumentNullException.ThrowIfNull(inputs);
         var x = inputs[0];
-        Ops.GlobalMaxPool2d.Describe(x);
+        Ops.GlobalMaxPool2dOp.Describe(x);
         return [new Shape(x[0], x[1])];
     }
 
@@ -90,15 +90,15 @@ public sealed class GlobalMaxPool : Layer
     public override void Prepare(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        PoolParams p = Ops.GlobalMaxPool2d.Describe(context.Input().Shape);
+        PoolParams p = Ops.GlobalMaxPool2dOp.Describe(context.Input().Shape);
         context.State = new PoolCall(p, p with { Beta = context.InputGrads[0] is not null && context.AccumulateInputGrad() ? 1f : 0f });
     }
 
     /// <inheritdoc />
-    public override void Forward(NodeContext context) => PoolCall.ForwardIndexed(context, Ops.GlobalMaxPool2d.ForwardRegistry);
+    public override void Forward(NodeContext context) => PoolCall.ForwardIndexed(context, Ops.GlobalMaxPool2dOp.ForwardRegistry);
 
     /// <inheritdoc />
-    public override void Backward(NodeContext context) => PoolCall.BackwardIndexed(context, Ops.GlobalMaxPool2d.BackwardRegistry);
+    public override void Backward(NodeContext context) => PoolCall.BackwardIndexed(context, Ops.GlobalMaxPool2dOp.BackwardRegistry);
 
     /// <inheritdoc />
     public override bool HasTangent => true;

@@ -93,7 +93,7 @@ public sealed class Concat : Layer
     public override void Forward(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Ops.Concat.Forward(((ConcatState)context.State!).Inputs, context.Output(), Axis);
+        Ops.ConcatOp.Forward(((ConcatState)context.State!).Inputs, context.Output(), Axis);
     }
 
     /// <inheritdoc />
@@ -103,14 +103,14 @@ public sealed class Concat : Layer
     public override void Tangent(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Ops.Concat.Forward(((ConcatState)context.State!).Tangents, context.OutputTangent(), Axis);
+        Ops.ConcatOp.Forward(((ConcatState)context.State!).Tangents, context.OutputTangent(), Axis);
     }
 
     /// <inheritdoc />
     public override void Backward(NodeContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        Ops.Concat.Backward(context.OutputGrad(), ((ConcatState)context.State!).Grads, Axis);
+        Ops.ConcatOp.Backward(context.OutputGrad(), ((ConcatState)context.State!).Grads, Axis);
     }
 
     /// <inheritdoc />

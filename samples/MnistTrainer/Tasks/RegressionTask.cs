@@ -28,7 +28,7 @@ internal sealed class RegressionTask : SampleTask
     public override string Name => "regression";
 
     public override string Help => """
-        Regression on a table: an MLP (dense 64, dense 64, dense 1, ReLU) predicts the --target column of a CSV file from
+        Regression on a table: an MLP (dense 64, dense 64, dense 1, Relu) predicts the --target column of a CSV file from
         every other column whose values are all numbers (others, such as dates, are left out), trained on the mean
         squared error. Features are standardized with the training rows' mean and deviation; 80% of the rows (shuffled
         by --seed) train, 20% test. Reports the test RMSE and R² (and MAE), in the target's units.
@@ -89,7 +89,7 @@ internal sealed class RegressionTask : SampleTask
     }
 
     public override Module Build(TaskData data) => new Sequential(
-        new Linear(data.Train.SampleShape[0], 64), new ReLU(), new Linear(64, 64), new ReLU(), new Linear(64, 1));
+        new Linear(data.Train.SampleShape[0], 64), new Relu(), new Linear(64, 64), new Relu(), new Linear(64, 1));
 
     public override ILossSpec Loss() => Engine.Nn.Loss.Mse();
 

@@ -18,7 +18,7 @@ internal sealed class SegmentationTask : SampleTask
     public override string Help => """
         Digit segmentation: for every pixel, predict background or the digit it belongs to (ink is the pixels above half
         intensity; 11 classes). A fully convolutional net (conv 16, pool, conv 32, pool, conv 64, conv 64, two 2x
-        transposed convs, each with batch norm and ReLU, then a 1x1 conv to 11 classes) is trained on per-pixel
+        transposed convs, each with batch norm and Relu, then a 1x1 conv to 11 classes) is trained on per-pixel
         cross-entropy plus the Dice loss of its softmax (Loss.DiceCrossEntropy); random shifts of up to 2 pixels move
         each image and its mask together. Reports the test mean IoU over the 11 classes (and per-class IoU and Dice in
         metrics.json). Trains on the first 20,000 training digits by default (--train-samples).
@@ -39,12 +39,12 @@ internal sealed class SegmentationTask : SampleTask
     }
 
     public override Module Build(TaskData data) => new Sequential(
-        new Conv2d(1, 16, 3, padding: 1), new BatchNorm2d(16), new ReLU(), new MaxPool2d(2),
-        new Conv2d(16, 32, 3, padding: 1), new BatchNorm2d(32), new ReLU(), new MaxPool2d(2),
-        new Conv2d(32, 64, 3, padding: 1), new BatchNorm2d(64), new ReLU(),
-        new Conv2d(64, 64, 3, padding: 1), new BatchNorm2d(64), new ReLU(),
-        new ConvTranspose2d(64, 32, 2, stride: 2), new BatchNorm2d(32), new ReLU(),
-        new ConvTranspose2d(32, 16, 2, stride: 2), new BatchNorm2d(16), new ReLU(),
+        new Conv2d(1, 16, 3, padding: 1), new BatchNorm2d(16), new Relu(), new MaxPool2d(2),
+        new Conv2d(16, 32, 3, padding: 1), new BatchNorm2d(32), new Relu(), new MaxPool2d(2),
+        new Conv2d(32, 64, 3, padding: 1), new BatchNorm2d(64), new Relu(),
+        new Conv2d(64, 64, 3, padding: 1), new BatchNorm2d(64), new Relu(),
+        new ConvTranspose2d(64, 32, 2, stride: 2), new BatchNorm2d(32), new Relu(),
+        new ConvTranspose2d(32, 16, 2, stride: 2), new BatchNorm2d(16), new Relu(),
         new Conv2d(16, DigitMasks.Classes, 1));
 
     public override ILossSpec Loss() => Engine.Nn.Loss.DiceCrossEntropy();

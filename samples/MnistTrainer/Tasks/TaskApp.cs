@@ -127,7 +127,7 @@ internal static class TaskApp
         int perRank = o.BatchSize / (group?.Size ?? 1);
         int rows = perRank * task.RowsPerSample;
         using var net = model.Compile(device, new Shape([rows, .. data.Train.SampleShape.ToArray()]), task.Loss(), new Engine.Nn.CompileOptions { Seed = unchecked((int)o.Seed) });
-        using var adam = new Adam(net.Parameters, new AdamOptions { Lr = o.LearningRate });
+        using var adam = new Adam(net.Parameters, new AdamOptions { LR = o.LearningRate });
         int batches = (data.Train.Count + o.BatchSize - 1) / o.BatchSize;
         var cosine = new CosineAnnealingLR(adam, tMax: Math.Max(1, batches * o.Epochs));
         using var trainer = new Trainer(net, adam, cosine, new TrainingOptions

@@ -48,9 +48,9 @@ internal sealed class TripletTask : SampleTask
     }
 
     public override Module Build(TaskData data) => new Sequential(
-        new Conv2d(1, 16, 3, padding: 1), new ReLU(), new MaxPool2d(2),
-        new Conv2d(16, 32, 3, padding: 1), new ReLU(), new MaxPool2d(2),
-        new Flatten(), new Linear(32 * 7 * 7, 64), new ReLU(), new Linear(64, Dim));
+        new Conv2d(1, 16, 3, padding: 1), new Relu(), new MaxPool2d(2),
+        new Conv2d(16, 32, 3, padding: 1), new Relu(), new MaxPool2d(2),
+        new Flatten(), new Linear(32 * 7 * 7, 64), new Relu(), new Linear(64, Dim));
 
     public override ILossSpec Loss() => Engine.Nn.Loss.Triplet(margin: 1f);
 

@@ -5,7 +5,7 @@ using Engine.Ops;
 namespace Engine.Conformance.Handlers;
 
 /// <summary>Runs activation cases (inputs x and optional g; outputs y and, with g, dx) through <see cref="IActivationOp"/>.</summary>
-public sealed class ActivationCases : IConformanceHandler
+internal sealed class ActivationCases : IConformanceHandler
 {
     /// <inheritdoc />
     public IReadOnlyCollection<string> Ops => ActivationTable.Names;

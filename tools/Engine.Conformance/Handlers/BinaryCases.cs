@@ -10,7 +10,7 @@ namespace Engine.Conformance.Handlers;
 /// Runs <c>add</c>, <c>subtract</c>, <c>multiply</c> and <c>divide</c> cases through <see cref="BinaryOps"/>: inputs a, b
 /// (shapes that broadcast) and g; outputs y, da, db (each summed over its operand's broadcast dimensions).
 /// </summary>
-public sealed class BinaryCases : IConformanceHandler
+internal sealed class BinaryCases : IConformanceHandler
 {
     /// <inheritdoc />
     public IReadOnlyCollection<string> Ops { get; } = BinaryTable.All.Select(r => r.Name).ToArray();

@@ -8,11 +8,11 @@ using Engine.Ops;
 namespace Engine.Conformance.Handlers;
 
 /// <summary>
-/// Runs <c>conv1d</c>, <c>conv2d</c> and <c>conv_transpose2d</c> cases through <see cref="Conv1d"/>, <see cref="Conv2d"/>
-/// and <see cref="ConvTranspose2d"/>. conv2d's padding may be [pH, pW], a number, [top, left, bottom, right] or
+/// Runs <c>conv1d</c>, <c>conv2d</c> and <c>conv_transpose2d</c> cases through <see cref="Conv1dOp"/>, <see cref="Conv2dOp"/>
+/// and <see cref="ConvTranspose2dOp"/>. conv2d's padding may be [pH, pW], a number, [top, left, bottom, right] or
 /// "same"/"valid"; conv1d's settings are numbers (padding also "same"/"valid").
 /// </summary>
-public sealed class ConvCases : IConformanceHandler
+internal sealed class ConvCases : IConformanceHandler
 {
     /// <inheritdoc />
     public IReadOnlyCollection<string> Ops { get; } = ["conv1d", "conv2d", "conv_transpose2d"];
@@ -31,16 +31,16 @@ public sealed class ConvCases : IConformanceHandler
             case "conv1d":
             {
                 var o = Conv1dOptions(p);
-                return Convolve(device, testCase, x, w, b, Conv1d.OutputShape(x.Shape, w.Shape, o),
-                    y => Conv1d.Forward(x, w, b, y, o), (g, dx, dw, db) => Conv1d.Backward(x, w, g, dx, dw, db, o));
+                return Convolve(device, testCase, x, w, b, Conv1dOp.OutputShape(x.Shape, w.Shape, o),
+                    y => Conv1dOp.Forward(x, w, b, y, o), (g, dx, dw, db) => Conv1dOp.Backward(x, w, g, dx, dw, db, o));
             }
 
             case "conv2d":
             {
                 var (stride, dilation) = (p.Pair("stride", 1), p.Pair("dilation", 1));
                 var o = new Conv2dOptions { Stride = (stride[0], stride[1]), Dilation = (dilation[0], dilation[1]), Groups = p.Int("groups", 1), Padding = Padding(p.Node("padding")) };
-                return Convolve(device, testCase, x, w, b, Conv2d.OutputShape(x.Shape, w.Shape, o),
-                    y => Conv2d.Forward(x, w, b, y, o), (g, dx, dw, db) => Conv2d.Backward(x, w, g, dx, dw, db, o));
+                return Convolve(device, testCase, x, w, b, Conv2dOp.OutputShape(x.Shape, w.Shape, o),
+                    y => Conv2dOp.Forward(x, w, b, y, o), (g, dx, dw, db) => Conv2dOp.Backward(x, w, g, dx, dw, db, o));
             }
 
             default:
@@ -51,8 +51,8 @@ public sealed class ConvCases : IConformanceHandler
                     Stride = (stride[0], stride[1]), Dilation = (dilation[0], dilation[1]), Groups = p.Int("groups", 1),
                     Padding = (pad[0], pad[1]), OutputPadding = (outPad[0], outPad[1]),
                 };
-                return Convolve(device, testCase, x, w, b, ConvTranspose2d.OutputShape(x.Shape, w.Shape, o),
-                    y => ConvTranspose2d.Forward(x, w, b, y, o), (g, dx, dw, db) => ConvTranspose2d.Backward(x, w, g, dx, dw, db, o));
+                return Convolve(device, testCase, x, w, b, ConvTranspose2dOp.OutputShape(x.Shape, w.Shape, o),
+                    y => ConvTranspose2dOp.Forward(x, w, b, y, o), (g, dx, dw, db) => ConvTranspose2dOp.Backward(x, w, g, dx, dw, db, o));
             }
         }
     }

@@ -4,8 +4,8 @@ using Engine.Ops;
 
 namespace Engine.Conformance.Handlers;
 
-/// <summary>Runs <c>gemm</c> cases through <see cref="Gemm.Run"/>.</summary>
-public sealed class GemmCases : IConformanceHandler
+/// <summary>Runs <c>gemm</c> cases through <see cref="GemmOp.Run"/>.</summary>
+internal sealed class GemmCases : IConformanceHandler
 {
     /// <inheritdoc />
     public IReadOnlyCollection<string> Ops { get; } = ["gemm"];
@@ -26,7 +26,7 @@ public sealed class GemmCases : IConformanceHandler
         int n = tb ? bh.Shape[o] : bh.Shape[o + 1];
         int[] cShape = o == 1 ? [ah.Shape[0], m, n] : [m, n];
         using var c = ch is null ? Tensor.Zeros(device, new Shape(cShape)) : Tensor.FromHost(device, ch.ToFloat(), ch.ToShape());
-        Gemm.Run(a, b, c, ta, tb, alpha, ch is null ? 0f : beta);
+        GemmOp.Run(a, b, c, ta, tb, alpha, ch is null ? 0f : beta);
         return new Dictionary<string, HostTensor> { ["y"] = HostTensor.From(c) };
     }
 }

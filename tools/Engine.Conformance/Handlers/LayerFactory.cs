@@ -12,7 +12,7 @@ namespace Engine.Conformance.Handlers;
 /// Turns <c>{"type": "conv2d", "in_channels": 3, ...}</c> layer objects into modules and a loss object into an
 /// <see cref="ILossSpec"/>. Every key must be understood: an unknown type or setting is an error naming it.
 /// </summary>
-public static class LayerFactory
+internal static class LayerFactory
 {
     /// <summary>The modules of a layer list, in order.</summary>
     /// <exception cref="FormatException">A layer is malformed or unknown; the message names its index.</exception>

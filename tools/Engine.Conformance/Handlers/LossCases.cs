@@ -8,7 +8,7 @@ namespace Engine.Conformance.Handlers;
 /// Runs loss cases through <see cref="Losses"/>: inputs pred, target and optional weight (triplet: anchor, positive,
 /// negative); outputs loss and dpred (triplet: danchor, dpositive, dnegative).
 /// </summary>
-public sealed class LossCases : IConformanceHandler
+internal sealed class LossCases : IConformanceHandler
 {
     /// <inheritdoc />
     public IReadOnlyCollection<string> Ops => LossSpec.Ops;

@@ -6,8 +6,8 @@ using Engine.Ops;
 
 namespace Engine.Conformance.Handlers;
 
-/// <summary>Runs <c>bias_add</c> and <c>concat</c> cases through <see cref="Elementwise"/> and <see cref="Concat"/>.</summary>
-public sealed class MiscCases : IConformanceHandler
+/// <summary>Runs <c>bias_add</c> and <c>concat</c> cases through <see cref="Elementwise"/> and <see cref="ConcatOp"/>.</summary>
+internal sealed class MiscCases : IConformanceHandler
 {
     /// <inheritdoc />
     public IReadOnlyCollection<string> Ops { get; } = ["bias_add", "concat"];
@@ -55,8 +55,8 @@ public sealed class MiscCases : IConformanceHandler
 
             using var g = Load(device, c.Input("g"));
             using var y = Tensor.Empty(device, g.Shape);
-            Concat.Forward(parts.ToArray(), y, axis);
-            Concat.Backward(g, grads.ToArray(), axis);
+            ConcatOp.Forward(parts.ToArray(), y, axis);
+            ConcatOp.Backward(g, grads.ToArray(), axis);
             var result = new Dictionary<string, HostTensor> { ["y"] = HostTensor.From(y) };
             for (int i = 0; i < grads.Count; i++)
             {

@@ -7,8 +7,8 @@ using Engine.Ops;
 
 namespace Engine.Conformance.Handlers;
 
-/// <summary>Runs <c>batch_norm</c> and <c>layer_norm</c> cases through <see cref="BatchNorm"/> and <see cref="LayerNorm"/>.</summary>
-public sealed class NormCases : IConformanceHandler
+/// <summary>Runs <c>batch_norm</c> and <c>layer_norm</c> cases through <see cref="BatchNormOp"/> and <see cref="LayerNormOp"/>.</summary>
+internal sealed class NormCases : IConformanceHandler
 {
     /// <inheritdoc />
     public IReadOnlyCollection<string> Ops { get; } = ["batch_norm", "layer_norm"];
@@ -40,7 +40,7 @@ public sealed class NormCases : IConformanceHandler
         using var y = Tensor.Empty(device, x.Shape);
         using var mean = Tensor.Empty(device, new Shape(channels));
         using var invStd = Tensor.Empty(device, new Shape(channels));
-        BatchNorm.Forward(x, y, gamma, beta, runningMean, runningVar, mean, invStd, training, momentum, eps);
+        BatchNormOp.Forward(x, y, gamma, beta, runningMean, runningVar, mean, invStd, training, momentum, eps);
         var result = new Dictionary<string, HostTensor>
         {
             ["y"] = HostTensor.From(y),
@@ -52,7 +52,7 @@ public sealed class NormCases : IConformanceHandler
             using var dx = Tensor.Empty(device, x.Shape);
             using var dgamma = gamma is null ? null : Tensor.Empty(device, new Shape(channels));
             using var dbeta = beta is null ? null : Tensor.Empty(device, new Shape(channels));
-            BatchNorm.Backward(x, gy, gamma, mean, invStd, dx, dgamma, dbeta, training);
+            BatchNormOp.Backward(x, gy, gamma, mean, invStd, dx, dgamma, dbeta, training);
             result["dx"] = HostTensor.From(dx);
             if (dgamma is not null)
             {
@@ -86,11 +86,11 @@ public sealed class NormCases : IConformanceHandler
         using var y = Tensor.Empty(device, x.Shape);
         using var mean = Tensor.Empty(device, new Shape(rows));
         using var rstd = Tensor.Empty(device, new Shape(rows));
-        LayerNorm.Forward(x, y, gamma, beta, mean, rstd, normalized, eps);
+        LayerNormOp.Forward(x, y, gamma, beta, mean, rstd, normalized, eps);
         using var dx = Tensor.Empty(device, x.Shape);
         using var dgamma = gamma is null ? null : Tensor.Empty(device, normalized);
         using var dbeta = beta is null ? null : Tensor.Empty(device, normalized);
-        LayerNorm.Backward(x, gy, gamma, mean, rstd, dx, dgamma, dbeta, normalized);
+        LayerNormOp.Backward(x, gy, gamma, mean, rstd, dx, dgamma, dbeta, normalized);
         var result = new Dictionary<string, HostTensor> { ["y"] = HostTensor.From(y), ["dx"] = HostTensor.From(dx) };
         if (dgamma is not null)
         {

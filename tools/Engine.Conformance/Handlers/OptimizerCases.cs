@@ -10,7 +10,7 @@ namespace Engine.Conformance.Handlers;
 /// Runs <c>optimizer</c> cases: inputs w0 (n) and grads (T, n); params name and PyTorch's hyper-parameters (betas as
 /// beta1/beta2; engine extensions l1 and decoupled_weight_decay); outputs w_stepK.
 /// </summary>
-public sealed class OptimizerCases : IConformanceHandler
+internal sealed class OptimizerCases : IConformanceHandler
 {
     /// <inheritdoc />
     public IReadOnlyCollection<string> Ops { get; } = ["optimizer"];

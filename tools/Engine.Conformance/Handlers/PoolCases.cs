@@ -9,7 +9,7 @@ namespace Engine.Conformance.Handlers;
 /// Runs <c>max_pool2d</c> and <c>median_pool2d</c> (outputs y, optional indices, dx), <c>avg_pool2d</c>, <c>lp_pool2d</c>,
 /// <c>global_avg_pool2d</c> (x (N, C, H, W) to y (N, C)) and <c>global_max_pool2d</c> (to y (N, C, 1, 1)) cases.
 /// </summary>
-public sealed class PoolCases : IConformanceHandler
+internal sealed class PoolCases : IConformanceHandler
 {
     /// <inheritdoc />
     public IReadOnlyCollection<string> Ops { get; } = ["max_pool2d", "median_pool2d", "avg_pool2d", "lp_pool2d", "global_avg_pool2d", "global_max_pool2d"];
@@ -28,16 +28,16 @@ public sealed class PoolCases : IConformanceHandler
         if (testCase.Op == "global_avg_pool2d")
         {
             using var y = Tensor.Empty(device, new Shape(x.Shape[0], x.Shape[1]));
-            GlobalAvgPool2d.Forward(x, y);
+            GlobalAvgPool2dOp.Forward(x, y);
             outputs["y"] = HostTensor.From(y);
             if (g is not null)
             {
-                GlobalAvgPool2d.Backward(g, dx!);
+                GlobalAvgPool2dOp.Backward(g, dx!);
             }
         }
         else if (testCase.Op == "global_max_pool2d")
         {
-            Indexed(device, new Shape(x.Shape[0], x.Shape[1], 1, 1), g, outputs, (y, i) => GlobalMaxPool2d.Forward(x, y, i), (gy, i) => GlobalMaxPool2d.Backward(gy, i, dx!));
+            Indexed(device, new Shape(x.Shape[0], x.Shape[1], 1, 1), g, outputs, (y, i) => GlobalMaxPool2dOp.Forward(x, y, i), (gy, i) => GlobalMaxPool2dOp.Backward(gy, i, dx!));
         }
         else
         {
@@ -48,21 +48,21 @@ public sealed class PoolCases : IConformanceHandler
             switch (testCase.Op)
             {
                 case "max_pool2d":
-                    Indexed(device, MaxPool2d.OutputShape(x.Shape, o), g, outputs, (y, i) => MaxPool2d.Forward(x, y, i, o), (gy, i) => MaxPool2d.Backward(gy, i, dx!, o));
+                    Indexed(device, MaxPool2dOp.OutputShape(x.Shape, o), g, outputs, (y, i) => MaxPool2dOp.Forward(x, y, i, o), (gy, i) => MaxPool2dOp.Backward(gy, i, dx!, o));
                     break;
 
                 case "median_pool2d":
-                    Indexed(device, MedianPool2d.OutputShape(x.Shape, o), g, outputs, (y, i) => MedianPool2d.Forward(x, y, i, o), (gy, i) => MedianPool2d.Backward(gy, i, dx!, o));
+                    Indexed(device, MedianPool2dOp.OutputShape(x.Shape, o), g, outputs, (y, i) => MedianPool2dOp.Forward(x, y, i, o), (gy, i) => MedianPool2dOp.Backward(gy, i, dx!, o));
                     break;
 
                 case "avg_pool2d":
                 {
-                    using var y = Tensor.Empty(device, AvgPool2d.OutputShape(x.Shape, o));
-                    AvgPool2d.Forward(x, y, o);
+                    using var y = Tensor.Empty(device, AvgPool2dOp.OutputShape(x.Shape, o));
+                    AvgPool2dOp.Forward(x, y, o);
                     outputs["y"] = HostTensor.From(y);
                     if (g is not null)
                     {
-                        AvgPool2d.Backward(g, dx!, o);
+                        AvgPool2dOp.Backward(g, dx!, o);
                     }
 
                     break;
@@ -71,12 +71,12 @@ public sealed class PoolCases : IConformanceHandler
                 default:
                 {
                     double norm = p.Number("norm_type", 2);
-                    using var y = Tensor.Empty(device, LpPool2d.OutputShape(x.Shape, o));
-                    LpPool2d.Forward(x, y, norm, o);
+                    using var y = Tensor.Empty(device, LPPool2dOp.OutputShape(x.Shape, o));
+                    LPPool2dOp.Forward(x, y, norm, o);
                     outputs["y"] = HostTensor.From(y);
                     if (g is not null)
                     {
-                        LpPool2d.Backward(x, g, dx!, norm, o);
+                        LPPool2dOp.Backward(x, g, dx!, norm, o);
                     }
 
                     break;

@@ -9,7 +9,7 @@ using Engine.Nn;
 namespace Engine.Conformance.Handlers;
 
 /// <summary>Runs <c>sequential</c> cases: outputs <c>loss</c>, <c>output</c>, <c>grad.NAME</c> and (training) <c>buffer.NAME</c>.</summary>
-public sealed class SequentialCases : IConformanceHandler
+internal sealed class SequentialCases : IConformanceHandler
 {
     /// <inheritdoc />
     public IReadOnlyCollection<string> Ops { get; } = ["sequential"];
@@ -46,7 +46,7 @@ public sealed class SequentialCases : IConformanceHandler
 /// <c>loss</c>, every parameter and buffer loaded from the inputs by state-dict name, <c>x</c> and <c>target</c>
 /// copied in, and the mode set from <c>training</c>. Inputs that name nothing fail the case.
 /// </summary>
-public sealed class ModelCase : IDisposable
+internal sealed class ModelCase : IDisposable
 {
     private ModelCase(Module model, CompiledModel compiled)
     {

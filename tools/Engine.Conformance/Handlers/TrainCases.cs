@@ -13,7 +13,7 @@ namespace Engine.Conformance.Handlers;
 /// <c>steps</c>. Outputs <c>loss_stepK</c> (the loss of step K, before its update), <c>final.NAME</c> for every
 /// parameter and buffer after the last step.
 /// </summary>
-public sealed class TrainCases : IConformanceHandler
+internal sealed class TrainCases : IConformanceHandler
 {
     /// <inheritdoc />
     public IReadOnlyCollection<string> Ops { get; } = ["train"];

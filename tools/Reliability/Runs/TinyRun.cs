@@ -23,9 +23,9 @@ internal sealed class TinyRun : IDisposable
     {
         ownsDevice = device is null;
         Device = device ?? Device.Create(DeviceKind.Cpu, new DeviceOptions { HonorEnvironment = false, ForceKernelsOnCpu = kernels });
-        Model = new Sequential(new Linear(Features, 12), new BatchNorm1d(12), new ReLU(), new Dropout(0.3f), new Linear(12, Classes));
+        Model = new Sequential(new Linear(Features, 12), new BatchNorm1d(12), new Relu(), new Dropout(0.3f), new Linear(12, Classes));
         Net = Model.Compile(Device, new Shape(batchSize, Features), Loss.CrossEntropy(), new CompileOptions { Seed = 1 });
-        Optimizer = new Adam(Net.Parameters, new AdamOptions { Lr = 0.05 });
+        Optimizer = new Adam(Net.Parameters, new AdamOptions { LR = 0.05 });
         Trainer = new Trainer(Net, Optimizer, new ExponentialLR(Optimizer, 0.97), new TrainingOptions
         {
             Epochs = epochs, BatchSize = batchSize, Seed = 3, ScheduleStepping = ScheduleStepping.PerStep,

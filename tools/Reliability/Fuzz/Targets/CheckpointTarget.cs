@@ -100,7 +100,7 @@ internal static class CheckpointTarget
             var parts = new List<string>
             {
                 Run.WeightsHash(),
-                $"{opt.StepCount} {string.Join(",", opt.Groups.Select(g => $"{g.Lr:R}/{g.InitialLr:R}"))} {Trainer.Epoch} {Trainer.BatchInEpoch} {Trainer.StepCount} {Trainer.History.Count}",
+                $"{opt.StepCount} {string.Join(",", opt.Groups.Select(g => $"{g.LR:R}/{g.InitialLR:R}"))} {Trainer.Epoch} {Trainer.BatchInEpoch} {Trainer.StepCount} {Trainer.History.Count}",
                 Trainer.Schedule!.StateDict().ToJsonString(),
             };
             parts.AddRange(opt.StateNames.Order(StringComparer.Ordinal).Select(n => Hash(opt.GetState(n).ToArray())));

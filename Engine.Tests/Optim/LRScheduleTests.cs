@@ -12,7 +12,7 @@ using NUnit.Framework;
 
 namespace Engine.Tests.Optim;
 
-public sealed class LrScheduleTests
+public sealed class LRScheduleTests
 {
     private static Device Dev => TestDevices.Get(new DeviceConfig("cpu-host", DeviceKind.Cpu, ForceKernels: false));
 
@@ -27,15 +27,15 @@ public sealed class LrScheduleTests
         var set = ParameterSet.Create(Dev, [("a", new Shape(2), ParameterRole.Weight), ("b", new Shape(3), ParameterRole.Weight)]);
         set["a"].Group = "a";
         set["b"].Group = "b";
-        var opt = new Sgd(set, new SgdOptions { Lr = baseLrs[0] }, new Dictionary<string, OptimizerOptions>
+        var opt = new Sgd(set, new SgdOptions { LR = baseLrs[0] }, new Dictionary<string, OptimizerOptions>
         {
-            ["a"] = new SgdOptions { Lr = baseLrs[0] },
-            ["b"] = new SgdOptions { Lr = baseLrs[1] },
+            ["a"] = new SgdOptions { LR = baseLrs[0] },
+            ["b"] = new SgdOptions { LR = baseLrs[1] },
         });
         return (set, opt);
     }
 
-    private static LrScheduler Build(Optimizer opt, JsonObject spec)
+    private static LRScheduler Build(Optimizer opt, JsonObject spec)
     {
         double D(string k, double d) => spec[k]?.GetValue<double>() ?? d;
         int I(string k, int d) => spec[k]?.GetValue<int>() ?? d;
@@ -49,7 +49,7 @@ public sealed class LrScheduleTests
         };
     }
 
-    private static LrSchedulerBase BuildAny(Optimizer opt, JsonObject spec)
+    private static LRSchedulerBase BuildAny(Optimizer opt, JsonObject spec)
     {
         string type = spec["type"]!.GetValue<string>();
         switch (type)
@@ -58,7 +58,7 @@ public sealed class LrScheduleTests
                 var subs = spec["schedulers"]!.AsArray().Select(s => Build(opt, s!.AsObject())).ToList();
                 return new SequentialLR(opt, subs, spec["milestones"]!.AsArray().Select(m => m!.GetValue<int>()).ToList());
             case "warmup_cosine":
-                return LrSchedules.WarmupCosine(opt, spec["warmup"]!.GetValue<int>(), spec["total"]!.GetValue<int>(),
+                return LRSchedules.WarmupCosine(opt, spec["warmup"]!.GetValue<int>(), spec["total"]!.GetValue<int>(),
                     spec["start_factor"]!.GetValue<double>(), spec["eta_min"]!.GetValue<double>());
             case "plateau":
                 return new ReduceLROnPlateau(opt,
@@ -75,7 +75,7 @@ public sealed class LrScheduleTests
         }
     }
 
-    private static void StepOnce(LrSchedulerBase s, double? metric)
+    private static void StepOnce(LRSchedulerBase s, double? metric)
     {
         switch (s)
         {
@@ -85,7 +85,7 @@ public sealed class LrScheduleTests
             case SequentialLR q:
                 q.Step();
                 break;
-            case LrScheduler l:
+            case LRScheduler l:
                 l.Step();
                 break;
         }
@@ -112,8 +112,8 @@ public sealed class LrScheduleTests
 
             for (int g = 0; g < 2; g++)
             {
-                Assert.That(opt.Groups[g].Lr, Is.EqualTo(want[t][g]).Within(1e-12).Percent.Or.EqualTo(want[t][g]).Within(1e-18), $"{c["label"]}: step {t}, group {g}");
-                Assert.That(sched.LastLr[g], Is.EqualTo(opt.Groups[g].Lr), "LastLr");
+                Assert.That(opt.Groups[g].LR, Is.EqualTo(want[t][g]).Within(1e-12).Percent.Or.EqualTo(want[t][g]).Within(1e-18), $"{c["label"]}: step {t}, group {g}");
+                Assert.That(sched.LastLR[g], Is.EqualTo(opt.Groups[g].LR), "LastLr");
             }
         }
     }
@@ -134,7 +134,7 @@ public sealed class LrScheduleTests
         }
 
         string saved = sched.StateDict().ToJsonString();
-        var lrs = opt.Groups.Select(g => (g.Lr, g.InitialLr)).ToArray();
+        var lrs = opt.Groups.Select(g => (g.LR, g.InitialLR)).ToArray();
         opt.Dispose();
         set.Dispose();
 
@@ -145,13 +145,13 @@ public sealed class LrScheduleTests
         sched2.LoadStateDict(JsonNode.Parse(saved)!.AsObject());
         for (int g = 0; g < 2; g++)
         {
-            (opt2.Groups[g].Lr, opt2.Groups[g].InitialLr) = lrs[g];
+            (opt2.Groups[g].LR, opt2.Groups[g].InitialLR) = lrs[g];
         }
 
         for (int t = cut + 1; t < want.Length; t++)
         {
             StepOnce(sched2, metrics?[t - 1]);
-            Assert.That(opt2.Groups[0].Lr, Is.EqualTo(want[t][0]).Within(1e-12).Percent.Or.EqualTo(want[t][0]).Within(1e-18), $"resumed step {t}");
+            Assert.That(opt2.Groups[0].LR, Is.EqualTo(want[t][0]).Within(1e-12).Percent.Or.EqualTo(want[t][0]).Within(1e-18), $"resumed step {t}");
         }
     }
 
@@ -168,7 +168,7 @@ public sealed class LrScheduleTests
         Assert.That(() => new ReduceLROnPlateau(opt, minLr: [0.1, 0.2, 0.3]), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contain("expected 2 min_lrs"));
         var a = new StepLR(opt, 2);
         Assert.That(() => new SequentialLR(opt, [a], [3]), Throws.ArgumentException.With.Message.Contain("one milestone fewer"));
-        Assert.That(() => LrSchedules.WarmupCosine(opt, 10, 10), Throws.InstanceOf<ArgumentOutOfRangeException>());
+        Assert.That(() => LRSchedules.WarmupCosine(opt, 10, 10), Throws.InstanceOf<ArgumentOutOfRangeException>());
         Assert.That(() => a.LoadStateDict(new ExponentialLR(opt, 0.5).StateDict()), Throws.InstanceOf<FormatException>().With.Message.Contain("'ExponentialLR'"));
     }
 }

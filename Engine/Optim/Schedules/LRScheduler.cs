@@ -7,20 +7,20 @@ using System.Text.Json.Nodes;
 namespace Engine.Optim.Schedules;
 
 /// <summary>Anything that sets an optimizer's learning rates and can be saved in a checkpoint.</summary>
-public abstract class LrSchedulerBase
+public abstract class LRSchedulerBase
 {
-    private protected LrSchedulerBase(Optimizer optimizer)
+    private protected LRSchedulerBase(Optimizer optimizer)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         Optimizer = optimizer;
-        LastLr = optimizer.Groups.Select(g => g.Lr).ToArray();
+        LastLR = optimizer.Groups.Select(g => g.LR).ToArray();
     }
 
     /// <summary>The optimizer whose group learning rates this scheduler sets.</summary>
     public Optimizer Optimizer { get; }
 
     /// <summary>The learning rates of the groups after the last step (PyTorch's <c>get_last_lr()</c>).</summary>
-    public double[] LastLr { get; private protected set; }
+    public double[] LastLR { get; private protected set; }
 
     /// <summary>The scheduler's state (PyTorch's <c>state_dict()</c> fields), as JSON.</summary>
     public abstract JsonObject StateDict();
@@ -62,38 +62,38 @@ public abstract class LrSchedulerBase
 
 /// <summary>
 /// Base of the epoch-based schedulers, as PyTorch's <c>_LRScheduler</c>: on creation each group's
-/// <see cref="ParamGroup.InitialLr"/> is set (if unset) to its lr, <see cref="BaseLrs"/> are those, and one step runs
+/// <see cref="ParamGroup.InitialLR"/> is set (if unset) to its lr, <see cref="BaseLRs"/> are those, and one step runs
 /// (epoch 0). <see cref="Step()"/> advances <see cref="LastEpoch"/> and sets the groups' lr with the chainable
 /// form; <see cref="Step(int)"/> jumps to an epoch with the closed form where one exists.
 /// </summary>
-public abstract class LrScheduler : LrSchedulerBase
+public abstract class LRScheduler : LRSchedulerBase
 {
     private readonly double[] values;
 
     /// <summary>Attaches to <paramref name="optimizer"/>; subclasses call <see cref="InitialStep"/> when set up.</summary>
     /// <exception cref="ArgumentException">Resuming (<paramref name="lastEpoch"/> != -1) without initial lrs.</exception>
-    private protected LrScheduler(Optimizer optimizer, int lastEpoch)
+    private protected LRScheduler(Optimizer optimizer, int lastEpoch)
         : base(optimizer)
     {
         foreach (var g in optimizer.Groups)
         {
             if (lastEpoch == -1)
             {
-                g.InitialLr ??= g.Lr;
+                g.InitialLR ??= g.LR;
             }
-            else if (g.InitialLr is null)
+            else if (g.InitialLR is null)
             {
                 throw new ArgumentException($"Group '{g.Name}' has no initial lr; resuming a schedule (last_epoch {lastEpoch}) needs one.", nameof(lastEpoch));
             }
         }
 
-        BaseLrs = optimizer.Groups.Select(g => g.InitialLr!.Value).ToArray();
+        BaseLRs = optimizer.Groups.Select(g => g.InitialLR!.Value).ToArray();
         LastEpoch = lastEpoch;
         values = new double[optimizer.Groups.Count];
     }
 
     /// <summary>The groups' initial learning rates.</summary>
-    public double[] BaseLrs { get; private set; }
+    public double[] BaseLRs { get; private set; }
 
     /// <summary>The epoch (step) index of the last step; 0 right after creation.</summary>
     public int LastEpoch { get; internal set; }
@@ -142,7 +142,7 @@ public abstract class LrScheduler : LrSchedulerBase
     private protected virtual bool ClosedFormLr(double[] lrs) => false;
 
     /// <summary>The current lr of group <paramref name="i"/>.</summary>
-    private protected double GroupLr(int i) => Optimizer.Groups[i].Lr;
+    private protected double GroupLr(int i) => Optimizer.Groups[i].LR;
 
     /// <inheritdoc />
     public override JsonObject StateDict()
@@ -152,8 +152,8 @@ public abstract class LrScheduler : LrSchedulerBase
             ["type"] = TypeName,
             ["last_epoch"] = LastEpoch,
             ["_step_count"] = StepCount,
-            ["base_lrs"] = Arr(BaseLrs),
-            ["_last_lr"] = Arr(LastLr),
+            ["base_lrs"] = Arr(BaseLRs),
+            ["_last_lr"] = Arr(LastLR),
         };
         WriteFields(j);
         return j;
@@ -165,8 +165,8 @@ public abstract class LrScheduler : LrSchedulerBase
         CheckType(state, TypeName);
         LastEpoch = (int)Num(state, "last_epoch");
         StepCount = (int)Num(state, "_step_count");
-        BaseLrs = Nums(state, "base_lrs");
-        LastLr = Nums(state, "_last_lr");
+        BaseLRs = Nums(state, "base_lrs");
+        LastLR = Nums(state, "_last_lr");
         ReadFields(state);
     }
 
@@ -185,17 +185,17 @@ public abstract class LrScheduler : LrSchedulerBase
         var gs = Optimizer.Groups;
         for (int i = 0; i < gs.Count; i++)
         {
-            gs[i].Lr = values[i];
+            gs[i].LR = values[i];
         }
 
-        if (LastLr.Length != gs.Count)
+        if (LastLR.Length != gs.Count)
         {
-            LastLr = new double[gs.Count];
+            LastLR = new double[gs.Count];
         }
 
         for (int i = 0; i < gs.Count; i++)
         {
-            LastLr[i] = gs[i].Lr;
+            LastLR[i] = gs[i].LR;
         }
     }
 }
