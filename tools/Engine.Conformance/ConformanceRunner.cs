@@ -58,7 +58,8 @@ public static class ConformanceRunner
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(json);
+            // A repeated key is refused while parsing (JsonObject would otherwise throw ArgumentException on first use).
+            root = JsonNode.Parse(json, documentOptions: new System.Text.Json.JsonDocumentOptions { AllowDuplicateProperties = false });
         }
         catch (System.Text.Json.JsonException ex)
         {
