@@ -55,7 +55,10 @@ public sealed class RankFailureTests
         Assert.That(r.Output, Does.Contain("tripwire: this rank hangs at step 10"));
         Assert.That(r.Output, Does.Contain("rank 0 error: ProcessGroupException: Data-parallel training stopped at step 10 (epoch 2, batch 2): Rank 0 of 2 timed out after 8 s in allreduce: " +
             "rank 1 is alive but not inside any collective call (stuck or busy outside communication)."), r.ToString());
-        Assert.That(r.Output, Does.Contain("MPI_ABORT was invoked on rank 0"), "the timed-out rank ends the job, the hung one with it");
+        // The timed-out rank ends the job, the hung one with it (the faulted group's disposal calls MPI_Abort): mpirun
+        // exits non-zero (above) within the limit (below), though rank 1 never returns by itself. Open MPI's own
+        // "MPI_ABORT was invoked" help text is not asserted: its ORTE layer sometimes fails to deliver it ("Data unpack
+        // would read past end of buffer ... show_help.c"), seen in 2 of 5 full runs here.
         Assert.That(r.Elapsed.TotalSeconds, Is.LessThan(TimeoutSeconds + 60), r.ToString());
         AssertResumesFromStep9(dir);
     }
