@@ -35,17 +35,7 @@ public static class ActivationKernels
     public static void MaxoutForward(Index1D o, ArrayView<float> x, ArrayView<float> y, int pieces)
     {
         long b = (long)o.X * pieces;
-        float m = x[b];
-        for (int j = 1; j < pieces; j++)
-        {
-            float v = x[b + j];
-            if (v > m || (XMath.IsNaN(v) && !XMath.IsNaN(m)))
-            {
-                m = v;
-            }
-        }
-
-        y[o] = m;
+        y[o] = x[b + FirstArgMax(x, b, pieces)];
     }
 
     /// <summary>
