@@ -16,12 +16,13 @@ public sealed class CpuGemmTests
     public static IEnumerable<TestCaseData> Shapes()
     {
         // (M, N, K): tiny, GEMV-like, odd, more than one MC block and KC slice, wider than NC, MLP and im2col-like,
+        // three KC slices of a depth that is not a multiple of 8 (the 8-step packing tail),
         // and shapes that split over threads by column chunks (M within one MC block) or by row blocks (narrow N).
         int[][] mnk =
         [
             [1, 1, 1], [1, 1, 300], [300, 1, 1], [1, 300, 1], [17, 33, 9], [17, 9, 33], [6, 16, 256], [7, 17, 257],
             [257, 129, 513], [257, 513, 129], [64, 10, 128], [32, 4100, 9], [2, 4100, 3], [200, 40, 3], [100, 700, 50],
-            [600, 5, 400], [130, 12, 1000],
+            [600, 5, 400], [130, 12, 1000], [150, 40, 1030],
         ];
         foreach (var kernel in Kernels)
         {

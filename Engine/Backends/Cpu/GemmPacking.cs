@@ -49,9 +49,24 @@ internal static unsafe class GemmPacking
             else
             {
                 float* src = a + (p0 * lda) + i0 + r0;
-                for (int q = 0; q < kc; q++)
+                if (rows == mr && mr % 4 == 0)
                 {
-                    CopyPadded(dst + (q * mr), src + (q * lda), rows, mr);
+                    for (int q = 0; q < kc; q++)
+                    {
+                        float* s = src + (q * lda);
+                        float* d = dst + (q * mr);
+                        for (int i = 0; i < mr; i += 4)
+                        {
+                            Vector128.Store(Vector128.Load(s + i), d + i);
+                        }
+                    }
+                }
+                else
+                {
+                    for (int q = 0; q < kc; q++)
+                    {
+                        CopyPadded(dst + (q * mr), src + (q * lda), rows, mr);
+                    }
                 }
             }
 
@@ -176,7 +191,54 @@ internal static unsafe class GemmPacking
             return;
         }
 
-        for (int q = 0; q < kc; q++)
+        int q12 = 0;
+        if (mr == 12 && Avx.IsSupported)
+        {
+            // Eight steps at a time: rows 0-7 and rows 8-11 (with four zero rows) as two 8 x 8 transposes; column j
+            // of the first fills d[0..8) of step j, the low half of column j of the second fills d[8..12).
+            var zero = Vector256<float>.Zero;
+            float* r0 = src, r4 = src + (4 * lda), r8 = src + (8 * lda);
+            for (; q12 + 8 <= kc; q12 += 8)
+            {
+                var v0 = Vector256.Load(r0 + q12);
+                var v1 = Vector256.Load(r0 + lda + q12);
+                var v2 = Vector256.Load(r0 + (2 * lda) + q12);
+                var v3 = Vector256.Load(r0 + (3 * lda) + q12);
+                var v4 = Vector256.Load(r4 + q12);
+                var v5 = Vector256.Load(r4 + lda + q12);
+                var v6 = Vector256.Load(r4 + (2 * lda) + q12);
+                var v7 = Vector256.Load(r4 + (3 * lda) + q12);
+                Transpose8x8(ref v0, ref v1, ref v2, ref v3, ref v4, ref v5, ref v6, ref v7);
+                var w0 = Vector256.Load(r8 + q12);
+                var w1 = Vector256.Load(r8 + lda + q12);
+                var w2 = Vector256.Load(r8 + (2 * lda) + q12);
+                var w3 = Vector256.Load(r8 + (3 * lda) + q12);
+                var w4 = zero;
+                var w5 = zero;
+                var w6 = zero;
+                var w7 = zero;
+                Transpose8x8(ref w0, ref w1, ref w2, ref w3, ref w4, ref w5, ref w6, ref w7);
+                float* d = dst + (q12 * 12);
+                v0.Store(d);
+                w0.GetLower().Store(d + 8);
+                v1.Store(d + 12);
+                w1.GetLower().Store(d + 20);
+                v2.Store(d + 24);
+                w2.GetLower().Store(d + 32);
+                v3.Store(d + 36);
+                w3.GetLower().Store(d + 44);
+                v4.Store(d + 48);
+                w4.GetLower().Store(d + 56);
+                v5.Store(d + 60);
+                w5.GetLower().Store(d + 68);
+                v6.Store(d + 72);
+                w6.GetLower().Store(d + 80);
+                v7.Store(d + 84);
+                w7.GetLower().Store(d + 92);
+            }
+        }
+
+        for (int q = q12; q < kc; q++)
         {
             float* d = dst + (q * mr);
             for (int i = 0; i < mr; i++)
