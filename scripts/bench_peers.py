@@ -211,7 +211,7 @@ def _fields(line):
 def _read(path):
     """The lines of a peers log: best (side, workload) -> (median ms, flops), peak memory, least peak RSS, parameter
     counts, missing, peaks, infos."""
-    log = {"best": {}, "memory": {}, "rss": {}, "params": {}, "missing": {}, "peaks": [], "infos": [], "order": []}
+    log = {"best": {}, "memory": {}, "rss": {}, "rss_before": {}, "params": {}, "missing": {}, "peaks": [], "infos": [], "order": []}
     with open(path) as f:
         for line in f:
             kind, kv = _fields(line.strip())
@@ -227,6 +227,8 @@ def _read(path):
             elif kind == "rss":
                 key = (kv["side"], kv["workload"])
                 log["rss"][key] = min(log["rss"].get(key, int(kv["peak_bytes"])), int(kv["peak_bytes"]))
+                if "before_epoch_bytes" in kv:
+                    log["rss_before"][key] = int(kv["before_epoch_bytes"])
             elif kind == "unavailable":
                 log["missing"][(kv["side"], kv["workload"])] = kv.get("reason", "")
             elif kind == "peak":
@@ -287,7 +289,7 @@ def report(path):
     hdr = ["workload", "unit", "engine", "torch", "engine GFLOP/s", "torch GFLOP/s", "engine % of FMA peak",
            "engine/torch", "torch-oneDNN ms", "engine/oneDNN"]
     _header(hdr)
-    ratios = []
+    ratios, notes = [], []
     for w in order:
         unit = UNITS.get(w, "ms")
         if w == "mnist_rss":
@@ -296,6 +298,9 @@ def report(path):
             ratio = f"{e / t:.3f}" if e and t else "n/a"
             mb = (lambda b: f"{b / 1e6:.1f}" if b else "-")
             print(f"| {w} | {unit} | {mb(e)} | {mb(t)} | - | - | - | {ratio} | - | - |")
+            b = log["rss_before"]
+            notes.append(f"note: mnist_rss: resident before the epoch (runtime, libraries, opened device): engine "
+                         f"{mb(b.get(('engine', w)))} MB, torch {mb(b.get(('torch', w)))} MB")
             ratios.append(f"ratio {w} {ratio}")
             continue
         e, t, d = best.get(("engine", w)), best.get(("torch", w)), best.get(("torch-onednn", w))
@@ -308,8 +313,8 @@ def report(path):
         print(f"| {w} | {unit} | {ecol} | {_shown(w, t)} | {egf} | {tgf} | {frac} | {ratio} | {_ms(d)} | {rd} |")
         ratios.append(f"ratio {w} {ratio}")
     for (side, w), why in sorted(missing.items()):
-        print(f"note: {side} {w}: {why}")
-    print("\n".join(ratios))
+        notes.append(f"note: {side} {w}: {why}")
+    print("\n".join(notes + ratios))
 
 
 def gpu_report(path):

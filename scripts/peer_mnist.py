@@ -85,11 +85,11 @@ def mnist_epoch(directory):
     return time.perf_counter() - t0, steps, total / count, params(model)
 
 
-def peak_rss_bytes():
-    """This process's peak resident set (VmHWM of /proc/self/status) in bytes."""
+def status_bytes(field="VmHWM:"):
+    """This process's peak resident set (VmHWM of /proc/self/status; VmRSS: now) in bytes."""
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field):
                 return int(line.split()[1]) * 1024
     return -1
 
@@ -106,14 +106,15 @@ def run_epoch(names, data):
                   f"'{os.path.abspath(data)}': {', '.join(missing)} (./build.sh bench-peers fetches them as ./build.sh "
                   f"train does)", flush=True)
         return
+    before = status_bytes("VmRSS:")   # the interpreter and torch, before the epoch
     cpu0 = time.process_time()
     seconds, steps, loss, count = mnist_epoch(data)
     cpu_ms = (time.process_time() - cpu0) * 1e3
-    rss = peak_rss_bytes()
+    rss = status_bytes("VmHWM:")
     print(f"info side=torch workload=mnist_epoch params={count} steps={steps} train_loss={loss:.4f}", flush=True)
     for name in dict.fromkeys(names):
         if name == "mnist_epoch":
             print(f"result side=torch workload=mnist_epoch median_ms={seconds * 1e3:.1f} min_ms={seconds * 1e3:.1f} reps=1 "
                   f"flops=0 gflops=0 cpu_ms={cpu_ms:.1f}", flush=True)
         else:
-            print(f"rss side=torch workload=mnist_rss peak_bytes={rss}", flush=True)
+            print(f"rss side=torch workload=mnist_rss peak_bytes={rss} before_epoch_bytes={before}", flush=True)

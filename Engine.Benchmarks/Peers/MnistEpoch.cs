@@ -72,7 +72,12 @@ internal static class MnistEpoch
     }
 
     /// <summary>The process's peak resident set (VmHWM of /proc/self/status) in bytes, or -1 where there is none.</summary>
-    public static long PeakRssBytes()
+    public static long PeakRssBytes() => StatusBytes("VmHWM:");
+
+    /// <summary>The process's resident set now (VmRSS of /proc/self/status) in bytes, or -1 where there is none.</summary>
+    public static long RssBytes() => StatusBytes("VmRSS:");
+
+    private static long StatusBytes(string field)
     {
         const string path = "/proc/self/status";
         if (!File.Exists(path))
@@ -82,10 +87,10 @@ internal static class MnistEpoch
 
         foreach (string line in File.ReadLines(path))
         {
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            if (line.StartsWith(field, StringComparison.Ordinal))
             {
                 // "VmHWM:    123456 kB"
-                return long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+                return long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
             }
         }
 

@@ -185,6 +185,8 @@ public static class PeersMode
             return 0;
         }
 
+        // Resident memory before the epoch: the runtime and the opened device (PyTorch's: the interpreter and torch).
+        long before = MnistEpoch.RssBytes();
         var proc = Process.GetCurrentProcess();
         var cpu0 = proc.TotalProcessorTime;
         var r = MnistEpoch.Run(dev, dataDir);
@@ -196,7 +198,7 @@ public static class PeersMode
         {
             Console.WriteLine(name == "mnist_epoch"
                 ? string.Format(inv, "result side=engine workload=mnist_epoch median_ms={0:F1} min_ms={0:F1} reps=1 flops=0 gflops=0 cpu_ms={1:F1} thread_cpu_min_ms=0", ms, cpuMs)
-                : string.Format(inv, "rss side=engine workload=mnist_rss peak_bytes={0}", rss));
+                : string.Format(inv, "rss side=engine workload=mnist_rss peak_bytes={0} before_epoch_bytes={1}", rss, before));
         }
 
         return 0;
