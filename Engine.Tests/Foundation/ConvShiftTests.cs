@@ -1,6 +1,6 @@
 // The shift (implicit-GEMM) host convolution, both tile widths, against a plain double convolution on odd shapes:
 // forward with and without bias, input and weight gradients overwritten and accumulated, groups, dilation, padding
-// above the kernel reach and below it on one side.
+// above the kernel reach and below it on one side, last tiles of full and half width, 16-lane weight-gradient tiles.
 using System;
 using System.Collections.Generic;
 using Engine.Backends.Cpu;
@@ -26,6 +26,7 @@ public sealed unsafe class ConvShiftTests
         [3, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1],
         [2, 16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1],
         [1, 2, 3, 40, 8, 1, 9, 0, 4, 0, 4, 1, 1],
+        [2, 7, 6, 5, 48, 3, 3, 1, 1, 1, 1, 1, 1],
     ];
 
     public static IEnumerable<TestCaseData> Shapes()

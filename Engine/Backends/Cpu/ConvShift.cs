@@ -48,6 +48,9 @@ internal static unsafe class ConvShift
     {
         switch (kernel)
         {
+            case GemmKernel.Vector512 when RoundUp(outChannels / groups, 16) < RoundUp(outChannels / groups, 32):
+                Backward<ConvShiftTile512, ConvShiftGradTile512Narrow>(conv, groups, outChannels, x, w, dy, dx, dw, accumulate);
+                break;
             case GemmKernel.Vector512:
                 Backward<ConvShiftTile512, ConvShiftGradTile512>(conv, groups, outChannels, x, w, dy, dx, dw, accumulate);
                 break;

@@ -20,6 +20,9 @@ internal interface IConvShiftTile
 
     /// <summary>Computes one tile into <paramref name="c"/> (overwritten).</summary>
     static abstract unsafe void Run(int k, float* a, float* x, int* off, float* c);
+
+    /// <summary>The first NR / 2 positions of a tile (the last tile of a row of outputs that ends early), same layout.</summary>
+    static abstract unsafe void RunHalf(int k, float* a, float* x, int* off, float* c);
 }
 
 /// <summary>
@@ -87,6 +90,34 @@ internal struct ConvShiftTile512 : IConvShiftTile
         c40.Store(c + 128); c41.Store(c + 144); c50.Store(c + 160); c51.Store(c + 176);
         c60.Store(c + 192); c61.Store(c + 208); c70.Store(c + 224); c71.Store(c + 240);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void RunHalf(int k, float* a, float* x, int* off, float* c)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        for (int q = 0; q < k; q++)
+        {
+            var b0 = Vector512.Load(x + off[q]);
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[0]), b0, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a[1]), b0, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a[2]), b0, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a[3]), b0, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a[4]), b0, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a[5]), b0, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a[6]), b0, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a[7]), b0, c7);
+            a += 8;
+        }
+
+        c0.Store(c + 0);
+        c1.Store(c + 32);
+        c2.Store(c + 64);
+        c3.Store(c + 96);
+        c4.Store(c + 128);
+        c5.Store(c + 160);
+        c6.Store(c + 192);
+        c7.Store(c + 224);
+    }
 }
 
 /// <summary>6 x 16 output tile in twelve 256-bit accumulators.</summary>
@@ -130,6 +161,30 @@ internal struct ConvShiftTile256 : IConvShiftTile
         c00.Store(c); c01.Store(c + 8); c10.Store(c + 16); c11.Store(c + 24);
         c20.Store(c + 32); c21.Store(c + 40); c30.Store(c + 48); c31.Store(c + 56);
         c40.Store(c + 64); c41.Store(c + 72); c50.Store(c + 80); c51.Store(c + 88);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void RunHalf(int k, float* a, float* x, int* off, float* c)
+    {
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        for (int q = 0; q < k; q++)
+        {
+            var b0 = Vector256.Load(x + off[q]);
+            c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[0]), b0, c0);
+            c1 = Vector256.FusedMultiplyAdd(Vector256.Create(a[1]), b0, c1);
+            c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a[2]), b0, c2);
+            c3 = Vector256.FusedMultiplyAdd(Vector256.Create(a[3]), b0, c3);
+            c4 = Vector256.FusedMultiplyAdd(Vector256.Create(a[4]), b0, c4);
+            c5 = Vector256.FusedMultiplyAdd(Vector256.Create(a[5]), b0, c5);
+            a += 6;
+        }
+
+        c0.Store(c + 0);
+        c1.Store(c + 16);
+        c2.Store(c + 32);
+        c3.Store(c + 48);
+        c4.Store(c + 64);
+        c5.Store(c + 80);
     }
 }
 
@@ -247,5 +302,62 @@ internal struct ConvShiftGradTile256 : IConvShiftGradTile
     {
         (Vector256.Load(c) + v0).Store(c);
         (Vector256.Load(c + 8) + v1).Store(c + 8);
+    }
+}
+
+/// <summary>16 taps x 16 channels weight-gradient tile in sixteen 512-bit accumulators (layers with 16 channels per group).</summary>
+internal struct ConvShiftGradTile512Narrow : IConvShiftGradTile
+{
+    public static int MQ => 16;
+
+    public static int NC => 16;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void Run(int p, float* x, int* off, float* d, nint ldd, float* c, nint ldc)
+    {
+        float* x0 = x + off[0], x1 = x + off[1], x2 = x + off[2], x3 = x + off[3];
+        float* x4 = x + off[4], x5 = x + off[5], x6 = x + off[6], x7 = x + off[7];
+        float* x8 = x + off[8], x9 = x + off[9], x10 = x + off[10], x11 = x + off[11];
+        float* x12 = x + off[12], x13 = x + off[13], x14 = x + off[14], x15 = x + off[15];
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        Vector512<float> c8 = default, c9 = default, c10 = default, c11 = default, c12 = default, c13 = default, c14 = default, c15 = default;
+        for (nint t = 0; t < p; t++)
+        {
+            var dv = Vector512.Load(d);
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(x0[t]), dv, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(x1[t]), dv, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(x2[t]), dv, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(x3[t]), dv, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(x4[t]), dv, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(x5[t]), dv, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(x6[t]), dv, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(x7[t]), dv, c7);
+            c8 = Vector512.FusedMultiplyAdd(Vector512.Create(x8[t]), dv, c8);
+            c9 = Vector512.FusedMultiplyAdd(Vector512.Create(x9[t]), dv, c9);
+            c10 = Vector512.FusedMultiplyAdd(Vector512.Create(x10[t]), dv, c10);
+            c11 = Vector512.FusedMultiplyAdd(Vector512.Create(x11[t]), dv, c11);
+            c12 = Vector512.FusedMultiplyAdd(Vector512.Create(x12[t]), dv, c12);
+            c13 = Vector512.FusedMultiplyAdd(Vector512.Create(x13[t]), dv, c13);
+            c14 = Vector512.FusedMultiplyAdd(Vector512.Create(x14[t]), dv, c14);
+            c15 = Vector512.FusedMultiplyAdd(Vector512.Create(x15[t]), dv, c15);
+            d += ldd;
+        }
+
+        (Vector512.Load(c + (0 * ldc)) + c0).Store(c + (0 * ldc));
+        (Vector512.Load(c + (1 * ldc)) + c1).Store(c + (1 * ldc));
+        (Vector512.Load(c + (2 * ldc)) + c2).Store(c + (2 * ldc));
+        (Vector512.Load(c + (3 * ldc)) + c3).Store(c + (3 * ldc));
+        (Vector512.Load(c + (4 * ldc)) + c4).Store(c + (4 * ldc));
+        (Vector512.Load(c + (5 * ldc)) + c5).Store(c + (5 * ldc));
+        (Vector512.Load(c + (6 * ldc)) + c6).Store(c + (6 * ldc));
+        (Vector512.Load(c + (7 * ldc)) + c7).Store(c + (7 * ldc));
+        (Vector512.Load(c + (8 * ldc)) + c8).Store(c + (8 * ldc));
+        (Vector512.Load(c + (9 * ldc)) + c9).Store(c + (9 * ldc));
+        (Vector512.Load(c + (10 * ldc)) + c10).Store(c + (10 * ldc));
+        (Vector512.Load(c + (11 * ldc)) + c11).Store(c + (11 * ldc));
+        (Vector512.Load(c + (12 * ldc)) + c12).Store(c + (12 * ldc));
+        (Vector512.Load(c + (13 * ldc)) + c13).Store(c + (13 * ldc));
+        (Vector512.Load(c + (14 * ldc)) + c14).Store(c + (14 * ldc));
+        (Vector512.Load(c + (15 * ldc)) + c15).Store(c + (15 * ldc));
     }
 }

@@ -109,7 +109,15 @@ internal unsafe struct ShiftPlanes
             float* ap = a + ((long)pm * k * mr);
             for (int j0 = 0; j0 < p; j0 += nr)
             {
-                TT.Run(k, ap, pad + j0, off, tmp);
+                if (p - j0 <= nr / 2)
+                {
+                    TT.RunHalf(k, ap, pad + j0, off, tmp);
+                }
+                else
+                {
+                    TT.Run(k, ap, pad + j0, off, tmp);
+                }
+
                 int jEnd = Math.Min(p, j0 + nr);
                 for (int j = j0; j < jEnd;)
                 {
