@@ -3,8 +3,8 @@
 // reach, so every kernel tap is one constant shift of that buffer; the micro-kernels of ConvShiftKernels.cs read the
 // taps in place through a table of offsets. Outputs are computed on the padded ("wide") rows and the columns past
 // OutW are dropped when the tile is stored. The input gradient is the same product over the padded output gradient
-// with flipped, transposed weights; the weight gradient broadcasts taps against the transposed output gradient into
-// per-thread partial sums added in a fixed order (reproducible). Used by CpuConvFused when Applies holds.
+// with flipped, transposed weights; the weight gradient broadcasts taps against the transposed output gradient (over
+// the real output positions only) into per-thread partial sums added in a fixed order (reproducible). Used by CpuConvFused when Applies holds.
 using System;
 using System.Numerics.Tensors;
 using System.Threading;
@@ -106,7 +106,7 @@ internal static unsafe class ConvShift
         long packed = dx == null ? 0 : Align((long)groups * cinPad * gd.K);
         long offsX = Align(kPad), offsD = Align(gd.K);
         long part = dw == null ? 0 : Align((long)groups * kPad * ldd);
-        long dT = dw == null ? 0 : Align((long)gx.P * ldd);
+        long dT = dw == null ? 0 : Align((long)conv.OutH * conv.OutW * ldd);
         long padX = dw == null ? 0 : Align(gx.PaddedSize(0));
         long padD = dx == null ? 0 : Align(gd.PaddedSize(TT.NR));
         long slot = part + dT + padX + padD + Align(TT.MR * TT.NR);

@@ -26,8 +26,9 @@ internal interface IConvShiftTile
 }
 
 /// <summary>
-/// Weight-gradient tile: <c>c[r, j] += sum over t &lt; p of x[off[r] + t] * d[t * ldd + j]</c> for MQ taps (broadcast
-/// from the padded image) and NC output channels (vector lanes of the transposed output gradient); c has pitch ldc.
+/// Weight-gradient tile: <c>c[r, j] += sum over t of x[off[r] + (t / cols) * wp + t % cols] * d[t * ldd + j]</c>, t &lt;
+/// rows * cols (the output positions, row by row, skipping the wide columns), for MQ taps (broadcast from the padded
+/// image) and NC output channels (vector lanes of the transposed output gradient); c has pitch ldc.
 /// </summary>
 internal interface IConvShiftGradTile
 {
@@ -37,8 +38,8 @@ internal interface IConvShiftGradTile
     /// <summary>Output channels per tile (a multiple of the vector width).</summary>
     static abstract int NC { get; }
 
-    /// <summary>Adds one tile's sums over <paramref name="p"/> positions into <paramref name="c"/>.</summary>
-    static abstract unsafe void Run(int p, float* x, int* off, float* d, nint ldd, float* c, nint ldc);
+    /// <summary>Adds one tile's sums over <paramref name="rows"/> x <paramref name="cols"/> positions into <paramref name="c"/>.</summary>
+    static abstract unsafe void Run(int rows, int cols, int wp, float* x, int* off, float* d, nint ldd, float* c, nint ldc);
 }
 
 /// <summary>8 x 32 output tile in sixteen 512-bit accumulators.</summary>
@@ -196,41 +197,44 @@ internal struct ConvShiftGradTile512 : IConvShiftGradTile
     public static int NC => 32;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void Run(int p, float* x, int* off, float* d, nint ldd, float* c, nint ldc)
+    public static unsafe void Run(int rows, int cols, int wp, float* x, int* off, float* d, nint ldd, float* c, nint ldc)
     {
         float* x0 = x + off[0], x1 = x + off[1], x2 = x + off[2], x3 = x + off[3];
         float* x4 = x + off[4], x5 = x + off[5], x6 = x + off[6], x7 = x + off[7];
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
-        for (nint t = 0; t < p; t++)
+        for (nint t0 = 0, end = (nint)rows * wp; t0 < end; t0 += wp)
         {
-            var d0 = Vector512.Load(d);
-            var d1 = Vector512.Load(d + 16);
-            var xv = Vector512.Create(x0[t]);
-            c00 = Vector512.FusedMultiplyAdd(xv, d0, c00);
-            c01 = Vector512.FusedMultiplyAdd(xv, d1, c01);
-            xv = Vector512.Create(x1[t]);
-            c10 = Vector512.FusedMultiplyAdd(xv, d0, c10);
-            c11 = Vector512.FusedMultiplyAdd(xv, d1, c11);
-            xv = Vector512.Create(x2[t]);
-            c20 = Vector512.FusedMultiplyAdd(xv, d0, c20);
-            c21 = Vector512.FusedMultiplyAdd(xv, d1, c21);
-            xv = Vector512.Create(x3[t]);
-            c30 = Vector512.FusedMultiplyAdd(xv, d0, c30);
-            c31 = Vector512.FusedMultiplyAdd(xv, d1, c31);
-            xv = Vector512.Create(x4[t]);
-            c40 = Vector512.FusedMultiplyAdd(xv, d0, c40);
-            c41 = Vector512.FusedMultiplyAdd(xv, d1, c41);
-            xv = Vector512.Create(x5[t]);
-            c50 = Vector512.FusedMultiplyAdd(xv, d0, c50);
-            c51 = Vector512.FusedMultiplyAdd(xv, d1, c51);
-            xv = Vector512.Create(x6[t]);
-            c60 = Vector512.FusedMultiplyAdd(xv, d0, c60);
-            c61 = Vector512.FusedMultiplyAdd(xv, d1, c61);
-            xv = Vector512.Create(x7[t]);
-            c70 = Vector512.FusedMultiplyAdd(xv, d0, c70);
-            c71 = Vector512.FusedMultiplyAdd(xv, d1, c71);
-            d += ldd;
+            for (nint t = t0; t < t0 + cols; t++)
+            {
+                var d0 = Vector512.Load(d);
+                var d1 = Vector512.Load(d + 16);
+                var xv = Vector512.Create(x0[t]);
+                c00 = Vector512.FusedMultiplyAdd(xv, d0, c00);
+                c01 = Vector512.FusedMultiplyAdd(xv, d1, c01);
+                xv = Vector512.Create(x1[t]);
+                c10 = Vector512.FusedMultiplyAdd(xv, d0, c10);
+                c11 = Vector512.FusedMultiplyAdd(xv, d1, c11);
+                xv = Vector512.Create(x2[t]);
+                c20 = Vector512.FusedMultiplyAdd(xv, d0, c20);
+                c21 = Vector512.FusedMultiplyAdd(xv, d1, c21);
+                xv = Vector512.Create(x3[t]);
+                c30 = Vector512.FusedMultiplyAdd(xv, d0, c30);
+                c31 = Vector512.FusedMultiplyAdd(xv, d1, c31);
+                xv = Vector512.Create(x4[t]);
+                c40 = Vector512.FusedMultiplyAdd(xv, d0, c40);
+                c41 = Vector512.FusedMultiplyAdd(xv, d1, c41);
+                xv = Vector512.Create(x5[t]);
+                c50 = Vector512.FusedMultiplyAdd(xv, d0, c50);
+                c51 = Vector512.FusedMultiplyAdd(xv, d1, c51);
+                xv = Vector512.Create(x6[t]);
+                c60 = Vector512.FusedMultiplyAdd(xv, d0, c60);
+                c61 = Vector512.FusedMultiplyAdd(xv, d1, c61);
+                xv = Vector512.Create(x7[t]);
+                c70 = Vector512.FusedMultiplyAdd(xv, d0, c70);
+                c71 = Vector512.FusedMultiplyAdd(xv, d1, c71);
+                d += ldd;
+            }
         }
 
         Add(c, c00, c01);
@@ -259,34 +263,37 @@ internal struct ConvShiftGradTile256 : IConvShiftGradTile
     public static int NC => 16;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void Run(int p, float* x, int* off, float* d, nint ldd, float* c, nint ldc)
+    public static unsafe void Run(int rows, int cols, int wp, float* x, int* off, float* d, nint ldd, float* c, nint ldc)
     {
         float* x0 = x + off[0], x1 = x + off[1], x2 = x + off[2], x3 = x + off[3], x4 = x + off[4], x5 = x + off[5];
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (nint t = 0; t < p; t++)
+        for (nint t0 = 0, end = (nint)rows * wp; t0 < end; t0 += wp)
         {
-            var d0 = Vector256.Load(d);
-            var d1 = Vector256.Load(d + 8);
-            var xv = Vector256.Create(x0[t]);
-            c00 = Vector256.FusedMultiplyAdd(xv, d0, c00);
-            c01 = Vector256.FusedMultiplyAdd(xv, d1, c01);
-            xv = Vector256.Create(x1[t]);
-            c10 = Vector256.FusedMultiplyAdd(xv, d0, c10);
-            c11 = Vector256.FusedMultiplyAdd(xv, d1, c11);
-            xv = Vector256.Create(x2[t]);
-            c20 = Vector256.FusedMultiplyAdd(xv, d0, c20);
-            c21 = Vector256.FusedMultiplyAdd(xv, d1, c21);
-            xv = Vector256.Create(x3[t]);
-            c30 = Vector256.FusedMultiplyAdd(xv, d0, c30);
-            c31 = Vector256.FusedMultiplyAdd(xv, d1, c31);
-            xv = Vector256.Create(x4[t]);
-            c40 = Vector256.FusedMultiplyAdd(xv, d0, c40);
-            c41 = Vector256.FusedMultiplyAdd(xv, d1, c41);
-            xv = Vector256.Create(x5[t]);
-            c50 = Vector256.FusedMultiplyAdd(xv, d0, c50);
-            c51 = Vector256.FusedMultiplyAdd(xv, d1, c51);
-            d += ldd;
+            for (nint t = t0; t < t0 + cols; t++)
+            {
+                var d0 = Vector256.Load(d);
+                var d1 = Vector256.Load(d + 8);
+                var xv = Vector256.Create(x0[t]);
+                c00 = Vector256.FusedMultiplyAdd(xv, d0, c00);
+                c01 = Vector256.FusedMultiplyAdd(xv, d1, c01);
+                xv = Vector256.Create(x1[t]);
+                c10 = Vector256.FusedMultiplyAdd(xv, d0, c10);
+                c11 = Vector256.FusedMultiplyAdd(xv, d1, c11);
+                xv = Vector256.Create(x2[t]);
+                c20 = Vector256.FusedMultiplyAdd(xv, d0, c20);
+                c21 = Vector256.FusedMultiplyAdd(xv, d1, c21);
+                xv = Vector256.Create(x3[t]);
+                c30 = Vector256.FusedMultiplyAdd(xv, d0, c30);
+                c31 = Vector256.FusedMultiplyAdd(xv, d1, c31);
+                xv = Vector256.Create(x4[t]);
+                c40 = Vector256.FusedMultiplyAdd(xv, d0, c40);
+                c41 = Vector256.FusedMultiplyAdd(xv, d1, c41);
+                xv = Vector256.Create(x5[t]);
+                c50 = Vector256.FusedMultiplyAdd(xv, d0, c50);
+                c51 = Vector256.FusedMultiplyAdd(xv, d1, c51);
+                d += ldd;
+            }
         }
 
         Add(c, c00, c01);
@@ -313,7 +320,7 @@ internal struct ConvShiftGradTile512Narrow : IConvShiftGradTile
     public static int NC => 16;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static unsafe void Run(int p, float* x, int* off, float* d, nint ldd, float* c, nint ldc)
+    public static unsafe void Run(int rows, int cols, int wp, float* x, int* off, float* d, nint ldd, float* c, nint ldc)
     {
         float* x0 = x + off[0], x1 = x + off[1], x2 = x + off[2], x3 = x + off[3];
         float* x4 = x + off[4], x5 = x + off[5], x6 = x + off[6], x7 = x + off[7];
@@ -321,26 +328,29 @@ internal struct ConvShiftGradTile512Narrow : IConvShiftGradTile
         float* x12 = x + off[12], x13 = x + off[13], x14 = x + off[14], x15 = x + off[15];
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         Vector512<float> c8 = default, c9 = default, c10 = default, c11 = default, c12 = default, c13 = default, c14 = default, c15 = default;
-        for (nint t = 0; t < p; t++)
+        for (nint t0 = 0, end = (nint)rows * wp; t0 < end; t0 += wp)
         {
-            var dv = Vector512.Load(d);
-            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(x0[t]), dv, c0);
-            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(x1[t]), dv, c1);
-            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(x2[t]), dv, c2);
-            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(x3[t]), dv, c3);
-            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(x4[t]), dv, c4);
-            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(x5[t]), dv, c5);
-            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(x6[t]), dv, c6);
-            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(x7[t]), dv, c7);
-            c8 = Vector512.FusedMultiplyAdd(Vector512.Create(x8[t]), dv, c8);
-            c9 = Vector512.FusedMultiplyAdd(Vector512.Create(x9[t]), dv, c9);
-            c10 = Vector512.FusedMultiplyAdd(Vector512.Create(x10[t]), dv, c10);
-            c11 = Vector512.FusedMultiplyAdd(Vector512.Create(x11[t]), dv, c11);
-            c12 = Vector512.FusedMultiplyAdd(Vector512.Create(x12[t]), dv, c12);
-            c13 = Vector512.FusedMultiplyAdd(Vector512.Create(x13[t]), dv, c13);
-            c14 = Vector512.FusedMultiplyAdd(Vector512.Create(x14[t]), dv, c14);
-            c15 = Vector512.FusedMultiplyAdd(Vector512.Create(x15[t]), dv, c15);
-            d += ldd;
+            for (nint t = t0; t < t0 + cols; t++)
+            {
+                var dv = Vector512.Load(d);
+                c0 = Vector512.FusedMultiplyAdd(Vector512.Create(x0[t]), dv, c0);
+                c1 = Vector512.FusedMultiplyAdd(Vector512.Create(x1[t]), dv, c1);
+                c2 = Vector512.FusedMultiplyAdd(Vector512.Create(x2[t]), dv, c2);
+                c3 = Vector512.FusedMultiplyAdd(Vector512.Create(x3[t]), dv, c3);
+                c4 = Vector512.FusedMultiplyAdd(Vector512.Create(x4[t]), dv, c4);
+                c5 = Vector512.FusedMultiplyAdd(Vector512.Create(x5[t]), dv, c5);
+                c6 = Vector512.FusedMultiplyAdd(Vector512.Create(x6[t]), dv, c6);
+                c7 = Vector512.FusedMultiplyAdd(Vector512.Create(x7[t]), dv, c7);
+                c8 = Vector512.FusedMultiplyAdd(Vector512.Create(x8[t]), dv, c8);
+                c9 = Vector512.FusedMultiplyAdd(Vector512.Create(x9[t]), dv, c9);
+                c10 = Vector512.FusedMultiplyAdd(Vector512.Create(x10[t]), dv, c10);
+                c11 = Vector512.FusedMultiplyAdd(Vector512.Create(x11[t]), dv, c11);
+                c12 = Vector512.FusedMultiplyAdd(Vector512.Create(x12[t]), dv, c12);
+                c13 = Vector512.FusedMultiplyAdd(Vector512.Create(x13[t]), dv, c13);
+                c14 = Vector512.FusedMultiplyAdd(Vector512.Create(x14[t]), dv, c14);
+                c15 = Vector512.FusedMultiplyAdd(Vector512.Create(x15[t]), dv, c15);
+                d += ldd;
+            }
         }
 
         (Vector512.Load(c + (0 * ldc)) + c0).Store(c + (0 * ldc));

@@ -1,6 +1,7 @@
 // Geometry and per-unit loops of the shift convolution (ConvShift.cs): zero-padded "wide" planes, the tap offset
 // table, packed weights (as they are for the output, flipped and transposed for the input gradient), the output
-// product with its store that drops the wide columns, and the weight-gradient product over a transposed gradient.
+// product with its store that drops the wide columns, and the weight-gradient product over a transposed gradient
+// (which visits the output positions only).
 using System;
 using System.Numerics.Tensors;
 using Engine.Kernels.Conv;
@@ -138,24 +139,20 @@ internal unsafe struct ShiftPlanes
     }
 
     /// <summary>
-    /// part (kPad x ldd, [tap][channel]) += taps * dy^T over the wide positions, dy (m planes OutH x OutW) first laid
-    /// out transposed in dT (P x ldd; the wide columns and channels past m stay zero from the caller's clearing).
+    /// part (kPad x ldd, [tap][channel]) += taps * dy^T over the output positions, dy (m planes OutH x OutW) first laid
+    /// out transposed in dT (OutH * OutW x ldd; the channels past m stay zero from the caller's clearing).
     /// </summary>
     public readonly void WeightGrad<TG>(float* pad, float* dy, int m, float* dT, int ldd, int* off, int kPad, float* part)
         where TG : struct, IConvShiftGradTile
     {
-        int wp = Wp, outW = OutW, p = P;
+        int hw = OutH * OutW;
         for (int co = 0; co < m; co++)
         {
-            float* src = dy + ((long)co * OutH * outW);
-            for (int oh = 0; oh < OutH; oh++)
+            float* src = dy + ((long)co * hw);
+            float* d = dT + co;
+            for (int t = 0; t < hw; t++)
             {
-                float* d = dT + ((long)oh * wp * ldd) + co;
-                float* s = src + (oh * outW);
-                for (int ow = 0; ow < outW; ow++)
-                {
-                    d[ow * ldd] = s[ow];
-                }
+                d[(long)t * ldd] = src[t];
             }
         }
 
@@ -163,7 +160,7 @@ internal unsafe struct ShiftPlanes
         {
             for (int c0 = 0; c0 < ldd; c0 += TG.NC)
             {
-                TG.Run(p, pad, off + q0, dT + c0, ldd, part + ((long)q0 * ldd) + c0, ldd);
+                TG.Run(OutH, OutW, Wp, pad, off + q0, dT + c0, ldd, part + ((long)q0 * ldd) + c0, ldd);
             }
         }
     }
