@@ -69,18 +69,103 @@ internal static unsafe class ConvSmallK
         }
     }
 
-    /// <summary>dw[r, q] += sum over p of dy[r, p] * col[q, p].</summary>
+    /// <summary>
+    /// dw[r, q] += sum over p of dy[r, p] * col[q, p]: blocks of 4 rows x 4 taps in sixteen vector accumulators along
+    /// p (each dy and col vector loaded once per block), reduced across lanes at the end of the block.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WeightGrad(float* dy, int rows, int hw, float* col, int k, float* dw)
     {
-        for (int r = 0; r < rows; r++)
+        int r = 0;
+        for (; r + 4 <= rows; r += 4)
         {
-            var g = new System.ReadOnlySpan<float>(dy + ((long)r * hw), hw);
-            float* d = dw + ((long)r * k);
-            for (int q = 0; q < k; q++)
+            int q = 0;
+            for (; q + 4 <= k; q += 4)
             {
-                d[q] += TensorPrimitives.Dot(g, new System.ReadOnlySpan<float>(col + ((long)q * hw), hw));
+                WeightGradBlock(dy + ((long)r * hw), hw, col + ((long)q * hw), dw + ((long)r * k) + q, k);
+            }
+
+            for (; q < k; q++)
+            {
+                for (int i = r; i < r + 4; i++)
+                {
+                    dw[((long)i * k) + q] += Dot(dy + ((long)i * hw), col + ((long)q * hw), hw);
+                }
             }
         }
+
+        for (; r < rows; r++)
+        {
+            for (int q = 0; q < k; q++)
+            {
+                dw[((long)r * k) + q] += Dot(dy + ((long)r * hw), col + ((long)q * hw), hw);
+            }
+        }
+    }
+
+    private static float Dot(float* a, float* b, int n) => TensorPrimitives.Dot(new System.ReadOnlySpan<float>(a, n), new System.ReadOnlySpan<float>(b, n));
+
+    /// <summary>dw[i, j] (pitch ldw) += sum over p of dy[i, p] * col[j, p] for i, j &lt; 4 (rows of both hw long).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WeightGradBlock(float* dy, int hw, float* col, float* dw, int ldw)
+    {
+        int vc = Vector<float>.Count;
+        Vector<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+        float* d0 = dy, d1 = dy + hw, d2 = dy + (2 * hw), d3 = dy + (3 * hw);
+        float* c0 = col, c1 = col + hw, c2 = col + (2 * hw), c3 = col + (3 * hw);
+        int p = 0;
+        for (; p + vc <= hw; p += vc)
+        {
+            var y0 = Vector.Load(d0 + p);
+            var y1 = Vector.Load(d1 + p);
+            var y2 = Vector.Load(d2 + p);
+            var y3 = Vector.Load(d3 + p);
+            var x = Vector.Load(c0 + p);
+            a00 = Vector.FusedMultiplyAdd(y0, x, a00);
+            a10 = Vector.FusedMultiplyAdd(y1, x, a10);
+            a20 = Vector.FusedMultiplyAdd(y2, x, a20);
+            a30 = Vector.FusedMultiplyAdd(y3, x, a30);
+            x = Vector.Load(c1 + p);
+            a01 = Vector.FusedMultiplyAdd(y0, x, a01);
+            a11 = Vector.FusedMultiplyAdd(y1, x, a11);
+            a21 = Vector.FusedMultiplyAdd(y2, x, a21);
+            a31 = Vector.FusedMultiplyAdd(y3, x, a31);
+            x = Vector.Load(c2 + p);
+            a02 = Vector.FusedMultiplyAdd(y0, x, a02);
+            a12 = Vector.FusedMultiplyAdd(y1, x, a12);
+            a22 = Vector.FusedMultiplyAdd(y2, x, a22);
+            a32 = Vector.FusedMultiplyAdd(y3, x, a32);
+            x = Vector.Load(c3 + p);
+            a03 = Vector.FusedMultiplyAdd(y0, x, a03);
+            a13 = Vector.FusedMultiplyAdd(y1, x, a13);
+            a23 = Vector.FusedMultiplyAdd(y2, x, a23);
+            a33 = Vector.FusedMultiplyAdd(y3, x, a33);
+        }
+
+        Finish(dw, d0, c0, c1, c2, c3, p, hw, a00, a01, a02, a03);
+        Finish(dw + ldw, d1, c0, c1, c2, c3, p, hw, a10, a11, a12, a13);
+        Finish(dw + (2 * ldw), d2, c0, c1, c2, c3, p, hw, a20, a21, a22, a23);
+        Finish(dw + (3 * ldw), d3, c0, c1, c2, c3, p, hw, a30, a31, a32, a33);
+    }
+
+    /// <summary>Adds the lane sums of one row's four accumulators and its scalar tail [p0, hw) to dw[0..4).</summary>
+    private static void Finish(float* dw, float* d, float* c0, float* c1, float* c2, float* c3, int p0, int hw,
+        Vector<float> s0, Vector<float> s1, Vector<float> s2, Vector<float> s3)
+    {
+        float t0 = Vector.Sum(s0), t1 = Vector.Sum(s1), t2 = Vector.Sum(s2), t3 = Vector.Sum(s3);
+        for (int p = p0; p < hw; p++)
+        {
+            t0 += d[p] * c0[p];
+            t1 += d[p] * c1[p];
+            t2 += d[p] * c2[p];
+            t3 += d[p] * c3[p];
+        }
+
+        dw[0] += t0;
+        dw[1] += t1;
+        dw[2] += t2;
+        dw[3] += t3;
     }
 
     /// <summary>dcol[q, p] = beta * dcol[q, p] + sum over r of w[r, q] * dy[r, p] (beta 0: dcol is not read).</summary>

@@ -2,7 +2,8 @@
 // columns in its own workspace slot (so they stay in its cache) and multiplies them on its own core; weight
 // gradients go to per-thread partial sums that are added at the end. Thin products (depthwise, 1-channel layers)
 // use direct SIMD loops instead of GEMMs. The conv2d op calls it when it applies (see Applies) and runs the
-// im2col algorithm otherwise (transposed convolutions, fewer units than threads).
+// im2col algorithm otherwise (transposed convolutions, fewer units than threads). Stride-1 convolutions with enough
+// taps and channels go to ConvShift (no column matrix) on AVX-512 and AVX2 machines.
 using System;
 using System.Threading;
 using Engine.Kernels.Conv;
@@ -36,6 +37,12 @@ internal static unsafe class CpuConvFused
         int next = 0;
         fixed (float* px = HostViews.Span(x), pw = HostViews.Span(w), pb = HostViews.Span(b), py = HostViews.Span(y), pws = HostViews.Span(ws))
         {
+            if (ConvShift.Applies(conv, groups, outChannels, CpuGemm.BestKernel))
+            {
+                ConvShift.Forward(CpuGemm.BestKernel, conv, groups, outChannels, px, pw, pb, py);
+                return;
+            }
+
             var body = new ForwardBody { U = u, X = px, W = pw, B = pb, Y = py, Ws = pws, Next = &next };
             HostParallel.For(u.Slots, ref body);
         }
@@ -47,7 +54,14 @@ internal static unsafe class CpuConvFused
     {
         bool wantDx = dx.Length > 0, wantDw = dw.Length > 0;
         device.Synchronize();
-        if (wantDx || wantDw)
+        if ((wantDx || wantDw) && ConvShift.Applies(conv, groups, outChannels, CpuGemm.BestKernel))
+        {
+            fixed (float* px = HostViews.Span(x), pw = HostViews.Span(w), pdy = HostViews.Span(dy), pdx = HostViews.Span(dx), pdw = HostViews.Span(dw))
+            {
+                ConvShift.Backward(CpuGemm.BestKernel, conv, groups, outChannels, px, pw, pdy, wantDx ? pdx : null, wantDw ? pdw : null, accumulate);
+            }
+        }
+        else if (wantDx || wantDw)
         {
             var u = Units.Of(conv, groups, outChannels, ws.Length);
             long wElems = dw.Length, wPad = (wElems + 15) & ~15L;

@@ -1,0 +1,265 @@
+// The host convolution for stride-1 conv2d without a column matrix (implicit GEMM): each thread copies one
+// (image, group)'s planes once into a zero-padded buffer whose rows are as wide as the output rows plus the kernel
+// reach, so every kernel tap is one constant shift of that buffer; the micro-kernels of ConvShiftKernels.cs read the
+// taps in place through a table of offsets. Outputs are computed on the padded ("wide") rows and the columns past
+// OutW are dropped when the tile is stored. The input gradient is the same product over the padded output gradient
+// with flipped, transposed weights; the weight gradient broadcasts taps against the transposed output gradient (over
+// the real output positions only) into per-thread partial sums added in a fixed order (reproducible). Used by CpuConvFused when Applies holds.
+using System;
+using System.Numerics.Tensors;
+using System.Threading;
+using Engine.Kernels.Conv;
+
+namespace Engine.Backends.Cpu;
+
+/// <summary>Stride-1 conv2d forward and backward as shifted products over zero-padded planes (see the file comment).</summary>
+internal static unsafe class ConvShift
+{
+    private static readonly HostScratch Scratch = new();
+
+    /// <summary>
+    /// Whether the shift path runs this convolution with <paramref name="kernel"/>: 512 or 256-bit tiles, stride 1,
+    /// not pointwise (the plain GEMM reads x in place there), a reduction of at least 16 taps and 8 output channels per group.
+    /// </summary>
+    public static bool Applies(in Im2ColParams conv, int groups, int outChannels, GemmKernel kernel) =>
+        kernel is GemmKernel.Vector512 or GemmKernel.Vector256 && conv.StrideH == 1 && conv.StrideW == 1
+        && !ConvColumns.IsIdentity(conv) && conv.Channels / groups * conv.KernelH * conv.KernelW >= 16
+        && outChannels / groups >= 8 && conv.OutH > 0 && conv.OutW > 0;
+
+    /// <summary>y = conv2d(x, w) + b (b may be null) over the batch of <paramref name="conv"/>.</summary>
+    public static void Forward(GemmKernel kernel, in Im2ColParams conv, int groups, int outChannels, float* x, float* w, float* b, float* y)
+    {
+        switch (kernel)
+        {
+            case GemmKernel.Vector512:
+                Forward<ConvShiftTile512>(conv, groups, outChannels, x, w, b, y);
+                break;
+            case GemmKernel.Vector256:
+                Forward<ConvShiftTile256>(conv, groups, outChannels, x, w, b, y);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(kernel), kernel, "the shift convolution has 512 and 256-bit tiles only");
+        }
+    }
+
+    /// <summary>dx and dw (null: not wanted), overwritten or, with <paramref name="accumulate"/>, added to.</summary>
+    public static void Backward(GemmKernel kernel, in Im2ColParams conv, int groups, int outChannels, float* x, float* w, float* dy,
+        float* dx, float* dw, bool accumulate)
+    {
+        switch (kernel)
+        {
+            case GemmKernel.Vector512 when RoundUp(outChannels / groups, 16) < RoundUp(outChannels / groups, 32):
+                Backward<ConvShiftTile512, ConvShiftGradTile512Narrow>(conv, groups, outChannels, x, w, dy, dx, dw, accumulate);
+                break;
+            case GemmKernel.Vector512:
+                Backward<ConvShiftTile512, ConvShiftGradTile512>(conv, groups, outChannels, x, w, dy, dx, dw, accumulate);
+                break;
+            case GemmKernel.Vector256:
+                Backward<ConvShiftTile256, ConvShiftGradTile256>(conv, groups, outChannels, x, w, dy, dx, dw, accumulate);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(kernel), kernel, "the shift convolution has 512 and 256-bit tiles only");
+        }
+    }
+
+    private static void Forward<TT>(in Im2ColParams conv, int groups, int outChannels, float* x, float* w, float* b, float* y)
+        where TT : struct, IConvShiftTile
+    {
+        var u = Unit.Of(conv, groups, outChannels);
+        var g = ShiftPlanes.OfInput(conv, u.CinG);
+        int mPad = RoundUp(u.CoutG, TT.MR);
+        long packed = Align((long)groups * mPad * g.K), offs = Align(g.K);
+        long slot = Align(g.PaddedSize(TT.NR)) + Align(TT.MR * TT.NR);
+        int slots = u.Slots;
+        float* s = Scratch.Rent(packed + offs + (slots * slot), out nint token);
+        try
+        {
+            for (int gi = 0; gi < groups; gi++)
+            {
+                ShiftPlanes.PackRows(w + ((long)gi * u.CoutG * g.K), u.CoutG, g.K, TT.MR, s + ((long)gi * mPad * g.K));
+            }
+
+            g.Offsets((int*)(s + packed), g.K);
+            int next = 0;
+            var body = new ForwardBody<TT>
+            {
+                U = u, G = g, X = x, B = b, Y = y, Packed = s, MPad = mPad, Off = (int*)(s + packed), Slots = s + packed + offs,
+                SlotSize = slot, Next = &next,
+            };
+            HostParallel.For(slots, ref body);
+        }
+        finally
+        {
+            Scratch.Return(token);
+        }
+    }
+
+    private static void Backward<TT, TG>(in Im2ColParams conv, int groups, int outChannels, float* x, float* w, float* dy,
+        float* dx, float* dw, bool accumulate)
+        where TT : struct, IConvShiftTile
+        where TG : struct, IConvShiftGradTile
+    {
+        var u = Unit.Of(conv, groups, outChannels);
+        var gx = ShiftPlanes.OfInput(conv, u.CinG);
+        var gd = ShiftPlanes.OfInputGradient(conv, u.CinG, u.CoutG);
+        int cinPad = RoundUp(u.CinG, TT.MR), kPad = RoundUp(gx.K, TG.MQ), ldd = RoundUp(u.CoutG, TG.NC);
+        long packed = dx == null ? 0 : Align((long)groups * cinPad * gd.K);
+        long offsX = Align(kPad), offsD = Align(gd.K);
+        long part = dw == null ? 0 : Align((long)groups * kPad * ldd);
+        long dT = dw == null ? 0 : Align((long)conv.OutH * conv.OutW * ldd);
+        long padX = dw == null ? 0 : Align(gx.PaddedSize(0));
+        long padD = dx == null ? 0 : Align(gd.PaddedSize(TT.NR));
+        long slot = part + dT + padX + padD + Align(TT.MR * TT.NR);
+        int slots = u.Slots;
+        float* s = Scratch.Rent(packed + offsX + offsD + (slots * slot), out nint token);
+        try
+        {
+            for (int gi = 0; gi < groups && dx != null; gi++)
+            {
+                ShiftPlanes.PackFlipped(w + ((long)gi * u.CoutG * gx.K), u.CoutG, u.CinG, conv.KernelH, conv.KernelW, TT.MR, s + ((long)gi * cinPad * gd.K));
+            }
+
+            gx.Offsets((int*)(s + packed), kPad);
+            gd.Offsets((int*)(s + packed + offsX), gd.K);
+            var body = new BackwardBody<TT, TG>
+            {
+                U = u, GX = gx, GD = gd, X = x, Dy = dy, Dx = dx, Dw = dw, Packed = s, CinPad = cinPad, KPad = kPad, Ldd = ldd,
+                OffX = (int*)(s + packed), OffD = (int*)(s + packed + offsX), Slots = s + packed + offsX + offsD, SlotSize = slot,
+                PartSize = part, DTSize = dT, PadXSize = padX, PadDSize = padD, Acc = accumulate ? 1f : 0f,
+            };
+            HostParallel.For(slots, ref body);
+            if (dw != null)
+            {
+                ReduceWeightGrad(dw, body.Slots, slot, slots, groups, u.CoutG, gx.K, kPad, ldd, accumulate);
+            }
+        }
+        finally
+        {
+            Scratch.Return(token);
+        }
+    }
+
+    /// <summary>dw[g][co][q] = (accumulate ? dw : 0) + the slots' partials [g][q][co], summed in slot order.</summary>
+    private static void ReduceWeightGrad(float* dw, float* slots, long slotSize, int count, int groups, int coutG, int k, int kPad, int ldd, bool accumulate)
+    {
+        for (int gi = 0; gi < groups; gi++)
+        {
+            for (int co = 0; co < coutG; co++)
+            {
+                float* d = dw + ((((long)gi * coutG) + co) * k);
+                for (int q = 0; q < k; q++)
+                {
+                    float sum = accumulate ? d[q] : 0f;
+                    for (int s = 0; s < count; s++)
+                    {
+                        sum += slots[(s * slotSize) + ((((long)gi * kPad) + q) * ldd) + co];
+                    }
+
+                    d[q] = sum;
+                }
+            }
+        }
+    }
+
+    private static int RoundUp(int n, int m) => (n + m - 1) / m * m;
+
+    private static long Align(long n) => (n + 15) & ~15L;
+
+    /// <summary>The (image, group) units of a batch and how many threads share them.</summary>
+    private struct Unit
+    {
+        public int Count, Groups, CinG, CoutG, Slots;
+        public long XImage, YImage, XGroup, YGroup;
+
+        public static Unit Of(in Im2ColParams conv, int groups, int outChannels)
+        {
+            var u = new Unit
+            {
+                Count = checked(conv.Images * groups), Groups = groups, CinG = conv.Channels / groups, CoutG = outChannels / groups,
+                XImage = (long)conv.Channels * conv.Height * conv.Width, YImage = (long)outChannels * conv.OutH * conv.OutW,
+            };
+            u.XGroup = (long)u.CinG * conv.Height * conv.Width;
+            u.YGroup = (long)u.CoutG * conv.OutH * conv.OutW;
+            u.Slots = Math.Max(1, Math.Min(HostParallel.Degree, u.Count));
+            return u;
+        }
+    }
+
+    private struct ForwardBody<TT> : IRangeBody
+        where TT : struct, IConvShiftTile
+    {
+        public Unit U;
+        public ShiftPlanes G;
+        public float* X, B, Y, Packed, Slots;
+        public int* Off, Next;
+        public int MPad;
+        public long SlotSize;
+
+        public readonly void Run(int start, int end)
+        {
+            var u = U;
+            var g = G;
+            float* pad = Slots + (start * SlotSize);
+            float* tmp = pad + Align(g.PaddedSize(TT.NR));
+            for (int t = Interlocked.Increment(ref *Next) - 1; t < u.Count; t = Interlocked.Increment(ref *Next) - 1)
+            {
+                int i = t / u.Groups, gi = t - (i * u.Groups);
+                g.Pad(X + (i * u.XImage) + (gi * u.XGroup), pad, TT.NR);
+                float* bg = B == null ? null : B + ((long)gi * u.CoutG);
+                g.Product<TT>(pad, Packed + ((long)gi * MPad * g.K), u.CoutG, Off, bg, Y + (i * u.YImage) + (gi * u.YGroup), 0f, tmp);
+            }
+        }
+    }
+
+    private struct BackwardBody<TT, TG> : IRangeBody
+        where TT : struct, IConvShiftTile
+        where TG : struct, IConvShiftGradTile
+    {
+        public Unit U;
+        public ShiftPlanes GX, GD;
+        public float* X, Dy, Dx, Dw, Packed, Slots;
+        public int* OffX, OffD;
+        public int CinPad, KPad, Ldd;
+        public long SlotSize, PartSize, DTSize, PadXSize, PadDSize;
+        public float Acc;
+
+        public readonly void Run(int start, int end)
+        {
+            for (int slot = start; slot < end; slot++)
+            {
+                RunSlot(slot);
+            }
+        }
+
+        private readonly void RunSlot(int slot)
+        {
+            var u = U;
+            var gx = GX;
+            var gd = GD;
+            float* part = Slots + (slot * SlotSize), dT = part + PartSize, padX = dT + DTSize, padD = padX + PadXSize, tmp = padD + PadDSize;
+            if (Dw != null)
+            {
+                new Span<float>(part, checked((int)(PartSize + DTSize))).Clear();
+            }
+
+            // A fixed, contiguous range of units per slot: every partial sums the same images in the same order.
+            int first = (int)((long)slot * u.Count / u.Slots), last = (int)((long)(slot + 1) * u.Count / u.Slots);
+            for (int t = first; t < last; t++)
+            {
+                int i = t / u.Groups, gi = t - (i * u.Groups);
+                float* dyg = Dy + (i * u.YImage) + (gi * u.YGroup);
+                if (Dw != null)
+                {
+                    gx.Pad(X + (i * u.XImage) + (gi * u.XGroup), padX, 0);
+                    gx.WeightGrad<TG>(padX, dyg, u.CoutG, dT, Ldd, OffX, KPad, part + ((long)gi * KPad * Ldd));
+                }
+
+                if (Dx != null)
+                {
+                    gd.Pad(dyg, padD, TT.NR);
+                    gd.Product<TT>(padD, Packed + ((long)gi * CinPad * gd.K), u.CinG, OffD, null, Dx + (i * u.XImage) + (gi * u.XGroup), Acc, tmp);
+                }
+            }
+        }
+    }
+}
