@@ -16,7 +16,11 @@ public sealed class TrainerAllocationTests
 {
     private static Device Host => TestDevices.Get(new DeviceConfig("cpu-host", DeviceKind.Cpu, ForceKernels: false));
 
-    /// <summary>Bytes the calling thread allocates in <paramref name="action"/>, after warm-up runs (tiered JIT allocates).</summary>
+    /// <summary>
+    /// Bytes the calling thread allocates in one warm run of <paramref name="action"/>: the least of three runs after
+    /// warm-up runs. Tier-0 code heap-allocates what tier-1 code keeps on the stack, and on a loaded machine the
+    /// background tier-up of a method can land between two measurements; a steady-state allocation shows in all three.
+    /// </summary>
     private static long Allocated(Action action)
     {
         for (int i = 0; i < 40; i++)
@@ -24,9 +28,15 @@ public sealed class TrainerAllocationTests
             action();
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        action();
-        return GC.GetAllocatedBytesForCurrentThread() - before;
+        long least = long.MaxValue;
+        for (int i = 0; i < 3; i++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            action();
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+
+        return least;
     }
 
     [Test]
