@@ -86,23 +86,10 @@ internal sealed class TrainingStepWorkload : IPeerWorkload
             net.Profiler = null;
         }
 
-        double total = 0;
-        foreach (var (key, times) in prof.Times)
-        {
-            double med = Median(times);
-            total += med;
-            Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "profile workload={0} node={1} ms={2:F4} min_ms={3:F4} cpu_ms={4:F4}", name, key, med, times.Min(), Median(prof.Cpu[key])));
-        }
-
-        double o = Median(opt);
+        double total = prof.Print(name);
+        double o = NodeTimes.Median(opt);
         Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "profile workload={0} node=optimizer ms={1:F4}", name, o));
         Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "profile workload={0} node=total ms={1:F4}", name, total + o));
-    }
-
-    private static double Median(List<double> xs)
-    {
-        var s = xs.OrderBy(x => x).ToList();
-        return s[s.Count / 2];
     }
 
     public void Dispose()
@@ -121,6 +108,26 @@ internal sealed class NodeTimes(Device device) : CompiledModel.INodeProfiler
     public Dictionary<string, List<double>> Cpu { get; } = new();
 
     private double cpu0;
+
+    public static double Median(List<double> xs)
+    {
+        var s = xs.OrderBy(x => x).ToList();
+        return s[s.Count / 2];
+    }
+
+    /// <summary>Prints one line per node (median, min and CPU ms); returns the sum of the medians.</summary>
+    public double Print(string name)
+    {
+        double total = 0;
+        foreach (var (key, times) in Times)
+        {
+            double med = Median(times);
+            total += med;
+            Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "profile workload={0} node={1} ms={2:F4} min_ms={3:F4} cpu_ms={4:F4}", name, key, med, times.Min(), Median(Cpu[key])));
+        }
+
+        return total;
+    }
 
     public long Begin()
     {
@@ -174,6 +181,27 @@ internal sealed class InferenceWorkload : IPeerWorkload
     {
         net.Forward();
         device.Synchronize();
+    }
+
+    /// <summary>Runs <paramref name="steps"/> forward passes with every node timed; prints one line per node (median ms).</summary>
+    public void Profile(string name, int steps)
+    {
+        var prof = new NodeTimes(device);
+        net.Profiler = prof;
+        try
+        {
+            for (int i = 0; i < steps; i++)
+            {
+                net.Forward();
+                device.Synchronize();
+            }
+        }
+        finally
+        {
+            net.Profiler = null;
+        }
+
+        prof.Print(name);
     }
 
     public void Dispose()

@@ -19,7 +19,7 @@ namespace Engine.Benchmarks.Peers;
 /// workload rented at its peak, from setup to the last timed run, and what the allocator holds).
 /// Tuning aids: workloads <c>gemm_MxNxK[_nt|_tn|_tt]</c>, <c>--serial</c> (GEMMs on the calling thread only) and
 /// <c>--kernel-probe KC PANELS</c> (the micro-kernel alone on cache-resident panels), <c>--conv-probe</c> (the host
-/// convolution's pieces), <c>--profile N</c> (training steps: N more steps with every node timed), <c>--alloc N</c>
+/// convolution's pieces), <c>--profile N</c> (training steps or inference passes: N more with every node timed), <c>--alloc N</c>
 /// (managed bytes allocated over N more warm runs, calling thread and whole process) and workloads
 /// <c>conv_NxCxHxW_CoutxK_pP[_bwd|_dw][@variant]</c>; <c>--devices</c> lists every device and whether it is usable.
 /// A model workload also prints <c>info side=engine workload=NAME params=N</c>. <c>mnist_epoch</c> and <c>mnist_rss</c>
@@ -143,6 +143,10 @@ public static class PeersMode
             if (profile > 0 && w is TrainingStepWorkload t)
             {
                 t.Profile(name, profile);
+            }
+            else if (profile > 0 && w is InferenceWorkload inf)
+            {
+                inf.Profile(name, profile);
             }
 
             if (alloc > 0)

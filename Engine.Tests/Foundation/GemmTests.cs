@@ -34,6 +34,18 @@ public sealed class GemmTests(DeviceConfig config)
         yield return new TestCaseData(9, 13, 11, false, false, 3).SetArgDisplayNames("9x13x11", "A", "B", "batch3");
         yield return new TestCaseData(9, 13, 11, true, true, 3).SetArgDisplayNames("9x13x11", "At", "Bt", "batch3");
         yield return new TestCaseData(2, 67, 5, false, true, 4).SetArgDisplayNames("2x67x5", "A", "Bt", "batch4");
+
+        // One output row (the host matrix-vector path), large enough to split across cores and with column blocks and tails.
+        foreach (bool ta in new[] { false, true })
+        {
+            foreach (bool tb in new[] { false, true })
+            {
+                yield return new TestCaseData(1, 1037, 301, ta, tb, 1).SetArgDisplayNames("1x1037x301", ta ? "At" : "A", tb ? "Bt" : "B", "batch1");
+            }
+        }
+
+        yield return new TestCaseData(1, 515, 129, false, true, 3).SetArgDisplayNames("1x515x129", "A", "Bt", "batch3");
+        yield return new TestCaseData(1, 515, 129, false, false, 3).SetArgDisplayNames("1x515x129", "A", "B", "batch3");
     }
 
     [TestCaseSource(nameof(Shapes))]
@@ -88,6 +100,18 @@ public sealed class GemmTests(DeviceConfig config)
             using var c = Tensor.FromHost(Dev, [float.NaN, float.NaN, float.NaN, float.NaN], new Shape(2, 2));
             GemmOp.Run(a, b, c, variant: variant);
             Assert.That(c.ToArray(), Is.EqualTo(new[] { 1f, 2f, 3f, 4f }), variant);
+        }
+
+        // One output row (the host matrix-vector path), both forms of B.
+        using var row = Tensor.FromHost(Dev, [3f, 4f], new Shape(1, 2));
+        foreach (var variant in Variants())
+        {
+            foreach (bool tb in new[] { false, true })
+            {
+                using var c = Tensor.FromHost(Dev, [float.NaN, float.NaN], new Shape(1, 2));
+                GemmOp.Run(row, b, c, transB: tb, variant: variant);
+                Assert.That(c.ToArray(), Is.EqualTo(new[] { 3f, 4f }), $"{variant} transB {tb}");
+            }
         }
     }
 

@@ -26,6 +26,11 @@ public sealed class BatchNormTests(DeviceConfig config)
         yield return new TestCaseData(new[] { 5, 3, 4, 4 }).SetArgDisplayNames("(5,3,4,4) columns inner 16");
         yield return new TestCaseData(new[] { 3, 2, 37 }).SetArgDisplayNames("(3,2,37) strided");
         yield return new TestCaseData(new[] { 1, 2, 4099 }).SetArgDisplayNames("(1,2,4099) strided 2 blocks");
+
+        // Image planes for the host path's unrolled vector sums: 7x9 (whole vectors plus a tail), 32x33 (many groups of four vectors).
+        yield return new TestCaseData(new[] { 3, 5, 7, 9 }).SetArgDisplayNames("(3,5,7,9) planes 63");
+        yield return new TestCaseData(new[] { 1, 17, 7, 9 }).SetArgDisplayNames("(1,17,7,9) batch 1");
+        yield return new TestCaseData(new[] { 3, 3, 32, 33 }).SetArgDisplayNames("(3,3,32,33) planes 1056");
     }
 
     [TestCaseSource(nameof(Shapes))]
@@ -34,6 +39,8 @@ public sealed class BatchNormTests(DeviceConfig config)
     [TestCase(new[] { 37, 2 })]
     [TestCase(new[] { 5, 3, 4, 4 })]
     [TestCase(new[] { 3, 2, 37 })]
+    [TestCase(new[] { 3, 5, 7, 9 })]
+    [TestCase(new[] { 1, 17, 7, 9 })]
     public void Inference_forward_and_backward_match_double_reference(int[] dims) => CheckAgainstReference(dims, training: false, shift: 0f);
 
     [Test]

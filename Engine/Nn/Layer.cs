@@ -1,6 +1,7 @@
 // Leaf layers: one graph node each, with shape inference, a memory declaration, forward and backward.
 using System;
 using System.Collections.Generic;
+using System.Linq;
 
 namespace Engine.Nn;
 
@@ -169,6 +170,25 @@ public sealed class LayerPlan
     internal List<(Shape Shape, float Value)> Constants { get; } = new();
 
     internal bool AliasesInput { get; private set; }
+
+    /// <summary>Backward hands every input the output gradient unchanged (same-shape add): one input's gradient may share its memory.</summary>
+    internal bool PassesGradient { get; private set; }
+
+    /// <summary>
+    /// Backward gives every input exactly the output gradient (a same-shape add), so the planner may let one input's
+    /// gradient use the output gradient's memory; backward must then skip the copy for an input whose gradient tensor is
+    /// the output gradient itself (same buffer and offset).
+    /// </summary>
+    internal LayerPlan PassGradient()
+    {
+        if (OutputShapes.Count != 1 || InputShapes.Any(s => s != OutputShapes[0]))
+        {
+            throw new InvalidOperationException("Only a layer whose inputs all have its single output's shape can pass its gradient through.");
+        }
+
+        PassesGradient = true;
+        return this;
+    }
 
     /// <summary>Backward reads input <paramref name="index"/>, so it stays alive until this node's backward.</summary>
     public LayerPlan KeepInput(int index = 0)

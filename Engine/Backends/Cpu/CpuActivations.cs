@@ -11,7 +11,8 @@ namespace Engine.Backends.Cpu;
 /// <summary>Managed SIMD activations over CPU-accelerator buffers, for any <see cref="IActivationOperator"/>.</summary>
 internal static unsafe class CpuActivations
 {
-    private const int MinChunk = 16384;
+    // 64K elements (256 KB, a few microseconds): smaller tensors run on the calling thread, where waking a worker costs more than it saves.
+    private const int MinChunk = 1 << 16;
 
     /// <summary>y = f(x) on host memory.</summary>
     public static void Forward<TOp>(Device device, ArrayView<float> x, ArrayView<float> y, ActivationParams p)

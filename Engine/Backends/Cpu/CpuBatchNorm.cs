@@ -108,9 +108,8 @@ internal static unsafe class CpuBatchNorm
                     for (int i = 0; i < n; i++)
                     {
                         long o = (((long)i * cc) + c) * s;
-                        var g = new ReadOnlySpan<float>(Dy + o, s);
-                        sumDy += TensorPrimitives.Sum(g);
-                        sumDyXm += HostSimd.DotDiff(g, new ReadOnlySpan<float>(X + o, s), mean);
+                        sumDyXm += HostSimd.SumAndDotDiff(new ReadOnlySpan<float>(Dy + o, s), new ReadOnlySpan<float>(X + o, s), mean, out double planeSumDy);
+                        sumDy += planeSumDy;
                     }
                 }
 

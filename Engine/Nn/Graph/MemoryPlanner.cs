@@ -179,7 +179,8 @@ internal sealed class MemoryPlanner
     /// Step 2: a gradient slot per value that gets one, from its first contribution (in backward order) to its producer's
     /// backward; the gradients of model inputs and of seeded outputs (no loss: the caller writes them) live through the
     /// whole step. A gradient whose first contributor is an aliasing node (a view such as Flatten) shares the memory of
-    /// that node's output gradient, and that node's backward has nothing to do. Also records, per contributing node and
+    /// that node's output gradient, and that node's backward has nothing to do; so does one input's gradient of a node that
+    /// passes its gradient through (a same-shape add, whose backward then skips the copy for that input). Also records, per contributing node and
     /// input, whether its contribution adds to an earlier one and whether the value repeats an earlier input.
     /// </summary>
     private (Slot?[] Grads, Contribution[][] Contributions, bool[] AliasedBackward) GradientSlots()
@@ -187,6 +188,7 @@ internal sealed class MemoryPlanner
         var grads = new Slot?[graph.Values.Count];
         var contributions = graph.Nodes.Select(n => new Contribution[n.Inputs.Length]).ToArray();
         var aliasedBackward = new bool[graph.Nodes.Count];
+        var passUsed = new bool[graph.Nodes.Count];
 
         // Latest producer first, so that a view's output gradient exists before its input gradient is planned.
         foreach (var v in graph.Values.Where(v => schedule.HasGrad[v.Id]).OrderByDescending(v => v.Producer is null ? -1 : schedule.FStep[v.Producer.Id]))
@@ -200,10 +202,22 @@ internal sealed class MemoryPlanner
             int last = v.Producer is null ? End : schedule.BStep[v.Producer.Id];
             var view = contributors.Count > 0 ? contributors[0].Node : null;
             string label = "grad " + v.Name;
-            if (!seeded && view is not null && plans[view.Id].AliasesInput && grads[view.Outputs[0].Id] is { } viewGrad)
+            // A node that passes its gradient through unchanged (same-shape add) lends its output gradient's memory to one
+            // input's gradient, if it is that gradient's first contributor and its inputs are distinct values.
+            bool pass = view is not null && plans[view.Id].PassesGradient && !passUsed[view.Id]
+                && view.Inputs.Distinct().Count() == view.Inputs.Length;
+            if (!seeded && view is not null && (plans[view.Id].AliasesInput || pass) && grads[view.Outputs[0].Id] is { } viewGrad)
             {
                 grads[v.Id] = New(label, BufferKind.Gradient, v.Shape.Length, first, wholeStep ? End : last, viewGrad);
-                aliasedBackward[view.Id] = true;
+                if (pass)
+                {
+                    passUsed[view.Id] = true;
+                }
+                else
+                {
+                    aliasedBackward[view.Id] = true;
+                }
+
                 if (wholeStep)
                 {
                     grads[v.Id]!.Touch(-1);

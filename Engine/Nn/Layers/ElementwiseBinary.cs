@@ -42,6 +42,12 @@ public abstract class ElementwiseBinary : Layer
             plan.KeepInput(0).KeepInput(1);
         }
 
+        if (plan.RunsBackward && Op == BinaryOp.Add && plan.InputShapes[0] == plan.InputShapes[1] && plan.InputShapes[0] == plan.OutputShapes[0])
+        {
+            // Each input's gradient is dy itself: the planner may give one of them dy's memory (no copy).
+            plan.PassGradient();
+        }
+
         if (plan.Tangents && Op == BinaryOp.Multiply)
         {
             plan.TangentWorkspace(plan.OutputShapes[0]);
@@ -105,7 +111,8 @@ public abstract class ElementwiseBinary : Layer
         Tensor a = context.Input(0), b = context.Input(1);
         if (Op == BinaryOp.Add && a.Shape == b.Shape)
         {
-            // Both inputs get dy itself (copied, or added where the input feeds several nodes).
+            // Both inputs get dy itself (copied, or added where the input feeds several nodes); an input whose gradient the
+            // planner placed in dy's memory (see LayerPlan.PassGradient) is skipped by AddBackward.
             Elementwise.AddBackward(g, context.InputGrad(0), null, context.AccumulateInputGrad(0));
             Elementwise.AddBackward(g, null, context.InputGrad(1), context.AccumulateInputGrad(1));
             return;
