@@ -1,10 +1,11 @@
-// The host convolution for stride-1 conv2d without a column matrix (implicit GEMM): each thread copies one
+// The host convolution for conv2d without a column matrix (implicit GEMM): each thread copies one
 // (image, group)'s planes once into a zero-padded buffer whose rows are as wide as the output rows plus the kernel
 // reach, so every kernel tap is one constant shift of that buffer; the micro-kernels of ConvShiftKernels.cs read the
 // taps in place through a table of offsets. Outputs are computed on the padded ("wide") rows and the columns past
 // OutW are dropped when the tile is stored. The input gradient is the same product over the padded output gradient
 // with flipped, transposed weights; the weight gradient broadcasts taps against the transposed output gradient (over
-// the real output positions only) into per-thread partial sums added in a fixed order (reproducible). Used by CpuConvFused when Applies holds.
+// the real output positions only) into per-thread partial sums added in a fixed order (reproducible). Strided
+// convolutions split the padded planes into their stride phases (ShiftPlanes) and take dx one phase at a time. Used by CpuConvFused when Applies holds.
 using System;
 using System.Numerics.Tensors;
 using System.Threading;
@@ -20,11 +21,12 @@ internal static unsafe class ConvShift
     /// <summary>
     /// Whether the shift path runs this convolution with <paramref name="kernel"/>: 512 or 256-bit tiles, stride 1 (any
     /// dilation) or a larger stride without dilation, not pointwise with stride 1 (the plain GEMM reads x in place
-    /// there), a reduction of at least 16 taps and 8 output channels per group.
+    /// there) nor a strided 1x1 kernel (im2col only subsamples there; measured no faster forward, slower backward), a
+    /// reduction of at least 16 taps and 8 output channels per group. Forward and Backward also run the strided 1x1 case.
     /// </summary>
     public static bool Applies(in Im2ColParams conv, int groups, int outChannels, GemmKernel kernel) =>
         kernel is GemmKernel.Vector512 or GemmKernel.Vector256 && conv.StrideH >= 1 && conv.StrideW >= 1
-        && (conv.StrideH == 1 && conv.StrideW == 1 || conv.DilationH == 1 && conv.DilationW == 1)
+        && (conv.StrideH == 1 && conv.StrideW == 1 || conv.DilationH == 1 && conv.DilationW == 1 && conv.KernelH * conv.KernelW > 1)
         && !ConvColumns.IsIdentity(conv) && conv.Channels / groups * conv.KernelH * conv.KernelW >= 16
         && outChannels / groups >= 8 && conv.OutH > 0 && conv.OutW > 0;
 
