@@ -193,8 +193,8 @@ public static class PeerWorkloads
 }
 
 /// <summary>
-/// One convolution call for tuning: <c>conv_NxCxHxW_CoutxK_pP[_bwd|_dw][@variant]</c> (square kernel K, padding P,
-/// stride 1; <c>_bwd</c>: dx, dw and db; <c>_dw</c>: dw and db only, as for a first layer).
+/// One convolution call for tuning: <c>conv_NxCxHxW_CoutxK_pP[sS][_bwd|_dw][@variant]</c> (square kernel K, padding P,
+/// stride S, 1 when left out; <c>_bwd</c>: dx, dw and db; <c>_dw</c>: dw and db only, as for a first layer).
 /// </summary>
 internal sealed class ConvWorkload : IPeerWorkload
 {
@@ -206,12 +206,12 @@ internal sealed class ConvWorkload : IPeerWorkload
     private readonly bool backward;
     private readonly string? variant;
 
-    private ConvWorkload(Device device, int[] d, int pad, string mode, string? variant)
+    private ConvWorkload(Device device, int[] d, int pad, int stride, string mode, string? variant)
     {
         dev = device;
         this.variant = variant;
         backward = mode != "fwd";
-        options = new Conv2dOptions { Padding = ConvPadding.Symmetric(pad, pad) };
+        options = new Conv2dOptions { Padding = ConvPadding.Symmetric(pad, pad), Stride = (stride, stride) };
         var r = new Random(1);
         float[] Fill(int len) => Enumerable.Range(0, len).Select(_ => (float)r.NextDouble() - 0.5f).ToArray();
         x = Tensor.FromHost(dev, Fill(d[0] * d[1] * d[2] * d[3]), new Shape(d[0], d[1], d[2], d[3]));
@@ -245,7 +245,9 @@ internal sealed class ConvWorkload : IPeerWorkload
         }
 
         var d = parts[1].Split('x').Concat(parts[2].Split('x')).Select(int.Parse).ToArray();
-        return new ConvWorkload(device, d, int.Parse(parts[3][1..]), parts.Length == 5 ? parts[4] : "fwd", variant);
+        var ps = parts[3][1..].Split('s');
+        int stride = ps.Length > 1 ? int.Parse(ps[1]) : 1;
+        return new ConvWorkload(device, d, int.Parse(ps[0]), stride, parts.Length == 5 ? parts[4] : "fwd", variant);
     }
 
     public void Step()

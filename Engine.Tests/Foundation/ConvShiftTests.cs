@@ -1,6 +1,7 @@
 // The shift (implicit-GEMM) host convolution, both tile widths, against a plain double convolution on odd shapes:
 // forward with and without bias, input and weight gradients overwritten and accumulated, groups, dilation, padding
-// above the kernel reach and below it on one side, last tiles of full and half width, 16-lane weight-gradient tiles.
+// above the kernel reach and below it on one side, last tiles of full and half width, 16-lane weight-gradient tiles,
+// strides 2 and 3 (stride phases) with padding 0, 1 and one-sided, 1x1 kernels with stride 2 and with padding.
 using System;
 using System.Collections.Generic;
 using Engine.Backends.Cpu;
@@ -13,7 +14,7 @@ public sealed unsafe class ConvShiftTests
 {
     private static readonly GemmKernel[] Kernels = [GemmKernel.Vector256, GemmKernel.Vector512];
 
-    // (N, Cin, H, W, Cout, kH, kW, padT, padL, padB, padR, dilation, groups)
+    // (N, Cin, H, W, Cout, kH, kW, padT, padL, padB, padR, dilation, groups[, strideH[, strideW]])
     private static readonly int[][] Cases =
     [
         [2, 3, 7, 9, 17, 3, 3, 1, 1, 1, 1, 1, 1],
@@ -27,6 +28,17 @@ public sealed unsafe class ConvShiftTests
         [2, 16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1],
         [1, 2, 3, 40, 8, 1, 9, 0, 4, 0, 4, 1, 1],
         [2, 7, 6, 5, 48, 3, 3, 1, 1, 1, 1, 1, 1],
+        [2, 3, 7, 9, 17, 3, 3, 1, 1, 1, 1, 1, 1, 2],
+        [3, 5, 9, 7, 33, 3, 3, 0, 0, 0, 0, 1, 1, 2],
+        [2, 17, 8, 10, 9, 3, 3, 0, 1, 1, 0, 1, 1, 2],
+        [2, 33, 7, 9, 16, 1, 1, 0, 0, 0, 0, 1, 1, 2],
+        [2, 17, 9, 7, 8, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+        [2, 6, 9, 9, 16, 3, 3, 1, 1, 1, 1, 1, 2, 2],
+        [1, 4, 8, 9, 8, 5, 5, 2, 2, 2, 2, 1, 1, 2],
+        [2, 16, 16, 16, 32, 3, 3, 1, 1, 1, 1, 1, 1, 2],
+        [2, 5, 10, 11, 8, 3, 3, 1, 1, 1, 1, 1, 1, 3],
+        [2, 5, 9, 10, 12, 3, 3, 1, 0, 1, 2, 1, 1, 2, 1],
+        [2, 32, 16, 16, 64, 1, 1, 0, 0, 0, 0, 1, 1, 2],
     ];
 
     public static IEnumerable<TestCaseData> Shapes()
@@ -37,7 +49,7 @@ public sealed unsafe class ConvShiftTests
             {
                 var c = Cases[i];
                 yield return new TestCaseData((int)kernel, i).SetArgDisplayNames(kernel.ToString(),
-                    $"{c[0]}x{c[1]}x{c[2]}x{c[3]}_{c[4]}x{c[5]}x{c[6]}_p{c[7]}{c[8]}{c[9]}{c[10]}_d{c[11]}_g{c[12]}");
+                    $"{c[0]}x{c[1]}x{c[2]}x{c[3]}_{c[4]}x{c[5]}x{c[6]}_p{c[7]}{c[8]}{c[9]}{c[10]}_d{c[11]}_g{c[12]}_s{(c.Length > 13 ? c[13] : 1)}{(c.Length > 14 ? c[14] : c.Length > 13 ? c[13] : 1)}");
             }
         }
     }
@@ -46,7 +58,8 @@ public sealed unsafe class ConvShiftTests
     public void Forward_matches_double_reference(int kernel, int index)
     {
         var t = new Problem(Cases[index], seed: index);
-        Assert.That(ConvShift.Applies(t.P, t.Groups, t.Cout, (GemmKernel)kernel), Is.True);
+        bool strided1x1 = t.KH * t.KW == 1 && t.SH * t.SW > 1;
+        Assert.That(ConvShift.Applies(t.P, t.Groups, t.Cout, (GemmKernel)kernel), Is.EqualTo(!strided1x1), "strided 1x1 kernels are left to im2col (run here directly)");
         foreach (bool bias in new[] { true, false })
         {
             var y = new float[t.YLen];
@@ -100,11 +113,13 @@ public sealed unsafe class ConvShiftTests
     }
 
     [Test]
-    public void Stride_two_pointwise_and_thin_products_are_left_to_the_other_paths()
+    public void Dilated_strides_pointwise_and_thin_products_are_left_to_the_other_paths()
     {
         var p = new Problem([2, 8, 9, 9, 16, 3, 3, 1, 1, 1, 1, 1, 1], 0).P;
         Assert.That(ConvShift.Applies(p, 1, 16, GemmKernel.Vector512), Is.True);
-        Assert.That(ConvShift.Applies(p with { StrideH = 2, OutH = 5 }, 1, 16, GemmKernel.Vector512), Is.False);
+        Assert.That(ConvShift.Applies(p with { StrideH = 2, OutH = 5 }, 1, 16, GemmKernel.Vector512), Is.True);
+        Assert.That(ConvShift.Applies(p with { StrideH = 2, OutH = 3, DilationH = 2 }, 1, 16, GemmKernel.Vector512), Is.False);
+        Assert.That(ConvShift.Applies(p with { KernelH = 1, KernelW = 1, PadTop = 0, PadLeft = 0, StrideH = 2, StrideW = 2, OutH = 5, OutW = 5 }, 1, 16, GemmKernel.Vector512), Is.False);
         Assert.That(ConvShift.Applies(p, 1, 16, GemmKernel.Vector128), Is.False);
         Assert.That(ConvShift.Applies(p, 1, 4, GemmKernel.Vector512), Is.False);
         Assert.That(ConvShift.Applies(p with { Channels = 1 }, 1, 16, GemmKernel.Vector512), Is.False);
@@ -134,15 +149,17 @@ public sealed unsafe class ConvShiftTests
 
     private sealed class Problem
     {
-        public readonly int N, Cin, H, W, Cout, KH, KW, PadT, PadL, OutH, OutW, Dil, Groups;
+        public readonly int N, Cin, H, W, Cout, KH, KW, PadT, PadL, OutH, OutW, Dil, Groups, SH, SW;
         public readonly float[] X, Wt, B, Dy;
         public readonly Im2ColParams P;
 
         public Problem(int[] c, int seed)
         {
             (N, Cin, H, W, Cout, KH, KW, PadT, PadL, Dil, Groups) = (c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[11], c[12]);
-            OutH = H + PadT + c[9] - (Dil * (KH - 1));
-            OutW = W + PadL + c[10] - (Dil * (KW - 1));
+            SH = c.Length > 13 ? c[13] : 1;
+            SW = c.Length > 14 ? c[14] : SH;
+            OutH = ((H + PadT + c[9] - (Dil * (KH - 1)) - 1) / SH) + 1;
+            OutW = ((W + PadL + c[10] - (Dil * (KW - 1)) - 1) / SW) + 1;
             var r = new Random(seed);
             X = Fill(r, N * Cin * H * W);
             Wt = Fill(r, Cout * (Cin / Groups) * KH * KW);
@@ -150,7 +167,7 @@ public sealed unsafe class ConvShiftTests
             Dy = Fill(r, YLen);
             P = new Im2ColParams
             {
-                Images = N, Channels = Cin, Height = H, Width = W, KernelH = KH, KernelW = KW, StrideH = 1, StrideW = 1,
+                Images = N, Channels = Cin, Height = H, Width = W, KernelH = KH, KernelW = KW, StrideH = SH, StrideW = SW,
                 PadTop = PadT, PadLeft = PadL, DilationH = Dil, DilationW = Dil, OutH = OutH, OutW = OutW,
             };
         }
@@ -182,10 +199,10 @@ public sealed unsafe class ConvShiftTests
                             {
                                 for (int kh = 0; kh < KH; kh++)
                                 {
-                                    int ih = oh - PadT + (kh * Dil);
+                                    int ih = (oh * SH) - PadT + (kh * Dil);
                                     for (int kw = 0; kw < KW; kw++)
                                     {
-                                        int iw = ow - PadL + (kw * Dil);
+                                        int iw = (ow * SW) - PadL + (kw * Dil);
                                         if (ih < 0 || ih >= H || iw < 0 || iw >= W)
                                         {
                                             continue;

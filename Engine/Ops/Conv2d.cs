@@ -19,13 +19,13 @@ public static class Conv2dOp
     internal static readonly OpRegistry<ConvForwardImpl> ForwardRegistry = new OpRegistry<ConvForwardImpl>("conv2d")
         .Register("kernel.im2col", ComputePath.Kernels, ConvAlgorithm.Forward<KernelConvPrimitives>, "ILGPU im2col kernel + resolved GEMM (batched over images or groups)")
         .Register("host.im2col", ComputePath.Host, ConvAlgorithm.Forward<HostConvPrimitives>, "managed im2col (row copies, parallel over planes) + resolved GEMM")
-        .Register("host.fused", ComputePath.Host, HostFusedConv.Forward, "one (image, group) per thread: stride 1 on AVX-512/AVX2 as an implicit GEMM over zero-padded planes (no im2col, `ConvShift`); otherwise im2col into a cache-resident slot + single-threaded GEMM; direct SIMD loops for thin products", isDefault: true);
+        .Register("host.fused", ComputePath.Host, HostFusedConv.Forward, "one (image, group) per thread: on AVX-512/AVX2 as an implicit GEMM over zero-padded planes, split into stride phases for stride > 1 (no im2col, `ConvShift`); otherwise im2col into a cache-resident slot + single-threaded GEMM; direct SIMD loops for thin products", isDefault: true);
 
     /// <summary>Backward implementations.</summary>
     internal static readonly OpRegistry<ConvBackwardImpl> BackwardRegistry = new OpRegistry<ConvBackwardImpl>("conv2d_backward")
         .Register("kernel.im2col", ComputePath.Kernels, ConvAlgorithm.Backward<KernelConvPrimitives>, "ILGPU im2col/col2im (gather) kernels + GEMMs + channel-sum kernel")
         .Register("host.im2col", ComputePath.Host, ConvAlgorithm.Backward<HostConvPrimitives>, "managed im2col/col2im + GEMMs + SIMD channel sums")
-        .Register("host.fused", ComputePath.Host, HostFusedConv.Backward, "one (image, group) per thread: stride 1 on AVX-512/AVX2 as implicit GEMMs (dx with the flipped kernel, dw over the transposed gradient); otherwise im2col, GEMMs and col2im in a cache-resident slot; per-thread weight-gradient partials", isDefault: true);
+        .Register("host.fused", ComputePath.Host, HostFusedConv.Backward, "one (image, group) per thread: on AVX-512/AVX2 as implicit GEMMs (dx with the flipped kernel, per stride phase for stride > 1; dw over the transposed gradient); otherwise im2col, GEMMs and col2im in a cache-resident slot; per-thread weight-gradient partials", isDefault: true);
 
     /// <summary>Validates shapes and settings and returns every size of the call (output shape, workspace needs).</summary>
     /// <exception cref="ArgumentException">The shapes or settings do not describe a convolution; the message says why.</exception>

@@ -9,19 +9,30 @@ using Engine.Kernels.Conv;
 namespace Engine.Backends.Cpu;
 
 /// <summary>
-/// A stride-1 convolution of <see cref="C"/> planes (H x W) into OutH x OutW outputs, seen on the padded planes
-/// (Hp x Wp, Wp = OutW + (KW - 1) DW): wide position p = oh * Wp + ow reads tap (c, kh, kw) at
-/// <c>c * Hp * Wp + kh * DH * Wp + kw * DW + p</c>; positions with ow &gt;= OutW are computed and dropped.
+/// A convolution of <see cref="C"/> planes (H x W) into OutH x OutW outputs, seen on the padded planes split into
+/// SH x SW stride phases (phase (ph, pw) row r, column j = padded input row r * SH + ph, column j * SW + pw; each
+/// Hp x Wp, Wp = OutW + (KW - 1) DW / SW): wide position p = oh * Wp + ow reads tap (c, kh, kw) at
+/// <c>((c * SH + kh DH % SH) * SW + kw DW % SW) * Hp * Wp + (kh DH / SH) * Wp + kw DW / SW + p</c>; positions with
+/// ow &gt;= OutW are computed and dropped. Stride 1 is one phase: the zero-padded planes themselves.
 /// </summary>
 internal unsafe struct ShiftPlanes
 {
     public int C, H, W, PadT, PadL, OutH, OutW, KH, KW, DH, DW;
 
-    /// <summary>Padded row length.</summary>
-    public readonly int Wp => OutW + ((KW - 1) * DW);
+    /// <summary>Stride (0 is read as 1).</summary>
+    public int SH, SW;
 
-    /// <summary>Padded rows.</summary>
-    public readonly int Hp => OutH + ((KH - 1) * DH);
+    /// <summary>Row stride.</summary>
+    public readonly int Sh => Math.Max(1, SH);
+
+    /// <summary>Column stride.</summary>
+    public readonly int Sw => Math.Max(1, SW);
+
+    /// <summary>Padded (phase) row length.</summary>
+    public readonly int Wp => OutW + ((KW - 1) * DW / Sw);
+
+    /// <summary>Padded (phase) rows.</summary>
+    public readonly int Hp => OutH + ((KH - 1) * DH / Sh);
 
     /// <summary>Taps (the reduction length): C * KH * KW.</summary>
     public readonly int K => C * KH * KW;
@@ -33,7 +44,7 @@ internal unsafe struct ShiftPlanes
     public static ShiftPlanes OfInput(in Im2ColParams conv, int channels) => new()
     {
         C = channels, H = conv.Height, W = conv.Width, PadT = conv.PadTop, PadL = conv.PadLeft, OutH = conv.OutH, OutW = conv.OutW,
-        KH = conv.KernelH, KW = conv.KernelW, DH = conv.DilationH, DW = conv.DilationW,
+        KH = conv.KernelH, KW = conv.KernelW, DH = conv.DilationH, DW = conv.DilationW, SH = conv.StrideH, SW = conv.StrideW,
     };
 
     /// <summary>
@@ -49,7 +60,7 @@ internal unsafe struct ShiftPlanes
     };
 
     /// <summary>Floats of the padded planes plus the slack that tiles of <paramref name="tile"/> positions read past the last.</summary>
-    public readonly long PaddedSize(int tile) => ((long)C * Hp * Wp) + ((KW - 1) * DW) + tile;
+    public readonly long PaddedSize(int tile) => ((long)C * Sh * Sw * Hp * Wp) + (Wp - OutW) + tile;
 
     /// <summary>dst (<see cref="PaddedSize"/>(<paramref name="tile"/>) floats) = the C planes at <paramref name="src"/>, zero-padded.</summary>
     public readonly void Pad(float* src, float* dst, int tile)
@@ -57,6 +68,12 @@ internal unsafe struct ShiftPlanes
         int wp = Wp, hp = Hp;
         long plane = (long)hp * wp;
         new Span<float>(dst, checked((int)PaddedSize(tile))).Clear();
+        if (Sh > 1 || Sw > 1)
+        {
+            PadPhases(src, dst);
+            return;
+        }
+
         int s0 = Math.Max(0, PadL), s1 = Math.Min(wp, PadL + W);
         if (s0 >= s1)
         {
@@ -77,14 +94,15 @@ internal unsafe struct ShiftPlanes
     /// <summary>off[q] = the shift of tap q = (c, kh, kw); entries [K, count) are 0 (padding taps of a last tile).</summary>
     public readonly void Offsets(int* off, int count)
     {
-        int wp = Wp, plane = checked(Hp * wp), q = 0;
+        int wp = Wp, sh = Sh, sw = Sw, plane = checked(Hp * wp), q = 0;
         for (int c = 0; c < C; c++)
         {
             for (int kh = 0; kh < KH; kh++)
             {
                 for (int kw = 0; kw < KW; kw++)
                 {
-                    off[q++] = (c * plane) + (kh * DH * wp) + (kw * DW);
+                    int phase = (((c * sh) + (kh * DH % sh)) * sw) + (kw * DW % sw);
+                    off[q++] = checked((phase * plane) + (kh * DH / sh * wp) + (kw * DW / sw));
                 }
             }
         }
@@ -97,12 +115,16 @@ internal unsafe struct ShiftPlanes
 
     /// <summary>
     /// y (m planes OutH x OutW) = bias[r] (0 when null) + A * taps + beta * y, with A packed by <see cref="PackRows"/>
-    /// or <see cref="PackFlipped"/> (K taps per row, panels of TT.MR rows); tmp holds one MR x NR tile.
+    /// or PackFlipped (K taps per row, panels of TT.MR rows); tmp holds one MR x NR tile.
     /// </summary>
     public readonly void Product<TT>(float* pad, float* a, int m, int* off, float* bias, float* y, float beta, float* tmp)
+        where TT : struct, IConvShiftTile => Product<TT>(pad, a, m, K, off, bias, y, beta, tmp);
+
+    /// <summary>As above over the first <paramref name="k"/> taps of <paramref name="off"/> (a stride phase's sub-kernel).</summary>
+    public readonly void Product<TT>(float* pad, float* a, int m, int k, int* off, float* bias, float* y, float beta, float* tmp)
         where TT : struct, IConvShiftTile
     {
-        int mr = TT.MR, nr = TT.NR, k = K, p = P, wp = Wp, outW = OutW;
+        int mr = TT.MR, nr = TT.NR, p = P, wp = Wp, outW = OutW;
         long outPlane = (long)OutH * outW;
         for (int r0 = 0, pm = 0; r0 < m; r0 += mr, pm++)
         {
@@ -184,20 +206,99 @@ internal unsafe struct ShiftPlanes
     /// The input gradient's weights: row ci, tap (co, kh, kw) = w[co, ci, KH - 1 - kh, KW - 1 - kw] for w of one group
     /// (cout x cin x kh x kw), packed as <see cref="PackRows"/> does.
     /// </summary>
-    public static void PackFlipped(float* w, int cout, int cin, int kh, int kw, int mr, float* dst)
+    public static void PackFlipped(float* w, int cout, int cin, int kh, int kw, int mr, float* dst) =>
+        PackFlipped(w, cout, cin, kh, kw, 1, 1, 0, 0, mr, dst);
+
+    /// <summary>
+    /// The weights of stride phase (a, b) of the input gradient: the taps kh = i * sh + a, kw = j * sw + b of w, flipped
+    /// (row ci, tap (co, i, j) = w[co, ci, (KHa - 1 - i) sh + a, (KWb - 1 - j) sw + b]), packed as <see cref="PackRows"/> does.
+    /// </summary>
+    public static void PackFlipped(float* w, int cout, int cin, int kh, int kw, int sh, int sw, int a, int b, int mr, float* dst)
     {
+        int kha = PhaseTaps(kh, sh, a), kwb = PhaseTaps(kw, sw, b);
         for (int r0 = 0; r0 < cin; r0 += mr)
         {
             for (int co = 0; co < cout; co++)
             {
-                for (int a = 0; a < kh; a++)
+                for (int i = 0; i < kha; i++)
                 {
-                    for (int b = 0; b < kw; b++)
+                    for (int j = 0; j < kwb; j++)
                     {
+                        int th = ((kha - 1 - i) * sh) + a, tw = ((kwb - 1 - j) * sw) + b;
                         for (int r = 0; r < mr; r++)
                         {
                             int ci = r0 + r;
-                            *dst++ = ci < cin ? w[((((long)co * cin) + ci) * kh + (kh - 1 - a)) * kw + (kw - 1 - b)] : 0f;
+                            *dst++ = ci < cin ? w[((((long)co * cin) + ci) * kh + th) * kw + tw] : 0f;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>How many of the taps 0..k-1 fall on stride phase a (t % s == a).</summary>
+    public static int PhaseTaps(int k, int s, int a) => a >= k ? 0 : (k - a + s - 1) / s;
+
+    /// <summary>
+    /// The input gradient of a strided convolution, one stride phase at a time: each phase (a, b) of the padded input's
+    /// gradient (Hq x Wq, Hq = ceil((H + PadTop) / SH)) is a stride-1 full correlation of the output gradient (coutG
+    /// planes) with that phase's flipped sub-kernel; this is the output gradient padded for the largest sub-kernel.
+    /// </summary>
+    public static ShiftPlanes OfPhaseGradient(in Im2ColParams conv, int coutG)
+    {
+        int rh = PhaseTaps(conv.KernelH, conv.StrideH, 0), rw = PhaseTaps(conv.KernelW, conv.StrideW, 0);
+        return new ShiftPlanes
+        {
+            C = coutG, H = conv.OutH, W = conv.OutW, PadT = rh - 1, PadL = rw - 1, KH = rh, KW = rw, DH = 1, DW = 1,
+            OutH = (conv.Height + conv.PadTop + conv.StrideH - 1) / conv.StrideH, OutW = (conv.Width + conv.PadLeft + conv.StrideW - 1) / conv.StrideW,
+        };
+    }
+
+    /// <summary>
+    /// The offsets of a phase's sub-kernel (kha x kwb taps per channel, at most KH x KW) on planes made by
+    /// <see cref="OfPhaseGradient"/>: tap (c, i, j) at c * Hp * Wp + (i + KH - kha) * Wp + j + KW - kwb.
+    /// </summary>
+    public readonly void PhaseOffsets(int* off, int kha, int kwb)
+    {
+        int wp = Wp, plane = checked(Hp * wp), q = 0;
+        for (int c = 0; c < C; c++)
+        {
+            for (int i = 0; i < kha; i++)
+            {
+                for (int j = 0; j < kwb; j++)
+                {
+                    off[q++] = (c * plane) + ((i + KH - kha) * wp) + j + KW - kwb;
+                }
+            }
+        }
+    }
+
+    /// <summary>Pad for stride &gt; 1: the stride phases of the padded planes, the phases no tap reads left zero (dilation 1).</summary>
+    private readonly void PadPhases(float* src, float* dst)
+    {
+        int wp = Wp, hp = Hp, sh = Sh, sw = Sw;
+        long plane = (long)hp * wp;
+        for (int c = 0; c < C; c++)
+        {
+            for (int ph = 0; ph < sh && ph < KH; ph++)
+            {
+                for (int pw = 0; pw < sw && pw < KW; pw++)
+                {
+                    float* d = dst + ((((c * sh) + ph) * sw) + pw) * plane;
+                    int j0 = Math.Max(0, (PadL - pw + sw - 1) / sw), j1 = Math.Min(wp, (W + PadL - pw + sw - 1) / sw);
+                    for (int r = 0; r < hp; r++)
+                    {
+                        int ih = (r * sh) + ph - PadT;
+                        if (ih < 0 || ih >= H)
+                        {
+                            continue;
+                        }
+
+                        float* from = src + ((((long)c * H) + ih) * W) + pw - PadL;
+                        float* to = d + ((long)r * wp);
+                        for (int j = j0; j < j1; j++)
+                        {
+                            to[j] = from[j * sw];
                         }
                     }
                 }

@@ -2,8 +2,8 @@
 // columns in its own workspace slot (so they stay in its cache) and multiplies them on its own core; weight
 // gradients go to per-thread partial sums that are added at the end. Thin products (depthwise, 1-channel layers)
 // use direct SIMD loops instead of GEMMs. The conv2d op calls it when it applies (see Applies) and runs the
-// im2col algorithm otherwise (transposed convolutions, fewer units than threads). Stride-1 convolutions with enough
-// taps and channels go to ConvShift (no column matrix) on AVX-512 and AVX2 machines.
+// im2col algorithm otherwise (transposed convolutions, fewer units than threads). Convolutions with enough taps and
+// channels (stride 1, or strided without dilation and not 1x1) go to ConvShift (no column matrix) on AVX-512 and AVX2 machines.
 using System;
 using System.Threading;
 using Engine.Kernels.Conv;
