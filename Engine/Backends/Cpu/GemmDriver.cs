@@ -72,8 +72,11 @@ internal static unsafe class GemmDriver
         job->PanelsM = (m + mr - 1) / mr;
 
         // When op(A) fits one MC block, every B micro-panel is used by one task only: that task packs it into
-        // L1-sized scratch right before use, instead of a shared pass over the whole block through L3.
-        bool shared = job->PanelsM > TK.MC / mr;
+        // L1-sized scratch right before use, instead of a shared pass over the whole block through L3. Unless op(B) is
+        // too narrow to give every thread its own column chunks (Split: chunks of at least 4 micro-panels): then the
+        // rows are split and every row task would pack all of B again, so B is packed once, shared.
+        int panelsN = (Math.Min(TK.NC, n) + nr - 1) / nr;
+        bool shared = job->PanelsM > TK.MC / mr || (parallel && job->PanelsM > 1 && panelsN / 4 < HostParallel.Degree);
         int slot = -1;
         float* packedB = shared ? BPool.Rent(out slot) : null;
         try
@@ -143,6 +146,12 @@ internal static unsafe class GemmDriver
                 // Shared B: split rows, at least two blocks per thread (down to 8 MR panels each), in a multiple
                 // of the thread count so that no thread gets one block more; every task packs one A block.
                 int want = Math.Max(blocks, Math.Min(2 * degree, job->PanelsM / 8));
+                if (job->PanelsN / 4 < degree)
+                {
+                    // op(B) too narrow for column chunks: rows are the only split, as fine as the non-shared one.
+                    want = Math.Max(want, Math.Min(job->PanelsM, 4 * degree));
+                }
+
                 int rounded = (want + degree - 1) / degree * degree;
                 blocks = rounded <= job->PanelsM ? rounded : want;
                 if (blocks < 2 * degree)
