@@ -46,6 +46,9 @@ internal static unsafe class GemmDriver
     /// <summary>Below this many flops (2 M N K) a GEMM runs on the calling thread only.</summary>
     internal static long ParallelMinFlops = 1L << 21;
 
+    /// <summary>The fewest B micro-panels in one column chunk of a task.</summary>
+    private const int MinChunkPanels = 4;
+
     /// <summary>Pack blocks of op(B) on all threads when the block holds at least this many elements.</summary>
     private const int ParallelPackMinElements = 1 << 15;
 
@@ -73,10 +76,10 @@ internal static unsafe class GemmDriver
 
         // When op(A) fits one MC block, every B micro-panel is used by one task only: that task packs it into
         // L1-sized scratch right before use, instead of a shared pass over the whole block through L3. Unless op(B) is
-        // too narrow to give every thread its own column chunks (Split: chunks of at least 4 micro-panels): then the
-        // rows are split and every row task would pack all of B again, so B is packed once, shared.
+        // too narrow to give every thread its own column chunk: then the rows are split and every row task would
+        // pack all of B again, so B is packed once, shared.
         int panelsN = (Math.Min(TK.NC, n) + nr - 1) / nr;
-        bool shared = job->PanelsM > TK.MC / mr || (parallel && job->PanelsM > 1 && panelsN / 4 < HostParallel.Degree);
+        bool shared = job->PanelsM > TK.MC / mr || (parallel && job->PanelsM > 1 && TooNarrowForChunks(panelsN));
         int slot = -1;
         float* packedB = shared ? BPool.Rent(out slot) : null;
         try
@@ -146,7 +149,7 @@ internal static unsafe class GemmDriver
                 // Shared B: split rows, at least two blocks per thread (down to 8 MR panels each), in a multiple
                 // of the thread count so that no thread gets one block more; every task packs one A block.
                 int want = Math.Max(blocks, Math.Min(2 * degree, job->PanelsM / 8));
-                if (job->PanelsN / 4 < degree)
+                if (TooNarrowForChunks(job->PanelsN))
                 {
                     // op(B) too narrow for column chunks: rows are the only split, as fine as the non-shared one.
                     want = Math.Max(want, Math.Min(job->PanelsM, 4 * degree));
@@ -156,15 +159,15 @@ internal static unsafe class GemmDriver
                 blocks = rounded <= job->PanelsM ? rounded : want;
                 if (blocks < 2 * degree)
                 {
-                    chunks = Math.Max(1, Math.Min((2 * degree + blocks - 1) / blocks, job->PanelsN / 4));
+                    chunks = Math.Max(1, Math.Min((2 * degree + blocks - 1) / blocks, job->PanelsN / MinChunkPanels));
                 }
             }
             else
             {
-                // Tasks pack their own B micro-panels: split columns (chunks of at least 4 micro-panels so that
-                // repacking the small A block pays off), then rows when op(B) is too narrow.
+                // Tasks pack their own B micro-panels: split columns (chunks of at least MinChunkPanels micro-panels
+                // so that repacking the small A block pays off), then rows when op(B) is too narrow.
                 int target = degree * 4;
-                chunks = Math.Max(1, Math.Min(target, job->PanelsN / 4));
+                chunks = Math.Max(1, Math.Min(target, job->PanelsN / MinChunkPanels));
                 if (blocks * chunks < target)
                 {
                     blocks = Math.Min(job->PanelsM, (target + chunks - 1) / chunks);
@@ -175,6 +178,9 @@ internal static unsafe class GemmDriver
         job->IcBlocks = blocks;
         job->NChunks = chunks;
     }
+
+    /// <summary>Whether op(B)'s <paramref name="panelsN"/> micro-panels give fewer column chunks than threads.</summary>
+    private static bool TooNarrowForChunks(int panelsN) => panelsN / MinChunkPanels < HostParallel.Degree;
 
     /// <summary>C = beta * C, for K = 0 (beta 0 writes zeros without reading C).</summary>
     private static void ScaleC(GemmJob* job)

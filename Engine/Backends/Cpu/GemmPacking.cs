@@ -48,26 +48,7 @@ internal static unsafe class GemmPacking
             }
             else
             {
-                float* src = a + (p0 * lda) + i0 + r0;
-                if (rows == mr && mr % 4 == 0)
-                {
-                    for (int q = 0; q < kc; q++)
-                    {
-                        float* s = src + (q * lda);
-                        float* d = dst + (q * mr);
-                        for (int i = 0; i < mr; i += 4)
-                        {
-                            Vector128.Store(Vector128.Load(s + i), d + i);
-                        }
-                    }
-                }
-                else
-                {
-                    for (int q = 0; q < kc; q++)
-                    {
-                        CopyPadded(dst + (q * mr), src + (q * lda), rows, mr);
-                    }
-                }
+                CopyRows(dst, mr, a + (p0 * lda) + i0 + r0, lda, kc, rows);
             }
 
             dst += kc * mr;
@@ -85,27 +66,7 @@ internal static unsafe class GemmPacking
         int nr = TK.NR;
         if (!transB)
         {
-            float* src = b + (p0 * ldb) + j0;
-            if (cols == nr)
-            {
-                for (int q = 0; q < kc; q++)
-                {
-                    float* s = src + (q * ldb);
-                    float* d = dst + (q * nr);
-                    for (int x = 0; x < nr; x += 4)
-                    {
-                        Vector128.Store(Vector128.Load(s + x), d + x);
-                    }
-                }
-            }
-            else
-            {
-                for (int q = 0; q < kc; q++)
-                {
-                    CopyPadded(dst + (q * nr), src + (q * ldb), cols, nr);
-                }
-            }
-
+            CopyRows(dst, nr, b + (p0 * ldb) + j0, ldb, kc, cols);
             return;
         }
 
@@ -315,6 +276,34 @@ internal static unsafe class GemmPacking
         r5 = Avx.Permute2x128(s1, s5, 0x31);
         r6 = Avx.Permute2x128(s2, s6, 0x31);
         r7 = Avx.Permute2x128(s3, s7, 0x31);
+    }
+
+    /// <summary>
+    /// Copies <paramref name="kc"/> rows of <paramref name="count"/> floats (pitch <paramref name="ld"/>) into rows of
+    /// <paramref name="width"/> (the panel's pitch), zero-filling past count: the packing of row-major op(B) and of
+    /// transposed A, whose panel rows are contiguous in the source.
+    /// </summary>
+    private static void CopyRows(float* dst, int width, float* src, nint ld, int kc, int count)
+    {
+        if (count == width && width % 4 == 0)
+        {
+            for (int q = 0; q < kc; q++)
+            {
+                float* s = src + (q * ld);
+                float* d = dst + (q * width);
+                for (int x = 0; x < width; x += 4)
+                {
+                    Vector128.Store(Vector128.Load(s + x), d + x);
+                }
+            }
+
+            return;
+        }
+
+        for (int q = 0; q < kc; q++)
+        {
+            CopyPadded(dst + (q * width), src + (q * ld), count, width);
+        }
     }
 
     /// <summary>Copies <paramref name="count"/> floats and zero-fills the rest up to <paramref name="width"/>.</summary>
