@@ -22,7 +22,7 @@ public static class GemmOp
     internal static readonly OpRegistry<GemmImpl> Registry = new OpRegistry<GemmImpl>("gemm")
         .Register("kernel.tiled", ComputePath.Kernels, LaunchTiled, "ILGPU kernel: 64x64 shared-memory tiles, 4x4 register blocks per thread", isDefault: true)
         .Register("kernel.reference", ComputePath.Kernels, LaunchReference, "ILGPU kernel: one thread per output, straight K loop")
-        .Register("host.blocked", ComputePath.Host, CpuMatVec.Run, "managed SIMD, packed panels, all cores; one output row (M = 1) as matrix-vector products without packing");
+        .Register("host.blocked", ComputePath.Host, CpuGemm.Run, "managed SIMD, packed panels, all cores; one output row (M = 1) as matrix-vector products without packing");
 
     /// <summary>
     /// Multiplies tensors: 2-D A and B give a 2-D C; 3-D (batch, rows, cols) A and B give a 3-D C (strided batch).

@@ -116,6 +116,13 @@ internal static class CpuGemm
             return;
         }
 
+        // One output row: matrix-vector products, no packing (a forced kernel width keeps the micro-kernels, for tests).
+        if (kernel == GemmKernel.Auto && CpuMatVec.Applies(p))
+        {
+            CpuMatVec.Run(a, b, c, p);
+            return;
+        }
+
         var job = new GemmJob
         {
             A = a, B = b, C = c,

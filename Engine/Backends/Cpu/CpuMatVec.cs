@@ -1,15 +1,14 @@
 // Host GEMM with one output row (M = 1): a linear layer at batch 1 (inference latency) or its input gradient. The
 // packed GEMM would pack the whole weight matrix for one row of output; here each weight is read once, straight from
 // memory: dot products along B's rows (B transposed: y = x W^T) or scaled B rows summed (y = x B), split across cores
-// by output columns when the matrix is large. Every other shape goes to the packed GEMM (CpuGemm).
+// by output columns when the matrix is large. CpuGemm sends such products here; every other shape stays packed.
 using System;
 using System.Numerics.Tensors;
 using Engine.Kernels.Gemm;
-using ILGPU;
 
 namespace Engine.Backends.Cpu;
 
-/// <summary>The <c>host.blocked</c> GEMM entry: matrix-vector products for M = 1, the packed GEMM otherwise.</summary>
+/// <summary>Matrix-vector products for the GEMMs with M = 1 that <see cref="CpuGemm"/> hands over.</summary>
 internal static unsafe class CpuMatVec
 {
     /// <summary>Multiply-adds per parallel chunk (below it, one thread does the whole product).</summary>
@@ -18,23 +17,15 @@ internal static unsafe class CpuMatVec
     /// <summary>Columns of C per chunk of the untransposed-B form (rows of B are summed in blocks this wide).</summary>
     private const int ColumnBlock = 512;
 
-    /// <summary>C = alpha * op(A) * op(B) + beta * C on host memory, as <see cref="CpuGemm.Run"/>.</summary>
-    public static void Run(Device device, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmParams p)
-    {
-        ArgumentNullException.ThrowIfNull(device);
-        if (p.M != 1 || p.N == 0 || (p.TransA != 0 && p.Lda != 1))
-        {
-            CpuGemm.Run(device, a, b, c, p);
-            return;
-        }
+    /// <summary>Whether <paramref name="p"/> is a product this class computes: one row of C, A's row contiguous.</summary>
+    public static bool Applies(in GemmParams p) => p.M == 1 && (p.TransA == 0 || p.Lda == 1);
 
-        device.Synchronize();
-        fixed (float* pa = HostViews.ReadOnly(a), pb = HostViews.ReadOnly(b), pc = HostViews.Span(c))
+    /// <summary>Every matrix of the batch of <paramref name="p"/> (validated by the caller, <see cref="Applies"/> true).</summary>
+    public static void Run(float* a, float* b, float* c, in GemmParams p)
+    {
+        for (int i = 0; i < p.Batch; i++)
         {
-            for (int i = 0; i < p.Batch; i++)
-            {
-                Compute(pa + (i * p.StrideA), pb + (i * p.StrideB), pc + (i * p.StrideC), p);
-            }
+            Compute(a + (i * p.StrideA), b + (i * p.StrideB), c + (i * p.StrideC), p);
         }
     }
 
