@@ -127,7 +127,7 @@ public sealed unsafe class ConvShiftTests
         Assert.That(() => ConvShift.Forward(GemmKernel.Vector128, p, 1, 16, null, null, null, null), Throws.InstanceOf<ArgumentOutOfRangeException>());
     }
 
-    private static double[] Shift(double[] v, float add)
+    internal static double[] Shift(double[] v, float add)
     {
         var r = new double[v.Length];
         for (int i = 0; i < v.Length; i++)
@@ -138,7 +138,7 @@ public sealed unsafe class ConvShiftTests
         return r;
     }
 
-    private static void Near(float[] got, double[] want, double[] abs, string what)
+    internal static void Near(float[] got, double[] want, double[] abs, string what)
     {
         for (int i = 0; i < got.Length; i++)
         {
@@ -147,7 +147,7 @@ public sealed unsafe class ConvShiftTests
         }
     }
 
-    private sealed class Problem
+    internal sealed class Problem
     {
         public readonly int N, Cin, H, W, Cout, KH, KW, PadT, PadL, OutH, OutW, Dil, Groups, SH, SW;
         public readonly float[] X, Wt, B, Dy;

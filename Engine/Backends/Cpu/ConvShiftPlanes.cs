@@ -4,6 +4,8 @@
 // (which visits the output positions only).
 using System;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Engine.Kernels.Conv;
 
 namespace Engine.Backends.Cpu;
@@ -68,6 +70,12 @@ internal unsafe struct ShiftPlanes
         int wp = Wp, hp = Hp;
         long plane = (long)hp * wp;
         new Span<float>(dst, checked((int)PaddedSize(tile))).Clear();
+        if (Sh == 2 && Sw == 2 && KH > 1 && KW > 1 && PadT >= 0 && PadL >= 0)
+        {
+            PadStride2(src, C, H, W, PadT, PadL, plane, hp, wp, dst);
+            return;
+        }
+
         if (Sh > 1 || Sw > 1)
         {
             PadPhases(src, dst);
@@ -268,6 +276,57 @@ internal unsafe struct ShiftPlanes
                 for (int j = 0; j < kwb; j++)
                 {
                     off[q++] = (c * plane) + ((i + KH - kha) * wp) + j + KW - kwb;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The stride-2 phases of <paramref name="c"/> planes (h x w) padded by <paramref name="padT"/> rows and
+    /// <paramref name="padL"/> columns of zeros: phase (a, b) of channel ci at ((2 ci + a) * 2 + b) * plane, hp x wp, row
+    /// r, column j = padded row 2 r + a, column 2 j + b (what falls outside hp x wp is dropped). dst is zeroed by the
+    /// caller. Rows are split into even and odd columns 16 at a time with AVX2 (Pad for stride 2; ConvWinograd).
+    /// </summary>
+    public static void PadStride2(float* src, int c, int h, int w, int padT, int padL, long plane, int hp, int wp, float* dst)
+    {
+        // x column i is padded column i + padL: even i = 2m go to phase b = padL % 2, column padL / 2 + m; odd i = 2m + 1
+        // to the other phase, column (padL + 1) / 2 + m.
+        int be = padL & 1, je = padL >> 1, jo = (padL + 1) >> 1;
+        int ne = Math.Clamp(wp - je, 0, (w + 1) / 2), no = Math.Clamp(wp - jo, 0, w / 2);
+        int vec = Avx2.IsSupported ? Math.Min(ne, no) / 8 * 8 : 0;
+        for (int ci = 0; ci < c; ci++)
+        {
+            for (int ih = 0; ih < h; ih++)
+            {
+                int r = ih + padT;
+                if (r >> 1 >= hp)
+                {
+                    break;
+                }
+
+                float* x = src + ((((long)ci * h) + ih) * w);
+                float* row = dst + ((((2L * ci) + (r & 1)) * 2 * plane) + ((long)(r >> 1) * wp));
+                float* even = row + (be * plane) + je, odd = row + ((1 - be) * plane) + jo;
+                int m = 0;
+                for (; m < vec; m += 8)
+                {
+                    var lo = Vector256.Load(x + (2 * m));
+                    var hi = Vector256.Load(x + (2 * m) + 8);
+                    Avx2.Permute4x64(Avx.Shuffle(lo, hi, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle().Store(even + m);
+                    Avx2.Permute4x64(Avx.Shuffle(lo, hi, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle().Store(odd + m);
+                }
+
+                for (int i = 2 * m; i < w; i++)
+                {
+                    int mi = i >> 1;
+                    if ((i & 1) == 0 && mi < ne)
+                    {
+                        even[mi] = x[i];
+                    }
+                    else if ((i & 1) == 1 && mi < no)
+                    {
+                        odd[mi] = x[i];
+                    }
                 }
             }
         }

@@ -3,7 +3,8 @@
 // gradients go to per-thread partial sums that are added at the end. Thin products (depthwise, 1-channel layers)
 // use direct SIMD loops instead of GEMMs. The conv2d op calls it when it applies (see Applies) and runs the
 // im2col algorithm otherwise (transposed convolutions, fewer units than threads). Convolutions with enough taps and
-// channels (stride 1, or strided without dilation and not 1x1) go to ConvShift (no column matrix) on AVX-512 and AVX2 machines.
+// channels (stride 1, or strided without dilation and not 1x1) go to ConvShift (no column matrix) on AVX-512 and AVX2 machines,
+// 3x3 stride-1 padding-1 ones with at least 8 channels in and out to ConvWinograd.
 using System;
 using System.Threading;
 using Engine.Kernels.Conv;
@@ -37,6 +38,12 @@ internal static unsafe class CpuConvFused
         int next = 0;
         fixed (float* px = HostViews.Span(x), pw = HostViews.Span(w), pb = HostViews.Span(b), py = HostViews.Span(y), pws = HostViews.Span(ws))
         {
+            if (ConvWinograd.Applies(conv, groups, outChannels, CpuGemm.BestKernel))
+            {
+                ConvWinograd.Forward(CpuGemm.BestKernel, conv, outChannels, px, pw, pb, py);
+                return;
+            }
+
             if (ConvShift.Applies(conv, groups, outChannels, CpuGemm.BestKernel))
             {
                 ConvShift.Forward(CpuGemm.BestKernel, conv, groups, outChannels, px, pw, pb, py);
@@ -58,7 +65,22 @@ internal static unsafe class CpuConvFused
         {
             fixed (float* px = HostViews.Span(x), pw = HostViews.Span(w), pdy = HostViews.Span(dy), pdx = HostViews.Span(dx), pdw = HostViews.Span(dw))
             {
-                ConvShift.Backward(CpuGemm.BestKernel, conv, groups, outChannels, px, pw, pdy, wantDx ? pdx : null, wantDw ? pdw : null, accumulate);
+                if (ConvWinograd.Applies(conv, groups, outChannels, CpuGemm.BestKernel))
+                {
+                    if (wantDx)
+                    {
+                        ConvWinograd.InputGrad(CpuGemm.BestKernel, conv, outChannels, pw, pdy, pdx, accumulate);
+                    }
+
+                    if (wantDw)
+                    {
+                        ConvWinograd.WeightGrad(CpuGemm.BestKernel, conv, outChannels, px, pdy, pdw, accumulate);
+                    }
+                }
+                else
+                {
+                    ConvShift.Backward(CpuGemm.BestKernel, conv, groups, outChannels, px, pw, pdy, wantDx ? pdx : null, wantDw ? pdw : null, accumulate);
+                }
             }
         }
         else if (wantDx || wantDw)
