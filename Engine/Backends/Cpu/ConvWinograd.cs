@@ -1,11 +1,12 @@
 // Winograd F(2x2, 3x3) host convolution for the commonest layer of CNNs and ResNets: 3x3 kernel, stride 1, padding 1,
-// one group. Each 2x2 output tile costs 16 multiply-adds per channel pair instead of 36. Per image, the zero-padded
-// input is split once into its four stride-2 phases (ShiftPlanes with a 4x4 "kernel" and stride 2), so the 4x4 patch of
-// tile t is 16 constant shifts of t; blocks of NR tiles are transformed (V = B^T d B, ConvWinogradMath), multiplied at
-// each of the 16 transform positions by the transformed weights (U = G g G^T) with the shift convolution's register
-// tiles (IConvShiftTile), and transformed back (Y = A^T M A). Tiles are laid out on rows one tile wider than the image
-// (the phase planes' pitch), so the last tile of each row is computed and dropped. The input gradient is the same
-// convolution of the output gradient with flipped, transposed weights. Results differ from the direct convolution by
+// one group. Each 2x2 output tile costs 16 multiply-adds per channel pair instead of 36. Per unit of images (stacked
+// until about 256 tiles, so small maps fill the blocks), the zero-padded input is split once into its four stride-2
+// phases (ShiftPlanes.PadStride2), where the 4x4 patch of a tile is 16 constant shifts along a row of tiles; blocks of
+// NR tiles (numbered without gaps, cut into runs at the ends of tile rows) are transformed (V = B^T d B,
+// ConvWinogradMath), multiplied at each of the 16 transform positions by the transformed weights (U = G g G^T) with
+// the shift convolution's register tiles (IConvShiftTile), and transformed back (Y = A^T M A). The input gradient is
+// the same convolution of the output gradient with flipped, transposed weights; the weight gradient is in
+// ConvWinogradGrad.cs. Results differ from the direct convolution by
 // rounding only (ConvWinogradTests bound the difference against a double reference). Used by CpuConvFused.
 using System;
 using System.Threading;
@@ -119,6 +120,7 @@ internal static unsafe class ConvWinograd
         // A unit stacks images until it holds about this many tiles.
         private const int UnitTiles = 256;
 
+
         public readonly int Images, In, Out, H, W, TileH, TileW, Group;
         public readonly bool Flip;
 
@@ -128,7 +130,7 @@ internal static unsafe class ConvWinograd
             TileH = (H + 1) / 2;
             TileW = (W + 1) / 2;
             int perThread = (Images + HostParallel.Degree - 1) / HostParallel.Degree;
-            Group = Math.Clamp(UnitTiles / (Rows * Wp), 1, Math.Max(1, perThread));
+            Group = Math.Clamp(UnitTiles / (TileH * TileW), 1, Math.Max(1, perThread));
         }
 
         /// <summary>Phase rows per image (one more than the tile rows: the last tile row reads one row down).</summary>
@@ -139,8 +141,8 @@ internal static unsafe class ConvWinograd
 
         /// <summary>
         /// Floats per phase plane: Group images of Rows x Wp. Phase (a, b) row r, column j of image g = padded row 2 r + a,
-        /// column 2 j + b of that image; tile t = (g * Rows + ty) * Wp + tx reads its patch row k, column l at phase
-        /// (k % 2, l % 2), shift t + (k / 2) * Wp + l / 2.
+        /// column 2 j + b of that image; tile (g, ty, tx) reads its patch row k, column l at phase (k % 2, l % 2), shift
+        /// (g * Rows + ty + k / 2) * Wp + tx + l / 2.
         /// </summary>
         public int Plane => Group * Rows * Wp;
 
@@ -164,6 +166,7 @@ internal static unsafe class ConvWinograd
             int nr = TT.NR, mr = TT.MR, wp = p.Wp, rows = p.Rows;
             long plane = p.Plane, inImage = (long)p.In * p.H * p.W, outImage = (long)p.Out * p.H * p.W;
             float* pad = Slots + (start * SlotSize), v = pad + PadSize, m = v + VSize, o = m + MSize;
+            TileRun* runs = stackalloc TileRun[nr];
             for (int unit = Interlocked.Increment(ref *Next) - 1; unit < p.Units; unit = Interlocked.Increment(ref *Next) - 1)
             {
                 int first = unit * p.Group, n = Math.Min(p.Group, p.Images - first);
@@ -173,13 +176,13 @@ internal static unsafe class ConvWinograd
                     ShiftPlanes.PadStride2(Src + ((first + g) * inImage), p.In, p.H, p.W, 1, 1, plane, rows, wp, pad + ((long)g * rows * wp));
                 }
 
-                // Tiles of the unit, the last image's extra row left out.
-                int tiles = ((n * rows) - 1) * wp;
+                int tiles = n * p.TileH * p.TileW;
                 float* dst = Dst + (first * outImage);
                 for (int p0 = 0; p0 < tiles; p0 += nr)
                 {
                     // v[xi][ci][nr] = B^T d B of the nr tiles from p0; m[xi][co][nr] = U[xi] v[xi]; o[ab][co][nr] = A^T m A.
-                    ConvWinogradMath.InputTransform(pad + p0, p.In, plane, wp, nr, v);
+                    int nRuns = ConvWinogradMath.Runs(p0, Math.Min(nr, tiles - p0), p.TileH, p.TileW, rows, wp, runs);
+                    ConvWinogradMath.InputTransform(pad, p.In, plane, wp, runs, nRuns, nr, v);
                     for (int xi = 0; xi < 16; xi++)
                     {
                         float* ux = U + ((long)xi * OutPad * p.In), vx = v + (xi * ConvWinogradMath.Stride(p.In, nr)), mx = m + (xi * ConvWinogradMath.Stride(OutPad, nr));
@@ -190,7 +193,7 @@ internal static unsafe class ConvWinograd
                     }
 
                     ConvWinogradMath.OutputTransform(m, p.Out, OutPad, nr, o);
-                    ConvWinogradMath.Scatter(o, p.Out, nr, p0, Math.Min(nr, tiles - p0), wp, rows, p.TileH, p.TileW, p.H, p.W, Bias, dst, outImage, Beta);
+                    ConvWinogradMath.Scatter(o, p.Out, nr, runs, nRuns, p.H, p.W, Bias, dst, outImage, Beta);
                 }
             }
         }

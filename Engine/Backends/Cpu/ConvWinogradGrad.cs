@@ -149,49 +149,41 @@ internal static unsafe class ConvWinogradGrad
     }
 
     /// <summary>
-    /// e[xi][j][lane] (xi es apart, rows ldd apart) = (G' e G'^T)[xi] of the 2x2 output gradient of tile p0 + j (image
-    /// g = row / rows of the unit, position-major in dT, h * w * ldd floats per image), zero for j &gt;= count, for
-    /// dropped tiles and past the planes. G' = [1 0; 1/2 1/2; 1/2 -1/2; 0 -1] (B^T's last row is the forward's).
+    /// e[xi][j][lane] (xi es apart, rows ldd apart) = (G' e G'^T)[xi] of the 2x2 output gradient of the block's tiles
+    /// (runs; image g of the unit position-major in dT, h * w * ldd floats per image; zero past the planes).
+    /// G' = [1 0; 1/2 1/2; 1/2 -1/2; 0 -1] (B^T's last row is the forward's).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void GradTransform(float* dT, int ldd, int p0, int count, int nb, int wp, int rows, int tileH, int tileW, int h, int w, float* e, long es)
+    private static void GradTransform(float* dT, int ldd, TileRun* runs, int nRuns, int h, int w, float* e, long es)
     {
         long image = (long)h * w * ldd;
         var half = Vector256.Create(0.5f);
-        for (int j = 0; j < nb; j++)
+        for (int ri = 0; ri < nRuns; ri++)
         {
-            float* ej = e + ((long)j * ldd);
-            int t = p0 + j, gy = t / wp, tx = t - (gy * wp), g = gy / rows, ty = gy - (g * rows);
-            if (j >= count || ty >= tileH || tx >= tileW)
+            var run = runs[ri];
+            int r = 2 * run.Ty;
+            bool below = r + 1 < h;
+            for (int i = 0; i < run.Len; i++)
             {
-                for (int xi = 0; xi < 16; xi++)
+                int c = 2 * (run.Tx + i);
+                bool right = c + 1 < w;
+                float* b00 = dT + (run.Image * image) + ((((long)r * w) + c) * ldd);
+                float* o = e + ((long)(run.J + i) * ldd);
+                for (int k = 0; k < ldd; k += 8)
                 {
-                    new Span<float>(ej + (xi * es), ldd).Clear();
+                    var e00 = Vector256.Load(b00 + k);
+                    var e01 = right ? Vector256.Load(b00 + ldd + k) : Vector256<float>.Zero;
+                    var e10 = below ? Vector256.Load(b00 + ((long)w * ldd) + k) : Vector256<float>.Zero;
+                    var e11 = right && below ? Vector256.Load(b00 + ((long)(w + 1) * ldd) + k) : Vector256<float>.Zero;
+
+                    // t = G' e (4 x 2), then E = t G'^T row by row.
+                    var t10 = half * (e00 + e10); var t11 = half * (e01 + e11);
+                    var t20 = half * (e00 - e10); var t21 = half * (e01 - e11);
+                    GradRow(e00, e01, o + k, es, half);
+                    GradRow(t10, t11, o + k + (4 * es), es, half);
+                    GradRow(t20, t21, o + k + (8 * es), es, half);
+                    GradRow(-e10, -e11, o + k + (12 * es), es, half);
                 }
-
-                continue;
-            }
-
-            int r = 2 * ty, c = 2 * tx;
-            bool right = c + 1 < w, below = r + 1 < h;
-            float* b00 = dT + (g * image) + ((((long)r * w) + c) * ldd);
-            for (int k = 0; k < ldd; k += 8)
-            {
-                var e00 = Vector256.Load(b00 + k);
-                var e01 = right ? Vector256.Load(b00 + ldd + k) : Vector256<float>.Zero;
-                var e10 = below ? Vector256.Load(b00 + ((long)w * ldd) + k) : Vector256<float>.Zero;
-                var e11 = right && below ? Vector256.Load(b00 + ((long)(w + 1) * ldd) + k) : Vector256<float>.Zero;
-
-                // t = G' e (4 x 2), then E = t G'^T row by row.
-                var t00 = e00; var t01 = e01;
-                var t10 = half * (e00 + e10); var t11 = half * (e01 + e11);
-                var t20 = half * (e00 - e10); var t21 = half * (e01 - e11);
-                var t30 = -e10; var t31 = -e11;
-                float* o = ej + k;
-                GradRow(t00, t01, o, es, half);
-                GradRow(t10, t11, o + (4 * es), es, half);
-                GradRow(t20, t21, o + (8 * es), es, half);
-                GradRow(t30, t31, o + (12 * es), es, half);
             }
         }
     }
@@ -230,6 +222,7 @@ internal static unsafe class ConvWinogradGrad
             long plane = p.Plane, inImage = (long)p.In * hw, outImage = (long)p.Out * hw, vs = ConvWinogradMath.Stride(p.In, nb), es = ConvWinogradMath.Stride(nb, ldd);
             float* sums = Slots + (slot * SlotSize), pad = sums + SumSize, dT = pad + PadSize, v = dT + DTSize, e = v + VSize;
             new Span<float>(sums, checked((int)(SumSize + PadSize + DTSize))).Clear();
+            TileRun* runs = stackalloc TileRun[nb];
 
             // A fixed, contiguous range of units per slot: every partial sums the same images in the same order.
             int first = (int)((long)slot * p.Units / Count), last = (int)((long)(slot + 1) * p.Units / Count);
@@ -243,12 +236,14 @@ internal static unsafe class ConvWinogradGrad
                     Transpose(Dy + ((img + g) * outImage), p.Out, hw, dT + ((long)g * hw * ldd), ldd);
                 }
 
-                int tiles = ((n * rows) - 1) * wp;
+                int tiles = n * p.TileH * p.TileW;
                 for (int p0 = 0; p0 < tiles; p0 += nb)
                 {
-                    // v[xi][ci][nb] = B^T d B, e[xi][nb][ldd] = G' e G'^T of the tiles from p0; sums[xi][ci][co] += v[xi] e[xi].
-                    ConvWinogradMath.InputTransform(pad + p0, p.In, plane, wp, nb, v);
-                    GradTransform(dT, ldd, p0, Math.Min(nb, tiles - p0), nb, wp, rows, p.TileH, p.TileW, p.H, p.W, e, es);
+                    // v[xi][ci][nb] = B^T d B, e[xi][nb][ldd] = G' e G'^T of the tiles from p0; sums[xi][ci][co] += v[xi] e[xi]
+                    // over the block's count tiles (v's columns past them hold garbage).
+                    int count = Math.Min(nb, tiles - p0), nRuns = ConvWinogradMath.Runs(p0, count, p.TileH, p.TileW, rows, wp, runs);
+                    ConvWinogradMath.InputTransform(pad, p.In, plane, wp, runs, nRuns, nb, v);
+                    GradTransform(dT, ldd, runs, nRuns, p.H, p.W, e, es);
                     for (int xi = 0; xi < 16; xi++)
                     {
                         float* vx = v + (xi * vs), ex = e + (xi * es), sx = sums + ((long)xi * KPad * ldd);
@@ -256,7 +251,7 @@ internal static unsafe class ConvWinogradGrad
                         {
                             for (int c0 = 0; c0 < ldd; c0 += TG.NC)
                             {
-                                TG.Run(1, nb, nb, vx, Off + q0, ex + c0, ldd, sx + ((long)q0 * ldd) + c0, ldd);
+                                TG.Run(1, count, nb, vx, Off + q0, ex + c0, ldd, sx + ((long)q0 * ldd) + c0, ldd);
                             }
                         }
                     }

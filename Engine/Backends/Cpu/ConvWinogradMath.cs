@@ -60,38 +60,63 @@ internal static unsafe class ConvWinogradMath
     }
 
     /// <summary>
-    /// v[xi][ci][j] (16 x cin x nr) = (B^T d B)[xi] of tiles j &lt; nr, whose 4x4 patches d lie in the phase planes at
-    /// <paramref name="pad"/> (channel ci's phase (a, b) plane at (4 ci + 2 a + b) * plane; patch row k, column l at
-    /// phase (k % 2, l % 2), shift (k / 2) * wp + l / 2 + j).
+    /// The runs of a block of tiles: tiles t = p0 + j (j &lt; count) of a unit, numbered image by image, row by row
+    /// ((g * tileH + ty) * tileW + tx), cut where a tile row ends; each run's first tile in the phase planes (rows of
+    /// <paramref name="wp"/>, <paramref name="rows"/> per image). Returns how many (at most count).
+    /// </summary>
+    public static int Runs(int p0, int count, int tileH, int tileW, int rows, int wp, TileRun* runs)
+    {
+        int n = 0, perImage = tileH * tileW;
+        for (int j = 0; j < count;)
+        {
+            int t = p0 + j, g = t / perImage, rem = t - (g * perImage), ty = rem / tileW, tx = rem - (ty * tileW);
+            int len = Math.Min(tileW - tx, count - j);
+            runs[n++] = new TileRun { J = j, Len = len, Image = g, Ty = ty, Tx = tx, Src = (((g * rows) + ty) * wp) + tx };
+            j += len;
+        }
+
+        return n;
+    }
+
+    /// <summary>
+    /// v[xi][ci][j] (16 x cin x nr, xi Stride(cin, nr) apart) = (B^T d B)[xi] of the block's tiles (runs), whose 4x4
+    /// patches d lie in the phase planes at <paramref name="pad"/> (channel ci's phase (a, b) plane at (4 ci + 2 a + b) *
+    /// plane; patch row k, column l of a run's i-th tile at phase (k % 2, l % 2), Src + i + (k / 2) * wp + l / 2). Runs
+    /// are taken 8 tiles at a time: lanes past a run's end are written and then overwritten by the next run or channel
+    /// (or land in the stride's slack), so the columns past the block's tiles hold garbage.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void InputTransform(float* pad, int cin, long plane, int wp, int nr, float* v)
+    public static void InputTransform(float* pad, int cin, long plane, int wp, TileRun* runs, int nRuns, int nr, float* v)
     {
         long xs = Stride(cin, nr);
         for (int ci = 0; ci < cin; ci++)
         {
-            float* p00 = pad + (4 * ci * plane), p01 = p00 + plane, p10 = p01 + plane, p11 = p10 + plane;
             float* dst = v + ((long)ci * nr);
-            for (int j = 0; j < nr; j += 8)
+            for (int r = 0; r < nRuns; r++)
             {
-                // Rows of the patch: k = 0, 2 from phase row 0 (k = 2 one phase row down), k = 1, 3 from phase row 1.
-                var d00 = Vector256.Load(p00 + j); var d01 = Vector256.Load(p01 + j); var d02 = Vector256.Load(p00 + j + 1); var d03 = Vector256.Load(p01 + j + 1);
-                var d10 = Vector256.Load(p10 + j); var d11 = Vector256.Load(p11 + j); var d12 = Vector256.Load(p10 + j + 1); var d13 = Vector256.Load(p11 + j + 1);
-                var d20 = Vector256.Load(p00 + wp + j); var d21 = Vector256.Load(p01 + wp + j); var d22 = Vector256.Load(p00 + wp + j + 1); var d23 = Vector256.Load(p01 + wp + j + 1);
-                var d30 = Vector256.Load(p10 + wp + j); var d31 = Vector256.Load(p11 + wp + j); var d32 = Vector256.Load(p10 + wp + j + 1); var d33 = Vector256.Load(p11 + wp + j + 1);
+                var run = runs[r];
+                float* p00 = pad + (4 * ci * plane) + run.Src, p01 = p00 + plane, p10 = p01 + plane, p11 = p10 + plane;
+                for (int j = 0; j < run.Len; j += 8)
+                {
+                    // Rows of the patch: k = 0, 2 from phase row 0 (k = 2 one phase row down), k = 1, 3 from phase row 1.
+                    var d00 = Vector256.Load(p00 + j); var d01 = Vector256.Load(p01 + j); var d02 = Vector256.Load(p00 + j + 1); var d03 = Vector256.Load(p01 + j + 1);
+                    var d10 = Vector256.Load(p10 + j); var d11 = Vector256.Load(p11 + j); var d12 = Vector256.Load(p10 + j + 1); var d13 = Vector256.Load(p11 + j + 1);
+                    var d20 = Vector256.Load(p00 + wp + j); var d21 = Vector256.Load(p01 + wp + j); var d22 = Vector256.Load(p00 + wp + j + 1); var d23 = Vector256.Load(p01 + wp + j + 1);
+                    var d30 = Vector256.Load(p10 + wp + j); var d31 = Vector256.Load(p11 + wp + j); var d32 = Vector256.Load(p10 + wp + j + 1); var d33 = Vector256.Load(p11 + wp + j + 1);
 
-                // t = B^T d, row by row of the result.
-                var t00 = d00 - d20; var t01 = d01 - d21; var t02 = d02 - d22; var t03 = d03 - d23;
-                var t10 = d10 + d20; var t11 = d11 + d21; var t12 = d12 + d22; var t13 = d13 + d23;
-                var t20 = d20 - d10; var t21 = d21 - d11; var t22 = d22 - d12; var t23 = d23 - d13;
-                var t30 = d10 - d30; var t31 = d11 - d31; var t32 = d12 - d32; var t33 = d13 - d33;
+                    // t = B^T d, row by row of the result.
+                    var t00 = d00 - d20; var t01 = d01 - d21; var t02 = d02 - d22; var t03 = d03 - d23;
+                    var t10 = d10 + d20; var t11 = d11 + d21; var t12 = d12 + d22; var t13 = d13 + d23;
+                    var t20 = d20 - d10; var t21 = d21 - d11; var t22 = d22 - d12; var t23 = d23 - d13;
+                    var t30 = d10 - d30; var t31 = d11 - d31; var t32 = d12 - d32; var t33 = d13 - d33;
 
-                // V = t B.
-                float* o = dst + j;
-                Row(t00, t01, t02, t03, o, xs);
-                Row(t10, t11, t12, t13, o + (4 * xs), xs);
-                Row(t20, t21, t22, t23, o + (8 * xs), xs);
-                Row(t30, t31, t32, t33, o + (12 * xs), xs);
+                    // V = t B.
+                    float* o = dst + run.J + j;
+                    Row(t00, t01, t02, t03, o, xs);
+                    Row(t10, t11, t12, t13, o + (4 * xs), xs);
+                    Row(t20, t21, t22, t23, o + (8 * xs), xs);
+                    Row(t30, t31, t32, t33, o + (12 * xs), xs);
+                }
             }
         }
     }
@@ -128,38 +153,31 @@ internal static unsafe class ConvWinogradMath
     }
 
     /// <summary>
-    /// y = o[ab][co][j] + bias[co] (0 when null) + beta * y at image g, channel co, row 2 ty + a, column 2 tx + b, for the
-    /// <paramref name="count"/> tiles j from tile <paramref name="p0"/> (t = (g * rows + ty) * wp + tx; images h x w,
-    /// <paramref name="image"/> floats apart; tiles with ty &gt;= tileH or tx &gt;= tileW and outputs past the planes are
+    /// y = o[ab][co][j] + bias[co] (0 when null) + beta * y at image g, channel co, row 2 ty + a, column 2 tx + b for
+    /// the block's tiles (runs; images h x w, <paramref name="image"/> floats apart; outputs past the planes are
     /// dropped). Runs of 8 tiles inside the planes interleave their columns in registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Scatter(float* o, int cout, int nr, int p0, int count, int wp, int rows, int tileH, int tileW, int h, int w, float* bias,
-        float* y, long image, float beta)
+    public static void Scatter(float* o, int cout, int nr, TileRun* runs, int nRuns, int h, int w, float* bias, float* y, long image, float beta)
     {
         long os = Stride(cout, nr), planeSize = (long)h * w;
         int fullW = w / 2; // tiles whose two columns are both inside the plane
         for (int co = 0; co < cout; co++)
         {
             float bc = bias == null ? 0f : bias[co];
-            float* src = o + ((long)co * nr);
-            int j = 0, gy = p0 / wp, tx = p0 - (gy * wp);
-            while (j < count)
+            for (int ri = 0; ri < nRuns; ri++)
             {
-                int g = gy / rows, ty = gy - (g * rows);
-                float* plane = y + (g * image) + (co * planeSize);
-                // The tiles j.. of tile row ty: at most tileW - tx of them before the dropped column(s).
-                int run = Math.Min(count - j, wp - tx);
-                int real = ty < tileH ? Math.Min(run, Math.Max(0, tileW - tx)) : 0;
-                int r = 2 * ty;
+                var run = runs[ri];
+                float* src = o + ((long)co * nr) + run.J;
+                int r = 2 * run.Ty, tx = run.Tx;
                 bool below = r + 1 < h;
-                float* row = plane + ((long)r * w);
+                float* row = y + (run.Image * image) + (co * planeSize) + ((long)r * w);
                 int i = 0;
                 if (Avx.IsSupported)
                 {
-                    for (; i + 8 <= real && tx + i + 8 <= fullW; i += 8)
+                    for (; i + 8 <= run.Len && tx + i + 8 <= fullW; i += 8)
                     {
-                        float* s = src + j + i;
+                        float* s = src + i;
                         Interleave(Vector256.Load(s), Vector256.Load(s + os), row + (2 * (tx + i)), bc, beta);
                         if (below)
                         {
@@ -168,11 +186,11 @@ internal static unsafe class ConvWinogradMath
                     }
                 }
 
-                for (; i < real; i++)
+                for (; i < run.Len; i++)
                 {
                     int c = 2 * (tx + i);
                     float* at = row + c;
-                    float* s = src + j + i;
+                    float* s = src + i;
                     bool right = c + 1 < w;
                     Put(at, s[0] + bc, beta);
                     if (right)
@@ -188,14 +206,6 @@ internal static unsafe class ConvWinogradMath
                             Put(at + w + 1, s[3 * os] + bc, beta);
                         }
                     }
-                }
-
-                j += run;
-                tx += run;
-                if (tx == wp)
-                {
-                    tx = 0;
-                    gy++;
                 }
             }
         }
@@ -248,4 +258,20 @@ internal static unsafe class ConvWinogradMath
         d = Vector256.Load(s + (3 * xs));
         return Vector256.Load(s);
     }
+}
+
+/// <summary>Consecutive tiles of one tile row in a block (ConvWinogradMath.Runs).</summary>
+internal struct TileRun
+{
+    /// <summary>First tile's place in the block.</summary>
+    public int J;
+
+    /// <summary>Tiles in the run.</summary>
+    public int Len;
+
+    /// <summary>The first tile's image in the unit, tile row and column.</summary>
+    public int Image, Ty, Tx;
+
+    /// <summary>The first tile's shift in the unit's phase planes.</summary>
+    public int Src;
 }
