@@ -19,7 +19,7 @@ public static class Conv2dOp
     internal static readonly OpRegistry<ConvForwardImpl> ForwardRegistry = new OpRegistry<ConvForwardImpl>("conv2d")
         .Register("kernel.im2col", ComputePath.Kernels, ConvAlgorithm.Forward<KernelConvPrimitives>, "ILGPU im2col kernel + resolved GEMM (batched over images or groups)")
         .Register("host.im2col", ComputePath.Host, ConvAlgorithm.Forward<HostConvPrimitives>, "managed im2col (row copies, parallel over planes) + resolved GEMM")
-        .Register("host.fused", ComputePath.Host, HostFusedConv.Forward, "one (image, group) per thread: on AVX-512/AVX2 as an implicit GEMM over zero-padded planes, split into stride phases for stride > 1 (no im2col, `ConvShift`); otherwise im2col into a cache-resident slot + single-threaded GEMM; direct SIMD loops for thin products", isDefault: true);
+        .Register("host.fused", ComputePath.Host, HostFusedConv.Forward, "one (image, group) per thread: on AVX-512/AVX2, 3x3 stride-1 padding-1 convolutions by Winograd F(2x2, 3x3) (`ConvWinograd`), others as an implicit GEMM over zero-padded planes, split into stride phases for stride > 1 (no im2col, `ConvShift`); otherwise im2col into a cache-resident slot + single-threaded GEMM; direct SIMD loops for thin products", isDefault: true);
 
     /// <summary>Backward implementations.</summary>
     internal static readonly OpRegistry<ConvBackwardImpl> BackwardRegistry = new OpRegistry<ConvBackwardImpl>("conv2d_backward")
