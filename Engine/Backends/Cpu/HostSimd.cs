@@ -1,6 +1,7 @@
 // Small fused SIMD loops (Vector<float>) the host normalization paths need and TensorPrimitives lacks.
 using System;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Engine.Backends.Cpu;
@@ -122,7 +123,7 @@ internal static class HostSimd
             var yv = MemoryMarshal.Cast<float, Vector<float>>(y);
             for (int v = 0; v < xv.Length; v++)
             {
-                yv[v] = ((xv[v] - vm) * va) + vb;
+                yv[v] = Affine(xv[v], vm, va, vb);
             }
 
             i = xv.Length * Vector<float>.Count;
@@ -130,7 +131,7 @@ internal static class HostSimd
 
         for (; i < x.Length; i++)
         {
-            y[i] = ((x[i] - m) * a) + b;
+            y[i] = Affine(x[i], m, a, b);
         }
     }
 
@@ -158,6 +159,142 @@ internal static class HostSimd
         for (; i < x.Length; i++)
         {
             dx[i] = k * (g[i] - c0 - ((x[i] - m) * c1));
+        }
+    }
+
+    /// <summary>
+    /// The pre-ReLU batch-norm value (x - m) * a + b, one expression for <see cref="AffineDiffRelu"/> and for the masked
+    /// backward loops, so that backward recomputes exactly the values forward compared with zero.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> Affine(Vector<float> x, Vector<float> m, Vector<float> a, Vector<float> b) => ((x - m) * a) + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Affine(float x, float m, float a, float b) => ((x - m) * a) + b;
+
+    /// <summary>ReLU's derivative at the pre-ReLU value t times g: 0 * g where t &lt;= 0, else g (as the relu backward computes it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> ReluGrad(Vector<float> t, Vector<float> g) =>
+        Vector.ConditionalSelect(Vector.LessThanOrEqual(t, Vector<float>.Zero), Vector<float>.Zero, Vector<float>.One) * g;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float ReluGrad(float t, float g) => (t <= 0f ? 0f : 1f) * g;
+
+    /// <summary>y = relu((x - m) * a + b) (y may be x): batch norm's normalization with the ReLU after it, in one sweep.</summary>
+    public static void AffineDiffRelu(ReadOnlySpan<float> x, float m, float a, float b, Span<float> y)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && x.Length >= Vector<float>.Count)
+        {
+            var vm = new Vector<float>(m);
+            var va = new Vector<float>(a);
+            var vb = new Vector<float>(b);
+            var xv = MemoryMarshal.Cast<float, Vector<float>>(x);
+            var yv = MemoryMarshal.Cast<float, Vector<float>>(y);
+            for (int v = 0; v < xv.Length; v++)
+            {
+                var t = Affine(xv[v], vm, va, vb);
+                yv[v] = Vector.ConditionalSelect(Vector.LessThan(t, Vector<float>.Zero), Vector<float>.Zero, t);
+            }
+
+            i = xv.Length * Vector<float>.Count;
+        }
+
+        for (; i < x.Length; i++)
+        {
+            float t = Affine(x[i], m, a, b);
+            y[i] = t < 0f ? 0f : t;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="SumAndDotDiff"/> of g = relu'(t) * dy instead of dy, with t = (x - m) * a + b the pre-ReLU value that
+    /// <see cref="AffineDiffRelu"/> computed (recomputed here, so the ReLU output need not be read).
+    /// </summary>
+    public static double SumAndDotDiffRelu(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float m, float a, float b, out double sumDy)
+    {
+        int i = 0;
+        double total = 0, sum = 0;
+        if (Vector.IsHardwareAccelerated && x.Length >= Vector<float>.Count)
+        {
+            var vm = new Vector<float>(m);
+            var va = new Vector<float>(a);
+            var vb = new Vector<float>(b);
+            Vector<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            Vector<float> s0 = default, s1 = default, s2 = default, s3 = default;
+            var xv = MemoryMarshal.Cast<float, Vector<float>>(x);
+            var gv = MemoryMarshal.Cast<float, Vector<float>>(dy);
+            int v = 0;
+
+            // The accumulators and their order are SumAndDotDiff's, so the sums equal those of relu backward then batch norm backward.
+            for (; v + 4 <= xv.Length; v += 4)
+            {
+                var g0 = ReluGrad(Affine(xv[v], vm, va, vb), gv[v]);
+                var g1 = ReluGrad(Affine(xv[v + 1], vm, va, vb), gv[v + 1]);
+                var g2 = ReluGrad(Affine(xv[v + 2], vm, va, vb), gv[v + 2]);
+                var g3 = ReluGrad(Affine(xv[v + 3], vm, va, vb), gv[v + 3]);
+                a0 += g0 * (xv[v] - vm);
+                a1 += g1 * (xv[v + 1] - vm);
+                a2 += g2 * (xv[v + 2] - vm);
+                a3 += g3 * (xv[v + 3] - vm);
+                s0 += g0;
+                s1 += g1;
+                s2 += g2;
+                s3 += g3;
+            }
+
+            for (; v < xv.Length; v++)
+            {
+                var g = ReluGrad(Affine(xv[v], vm, va, vb), gv[v]);
+                a0 += g * (xv[v] - vm);
+                s0 += g;
+            }
+
+            total = Vector.Sum((a0 + a1) + (a2 + a3));
+            sum = Vector.Sum((s0 + s1) + (s2 + s3));
+            i = xv.Length * Vector<float>.Count;
+        }
+
+        for (; i < x.Length; i++)
+        {
+            float g = ReluGrad(Affine(x[i], m, a, b), dy[i]);
+            total += g * (x[i] - m);
+            sum += g;
+        }
+
+        sumDy = sum;
+        return total;
+    }
+
+    /// <summary><see cref="NormBackward"/> of g = relu'(t) * dy, t = (x - m) * a + b recomputed as in <see cref="SumAndDotDiffRelu"/> (dx may be dy).</summary>
+    public static void NormBackwardRelu(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float m, float a, float b, float k, float c0, float c1, Span<float> dx)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && x.Length >= Vector<float>.Count)
+        {
+            var vm = new Vector<float>(m);
+            var va = new Vector<float>(a);
+            var vb = new Vector<float>(b);
+            var vk = new Vector<float>(k);
+            var v0 = new Vector<float>(c0);
+            var v1 = new Vector<float>(c1);
+            var xv = MemoryMarshal.Cast<float, Vector<float>>(x);
+            var gv = MemoryMarshal.Cast<float, Vector<float>>(dy);
+            var dv = MemoryMarshal.Cast<float, Vector<float>>(dx);
+            for (int v = 0; v < xv.Length; v++)
+            {
+                var x0 = xv[v];
+                var g = ReluGrad(Affine(x0, vm, va, vb), gv[v]);
+                dv[v] = vk * (g - v0 - ((x0 - vm) * v1));
+            }
+
+            i = xv.Length * Vector<float>.Count;
+        }
+
+        for (; i < x.Length; i++)
+        {
+            float g = ReluGrad(Affine(x[i], m, a, b), dy[i]);
+            dx[i] = k * (g - c0 - ((x[i] - m) * c1));
         }
     }
 
