@@ -1,4 +1,4 @@
-// Which ReLU nodes the compiler folds into the node before them (batch norm), so that one node writes relu(bn(x))
+// Which ReLU nodes the compiler folds into the node before them (batch norm, same-shape add), so that one node writes relu(f(x))
 // and takes the gradient through relu' in its own sweeps over memory, and the ReLU node becomes a view.
 using System.Linq;
 using Engine.Ops;
@@ -33,7 +33,7 @@ internal static class ReluFolding
             }
 
             var v = n.Inputs[0];
-            if (v.Producer is { } p && p.Outputs.Length == 1 && IsBatchNorm(p.Layer) && !folds[p.Id]
+            if (v.Producer is { } p && p.Outputs.Length == 1 && Folds(p) && !folds[p.Id]
                 && v.Consumers.Count == 1 && !outputs.Contains(v) && v.Shape == n.Outputs[0].Shape)
             {
                 folds[p.Id] = true;
@@ -44,6 +44,7 @@ internal static class ReluFolding
         return (folds, folded);
     }
 
-    private static bool IsBatchNorm(Layer layer) =>
-        layer.GetType() == typeof(BatchNorm) || layer.GetType() == typeof(BatchNorm1d) || layer.GetType() == typeof(BatchNorm2d);
+    private static bool Folds(GraphNode p) =>
+        p.Layer.GetType() == typeof(BatchNorm) || p.Layer.GetType() == typeof(BatchNorm1d) || p.Layer.GetType() == typeof(BatchNorm2d)
+        || (p.Layer.GetType() == typeof(Add) && p.Inputs[0].Shape == p.Inputs[1].Shape && p.Inputs[0].Shape == p.Outputs[0].Shape);
 }
