@@ -109,7 +109,8 @@ internal static unsafe class CpuBatchNorm
         public readonly void Run(int start, int end)
         {
             int n = Cfg.N, cc = Cfg.C, s = Cfg.S, m = Cfg.Count;
-            bool needSums = (Dx != null && Cfg.Training) || DGamma != null || DBeta != null;
+            // With the ReLU folded in, the sums' sweep also writes g = relu'(y) * dy for the dx sweep.
+            bool needSums = (Dx != null && (Cfg.Training || Cfg.Relu)) || DGamma != null || DBeta != null;
             for (int c = start; c < end; c++)
             {
                 float mean = Mean[c], invStd = InvStd[c];
@@ -127,7 +128,7 @@ internal static unsafe class CpuBatchNorm
                         var xPlane = new ReadOnlySpan<float>(X + o, s);
                         double planeSumDy;
                         sumDyXm += Cfg.Relu
-                            ? HostSimd.SumAndDotDiffRelu(dyPlane, xPlane, mean, fa, fb, out planeSumDy)
+                            ? HostSimd.SumAndDotDiffRelu(dyPlane, xPlane, mean, fa, fb, Dx == null ? default : new Span<float>(Dx + o, s), out planeSumDy)
                             : HostSimd.SumAndDotDiff(dyPlane, xPlane, mean, out planeSumDy);
                         sumDy += planeSumDy;
                     }
@@ -155,14 +156,9 @@ internal static unsafe class CpuBatchNorm
                 for (int i = 0; i < n; i++)
                 {
                     long o = (((long)i * cc) + c) * s;
-                    if (Cfg.Relu)
-                    {
-                        HostSimd.NormBackwardRelu(new ReadOnlySpan<float>(Dy + o, s), new ReadOnlySpan<float>(X + o, s), mean, fa, fb, k, c0, c1, new Span<float>(Dx + o, s));
-                    }
-                    else
-                    {
-                        HostSimd.NormBackward(new ReadOnlySpan<float>(Dy + o, s), new ReadOnlySpan<float>(X + o, s), mean, k, c0, c1, new Span<float>(Dx + o, s));
-                    }
+                    // With the ReLU folded in, the sums' sweep left g = relu'(y) * dy in dx (still in cache): dx = f(g) in place.
+                    var g = Cfg.Relu ? Dx + o : Dy + o;
+                    HostSimd.NormBackward(new ReadOnlySpan<float>(g, s), new ReadOnlySpan<float>(X + o, s), mean, k, c0, c1, new Span<float>(Dx + o, s));
                 }
             }
         }

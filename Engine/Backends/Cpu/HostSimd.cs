@@ -209,10 +209,12 @@ internal static class HostSimd
 
     /// <summary>
     /// <see cref="SumAndDotDiff"/> of g = relu'(t) * dy instead of dy, with t = (x - m) * a + b the pre-ReLU value that
-    /// <see cref="AffineDiffRelu"/> computed (recomputed here, so the ReLU output need not be read).
+    /// <see cref="AffineDiffRelu"/> computed (recomputed here, so the ReLU output need not be read); g is also stored
+    /// into <paramref name="gOut"/> unless it is empty (it may be dy).
     /// </summary>
-    public static double SumAndDotDiffRelu(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float m, float a, float b, out double sumDy)
+    public static double SumAndDotDiffRelu(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float m, float a, float b, Span<float> gOut, out double sumDy)
     {
+        bool store = !gOut.IsEmpty;
         int i = 0;
         double total = 0, sum = 0;
         if (Vector.IsHardwareAccelerated && x.Length >= Vector<float>.Count)
@@ -224,6 +226,7 @@ internal static class HostSimd
             Vector<float> s0 = default, s1 = default, s2 = default, s3 = default;
             var xv = MemoryMarshal.Cast<float, Vector<float>>(x);
             var gv = MemoryMarshal.Cast<float, Vector<float>>(dy);
+            var ov = MemoryMarshal.Cast<float, Vector<float>>(gOut);
             int v = 0;
 
             // The accumulators and their order are SumAndDotDiff's, so the sums equal those of relu backward then batch norm backward.
@@ -233,6 +236,14 @@ internal static class HostSimd
                 var g1 = ReluGrad(Affine(xv[v + 1], vm, va, vb), gv[v + 1]);
                 var g2 = ReluGrad(Affine(xv[v + 2], vm, va, vb), gv[v + 2]);
                 var g3 = ReluGrad(Affine(xv[v + 3], vm, va, vb), gv[v + 3]);
+                if (store)
+                {
+                    ov[v] = g0;
+                    ov[v + 1] = g1;
+                    ov[v + 2] = g2;
+                    ov[v + 3] = g3;
+                }
+
                 a0 += g0 * (xv[v] - vm);
                 a1 += g1 * (xv[v + 1] - vm);
                 a2 += g2 * (xv[v + 2] - vm);
@@ -246,6 +257,11 @@ internal static class HostSimd
             for (; v < xv.Length; v++)
             {
                 var g = ReluGrad(Affine(xv[v], vm, va, vb), gv[v]);
+                if (store)
+                {
+                    ov[v] = g;
+                }
+
                 a0 += g * (xv[v] - vm);
                 s0 += g;
             }
@@ -258,44 +274,17 @@ internal static class HostSimd
         for (; i < x.Length; i++)
         {
             float g = ReluGrad(Affine(x[i], m, a, b), dy[i]);
+            if (store)
+            {
+                gOut[i] = g;
+            }
+
             total += g * (x[i] - m);
             sum += g;
         }
 
         sumDy = sum;
         return total;
-    }
-
-    /// <summary><see cref="NormBackward"/> of g = relu'(t) * dy, t = (x - m) * a + b recomputed as in <see cref="SumAndDotDiffRelu"/> (dx may be dy).</summary>
-    public static void NormBackwardRelu(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float m, float a, float b, float k, float c0, float c1, Span<float> dx)
-    {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated && x.Length >= Vector<float>.Count)
-        {
-            var vm = new Vector<float>(m);
-            var va = new Vector<float>(a);
-            var vb = new Vector<float>(b);
-            var vk = new Vector<float>(k);
-            var v0 = new Vector<float>(c0);
-            var v1 = new Vector<float>(c1);
-            var xv = MemoryMarshal.Cast<float, Vector<float>>(x);
-            var gv = MemoryMarshal.Cast<float, Vector<float>>(dy);
-            var dv = MemoryMarshal.Cast<float, Vector<float>>(dx);
-            for (int v = 0; v < xv.Length; v++)
-            {
-                var x0 = xv[v];
-                var g = ReluGrad(Affine(x0, vm, va, vb), gv[v]);
-                dv[v] = vk * (g - v0 - ((x0 - vm) * v1));
-            }
-
-            i = xv.Length * Vector<float>.Count;
-        }
-
-        for (; i < x.Length; i++)
-        {
-            float g = ReluGrad(Affine(x[i], m, a, b), dy[i]);
-            dx[i] = k * (g - c0 - ((x[i] - m) * c1));
-        }
     }
 
     /// <summary>acc += dy * (x - m) * r (the dgamma column sums of layer norm).</summary>
