@@ -71,11 +71,7 @@ public static class Elementwise
     /// <exception cref="ArgumentException">Shapes or devices differ.</exception>
     public static void Add(Tensor a, Tensor b, Tensor y, string? variant = null)
     {
-        ArgumentNullException.ThrowIfNull(a);
-        ArgumentNullException.ThrowIfNull(b);
-        ArgumentNullException.ThrowIfNull(y);
-        Same(a, b, "add", nameof(a), nameof(b));
-        Same(a, y, "add", nameof(a), nameof(y));
+        CheckAdd(a, b, y, "add");
         AddRegistry.Select(a.Device, variant)(a, b, y);
     }
 
@@ -98,11 +94,7 @@ public static class Elementwise
     /// <exception cref="ArgumentException">Shapes or devices differ.</exception>
     public static void AddRelu(Tensor a, Tensor b, Tensor y, string? variant = null)
     {
-        ArgumentNullException.ThrowIfNull(a);
-        ArgumentNullException.ThrowIfNull(b);
-        ArgumentNullException.ThrowIfNull(y);
-        Same(a, b, "add_relu", nameof(a), nameof(b));
-        Same(a, y, "add_relu", nameof(a), nameof(y));
+        CheckAdd(a, b, y, "add_relu");
         AddReluRegistry.Select(a.Device, variant)(a, b, y);
     }
 
@@ -283,6 +275,15 @@ public static class Elementwise
         {
             g.CopyTo(device.Stream, d.View);
         }
+    }
+
+    private static void CheckAdd(Tensor a, Tensor b, Tensor y, string op)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        ArgumentNullException.ThrowIfNull(y);
+        Same(a, b, op, nameof(a), nameof(b));
+        Same(a, y, op, nameof(a), nameof(y));
     }
 
     private static void OwnGradient(Tensor y, Tensor dy, Tensor? d, string name)
