@@ -174,7 +174,7 @@ public sealed class LayerPlan
     /// <summary>
     /// Set by the compiler: the only reader of this node's single output is a ReLU that is folded in, so forward writes
     /// relu of the result and backward first takes the output gradient through relu' (ReLU's derivative at the output
-    /// equals that at its input). Only layers that <see cref="ReluFolding"/> accepts see it (batch norm).
+    /// equals that at its input). Only layers that <see cref="ReluFolding"/> accepts see it (batch norm, same-shape add).
     /// </summary>
     internal bool FoldsRelu { get; init; }
 

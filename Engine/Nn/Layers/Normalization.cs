@@ -12,7 +12,7 @@ namespace Engine.Nn;
 /// (beta) of C, buffers <c>running_mean</c> (zeros) and <c>running_var</c> (ones). Training mode normalizes with
 /// the batch statistics and updates the running ones with <c>momentum</c>; evaluation mode uses the running ones. In
 /// data-parallel training the batch statistics are those of all ranks' batches together (synchronized batch norm).
-/// A ReLU that is the only reader of the output is folded in by the compiler (<see cref="LayerPlan.FoldsRelu"/>).
+/// A ReLU that is the only reader of the output is folded in by the compiler (<see cref="CompileOptions.FoldActivations"/>).
 /// </summary>
 public class BatchNorm : Layer
 {
