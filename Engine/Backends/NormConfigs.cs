@@ -9,7 +9,8 @@ namespace Engine.Backends;
 /// <param name="Training">Batch statistics (true) or running statistics (false).</param>
 /// <param name="Momentum">Running-statistics momentum.</param>
 /// <param name="Eps">Added to the variance.</param>
-internal readonly record struct BatchNormConfig(int N, int C, int S, bool Training, float Momentum, float Eps)
+/// <param name="Relu">A ReLU follows and is folded in: forward writes relu(y), backward takes dy through relu' first.</param>
+internal readonly record struct BatchNormConfig(int N, int C, int S, bool Training, float Momentum, float Eps, bool Relu = false)
 {
     /// <summary>Elements per channel, N * S.</summary>
     public int Count => N * S;

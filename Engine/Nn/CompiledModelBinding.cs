@@ -49,7 +49,7 @@ public sealed partial class CompiledModel
         string? path = paths.TryGetValue(n.Layer, out var p) ? p : null;
         string prefix = string.IsNullOrEmpty(path) ? string.Empty : path + ".";
         var specs = n.Layer.ParameterSpecs;
-        var ctx = new NodeContext(exec, n.Id, n.Name, n.Layer, n.Inputs.Length, n.Outputs.Length, specs.Count, n.Layer.BufferSpecs.Count);
+        var ctx = new NodeContext(exec, n.Id, n.Name, n.Layer, n.Inputs.Length, n.Outputs.Length, specs.Count, n.Layer.BufferSpecs.Count) { FoldsRelu = plan.FoldsRelu };
         for (int i = 0; i < n.Inputs.Length; i++)
         {
             var v = n.Inputs[i];

@@ -171,6 +171,16 @@ public sealed class LayerPlan
 
     internal bool AliasesInput { get; private set; }
 
+    /// <summary>
+    /// Set by the compiler: the only reader of this node's single output is a ReLU that is folded in, so forward writes
+    /// relu of the result and backward first takes the output gradient through relu' (ReLU's derivative at the output
+    /// equals that at its input). Only layers that <see cref="ReluFolding"/> accepts see it (batch norm, same-shape add).
+    /// </summary>
+    internal bool FoldsRelu { get; init; }
+
+    /// <summary>Set by the compiler: this ReLU is folded into the producer of its input (<see cref="FoldsRelu"/>) and is a view of that input.</summary>
+    internal bool ReluFoldedIntoInput { get; init; }
+
     /// <summary>Backward hands every input the output gradient unchanged (same-shape add): one input's gradient may share its memory.</summary>
     internal bool PassesGradient { get; private set; }
 

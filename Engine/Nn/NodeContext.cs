@@ -35,6 +35,9 @@ public sealed class NodeContext
         Constants = Array.Empty<Tensor>();
     }
 
+    /// <summary>Whether a ReLU after this node is folded into it (the plan's <see cref="LayerPlan.FoldsRelu"/>).</summary>
+    internal bool FoldsRelu { get; init; }
+
     /// <summary>The node's name (its module path, e.g. <c>3.1</c>), for messages.</summary>
     public string Name { get; }
 

@@ -1,4 +1,4 @@
-// General element-wise ops the graph needs: residual add and its backward, gradient accumulation, scale, copy,
+// General element-wise ops the graph needs: residual add (also with a ReLU folded in) and its backward, gradient accumulation, scale, copy,
 // and the bias add of linear layers (any axis) with its backward (a per-channel sum).
 using System;
 using Engine.Backends.Cpu;
@@ -12,6 +12,9 @@ namespace Engine.Ops;
 
 /// <summary>y = a + b over equal shapes.</summary>
 internal delegate void AddImpl(Tensor a, Tensor b, Tensor y);
+
+/// <summary>g = relu'(y) * dy, then da (=|+=) g and db (=|+=) g (either may be null).</summary>
+internal delegate void AddReluBackwardImpl(Tensor y, Tensor dy, Tensor? da, Tensor? db, bool accumulateA, bool accumulateB);
 
 /// <summary>A scalar-times-tensor op: accumulate (y += alpha * x) or scale (y = alpha * x).</summary>
 internal delegate void AxpyImpl(Tensor x, Tensor y, float alpha);
@@ -33,6 +36,16 @@ public static class Elementwise
     internal static readonly OpRegistry<AddImpl> AddRegistry = new OpRegistry<AddImpl>("add")
         .Register("kernel.elementwise", ComputePath.Kernels, KernelAdd, "ILGPU: one thread per element")
         .Register("host.simd", ComputePath.Host, CpuElementwise.Add, "TensorPrimitives.Add, parallel chunks");
+
+    /// <summary>y = relu(a + b).</summary>
+    internal static readonly OpRegistry<AddImpl> AddReluRegistry = new OpRegistry<AddImpl>("add_relu")
+        .Register("kernel.elementwise", ComputePath.Kernels, KernelAddRelu, "ILGPU: the add kernel, then the relu op's kernel in place")
+        .Register("host.simd", ComputePath.Host, CpuAddRelu.Forward, "one SIMD sweep, parallel chunks");
+
+    /// <summary>Backward of add_relu.</summary>
+    internal static readonly OpRegistry<AddReluBackwardImpl> AddReluBackwardRegistry = new OpRegistry<AddReluBackwardImpl>("add_relu_backward")
+        .Register("kernel.elementwise", ComputePath.Kernels, KernelAddReluBackward, "ILGPU: the relu op's backward kernel into a rented buffer, then add's backward")
+        .Register("host.simd", ComputePath.Host, CpuAddRelu.Backward, "one SIMD sweep writing both input gradients, parallel chunks");
 
     /// <summary>y += alpha * x.</summary>
     internal static readonly OpRegistry<AxpyImpl> AccumulateRegistry = new OpRegistry<AxpyImpl>("accumulate")
@@ -58,11 +71,7 @@ public static class Elementwise
     /// <exception cref="ArgumentException">Shapes or devices differ.</exception>
     public static void Add(Tensor a, Tensor b, Tensor y, string? variant = null)
     {
-        ArgumentNullException.ThrowIfNull(a);
-        ArgumentNullException.ThrowIfNull(b);
-        ArgumentNullException.ThrowIfNull(y);
-        Same(a, b, "add", nameof(a), nameof(b));
-        Same(a, y, "add", nameof(a), nameof(y));
+        CheckAdd(a, b, y, "add");
         AddRegistry.Select(a.Device, variant)(a, b, y);
     }
 
@@ -76,6 +85,33 @@ public static class Elementwise
         ArgumentNullException.ThrowIfNull(dy);
         PassGradient(dy, da, nameof(da), accumulate);
         PassGradient(dy, db, nameof(db), accumulate);
+    }
+
+    /// <summary>
+    /// y = relu(a + b): a residual add with the ReLU after it folded in (the same numbers as <see cref="Add"/> then
+    /// <c>Activations</c>' relu, in one sweep on the host path). Shapes must be equal; y may be a or b.
+    /// </summary>
+    /// <exception cref="ArgumentException">Shapes or devices differ.</exception>
+    public static void AddRelu(Tensor a, Tensor b, Tensor y, string? variant = null)
+    {
+        CheckAdd(a, b, y, "add_relu");
+        AddReluRegistry.Select(a.Device, variant)(a, b, y);
+    }
+
+    /// <summary>
+    /// Backward of <see cref="AddRelu"/> from its output y: g = relu'(y) * dy (ReLU's derivative at the output equals that
+    /// at its input); writes g, or adds it where the accumulate flag is set, into <paramref name="da"/> and
+    /// <paramref name="db"/> (either may be null; they may be one tensor, then its flag for db is the accumulating one). dy is not changed.
+    /// </summary>
+    /// <exception cref="ArgumentException">Shapes or devices differ, or da or db is dy itself.</exception>
+    public static void AddReluBackward(Tensor y, Tensor dy, Tensor? da, Tensor? db, bool accumulateA = false, bool accumulateB = false, string? variant = null)
+    {
+        ArgumentNullException.ThrowIfNull(y);
+        ArgumentNullException.ThrowIfNull(dy);
+        Same(y, dy, "add_relu_backward", nameof(y), nameof(dy));
+        OwnGradient(y, dy, da, nameof(da));
+        OwnGradient(y, dy, db, nameof(db));
+        AddReluBackwardRegistry.Select(y.Device, variant)(y, dy, da, db, accumulateA, accumulateB);
     }
 
     /// <summary>dst += alpha * src (gradient accumulation when a tensor feeds several consumers).</summary>
@@ -206,12 +242,71 @@ public static class Elementwise
         k(device.Stream, (int)y.Length, a.View, b.View, y.View);
     }
 
-    private static void KernelAccumulate(Tensor x, Tensor y, float alpha)
+    private static void KernelAddRelu(Tensor a, Tensor b, Tensor y)
     {
-        var device = x.Device;
+        KernelAdd(a, b, y);
+        Activations.Forward(ActivationSpec.Relu, y, y);
+    }
+
+    private static void KernelAddReluBackward(Tensor y, Tensor dy, Tensor? da, Tensor? db, bool accumulateA, bool accumulateB)
+    {
+        // g = relu'(y) * dy (the relu op's own backward) into a rented buffer, so dy stays as it is; then add's backward of g.
+        var device = y.Device;
+        using var scratch = device.Allocator.Rent(y.Length * sizeof(float));
+        var g = scratch.View<float>(0, y.Length);
+        var relu = ActivationSpec.Relu;
+        relu.Definition.BackwardRegistry!.Select(device, null)(device, y.View, y.View, dy.View, g, relu.Params);
+        HandOn(device, g, da, accumulateA);
+        HandOn(device, g, db, accumulateB);
+    }
+
+    private static void HandOn(Device device, ArrayView<float> g, Tensor? d, bool accumulate)
+    {
+        if (d is null)
+        {
+            return;
+        }
+
+        if (accumulate)
+        {
+            Axpy(device, g, d.View, 1f);
+        }
+        else
+        {
+            g.CopyTo(device.Stream, d.View);
+        }
+    }
+
+    private static void CheckAdd(Tensor a, Tensor b, Tensor y, string op)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        ArgumentNullException.ThrowIfNull(y);
+        Same(a, b, op, nameof(a), nameof(b));
+        Same(a, y, op, nameof(a), nameof(y));
+    }
+
+    private static void OwnGradient(Tensor y, Tensor dy, Tensor? d, string name)
+    {
+        if (d is null)
+        {
+            return;
+        }
+
+        Same(y, d, "add_relu_backward", nameof(y), name);
+        if (SameMemory(d, dy))
+        {
+            throw new ArgumentException($"add_relu_backward: {name} is dy itself; it must be its own tensor.", name);
+        }
+    }
+
+    private static void KernelAccumulate(Tensor x, Tensor y, float alpha) => Axpy(x.Device, x.View, y.View, alpha);
+
+    private static void Axpy(Device device, ArrayView<float> x, ArrayView<float> y, float alpha)
+    {
         var k = device.Kernels.Get<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, float>>(
             "elementwise.axpy", static acc => acc.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, float>(ArithmeticKernels.Axpy));
-        k(device.Stream, (int)y.Length, x.View, y.View, alpha);
+        k(device.Stream, (int)y.Length, x, y, alpha);
     }
 
     private static void KernelBias(Tensor y, Tensor bias, BiasParams p)

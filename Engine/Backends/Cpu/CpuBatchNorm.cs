@@ -1,4 +1,5 @@
-// Host batch norm for the CPU device: per-channel two-pass statistics in double over SIMD segments, parallel over channels.
+// Host batch norm for the CPU device: per-channel two-pass statistics in double over SIMD segments, parallel over channels;
+// with a ReLU folded in (cfg.Relu) forward writes relu(bn(x)) and backward recomputes the pre-ReLU values from x to mask dy.
 using System;
 using System.Numerics.Tensors;
 
@@ -21,12 +22,15 @@ internal static unsafe class CpuBatchNorm
     }
 
     /// <summary>Backward, as <c>Ops.BatchNorm.Backward</c>.</summary>
-    public static void Backward(Tensor x, Tensor dy, Tensor? gamma, Tensor saveMean, Tensor saveInvStd, Tensor? dx, Tensor? dgamma, Tensor? dbeta, BatchNormConfig cfg, bool accumulate)
+    public static void Backward(Tensor x, Tensor dy, Tensor? gamma, Tensor? beta, Tensor? reluOutput, Tensor saveMean, Tensor saveInvStd, Tensor? dx, Tensor? dgamma, Tensor? dbeta, BatchNormConfig cfg, bool accumulate)
     {
+        // With the ReLU folded in, the pre-ReLU values are recomputed from x (gamma, beta and the saved statistics), so
+        // the ReLU output (reluOutput) is not read here.
+        _ = reluOutput;
         x.Device.Synchronize();
         var body = new BackwardBody
         {
-            X = HostSimd.Ptr(x), Dy = HostSimd.Ptr(dy), Gamma = HostSimd.PtrOrNull(gamma), Mean = HostSimd.Ptr(saveMean), InvStd = HostSimd.Ptr(saveInvStd),
+            X = HostSimd.Ptr(x), Dy = HostSimd.Ptr(dy), Gamma = HostSimd.PtrOrNull(gamma), Beta = HostSimd.PtrOrNull(beta), Mean = HostSimd.Ptr(saveMean), InvStd = HostSimd.Ptr(saveInvStd),
             Dx = HostSimd.PtrOrNull(dx), DGamma = HostSimd.PtrOrNull(dgamma), DBeta = HostSimd.PtrOrNull(dbeta), Cfg = cfg, Accumulate = accumulate,
         };
         HostParallel.For(cfg.C, ref body);
@@ -83,7 +87,14 @@ internal static unsafe class CpuBatchNorm
                 for (int i = 0; i < n; i++)
                 {
                     long o = (((long)i * cc) + c) * s;
-                    HostSimd.AffineDiff(new ReadOnlySpan<float>(X + o, s), mean, a, b, new Span<float>(Y + o, s));
+                    if (Cfg.Relu)
+                    {
+                        HostSimd.AffineDiffRelu(new ReadOnlySpan<float>(X + o, s), mean, a, b, new Span<float>(Y + o, s));
+                    }
+                    else
+                    {
+                        HostSimd.AffineDiff(new ReadOnlySpan<float>(X + o, s), mean, a, b, new Span<float>(Y + o, s));
+                    }
                 }
             }
         }
@@ -91,24 +102,34 @@ internal static unsafe class CpuBatchNorm
 
     private struct BackwardBody : IRangeBody
     {
-        public float* X, Dy, Gamma, Mean, InvStd, Dx, DGamma, DBeta;
+        public float* X, Dy, Gamma, Beta, Mean, InvStd, Dx, DGamma, DBeta;
         public BatchNormConfig Cfg;
         public bool Accumulate;
 
         public readonly void Run(int start, int end)
         {
             int n = Cfg.N, cc = Cfg.C, s = Cfg.S, m = Cfg.Count;
-            bool needSums = (Dx != null && Cfg.Training) || DGamma != null || DBeta != null;
+            // With the ReLU folded in, the sums' sweep also writes g = relu'(y) * dy for the dx sweep.
+            bool needSums = (Dx != null && (Cfg.Training || Cfg.Relu)) || DGamma != null || DBeta != null;
             for (int c = start; c < end; c++)
             {
                 float mean = Mean[c], invStd = InvStd[c];
+
+                // The forward's affine map (a, b), for the pre-ReLU values when the ReLU is folded in.
+                float fa = Gamma == null ? invStd : Gamma[c] * invStd;
+                float fb = Beta == null ? 0f : Beta[c];
                 double sumDy = 0, sumDyXm = 0;
                 if (needSums)
                 {
                     for (int i = 0; i < n; i++)
                     {
                         long o = (((long)i * cc) + c) * s;
-                        sumDyXm += HostSimd.SumAndDotDiff(new ReadOnlySpan<float>(Dy + o, s), new ReadOnlySpan<float>(X + o, s), mean, out double planeSumDy);
+                        var dyPlane = new ReadOnlySpan<float>(Dy + o, s);
+                        var xPlane = new ReadOnlySpan<float>(X + o, s);
+                        double planeSumDy;
+                        sumDyXm += Cfg.Relu
+                            ? HostSimd.SumAndDotDiffRelu(dyPlane, xPlane, mean, fa, fb, Dx == null ? default : new Span<float>(Dx + o, s), out planeSumDy)
+                            : HostSimd.SumAndDotDiff(dyPlane, xPlane, mean, out planeSumDy);
                         sumDy += planeSumDy;
                     }
                 }
@@ -129,13 +150,15 @@ internal static unsafe class CpuBatchNorm
                     continue;
                 }
 
-                float k = Gamma == null ? invStd : Gamma[c] * invStd;
+                float k = fa;
                 float c0 = Cfg.Training ? (float)(sumDy / m) : 0f;
                 float c1 = Cfg.Training ? (float)(sumDyXhat * invStd / m) : 0f;
                 for (int i = 0; i < n; i++)
                 {
                     long o = (((long)i * cc) + c) * s;
-                    HostSimd.NormBackward(new ReadOnlySpan<float>(Dy + o, s), new ReadOnlySpan<float>(X + o, s), mean, k, c0, c1, new Span<float>(Dx + o, s));
+                    // With the ReLU folded in, the sums' sweep left g = relu'(y) * dy in dx (still in cache): dx = f(g) in place.
+                    var g = Cfg.Relu ? Dx + o : Dy + o;
+                    HostSimd.NormBackward(new ReadOnlySpan<float>(g, s), new ReadOnlySpan<float>(X + o, s), mean, k, c0, c1, new Span<float>(Dx + o, s));
                 }
             }
         }

@@ -45,6 +45,13 @@ public sealed record CompileOptions
     /// </summary>
     public bool Tangents { get; init; }
 
+    /// <summary>
+    /// Fold a ReLU into the batch norm before it when it is that batch norm's only reader (default): one node writes
+    /// relu(bn(x)) and takes the gradient through relu' in its own sweeps, and the ReLU becomes a view. The numbers
+    /// are those of the two nodes apart; false runs them apart (for comparison). Never in forward-mode plans.
+    /// </summary>
+    public bool FoldActivations { get; init; } = true;
+
     /// <summary>With <see cref="Tangents"/>: the parameters have tangents too (<see cref="ParameterSet.Tangents"/>, zero until written).</summary>
     public bool ParameterTangents { get; init; }
 }
@@ -151,6 +158,7 @@ internal static class Compiler
 
         // 4. Memory.
         var plans = new LayerPlan[b.Nodes.Count];
+        var (foldsRelu, reluFolded) = ReluFolding.Find(b, outputs, o);
         foreach (var n in b.Nodes)
         {
             if (o.Tangents && !n.Layer.HasTangent)
@@ -159,7 +167,11 @@ internal static class Compiler
             }
 
             plans[n.Id] = new LayerPlan(n.Inputs.Select(v => v.Shape).ToArray(), n.Outputs.Select(v => v.Shape).ToArray(), o.Training,
-                schedule.BStep[n.Id] >= 0, schedule.InputNeedsGrad[n.Id], schedule.ParamsNeedGrad[n.Id], o.Tangents, o.ParameterTangents && state.Parameters is not null);
+                schedule.BStep[n.Id] >= 0, schedule.InputNeedsGrad[n.Id], schedule.ParamsNeedGrad[n.Id], o.Tangents, o.ParameterTangents && state.Parameters is not null)
+            {
+                FoldsRelu = foldsRelu[n.Id],
+                ReluFoldedIntoInput = reluFolded[n.Id],
+            };
             n.Layer.Plan(plans[n.Id]);
         }
 

@@ -48,6 +48,13 @@ public class Activation : Layer
     public override void Plan(LayerPlan plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
+        if (plan.ReluFoldedIntoInput)
+        {
+            // The producer of the input already wrote relu of its result and takes the gradient through relu': this node is a view.
+            plan.AliasInput();
+            return;
+        }
+
         if (!plan.RunsBackward)
         {
             return;

@@ -108,7 +108,7 @@ internal sealed class BatchNormSync : IDisposable
         s.combinedMean.CopyFrom(s.mean);
         s.combinedVar.CopyFrom(s.invStd);
         Ops.BatchNormOp.Forward(x, ctx.Output(), layer.Affine ? ctx.Param(0) : null, layer.Affine ? ctx.Param(1) : null,
-            s.combinedMean, s.combinedVar, saveMean, saveInvStd, training: false, layer.Momentum, layer.Eps);
+            s.combinedMean, s.combinedVar, saveMean, saveInvStd, training: false, layer.Momentum, layer.Eps, relu: ctx.FoldsRelu);
 
         // Running statistics as one process with the whole batch updates them (the variance unbiased over all N values).
         double mom = layer.Momentum;
@@ -143,7 +143,9 @@ internal sealed class BatchNormSync : IDisposable
         var gamma = layer.Affine ? ctx.Param(0) : null;
 
         // Inference-mode backward: dx = gamma * invstd * dy, and this rank's per-channel sums.
-        Ops.BatchNormOp.Backward(x, dy, gamma, ctx.Saved(0), ctx.Saved(1), dx, s.sumDyXhat, s.sumDy, training: false);
+        // (A folded ReLU is taken through here: everything below works on relu'(y) * dy.)
+        Ops.BatchNormOp.Backward(x, dy, gamma, ctx.Saved(0), ctx.Saved(1), dx, s.sumDyXhat, s.sumDy, training: false,
+            beta: layer.Affine ? ctx.Param(1) : null, reluOutput: ctx.FoldsRelu ? ctx.Output() : null);
         if (layer.Affine)
         {
             AddOrCopy(s.sumDyXhat, ctx.ParamGrad(0), ctx.ParamGrad(0) is not null && ctx.AccumulateParamGrad(0));

@@ -42,7 +42,15 @@ public abstract class ElementwiseBinary : Layer
             plan.KeepInput(0).KeepInput(1);
         }
 
-        if (plan.RunsBackward && Op == BinaryOp.Add && plan.InputShapes[0] == plan.InputShapes[1] && plan.InputShapes[0] == plan.OutputShapes[0])
+        if (plan.FoldsRelu)
+        {
+            // A ReLU after this add is folded in (only same-shape adds): backward takes dy through relu' at the output.
+            if (plan.RunsBackward)
+            {
+                plan.KeepOutput();
+            }
+        }
+        else if (plan.RunsBackward && Op == BinaryOp.Add && plan.InputShapes[0] == plan.InputShapes[1] && plan.InputShapes[0] == plan.OutputShapes[0])
         {
             // Each input's gradient is dy itself: the planner may give one of them dy's memory (no copy).
             plan.PassGradient();
@@ -94,6 +102,12 @@ public abstract class ElementwiseBinary : Layer
     {
         ArgumentNullException.ThrowIfNull(context);
         Tensor a = context.Input(0), b = context.Input(1);
+        if (context.FoldsRelu)
+        {
+            Elementwise.AddRelu(a, b, context.Output());
+            return;
+        }
+
         if (Op == BinaryOp.Add && a.Shape == b.Shape)
         {
             Elementwise.Add(a, b, context.Output());
@@ -109,6 +123,12 @@ public abstract class ElementwiseBinary : Layer
         ArgumentNullException.ThrowIfNull(context);
         var g = context.OutputGrad();
         Tensor a = context.Input(0), b = context.Input(1);
+        if (context.FoldsRelu)
+        {
+            Elementwise.AddReluBackward(context.Output(), g, context.InputGrad(0), context.InputGrad(1), context.AccumulateInputGrad(0), context.AccumulateInputGrad(1));
+            return;
+        }
+
         if (Op == BinaryOp.Add && a.Shape == b.Shape)
         {
             // Both inputs get dy itself (copied, or added where the input feeds several nodes); an input whose gradient the

@@ -12,6 +12,7 @@ namespace Engine.Nn;
 /// (beta) of C, buffers <c>running_mean</c> (zeros) and <c>running_var</c> (ones). Training mode normalizes with
 /// the batch statistics and updates the running ones with <c>momentum</c>; evaluation mode uses the running ones. In
 /// data-parallel training the batch statistics are those of all ranks' batches together (synchronized batch norm).
+/// A ReLU that is the only reader of the output is folded in by the compiler (<see cref="CompileOptions.FoldActivations"/>).
 /// </summary>
 public class BatchNorm : Layer
 {
@@ -78,6 +79,11 @@ public class BatchNorm : Layer
         if (plan.RunsBackward)
         {
             plan.KeepInput();
+            if (plan.FoldsRelu)
+            {
+                // The folded ReLU's output: the kernel path takes dy through relu' with it (the host path recomputes it from x).
+                plan.KeepOutput();
+            }
         }
 
         if (plan.Tangents && plan.ParamTangents && Affine)
@@ -121,7 +127,7 @@ public class BatchNorm : Layer
         }
 
         Ops.BatchNormOp.Forward(context.Input(), context.Output(), Affine ? context.Param(0) : null, Affine ? context.Param(1) : null,
-            context.Buffer(0), context.Buffer(1), context.Saved(0), context.Saved(1), context.Training, Momentum, Eps);
+            context.Buffer(0), context.Buffer(1), context.Saved(0), context.Saved(1), context.Training, Momentum, Eps, relu: context.FoldsRelu);
     }
 
     /// <inheritdoc />
@@ -137,7 +143,8 @@ public class BatchNorm : Layer
         var dg = Affine ? context.ParamGrad(0) : null;
         var db = Affine ? context.ParamGrad(1) : null;
         Ops.BatchNormOp.Backward(context.Input(), context.OutputGrad(), Affine ? context.Param(0) : null, context.Saved(0), context.Saved(1),
-            context.InputGrad(), dg, db, context.Training, dg is not null ? context.AccumulateParamGrad(0) : db is not null && context.AccumulateParamGrad(1));
+            context.InputGrad(), dg, db, context.Training, dg is not null ? context.AccumulateParamGrad(0) : db is not null && context.AccumulateParamGrad(1),
+            beta: Affine ? context.Param(1) : null, reluOutput: context.FoldsRelu ? context.Output() : null);
     }
 
     /// <inheritdoc />
