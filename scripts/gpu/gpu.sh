@@ -80,7 +80,7 @@ run() {
   : > "$report"
   [[ -f "$gpu/dotnet.tar.xz" && -f "$gpu/app.tar.xz" ]] || { echo "error: run '$0 prepare' first (no .gpu/)" >&2; exit 2; }
   local device=cuda py=python3 tests_filter='FullyQualifiedName~\(cuda\)|FullyQualifiedName~DeviceTests'
-  local gemms="gemm256 gemm512 gemm1024 gemm2048 gemm_4096x4096x4096" steps="mlp_step cnn_step" seconds=1 epochs=8
+  local gemms="gemm256 gemm512 gemm1024 gemm2048 gemm_4096x4096x4096" steps="mlp_step cnn_step cnn_b256 resnet_step infer_b1" seconds=1 epochs=8
   if [[ -n "$dry" ]]; then
     # The same steps on this machine's CPU, small: proves the script, the bundle and every command line.
     device=cpu py=/usr/bin/python3 tests_filter='FullyQualifiedName~GemmTests\(cpu-kernels\)|FullyQualifiedName~FixtureTests\(cpu-kernels\).gemm'
@@ -107,8 +107,8 @@ run() {
   note "## Steps"
   step devices 60 dotnet "$app/Engine.Benchmarks.dll" peers --devices
   step tests 300 dotnet "$app/Engine.Tests.dll" --no-progress --filter "$tests_filter"
-  step engine-peers 150 dotnet "$app/Engine.Benchmarks.dll" peers --device "$device" --memory --seconds "$seconds" $gemms $steps
-  step torch-tf32-off 120 "$py" scripts/bench_peers.py torch --device "$device" --tf32 off --memory --seconds "$seconds" $gemms $steps
+  step engine-peers 240 dotnet "$app/Engine.Benchmarks.dll" peers --device "$device" --memory --seconds "$seconds" $gemms $steps
+  step torch-tf32-off 180 "$py" scripts/bench_peers.py torch --device "$device" --tf32 off --memory --seconds "$seconds" $gemms $steps
   step torch-tf32-on 90 "$py" scripts/bench_peers.py torch --device "$device" --tf32 on --memory --seconds "$seconds" $gemms
   step main-job 240 dotnet "$app/MnistTrainer.dll" --device "$device" --epochs "$epochs" --data "$gpu/data" --out "$OUT/mnist"
 
