@@ -53,10 +53,10 @@ internal static unsafe class GemmDriver
     private const int ParallelPackMinElements = 1 << 15;
 
     // Largest A block plus one B micro-panel (packed per task when B is not shared), over every kernel.
-    internal static readonly PackBufferPool APool = new((144L * 512) + (512L * 32));
+    internal static readonly PackBufferPool APool = new((144L * 1024) + (1024L * 32));
 
     // Largest packed B block over every kernel.
-    internal static readonly PackBufferPool BPool = new(512L * 2048);
+    internal static readonly PackBufferPool BPool = new(1024L * 2048);
 
     /// <summary>Runs <paramref name="job"/> (M, N &gt; 0) with micro-kernel <typeparamref name="TK"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
