@@ -52,7 +52,7 @@ internal static unsafe class ConvShift
     {
         switch (kernel)
         {
-            case GemmKernel.Vector512 when RoundUp(outChannels / groups, 16) < RoundUp(outChannels / groups, 32):
+            case GemmKernel.Vector512 when NarrowGradTile(outChannels / groups):
                 Backward<ConvShiftTile512, ConvShiftGradTile512Narrow>(conv, groups, outChannels, x, w, dy, dx, dw, accumulate);
                 break;
             case GemmKernel.Vector512:
@@ -223,9 +223,17 @@ internal static unsafe class ConvShift
         }
     }
 
-    private static int RoundUp(int n, int m) => (n + m - 1) / m * m;
+    /// <summary>
+    /// Whether the 512-bit weight gradient of <paramref name="coutG"/> output channels per group takes the 16-lane
+    /// tiles (ConvShiftGradTile512Narrow): when 32-lane tiles would pad the channels further than 16-lane ones.
+    /// </summary>
+    internal static bool NarrowGradTile(int coutG) => RoundUp(coutG, 16) < RoundUp(coutG, 32);
 
-    private static long Align(long n) => (n + 15) & ~15L;
+    /// <summary>n rounded up to a multiple of m.</summary>
+    internal static int RoundUp(int n, int m) => (n + m - 1) / m * m;
+
+    /// <summary>n rounded up to a multiple of 16 floats (64 bytes), for the offsets inside one scratch block.</summary>
+    internal static long Align(long n) => (n + 15) & ~15L;
 
     /// <summary>The (image, group) units of a batch and how many threads share them.</summary>
     private struct Unit

@@ -6,8 +6,8 @@
 // ConvWinogradMath), multiplied at each of the 16 transform positions by the transformed weights (U = G g G^T) with
 // the shift convolution's register tiles (IConvShiftTile), and transformed back (Y = A^T M A). The input gradient is
 // the same convolution of the output gradient with flipped, transposed weights; the weight gradient is in
-// ConvWinogradGrad.cs. Results differ from the direct convolution by
-// rounding only (ConvWinogradTests bound the difference against a double reference). Used by CpuConvFused.
+// ConvWinogradGrad.cs. Results differ from the direct convolution by rounding only (ConvWinogradTests bound the
+// difference against a double reference). Used by CpuConvFused.
 using System;
 using System.Threading;
 using Engine.Kernels.Conv;
@@ -40,16 +40,17 @@ internal static unsafe class ConvWinograd
     /// <summary>dw = the weight gradient of <paramref name="conv"/> for x and dy (overwritten or, with <paramref name="accumulate"/>, added to).</summary>
     public static void WeightGrad(GemmKernel kernel, in Im2ColParams conv, int outChannels, float* x, float* dy, float* dw, bool accumulate)
     {
+        var p = new Problem(conv, conv.Channels, outChannels, flip: false);
         switch (kernel)
         {
-            case GemmKernel.Vector512 when RoundUp(outChannels, 16) < RoundUp(outChannels, 32):
-                ConvWinogradGrad.WeightGrad<ConvShiftGradTile512Narrow>(new Problem(conv, conv.Channels, outChannels, flip: false), x, dy, dw, accumulate);
+            case GemmKernel.Vector512 when ConvShift.NarrowGradTile(outChannels):
+                ConvWinogradGrad.WeightGrad<ConvShiftGradTile512Narrow>(p, x, dy, dw, accumulate);
                 break;
             case GemmKernel.Vector512:
-                ConvWinogradGrad.WeightGrad<ConvShiftGradTile512>(new Problem(conv, conv.Channels, outChannels, flip: false), x, dy, dw, accumulate);
+                ConvWinogradGrad.WeightGrad<ConvShiftGradTile512>(p, x, dy, dw, accumulate);
                 break;
             case GemmKernel.Vector256:
-                ConvWinogradGrad.WeightGrad<ConvShiftGradTile256>(new Problem(conv, conv.Channels, outChannels, flip: false), x, dy, dw, accumulate);
+                ConvWinogradGrad.WeightGrad<ConvShiftGradTile256>(p, x, dy, dw, accumulate);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(kernel), kernel, "the Winograd convolution has 512 and 256-bit tiles only");
@@ -78,9 +79,9 @@ internal static unsafe class ConvWinograd
     private static void Run<TT>(in Problem p, float* src, float* w, float* bias, float* dst, float beta)
         where TT : struct, IConvShiftTile
     {
-        int nr = TT.NR, mr = TT.MR, outPad = RoundUp(p.Out, mr);
-        long u = Align(16L * outPad * p.In), offs = Align(p.In);
-        long pad = Align((4L * p.In * p.Plane) + p.Wp + 1 + nr), v = 16 * ConvWinogradMath.Stride(p.In, nr), m = 16 * ConvWinogradMath.Stride(outPad, nr), o = 4 * ConvWinogradMath.Stride(p.Out, nr);
+        int nr = TT.NR, mr = TT.MR, outPad = ConvShift.RoundUp(p.Out, mr);
+        long u = ConvShift.Align(16L * outPad * p.In), offs = ConvShift.Align(p.In);
+        long pad = ConvShift.Align((4L * p.In * p.Plane) + p.Wp + 1 + nr), v = 16 * ConvWinogradMath.Stride(p.In, nr), m = 16 * ConvWinogradMath.Stride(outPad, nr), o = 4 * ConvWinogradMath.Stride(p.Out, nr);
         long slot = pad + v + m + o;
         int slots = Math.Max(1, Math.Min(HostParallel.Degree, p.Units));
         float* s = Scratch.Rent(u + offs + (slots * slot), out nint token);
@@ -107,10 +108,6 @@ internal static unsafe class ConvWinograd
         }
     }
 
-    internal static int RoundUp(int n, int m) => (n + m - 1) / m * m;
-
-    internal static long Align(long n) => (n + 15) & ~15L;
-
     /// <summary>
     /// One convolution as this file runs it: In planes of H x W into Out planes of H x W per image, in units of Group
     /// images whose padded planes are stacked (so small planes still fill blocks of tiles).
@@ -119,7 +116,6 @@ internal static unsafe class ConvWinograd
     {
         // A unit stacks images until it holds about this many tiles.
         private const int UnitTiles = 256;
-
 
         public readonly int Images, In, Out, H, W, TileH, TileW, Group;
         public readonly bool Flip;
@@ -136,7 +132,7 @@ internal static unsafe class ConvWinograd
         /// <summary>Phase rows per image (one more than the tile rows: the last tile row reads one row down).</summary>
         public int Rows => TileH + 1;
 
-        /// <summary>Phase row length (one more than the tile columns; the last tile of every row is dropped).</summary>
+        /// <summary>Phase row length (one more than the tile columns: the last tile of a row reads one column right).</summary>
         public int Wp => TileW + 1;
 
         /// <summary>

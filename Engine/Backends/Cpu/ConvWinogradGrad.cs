@@ -24,9 +24,9 @@ internal static unsafe class ConvWinogradGrad
     public static void WeightGrad<TG>(in ConvWinograd.Problem p, float* x, float* dy, float* dw, bool accumulate)
         where TG : struct, IConvShiftGradTile
     {
-        int nb = Block, kPad = ConvWinograd.RoundUp(p.In, TG.MQ), ldd = ConvWinograd.RoundUp(p.Out, TG.NC);
-        long sums = ConvWinograd.Align(16L * kPad * ldd), offs = ConvWinograd.Align(kPad);
-        long pad = ConvWinograd.Align((4L * p.In * p.Plane) + p.Wp + 1 + nb), dT = ConvWinograd.Align((long)p.Group * p.H * p.W * ldd);
+        int nb = Block, kPad = ConvShift.RoundUp(p.In, TG.MQ), ldd = ConvShift.RoundUp(p.Out, TG.NC);
+        long sums = ConvShift.Align(16L * kPad * ldd), offs = ConvShift.Align(kPad);
+        long pad = ConvShift.Align((4L * p.In * p.Plane) + p.Wp + 1 + nb), dT = ConvShift.Align((long)p.Group * p.H * p.W * ldd);
         long v = 16 * ConvWinogradMath.Stride(p.In, nb), e = 16 * ConvWinogradMath.Stride(nb, ldd);
         long slot = sums + pad + dT + v + e;
         int slots = Math.Max(1, Math.Min(HostParallel.Degree, p.Units));

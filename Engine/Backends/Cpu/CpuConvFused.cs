@@ -86,7 +86,7 @@ internal static unsafe class CpuConvFused
         else if (wantDx || wantDw)
         {
             var u = Units.Of(conv, groups, outChannels, ws.Length);
-            long wElems = dw.Length, wPad = (wElems + 15) & ~15L;
+            long wElems = dw.Length, wPad = ConvShift.Align(wElems);
             nint token = 0;
             float* partials = wantDw && u.Slots > 1 ? HostScratch.Conv.Rent((u.Slots - 1) * wPad, out token) : null;
             try
