@@ -1,8 +1,12 @@
 // im2col and col2im of one image (or one group of its channels) on the calling thread, for the host convolution
 // that gives each thread its own images: stride-1 convolutions whose rows keep their width copy whole shifted
-// planes instead of row pieces, which matters for small images (14 x 14 rows are 14 floats long).
+// planes instead of row pieces, which matters for small images (14 x 14 rows are 14 floats long). Also the
+// position-major layout of an output gradient that the weight gradients of ConvShift and ConvWinograd read.
 using System;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Engine.Kernels.Conv;
 
 namespace Engine.Backends.Cpu;
@@ -130,6 +134,62 @@ internal static unsafe class ConvColumns
             for (int j = hi; j < w; j++)
             {
                 row[j] = 0f;
+            }
+        }
+    }
+
+    /// <summary>
+    /// dT[pos * ldd + co] = dy[co * hw + pos]: cout planes of hw positions laid out position-major with ldd lanes per
+    /// position (lanes past cout untouched), 8 x 8 blocks transposed in registers with AVX (the weight gradients of the
+    /// shift and Winograd convolutions).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ToPositionMajor(float* dy, int cout, int hw, float* dT, int ldd)
+    {
+        int co8 = Avx.IsSupported ? cout / 8 * 8 : 0, hw8 = hw / 8 * 8;
+        for (int c0 = 0; c0 < co8; c0 += 8)
+        {
+            float* src = dy + ((long)c0 * hw);
+            for (int p0 = 0; p0 < hw8; p0 += 8)
+            {
+                float* r = src + p0;
+                var t0 = Avx.UnpackLow(Vector256.Load(r), Vector256.Load(r + hw));
+                var t1 = Avx.UnpackHigh(Vector256.Load(r), Vector256.Load(r + hw));
+                var t2 = Avx.UnpackLow(Vector256.Load(r + (2 * hw)), Vector256.Load(r + (3 * hw)));
+                var t3 = Avx.UnpackHigh(Vector256.Load(r + (2 * hw)), Vector256.Load(r + (3 * hw)));
+                var t4 = Avx.UnpackLow(Vector256.Load(r + (4 * hw)), Vector256.Load(r + (5 * hw)));
+                var t5 = Avx.UnpackHigh(Vector256.Load(r + (4 * hw)), Vector256.Load(r + (5 * hw)));
+                var t6 = Avx.UnpackLow(Vector256.Load(r + (6 * hw)), Vector256.Load(r + (7 * hw)));
+                var t7 = Avx.UnpackHigh(Vector256.Load(r + (6 * hw)), Vector256.Load(r + (7 * hw)));
+                var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+                var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+                var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+                var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+                float* d = dT + ((long)p0 * ldd) + c0;
+                Avx.Permute2x128(u0, u4, 0x20).Store(d);
+                Avx.Permute2x128(u1, u5, 0x20).Store(d + ldd);
+                Avx.Permute2x128(u2, u6, 0x20).Store(d + (2 * ldd));
+                Avx.Permute2x128(u3, u7, 0x20).Store(d + (3 * ldd));
+                Avx.Permute2x128(u0, u4, 0x31).Store(d + (4 * ldd));
+                Avx.Permute2x128(u1, u5, 0x31).Store(d + (5 * ldd));
+                Avx.Permute2x128(u2, u6, 0x31).Store(d + (6 * ldd));
+                Avx.Permute2x128(u3, u7, 0x31).Store(d + (7 * ldd));
+            }
+
+            for (int c = c0; c < c0 + 8; c++)
+            {
+                for (int pos = hw8; pos < hw; pos++)
+                {
+                    dT[((long)pos * ldd) + c] = dy[((long)c * hw) + pos];
+                }
+            }
+        }
+
+        for (int c = co8; c < cout; c++)
+        {
+            for (int pos = 0; pos < hw; pos++)
+            {
+                dT[((long)pos * ldd) + c] = dy[((long)c * hw) + pos];
             }
         }
     }

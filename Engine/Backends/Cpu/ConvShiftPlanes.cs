@@ -175,17 +175,7 @@ internal unsafe struct ShiftPlanes
     public readonly void WeightGrad<TG>(float* pad, float* dy, int m, float* dT, int ldd, int* off, int kPad, float* part)
         where TG : struct, IConvShiftGradTile
     {
-        int hw = OutH * OutW;
-        for (int co = 0; co < m; co++)
-        {
-            float* src = dy + ((long)co * hw);
-            float* d = dT + co;
-            for (int t = 0; t < hw; t++)
-            {
-                d[(long)t * ldd] = src[t];
-            }
-        }
-
+        ConvColumns.ToPositionMajor(dy, m, OutH * OutW, dT, ldd);
         for (int q0 = 0; q0 < kPad; q0 += TG.MQ)
         {
             for (int c0 = 0; c0 < ldd; c0 += TG.NC)

@@ -3,12 +3,11 @@
 // gradient e, which is A'^T [(G' e G'^T) .* (B^T d B)] A'. The output transform is linear, so the sum runs in the
 // transform domain: per thread, 16 products S[xi] (ci x co) += V[xi] E[xi] over blocks of tiles, by the shift
 // convolution's weight-gradient tiles (IConvShiftGradTile: V broadcast, output channels in the vector lanes of E, which
-// is built from the output gradient laid out position-major); the partials are added in a fixed order (reproducible),
-// then each weight gets one 4x4 -> 3x3 output transform (ConvWinogradMath).
+// is built from the output gradient laid out position-major by ConvColumns.ToPositionMajor); the partials are added
+// in a fixed order (reproducible), then each weight gets one 4x4 -> 3x3 output transform.
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace Engine.Backends.Cpu;
 
@@ -93,58 +92,6 @@ internal static unsafe class ConvWinogradGrad
             d[0] = u0 + u1 + u2 + (accumulate ? d[0] : 0f);
             d[1] = u1 - u2 + (accumulate ? d[1] : 0f);
             d[2] = u1 + u2 + u3 + (accumulate ? d[2] : 0f);
-        }
-    }
-
-    /// <summary>dT[pos * ldd + co] = dy[co * hw + pos] (lanes past cout untouched), 8 x 8 blocks in registers with AVX.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Transpose(float* dy, int cout, int hw, float* dT, int ldd)
-    {
-        int co8 = Avx.IsSupported ? cout / 8 * 8 : 0, hw8 = hw / 8 * 8;
-        for (int c0 = 0; c0 < co8; c0 += 8)
-        {
-            float* src = dy + ((long)c0 * hw);
-            for (int p0 = 0; p0 < hw8; p0 += 8)
-            {
-                float* r = src + p0;
-                var t0 = Avx.UnpackLow(Vector256.Load(r), Vector256.Load(r + hw));
-                var t1 = Avx.UnpackHigh(Vector256.Load(r), Vector256.Load(r + hw));
-                var t2 = Avx.UnpackLow(Vector256.Load(r + (2 * hw)), Vector256.Load(r + (3 * hw)));
-                var t3 = Avx.UnpackHigh(Vector256.Load(r + (2 * hw)), Vector256.Load(r + (3 * hw)));
-                var t4 = Avx.UnpackLow(Vector256.Load(r + (4 * hw)), Vector256.Load(r + (5 * hw)));
-                var t5 = Avx.UnpackHigh(Vector256.Load(r + (4 * hw)), Vector256.Load(r + (5 * hw)));
-                var t6 = Avx.UnpackLow(Vector256.Load(r + (6 * hw)), Vector256.Load(r + (7 * hw)));
-                var t7 = Avx.UnpackHigh(Vector256.Load(r + (6 * hw)), Vector256.Load(r + (7 * hw)));
-                var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
-                var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
-                var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
-                var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
-                float* d = dT + ((long)p0 * ldd) + c0;
-                Avx.Permute2x128(u0, u4, 0x20).Store(d);
-                Avx.Permute2x128(u1, u5, 0x20).Store(d + ldd);
-                Avx.Permute2x128(u2, u6, 0x20).Store(d + (2 * ldd));
-                Avx.Permute2x128(u3, u7, 0x20).Store(d + (3 * ldd));
-                Avx.Permute2x128(u0, u4, 0x31).Store(d + (4 * ldd));
-                Avx.Permute2x128(u1, u5, 0x31).Store(d + (5 * ldd));
-                Avx.Permute2x128(u2, u6, 0x31).Store(d + (6 * ldd));
-                Avx.Permute2x128(u3, u7, 0x31).Store(d + (7 * ldd));
-            }
-
-            for (int c = c0; c < c0 + 8; c++)
-            {
-                for (int pos = hw8; pos < hw; pos++)
-                {
-                    dT[((long)pos * ldd) + c] = dy[((long)c * hw) + pos];
-                }
-            }
-        }
-
-        for (int c = co8; c < cout; c++)
-        {
-            for (int pos = 0; pos < hw; pos++)
-            {
-                dT[((long)pos * ldd) + c] = dy[((long)c * hw) + pos];
-            }
         }
     }
 
@@ -233,7 +180,7 @@ internal static unsafe class ConvWinogradGrad
                 for (int g = 0; g < n; g++)
                 {
                     ShiftPlanes.PadStride2(X + ((img + g) * inImage), p.In, p.H, p.W, 1, 1, plane, rows, wp, pad + ((long)g * rows * wp));
-                    Transpose(Dy + ((img + g) * outImage), p.Out, hw, dT + ((long)g * hw * ldd), ldd);
+                    ConvColumns.ToPositionMajor(Dy + ((img + g) * outImage), p.Out, hw, dT + ((long)g * hw * ldd), ldd);
                 }
 
                 int tiles = n * p.TileH * p.TileW;
