@@ -10,8 +10,9 @@ internal static class ReluFolding
 {
     /// <summary>
     /// Per node id: whether the node folds the ReLU after it, and whether the node is such a folded ReLU. A ReLU is
-    /// folded when its input is the single output of a batch-norm node, it is that output's only reader, and that output
-    /// is not a model output (so nobody sees the pre-ReLU values); never in forward-mode plans (no tangent rule for the pair).
+    /// folded when its input is the single output of a batch-norm node or of a same-shape add, it is that output's only
+    /// reader, and that output is not a model output (so nobody sees the pre-ReLU values); never in forward-mode plans
+    /// (no tangent rule for the pair).
     /// </summary>
     public static (bool[] FoldsRelu, bool[] ReluFolded) Find(GraphBuilder b, GraphValue[] outputs, CompileOptions o)
     {
